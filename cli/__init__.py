@@ -1,0 +1,1 @@
+"""The command-line interface: argparse front-end over the engine (``satchel ...``)."""

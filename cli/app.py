@@ -1,0 +1,76 @@
+"""Argument parsing and dispatch for ``satchel``; every subcommand lives in its own module.
+
+Errors the user can fix (:class:`engine.errors.SatchelError`) end the process with a one-line
+message and exit status 2; argparse handles unknown commands and flags the same way. Bugs keep
+their traceback. Ctrl-C exits with 130 after the running job has been asked to cancel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from engine import __version__
+from engine.errors import SatchelError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check the stack, the bundled models and the network guard",
+                       description="Check versions, data dir, bundled model and embedder, run the "
+                       "default model for a few tokens, report CPU features and the network guard.")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--no-generate", action="store_true",
+                   help="skip loading the model and generating a reply")
+
+    def handler(args: argparse.Namespace) -> int:
+        from cli.doctor import run_doctor
+
+        return run_doctor(as_json=args.json, generate=not args.no_generate)
+
+    p.set_defaults(handler=handler)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; each ``_add_*`` registers one subcommand with a lazy handler."""
+    parser = argparse.ArgumentParser(
+        prog="satchel",
+        description="Satchel: an offline assistant for your private documents.",
+    )
+    parser.add_argument("--version", action="version", version=f"satchel {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where Satchel keeps everything (default: $SATCHEL_HOME or the "
+                        "platform's user data dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_doctor,):
+        add(sub)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    """Parse ``argv`` and run the subcommand; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        from engine import paths
+
+        if args.data_dir:
+            paths.set_data_dir(args.data_dir)
+        paths.data_dir()  # fail early, with one line, when the data dir is unusable
+        from engine import settings
+
+        args.settings, warnings = settings.load()
+        for warning in warnings:
+            print(f"satchel: warning: {warning}", file=sys.stderr)
+        return int(args.handler(args) or 0)
+    except SatchelError as exc:
+        print(f"satchel: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("satchel: interrupted", file=sys.stderr)
+        return 130

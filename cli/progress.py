@@ -1,0 +1,77 @@
+"""Render an :class:`engine.jobs.Job` as a rich progress bar with rate and ETA.
+
+The task runs in a worker thread so the main thread can turn Ctrl-C into ``job.cancel()``; the
+task then stops at its next ``job.check()`` and whatever it finished is kept.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from engine.jobs import Cancelled, Job, JobState, format_eta
+
+T = TypeVar("T")
+
+
+def _metrics_text(state: JobState) -> str:
+    parts = []
+    for key, value in state.metrics.items():
+        parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    if state.rate:
+        parts.append(f"{state.rate:.1f}/s")
+    parts.append(f"ETA {format_eta(state.eta_s)}")
+    return "  ".join(parts)
+
+
+def run_with_progress(task: Callable[[Job], T], description: str, *,
+                      quiet: bool = False) -> tuple[T | None, Job]:
+    """Run ``task(job)`` with a live progress bar on stderr; returns (result, job).
+
+    The result is None when the task was cancelled (Ctrl-C); ``job.partial_results`` then holds
+    what it finished. Exceptions from the task are re-raised in the calling thread.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    outcome: dict[str, Any] = {}
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), console=console, transient=False,
+        disable=quiet,
+    )
+    bar = progress.add_task(description, total=None, info="")
+
+    def on_update(state: JobState) -> None:
+        progress.update(bar, completed=state.done, total=state.total,
+                        description=(state.status or description)[:60],
+                        info=_metrics_text(state))
+
+    job = Job(on_update, min_interval_s=0.2)
+
+    def target() -> None:
+        try:
+            outcome["result"] = task(job)
+        except Cancelled:
+            outcome["result"] = None
+        except BaseException as exc:  # re-raised in the caller's thread below
+            outcome["error"] = exc
+        finally:
+            job.finish()
+
+    worker = threading.Thread(target=target, name="satchel-job", daemon=True)
+    with progress:
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            print("cancelling... (finished work is kept)", file=sys.stderr)
+            job.cancel()
+            worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result"), job

@@ -1,0 +1,1 @@
+"""Ingestion: file -> Document (loaders) -> Chunks (chunker)."""

@@ -1,0 +1,163 @@
+"""The one progress/cancel protocol every long task takes (indexing, training, evaluation).
+
+Why one object: the CLI renders it as a progress bar with ETA, the GUI as a QProgressBar, tests as
+a list of snapshots, and the task code does not care which. The task calls :meth:`Job.status`,
+:meth:`Job.progress` (throttled, so calling it per item is cheap), :meth:`Job.partial` for results
+that are worth keeping if the job stops early, and :meth:`Job.check` between batches, which raises
+:class:`Cancelled` once someone called :meth:`Job.cancel` from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Cancelled(Exception):
+    """Raised inside a task by :meth:`Job.check` after :meth:`Job.cancel`; carries no error."""
+
+
+@dataclass(frozen=True)
+class JobState:
+    """An immutable snapshot sent to listeners (safe to hand to another thread)."""
+
+    status: str
+    done: float
+    total: float | None
+    elapsed_s: float
+    rate: float | None  # units per second over the recent window
+    eta_s: float | None
+    cancelled: bool
+    finished: bool
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float | None:
+        """Done / total in [0, 1], or None when the total is unknown."""
+        if not self.total:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+
+Listener = Callable[[JobState], None]
+
+
+class Job:
+    """Progress, partial results and cancellation for one long task."""
+
+    #: Seconds of history used for the rate (and ETA): long enough to smooth, short enough to adapt.
+    RATE_WINDOW_S = 20.0
+
+    def __init__(self, listener: Listener | None = None, *, min_interval_s: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._listeners: list[Listener] = [listener] if listener else []
+        self._min_interval = min_interval_s
+        self._clock = clock
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._status = ""
+        self._done = 0.0
+        self._total: float | None = None
+        self._metrics: dict[str, Any] = {}
+        self._samples: deque[tuple[float, float]] = deque()
+        self._last_emit = float("-inf")
+        self._finished = False
+        self.partial_results: list[Any] = []
+
+    # -- called by the task ---------------------------------------------------------------------
+    def status(self, text: str) -> None:
+        """Say what the task is doing now ("Embedding report.pdf"); always delivered."""
+        with self._lock:
+            self._status = text
+        self._emit(force=True)
+
+    def progress(self, done: float, total: float | None = None, **metrics: Any) -> None:
+        """Report ``done`` of ``total`` units, plus any metrics (loss, chunks); throttled."""
+        now = self._clock()
+        with self._lock:
+            if total is not None:
+                self._total = float(total)
+            if done < self._done:  # a new phase restarted the count: forget the old rate
+                self._samples.clear()
+            self._done = float(done)
+            self._metrics.update(metrics)
+            self._samples.append((now, self._done))
+            while len(self._samples) > 2 and now - self._samples[0][0] > self.RATE_WINDOW_S:
+                self._samples.popleft()
+        self._emit(force=self._total is not None and self._done >= self._total)
+
+    def partial(self, result: Any) -> None:
+        """Keep a result that stays valid if the job is cancelled later (a finished file...)."""
+        with self._lock:
+            self.partial_results.append(result)
+
+    def cancelled(self) -> bool:
+        """True once cancel was requested; tasks that prefer polling to exceptions use this."""
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if cancel was requested. Call it between batches."""
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def finish(self) -> None:
+        """Mark the job finished and send a last snapshot."""
+        with self._lock:
+            self._finished = True
+        self._emit(force=True)
+
+    # -- called by the owner (CLI, GUI, tests) ----------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the task to stop at its next check; safe from any thread, idempotent."""
+        self._cancel.set()
+        self._emit(force=True)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def snapshot(self) -> JobState:
+        """The current state, computed now."""
+        with self._lock:
+            now = self._clock()
+            rate = None
+            if len(self._samples) >= 2:
+                (t0, d0), (t1, d1) = self._samples[0], self._samples[-1]
+                if t1 > t0 and d1 >= d0:
+                    rate = (d1 - d0) / (t1 - t0)
+            eta = None
+            if rate and self._total is not None:
+                eta = max(0.0, (self._total - self._done) / rate)
+            elif self._total is not None and self._done >= self._total:
+                eta = 0.0
+            return JobState(status=self._status, done=self._done, total=self._total,
+                            elapsed_s=now - self._started, rate=rate, eta_s=eta,
+                            cancelled=self._cancel.is_set(), finished=self._finished,
+                            metrics=dict(self._metrics))
+
+    def _emit(self, force: bool = False) -> None:
+        if not self._listeners:
+            return
+        now = self._clock()
+        if not force and now - self._last_emit < self._min_interval:
+            return
+        self._last_emit = now
+        state = self.snapshot()
+        for listener in list(self._listeners):
+            listener(state)
+
+
+def format_eta(seconds: float | None) -> str:
+    """Human ETA: "12 s", "3 min 05 s", "1 h 02 min"; "?" when unknown."""
+    if seconds is None:
+        return "?"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"

@@ -1,0 +1,128 @@
+"""Every place Satchel writes, in one module.
+
+One data dir holds everything (settings, index, chat sessions, adapters, reports, logs), so a user
+can back it up, move it, or wipe it, and tests can point it at a temp folder. Resolution order:
+an explicit override (the ``--data-dir`` flag calls :func:`set_data_dir`), then ``SATCHEL_HOME``,
+then the platform's user data dir (platformdirs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.errors import SatchelError
+
+APP_NAME = "Satchel"
+ENV_HOME = "SATCHEL_HOME"
+
+_override: Path | None = None
+
+
+class DataDirError(SatchelError):
+    """The data dir cannot be created or written; the message is one line for the user."""
+
+
+def set_data_dir(path: str | os.PathLike[str] | None) -> None:
+    """Override the data dir for this process (``--data-dir``); ``None`` clears the override."""
+    global _override
+    _override = Path(path).expanduser().resolve() if path is not None else None
+
+
+def data_dir(create: bool = True) -> Path:
+    """The root of everything Satchel writes; created (and checked writable) on first use."""
+    if _override is not None:
+        root = _override
+    elif os.environ.get(ENV_HOME):
+        root = Path(os.environ[ENV_HOME]).expanduser().resolve()
+    else:
+        from platformdirs import user_data_dir
+
+        root = Path(user_data_dir(APP_NAME, appauthor=False))
+    if create:
+        ensure_writable_dir(root)
+    return root
+
+
+def ensure_writable_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove it is writable, or raise :class:`DataDirError`."""
+    if path.exists() and not path.is_dir():
+        raise DataDirError(f"data dir {path} exists but is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirError(f"cannot create data dir {path}: {exc.strerror or exc}") from None
+    if not path.is_dir():
+        raise DataDirError(f"data dir {path} exists but is not a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DataDirError(f"data dir {path} is not writable")
+    return path
+
+
+def _sub(name: str) -> Path:
+    path = data_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def settings_file() -> Path:
+    """The typed settings (JSON, written atomically)."""
+    return data_dir() / "settings.json"
+
+
+def index_dir() -> Path:
+    """The LanceDB database folder (collections, documents and chunks tables)."""
+    return _sub("index")
+
+
+def models_dir() -> Path:
+    """User-registered GGUF models (the registry file) and downloaded-by-user copies."""
+    return _sub("models")
+
+
+def adapters_dir() -> Path:
+    """Trained LoRA adapters (GGUF) with their manifests."""
+    return _sub("adapters")
+
+
+def sessions_dir() -> Path:
+    """Chat sessions database."""
+    return _sub("sessions")
+
+
+def reports_dir() -> Path:
+    """Evaluation reports (JSON, Markdown, PNG charts)."""
+    return _sub("reports")
+
+
+def cache_dir() -> Path:
+    """Disposable data: training checkpoints, temp files of atomic writes, job journals."""
+    return _sub("cache")
+
+
+def logs_dir() -> Path:
+    """Log files, one per process start, rotated."""
+    return _sub("logs")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never half of one.
+
+    Temp file in the same folder (same filesystem, so rename is atomic), fsync, then replace.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))

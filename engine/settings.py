@@ -1,0 +1,152 @@
+"""Typed settings with their defaults in one place, a schema version, and atomic saves.
+
+Why this shape: the GUI's settings screen, the CLI and the engine all read the same dataclass, so a
+default lives in exactly one spot. A corrupt or hand-broken settings file must never stop the app:
+it is backed up next to itself, defaults are used, and the caller gets a one-line warning to show.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from engine import paths
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Settings:
+    """Everything the user can change. ``None`` model/embedder means the bundled default."""
+
+    schema_version: int = SCHEMA_VERSION
+    # language model
+    model_path: str | None = None
+    n_threads: int = 0  # 0 = one per physical core
+    n_ctx: int = 2048
+    n_batch: int = 256
+    temperature: float = 0.2
+    max_answer_tokens: int = 256
+    # retrieval
+    embedder: str | None = None
+    top_k: int = 4
+    retrieval_mode: str = "hybrid"
+    default_collection: str = "default"
+    # ingestion
+    chunk_tokens: int = 180
+    chunk_overlap: int = 24
+    parse_timeout_s: float = 60.0
+    max_file_mb: float = 200.0
+    watched_folders: list[str] = field(default_factory=list)
+
+    def validate(self) -> list[str]:
+        """Reset out-of-range values to defaults; return one line per value that was reset."""
+        problems: list[str] = []
+        default = Settings()
+        checks: dict[str, bool] = {
+            "n_threads": 0 <= self.n_threads <= 256,
+            "n_ctx": 256 <= self.n_ctx <= 1_048_576,
+            "n_batch": 1 <= self.n_batch <= 8192,
+            "temperature": 0.0 <= self.temperature <= 2.0,
+            "max_answer_tokens": 1 <= self.max_answer_tokens <= 8192,
+            "top_k": 1 <= self.top_k <= 50,
+            "retrieval_mode": self.retrieval_mode in ("vector", "text", "hybrid"),
+            "chunk_tokens": 16 <= self.chunk_tokens <= 8192,
+            "chunk_overlap": 0 <= self.chunk_overlap < max(self.chunk_tokens, 1),
+            "parse_timeout_s": 0.1 <= self.parse_timeout_s <= 3600,
+            "max_file_mb": 0.001 <= self.max_file_mb <= 100_000,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                problems.append(f"setting {name}={getattr(self, name)!r} is out of range; using "
+                                f"{getattr(default, name)!r}")
+                setattr(self, name, getattr(default, name))
+        return problems
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,),
+    "model_path": (str, type(None)),
+    "embedder": (str, type(None)),
+    "n_threads": (int,),
+    "n_ctx": (int,),
+    "n_batch": (int,),
+    "temperature": (float, int),
+    "max_answer_tokens": (int,),
+    "top_k": (int,),
+    "retrieval_mode": (str,),
+    "default_collection": (str,),
+    "chunk_tokens": (int,),
+    "chunk_overlap": (int,),
+    "parse_timeout_s": (float, int),
+    "max_file_mb": (float, int),
+    "watched_folders": (list,),
+}
+
+
+def _migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older file up to SCHEMA_VERSION (no older schema exists yet: version 1 is first)."""
+    raw["schema_version"] = SCHEMA_VERSION
+    return raw
+
+
+def from_dict(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """Build Settings from parsed JSON, keeping what is valid and reporting what is not."""
+    warnings: list[str] = []
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        warnings.append(f"settings were written by a newer Satchel (schema {version}); "
+                        "unknown values are ignored")
+    raw = _migrate(dict(raw))
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            continue
+        if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+            warnings.append(f"setting {key} has the wrong type ({type(value).__name__}); "
+                            "using the default")
+            continue
+        if key == "watched_folders" and not all(isinstance(v, str) for v in value):
+            warnings.append("setting watched_folders must be a list of paths; using the default")
+            continue
+        values[key] = float(value) if key in ("temperature", "parse_timeout_s",
+                                              "max_file_mb") else value
+    settings = Settings(**values)
+    warnings += settings.validate()
+    return settings, warnings
+
+
+def load(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """Read settings; a missing file gives defaults, a corrupt one is backed up and replaced.
+
+    Returns the settings and a list of one-line warnings for the user (empty when all is well).
+    """
+    path = path or paths.settings_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(), []
+    except OSError as exc:
+        return Settings(), [f"cannot read settings {path}: {exc.strerror or exc}; using defaults"]
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.replace(backup)
+        reason = str(exc).splitlines()[0]
+        return Settings(), [f"settings file was corrupt ({reason}); backed up to {backup} "
+                            "and reset to defaults"]
+    return from_dict(raw)
+
+
+def save(settings: Settings, path: Path | None = None) -> Path:
+    """Write settings atomically (temp file + rename): a crash leaves the old file intact."""
+    path = path or paths.settings_file()
+    paths.atomic_write_text(path, json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n")
+    return path

@@ -1,0 +1,66 @@
+"""Suite-wide guards: isolated data dir, no network, no leaked threads, offscreen Qt.
+
+Every test gets its own SATCHEL_HOME under tmp_path, so nothing touches the user's data and tests
+never see each other's indexes. The network guard is the product's own (engine.netguard): a test
+that makes Satchel or a library it calls reach outside loopback fails, even if the library
+swallowed the error. A test that leaves a thread running fails too: leaked workers are how
+"closing the window cancels work cleanly" breaks without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine import netguard
+
+netguard.install()
+
+import pytest  # noqa: E402
+
+from engine import paths  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def satchel_home(tmp_path, monkeypatch):
+    """Point SATCHEL_HOME at a fresh folder for this test; yields that folder."""
+    home = tmp_path / "satchel-home"
+    monkeypatch.setenv(paths.ENV_HOME, str(home))
+    paths.set_data_dir(None)
+    yield home
+    paths.set_data_dir(None)
+
+
+@pytest.fixture(autouse=True)
+def no_network(request):
+    """Fail the test if anything tried to reach a non-loopback address during it."""
+    before = len(netguard.blocked_attempts)
+    yield
+    attempts = netguard.blocked_attempts[before:]
+    del netguard.blocked_attempts[before:]
+    if attempts and "allow_network_block" not in request.fixturenames:
+        pytest.fail(f"test attempted network access: {attempts}")
+
+
+@pytest.fixture
+def allow_network_block():
+    """For tests that deliberately provoke the network guard."""
+    return None
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """Fail the test if it leaves a Python thread running (after a short grace period)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 3.0
+    leaked: list[threading.Thread] = []
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"test left threads running: {[t.name for t in leaked]}")

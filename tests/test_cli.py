@@ -1,0 +1,77 @@
+"""The CLI contract: fast --help, one-line errors with non-zero exit, doctor with a real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def satchel(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "main.py", "--data-dir", str(home), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys, main\n"
+            "from cli.app import build_parser\n"
+            "build_parser().format_help()\n"
+            "heavy = [m for m in ('torch', 'llama_cpp', 'lancedb', 'sentence_transformers', "
+            "'transformers', 'PySide6', 'numpy') if m in sys.modules]\n"
+            "print(heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_help_lists_doctor(tmp_path):
+    out = satchel("--help", home=tmp_path)
+    assert out.returncode == 0 and "doctor" in out.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["frobnicate"], "invalid choice"),
+    (["doctor", "--bogus"], "unrecognized arguments"),
+])
+def test_unknown_command_or_flag(tmp_path, args, needle):
+    out = satchel(*args, home=tmp_path)
+    assert out.returncode == 2
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unusable_data_dir_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = satchel("doctor", "--no-generate", home=blocker)
+    assert out.returncode == 2
+    assert out.stderr.startswith("satchel: error:") and "not a folder" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_corrupt_settings_warn_and_continue(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "settings.json").write_text("[1, 2")
+    out = satchel("doctor", "--json", "--no-generate", home=tmp_path)
+    assert "settings file was corrupt" in out.stderr and "Traceback" not in out.stderr
+    assert json.loads(out.stdout)["model"]["found"] is True
+    assert list(tmp_path.glob("settings.json.corrupt-*"))
+
+
+def test_doctor_json_generates_with_the_bundled_model(tmp_path):
+    out = satchel("doctor", "--json", home=tmp_path)
+    report = json.loads(out.stdout)
+    assert out.returncode == 0, report["problems"]
+    assert report["ok"] is True
+    assert report["model"]["found"] and report["model"]["architecture"] == "llama"
+    assert len(report["model"]["sha256"]) == 64
+    assert report["embedder"]["found"]
+    assert report["generation"]["completion_tokens"] > 0 and report["generation"]["reply"]
+    assert report["llama_cpp"]["portable"] is True
+    assert report["network_guard"]["active"] is True
+    assert report["data_dir"] == str(tmp_path.resolve())
+    assert report["versions"]["torch"].startswith("2.13.0")
