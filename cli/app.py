@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where Satchel keeps everything (default: $SATCHEL_HOME or the "
                         "platform's user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_doctor,):
+    from cli import library
+
+    for add in (library.add_index, library.add_search, library.add_collections, _add_doctor):
         add(sub)
     return parser
 

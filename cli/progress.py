@@ -40,7 +40,7 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
     outcome: dict[str, Any] = {}
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), console=console, transient=False,
+        TextColumn("{task.fields[info]}"), console=console, transient=True,
         disable=quiet,
     )
     bar = progress.add_task(description, total=None, info="")

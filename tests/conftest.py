@@ -20,6 +20,11 @@ from engine import netguard
 netguard.install()
 
 import pytest  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# CI must be repeatable: the same examples every run (explore more locally with --hypothesis-seed).
+hypothesis_settings.register_profile("satchel", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("satchel")
 
 from engine import paths  # noqa: E402
 
@@ -51,6 +56,10 @@ def allow_network_block():
     return None
 
 
+#: Process-wide singletons libraries start once and keep by design (not per-test leaks).
+LIBRARY_SINGLETON_THREADS = {"LanceDBBackgroundEventLoop"}
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail the test if it leaves a Python thread running (after a short grace period)."""
@@ -59,7 +68,8 @@ def no_leaked_threads():
     deadline = time.monotonic() + 3.0
     leaked: list[threading.Thread] = []
     while time.monotonic() < deadline:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()
+                  and t.name not in LIBRARY_SINGLETON_THREADS]
         if not leaked:
             return
         time.sleep(0.05)

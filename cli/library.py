@@ -1,0 +1,152 @@
+"""``satchel index``, ``satchel search``, ``satchel collections``: the library half of the CLI.
+
+Output follows DESIGN.md's contract: ``--json`` prints exactly the documented objects; without it,
+humans get a progress bar, a short summary and one line per failed file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def add_index(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="index files and folders into a collection",
+                       description="Index files and folders (incremental: unchanged files are "
+                       "skipped, changed files replaced, deleted files removed).")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--collection", default=None, help="collection name (default: from settings)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="parse again files that failed before even if they did not change")
+    p.add_argument("--watch", action="store_true",
+                   help="after indexing, keep watching the folders and re-index on changes")
+    p.set_defaults(handler=run_index)
+
+
+def _index_once(args: argparse.Namespace, collection: str) -> int:
+    from cli.progress import run_with_progress
+    from engine.indexer import index_paths
+
+    def task(job):
+        return index_paths(args.paths, collection, job=job, settings=args.settings,
+                           retry_failed=args.retry_failed)
+
+    summary, _job = run_with_progress(task, f"Indexing into {collection}", quiet=args.json)
+    if summary is None:  # cancelled before the engine could even return
+        print("satchel: indexing cancelled; finished files are kept", file=sys.stderr)
+        return 130
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        print(f"{summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
+              f"{summary.files_removed} removed, {len(summary.files_failed)} failed, "
+              f"{len(summary.files_skipped)} skipped; {summary.chunks} chunks in "
+              f"{summary.seconds:.1f} s (collection {collection})")
+        for failure in summary.files_failed:
+            print(f"  failed: {failure['path']}: {failure['reason']}")
+        if summary.files_skipped:
+            print(f"  skipped {len(summary.files_skipped)} unsupported files, e.g. "
+                  f"{summary.files_skipped[0]['path']}: {summary.files_skipped[0]['reason']}")
+    if summary.cancelled:
+        print("satchel: indexing cancelled; finished files are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    collection = args.collection or args.settings.default_collection
+    status = _index_once(args, collection)
+    if status != 0 or not args.watch:
+        return status
+    from engine.watch import FolderWatcher
+
+    def reindex(changed: list[str]) -> None:
+        print(f"change detected in {len(changed)} place(s); re-indexing", file=sys.stderr)
+        _index_once(args, collection)
+
+    print("watching for changes; Ctrl-C to stop", file=sys.stderr)
+    with FolderWatcher(args.paths, reindex) as watcher:
+        watcher.wait()
+    return 0
+
+
+def add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search a collection", description="Search a collection "
+                       "by meaning (vector), by words (text, BM25) or both (hybrid).")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--collection", default=None)
+    p.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
+    p.add_argument("--mode", choices=("vector", "text", "hybrid"), default=None,
+                   help="default: from settings (hybrid)")
+    p.add_argument("--path", action="append", default=None,
+                   help="only passages from this file or folder (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_search)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from engine.retrieve import search
+
+    collection = args.collection or args.settings.default_collection
+    hits = search(args.query, collection, k=args.k,
+                  mode=args.mode or args.settings.retrieval_mode, paths=args.path)
+    if args.json:
+        _print_json([{"path": h.path, "page": h.page, "score": round(h.score, 6),
+                      "text": h.text, "chunk_id": h.chunk_id} for h in hits])
+        return 0
+    if not hits:
+        print(f"no results (collection {collection!r} has no matching passages)")
+        return 0
+    for n, hit in enumerate(hits, start=1):
+        where = f"{hit.path}, page {hit.page}" + (f" - {hit.heading}" if hit.heading else "")
+        snippet = " ".join(hit.text.split())
+        print(f"[{n}] {where}  (score {hit.score:.4f})")
+        print(f"    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
+    return 0
+
+
+def add_collections(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("collections", help="list or remove collections")
+    p.add_argument("--json", action="store_true")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    rm = actions.add_parser("remove", help="remove a collection and its index")
+    rm.add_argument("name")
+    p.set_defaults(handler=run_collections)
+
+
+def collections_json() -> list[dict[str, Any]]:
+    from engine import index
+
+    out = []
+    for meta in index.list_collections():
+        coll = index.Collection(meta)
+        out.append({"name": meta.name, "documents": coll.count_documents(),
+                    "chunks": coll.count_chunks(), "embedder": meta.embedder})
+    return out
+
+
+def run_collections(args: argparse.Namespace) -> int:
+    from engine import index
+
+    if args.action == "remove":
+        index.remove_collection(args.name)
+        print(f"removed collection {args.name!r}")
+        return 0
+    data = collections_json()
+    if args.json:
+        _print_json(data)
+    elif not data:
+        print("no collections yet; add files with: satchel index PATH")
+    else:
+        for c in data:
+            print(f"{c['name']}: {c['documents']} documents, {c['chunks']} chunks "
+                  f"({c['embedder']})")
+    return 0

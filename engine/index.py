@@ -1,0 +1,356 @@
+"""The LanceDB store: named collections, each a documents table and a chunks table.
+
+Why this shape:
+- A collection records the embedder that filled it (name, folder, dimension). Queries use that
+  embedder, whatever the settings say now; re-indexing with a different embedder builds a new
+  *generation* of tables and switches to it in one atomic metadata write, so a model change
+  re-embeds instead of breaking the schema, and a crash during the switch leaves the old
+  generation intact.
+- A batch of files is committed with one ``merge_insert`` on ``chunk_id`` that also deletes the
+  batch's stale rows (``when_not_matched_by_source_delete``): one LanceDB commit, so a file's chunks
+  appear all at once or not at all. Chunk ids are deterministic (path, ordinal, content hash), so a
+  run repeated after a crash rewrites identical rows instead of adding duplicates.
+- Chunks are committed before their documents rows. After a kill -9 between the two, the document
+  still looks changed (or new) and the next run redoes it; chunks of a path with no document row
+  that is also gone from disk are orphans and are removed by :meth:`Collection.remove_paths`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import paths
+from engine.errors import SatchelError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Rows above which an approximate vector index pays for itself (flat search is exact below).
+VECTOR_INDEX_MIN_ROWS = 20_000
+
+
+class IndexError_(SatchelError):
+    """A collection that does not exist, a bad name, or a collection busy in another process."""
+
+
+@dataclass
+class CollectionMeta:
+    """What ``collections.json`` records for one collection."""
+
+    name: str
+    embedder: str
+    embedder_path: str
+    dim: int
+    generation: int = 1
+    created: str = ""
+    chunk_tokens: int = 0
+    chunk_overlap: int = 0
+
+    @property
+    def docs_table(self) -> str:
+        return f"{self.name}__docs__g{self.generation}"
+
+    @property
+    def chunks_table(self) -> str:
+        return f"{self.name}__chunks__g{self.generation}"
+
+
+def chunk_id(path: str, ordinal: int, content_hash: str) -> str:
+    """Deterministic id: the same file content always yields the same ids (idempotent re-runs)."""
+    return hashlib.sha1(f"{path}\x00{ordinal}\x00{content_hash}".encode()).hexdigest()[:20]
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal for LanceDB filters (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def chunks_schema(dim: int) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field("chunk_id", pa.string()), pa.field("path", pa.string()),
+        pa.field("page", pa.int32()), pa.field("start", pa.int32()), pa.field("end", pa.int32()),
+        pa.field("ordinal", pa.int32()), pa.field("heading", pa.string()),
+        pa.field("text", pa.string()), pa.field("content_hash", pa.string()),
+        pa.field("doc_hash", pa.string()), pa.field("tokens", pa.int32()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+    ])
+
+
+def docs_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field("path", pa.string()), pa.field("content_hash", pa.string()),
+        pa.field("size", pa.int64()), pa.field("mtime_ns", pa.int64()),
+        pa.field("format", pa.string()), pa.field("title", pa.string()),
+        pa.field("pages", pa.int32()), pa.field("chunks", pa.int32()),
+        pa.field("status", pa.string()), pa.field("error", pa.string()),
+        pa.field("indexed_at", pa.string()),
+    ])
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """One row of the documents table (status "ok" or "failed")."""
+
+    path: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+    format: str = ""
+    title: str = ""
+    pages: int = 0
+    chunks: int = 0
+    status: str = "ok"
+    error: str = ""
+    indexed_at: str = ""
+
+
+_db_lock = threading.Lock()
+_dbs: dict[str, Any] = {}
+
+
+def connect() -> Any:
+    """The LanceDB connection for the current data dir (cached per folder)."""
+    import lancedb
+
+    folder = str(paths.index_dir())
+    with _db_lock:
+        if folder not in _dbs:
+            _dbs[folder] = lancedb.connect(folder)
+        return _dbs[folder]
+
+
+def _meta_file() -> Path:
+    return paths.index_dir() / "collections.json"
+
+
+def _read_meta() -> dict[str, CollectionMeta]:
+    try:
+        raw = json.loads(_meta_file().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"index metadata {_meta_file()} is unreadable: {exc}") from None
+    return {name: CollectionMeta(**value) for name, value in raw.items()}
+
+
+def _write_meta(metas: dict[str, CollectionMeta]) -> None:
+    paths.atomic_write_text(_meta_file(), json.dumps(
+        {name: asdict(m) for name, m in sorted(metas.items())}, indent=2))
+
+
+def _table_names(db: Any) -> set[str]:
+    result = db.list_tables()
+    names = getattr(result, "tables", result)
+    return set(names)
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise IndexError_(f"invalid collection name {name!r}: use 1-64 letters, digits, '_', '-' "
+                          "or '.', starting with a letter or digit")
+    return name
+
+
+def list_collections() -> list[CollectionMeta]:
+    """All collections, by name."""
+    return [m for _, m in sorted(_read_meta().items())]
+
+
+def get_meta(name: str) -> CollectionMeta:
+    metas = _read_meta()
+    if name not in metas:
+        known = ", ".join(sorted(metas)) or "none yet"
+        raise IndexError_(f"no collection named {name!r} (collections: {known})")
+    return metas[name]
+
+
+def remove_collection(name: str) -> None:
+    """Drop a collection's tables and forget it (metadata first, so a crash leaves no half)."""
+    meta = get_meta(name)
+    metas = _read_meta()
+    del metas[name]
+    _write_meta(metas)
+    db = connect()
+    for table in _table_names(db):
+        if table.startswith(f"{meta.name}__"):
+            db.drop_table(table)
+
+
+@contextmanager
+def writer_lock(name: str) -> Iterator[None]:
+    """One writer per collection across processes (a second `satchel index` fails fast)."""
+    lock_path = paths.index_dir() / f".{name}.lock"
+    fh = open(lock_path, "w")  # noqa: SIM115 - held for the duration of the context
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexError_(f"collection {name!r} is being indexed by another Satchel process"
+                              ) from None
+        yield
+    finally:
+        fh.close()
+
+
+class Collection:
+    """Open tables of one collection generation; cheap to construct."""
+
+    def __init__(self, meta: CollectionMeta) -> None:
+        self.meta = meta
+        db = connect()
+        names = _table_names(db)
+        if meta.docs_table not in names:
+            db.create_table(meta.docs_table, schema=docs_schema(), exist_ok=True)
+        if meta.chunks_table not in names:
+            db.create_table(meta.chunks_table, schema=chunks_schema(meta.dim), exist_ok=True)
+        self.docs = db.open_table(meta.docs_table)
+        self.chunks = db.open_table(meta.chunks_table)
+
+    # -- opening ----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, name: str) -> Collection:
+        """An existing collection; IndexError_ with the known names when it does not exist."""
+        return cls(get_meta(name))
+
+    @classmethod
+    def open_or_create(cls, name: str, embedder: str, embedder_path: str, dim: int,
+                       chunk_tokens: int, chunk_overlap: int) -> tuple[Collection, bool]:
+        """Open ``name`` for indexing with this embedder; (collection, rebuilt).
+
+        When the collection was filled by another embedder or chunk size, a new generation of
+        empty tables is created and made current atomically; the caller then re-indexes every
+        file. Stale generations are dropped afterwards.
+        """
+        validate_name(name)
+        metas = _read_meta()
+        old = metas.get(name)
+        rebuilt = False
+        if old is None:
+            meta = CollectionMeta(name, embedder, embedder_path, dim, 1,
+                                  time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_tokens, chunk_overlap)
+        elif (old.embedder_path, old.dim, old.chunk_tokens, old.chunk_overlap) != (
+                embedder_path, dim, chunk_tokens, chunk_overlap):
+            meta = CollectionMeta(name, embedder, embedder_path, dim, old.generation + 1,
+                                  old.created, chunk_tokens, chunk_overlap)
+            rebuilt = True
+        else:
+            meta = old
+        collection = cls(meta)  # tables exist before the metadata points at them
+        if meta is not old:
+            metas[name] = meta
+            _write_meta(metas)
+        collection.drop_stale_generations()
+        return collection, rebuilt
+
+    def drop_stale_generations(self) -> None:
+        db = connect()
+        current = {self.meta.docs_table, self.meta.chunks_table}
+        for table in _table_names(db):
+            if table.startswith(f"{self.meta.name}__") and table not in current:
+                db.drop_table(table)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def documents(self) -> dict[str, DocRecord]:
+        """Every documents row by path (one Arrow scan; cheap even for thousands of files)."""
+        table = self.docs.to_arrow()
+        return {row["path"]: DocRecord(**row) for row in table.to_pylist()}
+
+    def chunk_paths(self) -> set[str]:
+        """Distinct paths that have chunks (to find orphans after a crash)."""
+        table = self.chunks.search().select(["path"]).limit(None).to_arrow() \
+            if self.chunks.count_rows() else None
+        if table is None:
+            return set()
+        import pyarrow.compute as pc
+
+        return set(pc.unique(table["path"]).to_pylist())
+
+    def count_chunks(self) -> int:
+        return self.chunks.count_rows()
+
+    def count_documents(self, status: str | None = "ok") -> int:
+        if status is None:
+            return self.docs.count_rows()
+        return self.docs.count_rows(f"status = {sql_str(status)}")
+
+    # -- writing ----------------------------------------------------------------------------------
+    def commit_files(self, paths_in_batch: Iterable[str], chunk_rows: pa.Table | None,
+                     docs: list[DocRecord]) -> None:
+        """Make a batch of files current: their chunks in one commit, then their document rows.
+
+        ``paths_in_batch`` are every file whose chunks this batch replaces (including files that
+        now failed and so have no chunks any more).
+        """
+        batch_paths = sorted(set(paths_in_batch))
+        if batch_paths:
+            where = f"path IN ({', '.join(sql_str(p) for p in batch_paths)})"
+            if chunk_rows is not None and chunk_rows.num_rows:
+                (self.chunks.merge_insert("chunk_id").when_matched_update_all()
+                 .when_not_matched_insert_all().when_not_matched_by_source_delete(where)
+                 .execute(chunk_rows))
+            else:
+                self.chunks.delete(where)
+        if docs:
+            self._upsert_docs(docs)
+
+    def _upsert_docs(self, docs: list[DocRecord]) -> None:
+        import pyarrow as pa
+
+        rows = pa.Table.from_pylist([asdict(d) for d in docs], schema=docs_schema())
+        (self.docs.merge_insert("path").when_matched_update_all().when_not_matched_insert_all()
+         .execute(rows))
+
+    def touch_documents(self, docs: list[DocRecord]) -> None:
+        """Record a new mtime for files whose content hash did not change (no chunk writes)."""
+        if docs:
+            self._upsert_docs(docs)
+
+    def remove_paths(self, removed: Iterable[str]) -> int:
+        """Forget files that are gone: chunks first, then document rows; returns how many."""
+        removed = sorted(set(removed))
+        for start in range(0, len(removed), 200):
+            part = removed[start:start + 200]
+            where = f"path IN ({', '.join(sql_str(p) for p in part)})"
+            self.chunks.delete(where)
+            self.docs.delete(where)
+        return len(removed)
+
+    def needs_finalize(self) -> bool:
+        """True when chunks exist but the full-text index does not (a run died before it)."""
+        if not self.chunks.count_rows():
+            return False
+        return not any(tuple(i.columns) == ("text",) for i in self.chunks.list_indices())
+
+    def finalize(self) -> None:
+        """Keep search fast after a run: full-text index current, vector index when large."""
+        from lancedb.index import FTS
+
+        indices = {tuple(i.columns): i for i in self.chunks.list_indices()}
+        rows = self.chunks.count_rows()
+        if ("text",) not in indices and rows:
+            self.chunks.create_index("text", config=FTS(with_position=False), replace=True)
+        if rows >= VECTOR_INDEX_MIN_ROWS and ("vector",) not in indices:
+            from lancedb.index import IvfPq
+
+            partitions = max(16, int(rows ** 0.5))
+            self.chunks.create_index("vector", config=IvfPq(distance_type="cosine",
+                                                            num_partitions=partitions,
+                                                            num_sub_vectors=self.meta.dim // 8),
+                                     replace=True)
+        self.chunks.optimize()
+        self.docs.optimize()

@@ -1,0 +1,338 @@
+"""One indexing run: scan -> diff against the index -> parse (child process) -> embed -> commit.
+
+Three stages overlap so the embedder, the slow part, never waits: a parse thread feeds files
+through the isolated parser process (time and memory limits per file), the calling thread embeds
+whole files' chunks in large batches, and a writer thread commits each batch to LanceDB in one
+transaction. Unchanged files (same size and mtime, or same content hash) cost a stat, or a read and
+a hash: no parsing, no embedding. Cancellation is checked between batches; everything committed
+before stays, so the next run resumes with the remaining files only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.index import Collection, DocRecord, chunk_id
+from engine.ingest.isolation import ParseConfig, ParsedFile, ParseFailed, ParseWorker
+from engine.ingest.scan import is_under, scan
+from engine.jobs import Cancelled, Job
+from engine.settings import Settings
+
+#: Chunks embedded per encode() call: large, so sentence-transformers' length sorting removes
+#: most padding, but a cancel still lands within a few seconds.
+EMBED_BATCH = 256
+#: Files committed per transaction at most (many small files are committed together).
+COMMIT_FILES = 64
+
+
+@dataclass
+class IndexSummary:
+    """What ``satchel index --json`` prints (DESIGN.md contract plus a few extras)."""
+
+    collection: str
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_failed: list[dict[str, str]] = field(default_factory=list)
+    files_skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    rebuilt: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files_indexed": self.files_indexed, "files_unchanged": self.files_unchanged,
+                "files_removed": self.files_removed, "files_failed": self.files_failed,
+                "chunks": self.chunks, "seconds": round(self.seconds, 3),
+                "collection": self.collection, "files_skipped": self.files_skipped,
+                "cancelled": self.cancelled, "rebuilt": self.rebuilt}
+
+
+def file_hash(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class _Item:
+    """One file's outcome from the parse thread."""
+
+    path: str
+    kind: str  # "parsed" | "failed" | "unchanged"
+    stat: os.stat_result | None
+    digest: str = ""
+    parsed: ParsedFile | None = None
+    reason: str = ""
+    old: DocRecord | None = None
+
+
+def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, ParseConfig]:
+    """Open or create the collection for the configured embedder, loading it only when needed."""
+    from engine import index
+    from engine.embed import get_embedder
+    from engine.ingest.tokens import max_content_tokens
+
+    index.validate_name(name)
+    embedder = get_embedder(settings.embedder)
+    max_tokens = min(settings.chunk_tokens, max_content_tokens(embedder.folder))
+    overlap = min(settings.chunk_overlap, max_tokens // 2)
+    existing = {m.name: m for m in index.list_collections()}.get(name)
+    if existing and existing.embedder_path == str(embedder.folder):
+        dim = existing.dim  # no model load for a run that may find nothing to do
+    else:
+        dim = embedder.info.dim
+    collection, rebuilt = Collection.open_or_create(name, embedder.name, str(embedder.folder),
+                                                    dim, max_tokens, overlap)
+    config = ParseConfig(tokenizer_dir=str(embedder.folder), max_tokens=max_tokens,
+                         overlap_tokens=overlap,
+                         max_bytes=int(settings.max_file_mb * 1024 * 1024))
+    return collection, rebuilt, config
+
+
+def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default", *,
+                job: Job | None = None, settings: Settings | None = None,
+                retry_failed: bool = False) -> IndexSummary:
+    """Index files and folders into ``collection``; see the module docstring for the stages.
+
+    Returns the summary; ``summary.cancelled`` is True when ``job.cancel()`` stopped the run
+    (committed files stay indexed). Raises SatchelError for bad input (a missing path, a bad
+    collection name, a collection busy in another process).
+    """
+    from engine import index
+
+    started = time.monotonic()
+    settings = settings or Settings()
+    job = job or Job()
+    summary = IndexSummary(collection=collection)
+    index.validate_name(collection)
+    job.status("Scanning files")
+    found = scan(list(inputs))
+    summary.files_failed += [{"path": p, "reason": r} for p, r in found.failed]
+    summary.files_skipped += [{"path": p, "reason": r} for p, r in found.skipped]
+    with index.writer_lock(collection):
+        coll, summary.rebuilt, config = _open_collection(collection, settings)
+        docs = coll.documents()
+        todo: list[tuple[str, os.stat_result | None]] = []
+        for path in found.files:
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                summary.files_failed.append({"path": path, "reason": f"cannot read file: "
+                                             f"{exc.strerror or exc}"})
+                continue
+            doc = docs.get(path)
+            if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+                if doc.status == "ok":
+                    summary.files_unchanged += 1
+                    continue
+                if not retry_failed:
+                    summary.files_failed.append({"path": path, "reason": doc.error})
+                    continue
+            todo.append((path, st))
+        scanned = set(found.files)
+        gone = [p for p in docs if p not in scanned and is_under(p, found.roots)]
+        orphans = [p for p in coll.chunk_paths() - set(docs) - scanned]
+        if gone or orphans:
+            job.status("Removing deleted files")
+            coll.remove_paths(gone + orphans)
+            summary.files_removed = len(gone)
+        try:
+            if todo:
+                _run_pipeline(coll, todo, docs, config, settings, job, summary)
+        except Cancelled:
+            summary.cancelled = True
+        changed = summary.files_indexed or summary.files_removed or gone or orphans or any(
+            f["path"] in dict(todo) for f in summary.files_failed)
+        if changed or coll.needs_finalize():
+            job.status("Optimizing the index")
+            coll.finalize()
+    summary.seconds = time.monotonic() - started
+    job.finish()
+    return summary
+
+
+def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str, DocRecord],
+                  config: ParseConfig, timeout_s: float, out: queue.Queue[_Item | None],
+                  stop: threading.Event) -> None:
+    """Hash and parse files in order; put one _Item per file, then None."""
+    worker = ParseWorker(config)
+    try:
+        for path, st in todo:
+            if stop.is_set():
+                break
+            try:
+                if config.max_bytes is not None and st and st.st_size > config.max_bytes:
+                    mb = st.st_size / (1 << 20)
+                    raise ParseFailed(f"file is {mb:.1f} MB, over the {config.max_bytes >> 20} MB"
+                                      " limit (setting max_file_mb)")
+                digest = file_hash(path)
+            except ParseFailed as exc:
+                out.put(_Item(path, "failed", st, "", reason=str(exc)))
+                continue
+            except OSError as exc:
+                reason = "permission denied" if isinstance(exc, PermissionError) else (
+                    exc.strerror or str(exc))
+                out.put(_Item(path, "failed", st, "", reason=f"cannot read file: {reason}"))
+                continue
+            old = docs.get(path)
+            if old and old.status == "ok" and old.content_hash == digest:
+                out.put(_Item(path, "unchanged", st, digest, old=old))
+                continue
+            try:
+                out.put(_Item(path, "parsed", st, digest, worker.parse(path, timeout_s)))
+            except ParseFailed as exc:
+                out.put(_Item(path, "failed", st, digest, reason=str(exc)))
+    finally:
+        worker.close()
+        out.put(None)
+
+
+def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]],
+                  docs: dict[str, DocRecord], config: ParseConfig, settings: Settings,
+                  job: Job, summary: IndexSummary) -> None:
+    from engine.embed import get_embedder
+
+    embedder = get_embedder(coll.meta.embedder_path)
+    parsed_q: queue.Queue[_Item | None] = queue.Queue(maxsize=32)
+    commit_q: queue.Queue[tuple[list[str], Any, list[DocRecord]] | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    writer_error: list[BaseException] = []
+
+    def writer() -> None:
+        while (batch := commit_q.get()) is not None:
+            if writer_error:
+                continue
+            try:
+                coll.commit_files(*batch)
+            except BaseException as exc:  # surfaced in the calling thread
+                writer_error.append(exc)
+
+    parser = threading.Thread(target=_parse_thread, name="satchel-parse", daemon=True,
+                              args=(todo, docs, config, settings.parse_timeout_s, parsed_q, stop))
+    write_thread = threading.Thread(target=writer, name="satchel-write", daemon=True)
+    parser.start()
+    write_thread.start()
+    total = len(todo)
+    done = 0
+    pending: list[_Item] = []
+    pending_chunks = 0
+    try:
+        while True:
+            job.check()
+            item = parsed_q.get()
+            if item is not None:
+                pending.append(item)
+                if item.parsed:
+                    pending_chunks += len(item.parsed.chunks)
+                    job.status(f"Embedding {os.path.basename(item.path)}")
+            if pending and (item is None or pending_chunks >= EMBED_BATCH
+                            or len(pending) >= COMMIT_FILES):
+                batch = _embed_batch(pending, embedder, coll.meta.dim, job)
+                if writer_error:
+                    raise writer_error[0]
+                commit_q.put(batch)
+                for it in pending:
+                    _account(it, summary)
+                    job.partial(it.path)
+                done += len(pending)
+                job.progress(done, total, chunks=summary.chunks)
+                pending, pending_chunks = [], 0
+            if item is None:
+                break
+    finally:
+        stop.set()
+        while parser.is_alive():  # unblock a parse thread waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                parsed_q.get(timeout=0.05)
+        parser.join()
+        commit_q.put(None)
+        write_thread.join()
+    if writer_error:
+        raise writer_error[0]
+
+
+def _account(item: _Item, summary: IndexSummary) -> None:
+    if item.kind == "parsed" and item.parsed:
+        summary.files_indexed += 1
+        summary.chunks += len(item.parsed.chunks)
+    elif item.kind == "unchanged":
+        summary.files_unchanged += 1
+    else:
+        summary.files_failed.append({"path": item.path, "reason": item.reason})
+
+
+def _embed_batch(items: list[_Item], embedder: Any, dim: int,
+                 job: Job) -> tuple[list[str], Any, list[DocRecord]]:
+    """Embed every chunk of these files and build the commit: (paths, chunk rows, doc rows)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from engine.index import chunks_schema
+
+    texts: list[str] = []
+    owners: list[_Item] = []
+    for item in items:
+        if item.parsed:
+            for ch in item.parsed.chunks:
+                texts.append(ch.text)
+                owners.append(item)
+    vectors = []
+    for start in range(0, len(texts), EMBED_BATCH * 4):
+        job.check()
+        vectors.append(embedder.encode(texts[start:start + EMBED_BATCH * 4]))
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+    cols: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "path", "page", "start", "end",
+                                                  "ordinal", "heading", "text", "content_hash",
+                                                  "doc_hash", "tokens")}
+    for item in items:
+        if not item.parsed:
+            continue
+        for ch in item.parsed.chunks:
+            cols["chunk_id"].append(chunk_id(item.path, ch.ordinal, ch.content_hash))
+            cols["path"].append(item.path)
+            cols["page"].append(ch.page)
+            cols["start"].append(ch.start)
+            cols["end"].append(ch.end)
+            cols["ordinal"].append(ch.ordinal)
+            cols["heading"].append(ch.heading)
+            cols["text"].append(ch.text)
+            cols["content_hash"].append(ch.content_hash)
+            cols["doc_hash"].append(item.digest)
+            cols["tokens"].append(ch.tokens)
+    schema = chunks_schema(dim)
+    arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
+    flat = pa.array(matrix.reshape(-1), type=pa.float32())
+    arrays.append(pa.FixedSizeListArray.from_arrays(flat, dim))
+    rows = pa.Table.from_arrays(arrays, schema=schema) if texts else None
+    docs: list[DocRecord] = []
+    replaced: list[str] = []
+    for item in items:
+        st = item.stat
+        size, mtime = (st.st_size, st.st_mtime_ns) if st else (0, 0)
+        if item.kind == "parsed" and item.parsed:
+            p = item.parsed
+            docs.append(DocRecord(item.path, item.digest, size, mtime, p.format, p.title, p.pages,
+                                  len(p.chunks), "ok", "", _now()))
+            replaced.append(item.path)
+        elif item.kind == "unchanged" and item.old is not None:
+            # Same content, new mtime (a touch or a copy): only the stat fields move forward.
+            docs.append(replace(item.old, size=size, mtime_ns=mtime))
+        else:
+            docs.append(DocRecord(item.path, item.digest, size, mtime, status="failed",
+                                  error=item.reason, indexed_at=_now()))
+            replaced.append(item.path)
+    return replaced, rows, docs

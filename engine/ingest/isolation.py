@@ -1,0 +1,167 @@
+"""Parse and chunk files in a child process, with a time limit and a memory limit per file.
+
+Why a process: one bad PDF must not hang or crash the app (the complaint users have about every
+peer). A thread cannot be killed; a child process can. The child loads and chunks a file and sends
+back plain dataclasses; when a file takes longer than its time limit the child is killed and a new
+one started for the next file; when the child dies (a parser segfault, the memory limit) the file
+is reported with the reason and indexing goes on.
+
+The child is started with "spawn": the parent may hold torch and LanceDB thread pools, which do
+not survive fork().
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from engine.ingest.chunker import Chunk
+
+STARTUP_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class ParseConfig:
+    """Everything the child needs to turn a path into chunks."""
+
+    tokenizer_dir: str
+    max_tokens: int
+    overlap_tokens: int
+    max_bytes: int | None
+    memory_limit_bytes: int | None = 4 << 30
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A file the child parsed successfully."""
+
+    path: str
+    format: str
+    title: str
+    pages: int
+    chunks: list[Chunk]
+
+
+class ParseFailed(Exception):
+    """The file could not be parsed; ``str()`` is the one-line reason for the report."""
+
+
+def _child_main(conn: Any, config: ParseConfig) -> None:
+    """Child loop: receive a path, reply ("ok", ParsedFile) or ("error", reason)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if config.memory_limit_bytes:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (config.memory_limit_bytes,
+                                                    config.memory_limit_bytes))
+        except (ValueError, OSError):
+            pass
+    from engine.ingest import loaders
+    from engine.ingest.chunker import chunk_document
+    from engine.ingest.document import LoadError
+    from engine.ingest.tokens import load_tokenizer
+
+    counter = load_tokenizer(config.tokenizer_dir)
+    conn.send(("ready", None))  # start-up (imports, tokenizer) is not charged to any file
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        if path is None:
+            return
+        try:
+            doc = loaders.load(path, max_bytes=config.max_bytes)
+            chunks = chunk_document(doc, counter, max_tokens=config.max_tokens,
+                                    overlap_tokens=config.overlap_tokens)
+            if not chunks:
+                raise LoadError("no extractable text")
+            reply: tuple[str, Any] = ("ok", ParsedFile(path, doc.format, doc.title or "",
+                                                       len(doc.pages), chunks))
+        except LoadError as exc:
+            reply = ("error", str(exc).splitlines()[0] if str(exc) else "cannot load file")
+        except MemoryError:
+            reply = ("error", "file needs more memory than the parser limit allows")
+        except RecursionError:
+            reply = ("error", "file is too deeply nested to parse")
+        except Exception as exc:  # a library bug on a weird file: report it, keep going
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            reply = ("error", f"parser error: {type(exc).__name__}: {str(exc)[:150]} "
+                              f"({os.path.basename(last.filename)}:{last.lineno})")
+        conn.send(reply)
+
+
+class ParseWorker:
+    """Owns one child process; :meth:`parse` is called from one thread at a time."""
+
+    def __init__(self, config: ParseConfig) -> None:
+        self.config = config
+        self._ctx = mp.get_context("spawn")
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_child_main, args=(child, self.config),
+                                       name="satchel-parser", daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(STARTUP_TIMEOUT_S) or parent.recv()[0] != "ready":
+            self._kill()
+            raise RuntimeError("the parser process did not start")
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join(5)
+            self._proc = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def parse(self, path: str, timeout_s: float) -> ParsedFile:
+        """Parse one file or raise :class:`ParseFailed` with a reason (timeouts kill the child)."""
+        if self._proc is None or not self._proc.is_alive():
+            self._kill()
+            self._start()
+        try:
+            self._conn.send(path)
+            if not self._conn.poll(timeout_s):
+                self._kill()
+                raise ParseFailed(f"parsing took longer than {timeout_s:g} s (time limit); "
+                                  "the file was skipped")
+            status, payload = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            code = self._proc.exitcode if self._proc is not None else None
+            self._kill()
+            if code is not None and code < 0:
+                name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ \
+                    else str(-code)
+                raise ParseFailed(f"the parser crashed on this file ({name})") from None
+            raise ParseFailed("the parser stopped unexpectedly on this file") from None
+        if status == "ok":
+            return payload
+        raise ParseFailed(payload)
+
+    def close(self) -> None:
+        """Stop the child cleanly (or kill it if it does not stop)."""
+        if self._proc is not None and self._proc.is_alive():
+            try:
+                self._conn.send(None)
+                self._proc.join(2)
+            except (BrokenPipeError, OSError):
+                pass
+        self._kill()
+
+    def __enter__(self) -> ParseWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,210 @@
+"""Turn a file of any common format into a :class:`~engine.ingest.document.Document`.
+
+Public API::
+
+    SUPPORTED_EXTENSIONS              ".pdf" -> "pdf", ".md" -> "markdown", ".py" -> "code", ...
+    detect_format(path) -> str | None the format, or None when the file should be skipped
+    skip_reason(path) -> str | None   why detect_format said None (one line), else None
+    load(path, *, max_bytes=None)     -> Document, or LoadError with a one-line reason
+
+The extension proposes a format and the first bytes confirm it: a ``.pdf`` that does not start
+with ``%PDF``, a ``.docx`` that is not a zip, a ``.txt`` full of NUL bytes are skipped with a
+reason instead of being indexed as garbage. Format loaders live in their own modules and import
+their heavy libraries inside functions, so importing this package costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.ingest.document import Document, LoadError
+from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
+from engine.ingest.loaders.formats import (
+    CODE_LANGUAGES,
+    DISPLAY_NAMES,
+    SUPPORTED_EXTENSIONS,
+    TEXT_FORMATS,
+    ZIP_FORMATS,
+    format_for_name,
+)
+
+__all__ = [
+    "CODE_LANGUAGES",
+    "SUPPORTED_EXTENSIONS",
+    "LoadError",
+    "detect_format",
+    "is_supported_name",
+    "load",
+    "skip_reason",
+]
+
+#: format -> (module, function); modules are imported on first use.
+_LOADERS: dict[str, tuple[str, str]] = {
+    "pdf": ("pdf", "load_pdf"),
+    "docx": ("word", "load_docx"),
+    "odt": ("word", "load_odt"),
+    "pptx": ("slides", "load_pptx"),
+    "xlsx": ("sheets", "load_xlsx"),
+    "csv": ("sheets", "load_csv"),
+    "epub": ("epub", "load_epub"),
+    "html": ("html", "load_html"),
+    "markdown": ("text", "load_markdown"),
+    "rst": ("text", "load_rst"),
+    "text": ("text", "load_plain"),
+    "code": ("text", "load_code"),
+    "json": ("text", "load_json"),
+}
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP = b"PK\x05\x06"
+
+
+def is_supported_name(path: str | os.PathLike[str]) -> bool:
+    """Cheap pre-filter by name only (no I/O): could this file be indexed at all?"""
+    return format_for_name(Path(path))[0] is not None
+
+
+def detect_format(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> str | None:
+    """The file's format ("pdf", "markdown", ...) after checking its content, or None to skip it.
+
+    None means: unsupported type, binary, mislabelled, empty, too large or unreadable; call
+    :func:`skip_reason` for the one-line reason.
+    """
+    return _sniff(Path(path), max_bytes)[0]
+
+
+def skip_reason(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> str | None:
+    """One-line reason why :func:`detect_format` rejects ``path``; None when it is loadable."""
+    return _sniff(Path(path), max_bytes)[1]
+
+
+def load(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Document:
+    """Parse ``path`` into a Document.
+
+    Raises LoadError with a one-line reason for files that cannot become text: unsupported or
+    binary, mislabelled, encrypted, corrupt or truncated, empty or without extractable text,
+    larger than ``max_bytes``, unreadable. Other exceptions are bugs.
+    """
+    p = Path(path)
+    fmt, reason = _sniff(p, max_bytes)
+    if fmt is None:
+        raise LoadError(reason or "unsupported file")
+    module_name, func_name = _LOADERS[fmt]
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    loader: Callable[[Path], Document] = getattr(module, func_name)
+    try:
+        doc = loader(p)
+    except PermissionError as exc:
+        raise LoadError("permission denied") from exc
+    if doc.is_empty:
+        hint = " (scanned or image-only?)" if fmt == "pdf" else ""
+        raise LoadError(f"no extractable text{hint}")
+    return doc
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
+    """(format, None) for a loadable file, else (None, one-line reason)."""
+    fmt, _language = format_for_name(path)
+    if fmt is None:
+        return None, f"unsupported file type '{path.suffix.lower()}'"
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None, "file not found"
+    except PermissionError:
+        return None, "permission denied"
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or type(exc).__name__}"
+    if stat.S_ISDIR(st.st_mode):
+        return None, "not a regular file (a directory)"
+    if not stat.S_ISREG(st.st_mode):
+        return None, "not a regular file"
+    if st.st_size == 0:
+        return None, "empty file (0 bytes)"
+    if max_bytes is not None and st.st_size > max_bytes:
+        return None, f"file too large ({_human_size(st.st_size)} > {_human_size(max_bytes)} limit)"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except PermissionError:
+        return None, "permission denied"
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or type(exc).__name__}"
+    return _check_content(path, fmt, head)
+
+
+def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | None]:
+    name = DISPLAY_NAMES[fmt]
+    if fmt in TEXT_FORMATS:
+        if looks_binary(head):
+            return None, "binary file (not text)"
+        return fmt, None
+    if fmt == "pdf":
+        if b"%PDF-" not in head[:1024]:
+            return None, "not a PDF (no %PDF header; mislabelled?)"
+        return fmt, None
+    # Zip containers: docx, pptx, xlsx, odt, epub.
+    if head.startswith(_OLE_MAGIC):
+        if fmt in ("docx", "pptx", "xlsx") and _is_encrypted_ooxml(path):
+            return None, f"encrypted {name} (password protected)"
+        return None, f"not a {name} file (legacy binary Office format; save it as {name})"
+    if head.startswith(_EMPTY_ZIP):
+        return None, f"corrupt {name}: empty zip archive"
+    if not head.startswith(_ZIP_MAGIC):
+        return None, f"not a {name} file (not a zip archive; mislabelled?)"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            marker = ZIP_FORMATS[fmt]
+            if not any(n == marker or n.startswith(marker) for n in names):
+                return None, f"not a {name} file (zip archive without {marker})"
+            encrypted = _zip_encryption_reason(zf, fmt, names)
+            if encrypted:
+                return None, encrypted
+    except zipfile.BadZipFile as exc:
+        return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
+    except (OSError, EOFError, ValueError, KeyError) as exc:
+        return None, f"corrupt or truncated {name} ({type(exc).__name__})"
+    return fmt, None
+
+
+def _zip_encryption_reason(zf: zipfile.ZipFile, fmt: str, names: list[str]) -> str | None:
+    """Reason when an ODF or EPUB container is password-encrypted or DRM-protected."""
+    manifest = "META-INF/manifest.xml"
+    if fmt == "odt" and manifest in names and b"encryption-data" in zf.read(manifest):
+        return "encrypted ODT (password protected)"
+    if fmt == "epub" and "META-INF/encryption.xml" in names:
+        # Font obfuscation also uses encryption.xml; only encrypted content documents are DRM.
+        text = zf.read("META-INF/encryption.xml").decode("utf-8", "replace").lower()
+        if any(ext in text for ext in ('.xhtml"', '.html"', '.htm"')):
+            return "DRM-protected EPUB (encrypted content)"
+    if any(info.flag_bits & 0x1 for info in zf.infolist()):
+        return f"encrypted {DISPLAY_NAMES[fmt]} (password protected)"
+    return None
+
+
+def _is_encrypted_ooxml(path: Path) -> bool:
+    """An OLE file holding an ``EncryptedPackage`` stream is a password-protected OOXML file."""
+    needle = "EncryptedPackage".encode("utf-16-le")
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle) :]
+    return False

@@ -1,0 +1,236 @@
+"""Helpers shared by the format loaders: error wrapping, text cleaning, block building.
+
+Loaders call third-party parsers on files nobody vetted. A malformed file makes those parsers raise
+whatever they like (``KeyError`` from a zip, ``AttributeError`` from a half-built object tree), and
+the indexer must show the user one readable line, not a traceback. :func:`library_errors` turns
+exceptions raised *inside a library* into :class:`LoadError` while letting exceptions raised in our
+own code through, so programming bugs stay visible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.ingest.document import Block, LoadError
+
+_OUR_DIR = str(Path(__file__).resolve().parent)
+
+#: Control characters that carry no text (PDF soft-hyphen markers, stray NULs, form feeds...).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+#: A block longer than this is split at line boundaries so one runaway paragraph (a log file,
+#: a PDF page without blank lines) does not become a single unsplittable block.
+MAX_BLOCK_CHARS = 2000
+
+
+def short_message(exc: BaseException, limit: int = 120) -> str:
+    """First line of ``str(exc)`` (or the class name), trimmed: reasons are shown on one line."""
+    text = str(exc).strip().splitlines()[0].strip() if str(exc).strip() else ""
+    if not text or text in ("None", "''"):
+        text = type(exc).__name__
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def one_line(text: str) -> str:
+    """Collapse any whitespace (including newlines) to single spaces."""
+    return " ".join(text.split())
+
+
+def _raised_in_our_code(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    return last.tb_frame.f_code.co_filename.startswith(_OUR_DIR)
+
+
+@contextmanager
+def library_errors(what: str) -> Iterator[None]:
+    """Turn a library's exception on a bad file into ``LoadError("corrupt <what>: ...")``.
+
+    ``LoadError`` passes through untouched; exceptions whose innermost frame is in this package are
+    our bugs and are re-raised as they are. ``MemoryError`` is never hidden.
+    """
+    try:
+        yield
+    except LoadError:
+        raise
+    except MemoryError:
+        raise
+    except RecursionError as exc:
+        raise LoadError(f"corrupt {what}: structure nested too deeply") from exc
+    except OSError as exc:
+        if _raised_in_our_code(exc):
+            raise
+        reason = exc.strerror or short_message(exc)
+        raise LoadError(f"cannot read {what}: {one_line(reason)}") from exc
+    except Exception as exc:
+        if _raised_in_our_code(exc):
+            raise
+        raise LoadError(f"corrupt {what}: {one_line(short_message(exc))}") from exc
+
+
+def clean_text(text: str) -> str:
+    """Normalise newlines, drop control characters and trailing spaces; keep line structure."""
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in raw_lines(text)).strip()
+
+
+def raw_lines(text: str) -> list[str]:
+    """Lines with normalised newlines, control characters removed, trailing spaces stripped,
+    leading indentation kept (code and Markdown need it)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for sep in ("\u2028", "\u2029", "\x85", "\x0b", "\x0c"):
+        text = text.replace(sep, "\n")
+    return [line.rstrip() for line in _CONTROL.sub("", text).split("\n")]
+
+
+def clean_inline(text: str) -> str:
+    """Clean text and collapse it to one line (table cells, titles, list items)."""
+    return one_line(_CONTROL.sub("", text))
+
+
+def split_long(text: str, limit: int = MAX_BLOCK_CHARS) -> list[str]:
+    """Split text longer than ``limit`` at line boundaries (never inside a line)."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if current and size + len(line) + 1 > limit:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        parts.append("\n".join(current))
+    return [p for p in parts if p.strip()]
+
+
+def paragraph_blocks(text: str, kind: str = "paragraph") -> list[Block]:
+    """Blocks from plain text: one per run of non-blank lines, long runs split at lines."""
+    blocks: list[Block] = []
+    for para in re.split(r"\n\s*\n", clean_text(text)):
+        if para.strip():
+            blocks.extend(Block(part, kind) for part in split_long(para))  # type: ignore[arg-type]
+    return blocks
+
+
+def format_value(value: object) -> str:
+    """Render a cell value the way a person would read it (dates as ISO, 12.0 as 12)."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return clean_inline(str(value))
+
+
+def looks_like_header(row: Sequence[str]) -> bool:
+    """True when a first row reads like column names: text, mostly filled, no duplicates, no
+    numbers. A data-only sheet then gets column letters instead of turning its first record into
+    labels for all the others."""
+    filled = [c for c in row if c]
+    if len(filled) < max(1, (len(row) + 1) // 2) or len(set(filled)) != len(filled):
+        return False
+    return all(not re.fullmatch(r"[-+]?[\d.,%$€£ ]+", c) and len(c) <= 80 for c in filled)
+
+
+def column_name(index: int) -> str:
+    """Spreadsheet-style column name for a 0-based index: 0 -> A, 26 -> AA."""
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def render_rows(rows: Iterable[Sequence[str]], *, header: Sequence[str] | None) -> list[str]:
+    """Render table rows, each line self-explaining.
+
+    With a header, a row becomes ``"Name: Ada; Role: Engineer"`` so that a chunk holding only
+    that row still says what each value means. Without one, cells are joined with `` | ``.
+    Empty cells are left out; fully empty rows are dropped.
+    """
+    lines: list[str] = []
+    for row in rows:
+        cells = [clean_inline(c) for c in row]
+        if not any(cells):
+            continue
+        if header:
+            names = [
+                clean_inline(header[i]) if i < len(header) and header[i] else column_name(i)
+                for i in range(len(cells))
+            ]
+            lines.append("; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c))
+        else:
+            lines.append(" | ".join(cells))
+    return lines
+
+
+def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25) -> list[Block]:
+    """Table blocks from a grid whose first row may be a header (see :func:`looks_like_header`).
+
+    Big tables are cut into blocks of ``rows_per_block`` rows; since every row carries its
+    header, each block stands on its own.
+    """
+    rows = [[clean_inline(c) for c in r] for r in rows]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    header: list[str] | None = None
+    body = rows
+    if len(rows) > 1 and looks_like_header(rows[0]):
+        header, body = rows[0], rows[1:]
+    lines = render_rows(body, header=header)
+    return [
+        Block("\n".join(lines[i : i + rows_per_block]), "table")
+        for i in range(0, len(lines), rows_per_block)
+    ]
+
+
+def list_block(items: Iterable[tuple[int, str]]) -> Block | None:
+    """One list block from ``(depth, text)`` items, rendered ``"- item"`` with two-space nesting."""
+    lines = [f"{'  ' * depth}- {clean_inline(text)}" for depth, text in items if text.strip()]
+    return Block("\n".join(lines), "list") if lines else None
+
+
+def first_heading(blocks: Iterable[Block]) -> str | None:
+    """Text of the first heading block, a fallback title when the file carries no metadata."""
+    for block in blocks:
+        if block.kind == "heading":
+            return block.text
+    return None
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a whole file, turning I/O failures into LoadError (permission, vanished, I/O error)."""
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise LoadError("permission denied") from exc
+    except FileNotFoundError as exc:
+        raise LoadError("file not found") from exc
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from exc

@@ -1,0 +1,140 @@
+"""Text-versus-binary sniffing and encoding detection for every plain-text format.
+
+Private documents are full of files written by old editors: cp1252 notes, UTF-16 exports from
+Windows tools, UTF-8 with a BOM. Decoding them as UTF-8 with ``errors="replace"`` would index
+mojibake, and indexing an executable that happens to carry a ``.txt`` name would index garbage.
+So: BOMs first, then strict UTF-8, then UTF-16 without a BOM (recognised by its NUL pattern), then
+charset-normalizer, with a preference for cp1252 among Western single-byte guesses because it is
+what such files almost always are.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from engine.ingest.document import LoadError
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+#: Bytes that never occur in text (everything below 0x20 but tab, newlines, form feed and ESC).
+_CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
+
+#: Non-ASCII punctuation that legitimately sits between two letters (apostrophes, middle dot).
+_INWORD_OK = frozenset("\u2019\u2018\u00b7")
+
+SNIFF_BYTES = 8192
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The codec named by a leading byte-order mark, if any."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    return None
+
+
+def utf16_without_bom(sample: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when the sample looks like BOM-less UTF-16 text.
+
+    Mostly-ASCII UTF-16 has a NUL in every other byte; binary files have NULs spread evenly.
+    """
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    even_nuls, odd_nuls = even.count(0), odd.count(0)
+    if odd_nuls > 0.4 * len(odd) and even_nuls < 0.05 * len(even):
+        return "utf-16-le"
+    if even_nuls > 0.4 * len(even) and odd_nuls < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def looks_binary(sample: bytes) -> bool:
+    """True when the first bytes of a file are not text in any encoding we decode."""
+    if not sample or bom_encoding(sample) or utf16_without_bom(sample):
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b in _CONTROL_BYTES)
+    if controls > 0.02 * len(sample):
+        return True
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return False
+    except UnicodeDecodeError:
+        pass
+    return _guess(sample) is None
+
+
+def plausible_cp1252(text: str) -> bool:
+    """Does ``text`` (bytes decoded as cp1252) read like Western-European prose?
+
+    Other single-byte encodings decoded as cp1252 give themselves away: Greek or Cyrillic turn
+    into words made only of accented letters; Central-European text gets symbols wedged inside
+    words ("Za¿ó³æ"). Real cp1252 text has a few accented letters among mostly ASCII ones.
+    """
+    letters = non_ascii = wedged = 0
+    for i, ch in enumerate(text):
+        if ch.isalpha():
+            letters += 1
+            non_ascii += ord(ch) > 127
+        elif (
+            ord(ch) > 127
+            and ch not in _INWORD_OK
+            and 0 < i < len(text) - 1
+            and text[i - 1].isalpha()
+            and text[i + 1].isalpha()
+        ):
+            wedged += 1
+    if not letters:
+        return True
+    return non_ascii <= 0.3 * letters and wedged <= letters // 500
+
+
+def _guess(data: bytes) -> str | None:
+    """Encoding of non-UTF-8 text: cp1252 when it reads plausibly, else charset-normalizer's pick.
+
+    charset-normalizer alone is unreliable on short Western texts (it calls a French sentence
+    cp775 or cp1125), and cp1252 is by far the most common legacy encoding of such files.
+    """
+    try:
+        if plausible_cp1252(data.decode("cp1252")):
+            return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return best.encoding if best is not None else None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode a whole text file; returns ``(text, encoding)``.
+
+    Raises LoadError("binary file ...") when no text encoding fits.
+    """
+    encoding = bom_encoding(data) or utf16_without_bom(data[:SNIFF_BYTES])
+    if encoding:
+        try:
+            return data.decode(encoding), encoding.removesuffix("-sig")
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"undecodable text: invalid {encoding} at byte {exc.start}") from exc
+    if looks_binary(data[:SNIFF_BYTES]):
+        raise LoadError("binary file (not text)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    guess = _guess(data)
+    if guess is None:
+        raise LoadError("binary file (no text encoding fits)")
+    try:
+        return data.decode(guess), guess
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise LoadError(f"undecodable text (guessed {guess})") from exc

@@ -1,0 +1,157 @@
+"""Which file names map to which format (and, for source code, which language).
+
+Kept apart from the loaders so that walking a folder and deciding what to index imports nothing
+but this table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Source-code and config extensions -> language recorded in ``Document.metadata["language"]``.
+CODE_LANGUAGES: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".cc": "cpp",
+    ".cxx": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".cs": "csharp",
+    ".go": "go",
+    ".rs": "rust",
+    ".rb": "ruby",
+    ".php": "php",
+    ".swift": "swift",
+    ".kt": "kotlin",
+    ".kts": "kotlin",
+    ".scala": "scala",
+    ".sh": "shell",
+    ".bash": "shell",
+    ".zsh": "shell",
+    ".ps1": "powershell",
+    ".bat": "batch",
+    ".sql": "sql",
+    ".r": "r",
+    ".m": "matlab",
+    ".lua": "lua",
+    ".pl": "perl",
+    ".pm": "perl",
+    ".dart": "dart",
+    ".jl": "julia",
+    ".hs": "haskell",
+    ".ex": "elixir",
+    ".exs": "elixir",
+    ".erl": "erlang",
+    ".clj": "clojure",
+    ".vue": "vue",
+    ".svelte": "svelte",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".toml": "toml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".conf": "config",
+    ".properties": "properties",
+    ".xml": "xml",
+    ".css": "css",
+    ".scss": "scss",
+    ".less": "less",
+    ".tex": "latex",
+    ".gradle": "groovy",
+    ".cmake": "cmake",
+}
+
+#: Well-known extensionless build files that are code, not prose.
+CODE_FILENAMES: dict[str, str] = {
+    "makefile": "make",
+    "gnumakefile": "make",
+    "dockerfile": "dockerfile",
+    "containerfile": "dockerfile",
+    "cmakelists.txt": "cmake",
+    "jenkinsfile": "groovy",
+    "vagrantfile": "ruby",
+    "gemfile": "ruby",
+    "rakefile": "ruby",
+}
+
+#: Lowercase extension -> format name (see ``Document.format``).
+SUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".odt": "odt",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".epub": "epub",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".rst": "rst",
+    ".txt": "text",
+    ".text": "text",
+    ".log": "text",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    **dict.fromkeys(CODE_LANGUAGES, "code"),
+}
+
+#: Formats whose files are plain text (checked for binary content before loading).
+TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json"})
+
+#: Formats stored as zip containers, with the member that proves the container is that format.
+ZIP_FORMATS: dict[str, str] = {
+    "docx": "word/",
+    "pptx": "ppt/",
+    "xlsx": "xl/",
+    "odt": "content.xml",
+    "epub": "META-INF/container.xml",
+}
+
+#: Display names used in messages ("not a DOCX file").
+DISPLAY_NAMES: dict[str, str] = {
+    "pdf": "PDF",
+    "docx": "DOCX",
+    "odt": "ODT",
+    "pptx": "PPTX",
+    "xlsx": "XLSX",
+    "csv": "CSV",
+    "epub": "EPUB",
+    "html": "HTML",
+    "markdown": "Markdown",
+    "rst": "reStructuredText",
+    "text": "text",
+    "code": "source",
+    "json": "JSON",
+}
+
+
+def format_for_name(path: Path) -> tuple[str | None, str | None]:
+    """``(format, language)`` from the file name alone; ``(None, None)`` when unsupported.
+
+    Files without an extension (README, LICENSE, notes) are candidates for plain text; the caller
+    still checks their content, since executables often have no extension either.
+    """
+    name = path.name.lower()
+    if name in CODE_FILENAMES:
+        return "code", CODE_FILENAMES[name]
+    suffix = path.suffix.lower()
+    if suffix in SUPPORTED_EXTENSIONS:
+        fmt = SUPPORTED_EXTENSIONS[suffix]
+        return fmt, CODE_LANGUAGES.get(suffix) if fmt == "code" else None
+    if not suffix:
+        return "text", None
+    return None, None

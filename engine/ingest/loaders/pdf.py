@@ -1,0 +1,228 @@
+"""PDF via pypdfium2: one Page per PDF page, with paragraphs and headings recovered from layout.
+
+PDFium returns a page's text as lines with no notion of paragraphs. Chunking line by line would cut
+sentences, so lines are regrouped here: a larger gap between baselines than the body's usual
+leading starts a new paragraph, and a line set in a font clearly larger than the document's body
+text becomes a heading (levels ranked by size across the whole document). Only one character per
+line is asked for its position and size, which keeps big PDFs fast.
+
+PDFium is not thread-safe; the indexer runs loaders in a child process, one file at a time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.ingest.document import Block, Document, LoadError, Page
+from engine.ingest.loaders.common import clean_inline, library_errors, one_line, short_message
+
+#: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
+_EOF_WINDOW = 16384
+_BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u2013\u00b7*-]|\d{1,3}[.)])\s")
+
+
+@dataclass
+class _Line:
+    text: str
+    size: float
+    y: float
+
+
+def _check_complete(path: Path) -> None:
+    """A PDF cut short in transfer has no ``%%EOF`` near its end; PDFium would otherwise rebuild
+    what it can and silently index half a document."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - _EOF_WINDOW))
+        tail = fh.read()
+    if b"%%EOF" not in tail:
+        raise LoadError("truncated PDF (end-of-file marker missing; incomplete download?)")
+
+
+def _open(path: Path):  # -> pypdfium2.PdfDocument
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        return pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise LoadError("encrypted PDF (password protected)") from exc
+        if code == pdfium_c.FPDF_ERR_SECURITY:
+            raise LoadError("encrypted PDF (unsupported security handler)") from exc
+        if code == pdfium_c.FPDF_ERR_FORMAT:
+            raise LoadError("corrupt PDF: not a valid PDF structure") from exc
+        raise LoadError(f"corrupt PDF: {one_line(short_message(exc))}") from exc
+
+
+def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
+    """The page's text lines, each with the font size and baseline of its first character."""
+    import pypdfium2.raw as pdfium_c
+
+    text = textpage.get_text_range()
+    if not text.strip():
+        return []
+    bmp_only = len(text.encode("utf-16-le")) == 2 * len(text)
+    x, y = ctypes.c_double(), ctypes.c_double()
+    lines: list[_Line] = []
+    for match in re.finditer(r"[^\r\n]+", text):
+        raw = match.group()
+        content = raw.strip()
+        if not content:
+            continue
+        first = match.start() + (len(raw) - len(raw.lstrip()))
+        text_index = first if bmp_only else len(text[:first].encode("utf-16-le")) // 2
+        char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
+        size, baseline = 0.0, float("nan")
+        if char_index >= 0:
+            size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index))
+            if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
+                baseline = y.value
+        lines.append(_Line(content, round(size, 1), baseline))
+    return lines
+
+
+def _body_size(pages: list[list[_Line]]) -> float:
+    """The font size carrying the most characters: the document's body text."""
+    weights: Counter[float] = Counter()
+    for lines in pages:
+        for line in lines:
+            weights[line.size] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else 0.0
+
+
+def _heading_levels(pages: list[list[_Line]], body: float) -> dict[float, int]:
+    """Font sizes used for short lines clearly above body size -> heading level (1 = largest)."""
+    sizes = {
+        line.size
+        for lines in pages
+        for line in lines
+        if body and line.size >= body * 1.15 and len(line.text) <= 120
+    }
+    return {s: min(i + 1, 6) for i, s in enumerate(sorted(sizes, reverse=True))}
+
+
+def _join(lines: list[str]) -> str:
+    """Join wrapped lines into one paragraph; undo PDFium's soft-hyphen marks (``\\x02``)."""
+    out = ""
+    for line in lines:
+        if out.endswith("\x02"):
+            out = out[:-1] + line
+        elif out.endswith("-") and not out.endswith(" -"):
+            out += line
+        else:
+            out = f"{out} {line}" if out else line
+    return clean_inline(out)
+
+
+def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[Block]:
+    gaps = [
+        a.y - b.y
+        for a, b in itertools.pairwise(lines)
+        if a.size == b.size and 0 < a.y - b.y < 3 * max(a.size, 1)
+    ]
+    leading = statistics.median(gaps) if gaps else (body or 10.0) * 1.2
+    blocks: list[Block] = []
+    para: list[_Line] = []
+
+    def flush() -> None:
+        if not para:
+            return
+        level = levels.get(para[0].size)
+        text = _join([ln.text for ln in para])
+        if text:
+            if level and len(text) <= 200:
+                blocks.append(Block(text, "heading", level))
+            else:
+                blocks.append(Block(text))
+        para.clear()
+
+    for line in lines:
+        if para:
+            prev = para[-1]
+            gap = prev.y - line.y
+            new_para = (
+                line.size != prev.size
+                or math.isnan(gap)  # position unknown
+                or gap <= 0  # moved up: a new column or a floating element
+                or gap > leading * 1.4
+                or bool(_BULLET.match(line.text))
+            )
+            if new_para:
+                flush()
+        para.append(line)
+    flush()
+    return _merge_lists(blocks)
+
+
+def _merge_lists(blocks: list[Block]) -> list[Block]:
+    """Consecutive bullet paragraphs become one list block."""
+    out: list[Block] = []
+    for block in blocks:
+        if block.kind == "paragraph" and _BULLET.match(block.text):
+            if out and out[-1].kind == "list":
+                out[-1] = Block(f"{out[-1].text}\n{block.text}", "list")
+            else:
+                out.append(Block(block.text, "list"))
+        else:
+            out.append(block)
+    return out
+
+
+def load_pdf(path: Path) -> Document:
+    """PDF -> one Page per page (1-based, PDF page labels kept when they differ)."""
+    with library_errors("PDF"):
+        _check_complete(path)
+        pdf = _open(path)
+        try:
+            meta = {k: clean_inline(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+            raw_pages: list[list[_Line]] = []
+            labels: list[str | None] = []
+            for index in range(len(pdf)):
+                page = pdf[index]
+                try:
+                    textpage = page.get_textpage()
+                    try:
+                        raw_pages.append(_page_lines(textpage))
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+                label = clean_inline(pdf.get_page_label(index) or "")
+                labels.append(label if label and label != str(index + 1) else None)
+        finally:
+            pdf.close()
+    body = _body_size(raw_pages)
+    levels = _heading_levels(raw_pages, body)
+    pages = [
+        Page(number=n, blocks=_blocks(lines, body, levels), label=label)
+        for n, (lines, label) in enumerate(zip(raw_pages, labels, strict=True), start=1)
+    ]
+    metadata = {"pages": str(len(pages))}
+    for key in ("Author", "Subject", "Creator", "Producer"):
+        if meta.get(key):
+            metadata[key.lower()] = meta[key]
+    return Document(
+        path=str(path),
+        format="pdf",
+        pages=pages,
+        title=meta.get("Title") or _first_heading(pages),
+        metadata=metadata,
+    )
+
+
+def _first_heading(pages: list[Page]) -> str | None:
+    for page in pages:
+        for block in page.blocks:
+            if block.kind == "heading":
+                return block.text
+    return None

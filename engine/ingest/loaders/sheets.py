@@ -1,0 +1,124 @@
+"""Spreadsheets: XLSX via openpyxl (one Page per sheet), CSV/TSV via the csv module (one page).
+
+A retrieved chunk of a spreadsheet is useless if it is a run of bare values ("Ada | 3 | B-12"),
+so every row is rendered with its column headers: ``"Name: Ada; Shift: 3; Room: B-12"``. Rows are
+grouped into table blocks of a few dozen, each of which stands alone. Very large sheets are capped
+(the count of rows left out goes into metadata) because a 200,000-row export would swamp the index
+with near-identical chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.ingest.document import Block, Document, LoadError, Page
+from engine.ingest.loaders.common import (
+    clean_inline,
+    format_value,
+    library_errors,
+    read_bytes,
+    table_blocks,
+)
+from engine.ingest.loaders.encoding import decode_text
+
+#: Rows kept per sheet / per CSV, and over all sheets of a workbook.
+MAX_ROWS_PER_SHEET = 5000
+MAX_ROWS_TOTAL = 20000
+
+
+def _take_rows(rows: Iterable[list[str]], limit: int) -> tuple[list[list[str]], int]:
+    """Up to ``limit`` non-empty rows (trailing empty cells trimmed) and the count left out."""
+    kept: list[list[str]] = []
+    skipped = 0
+    for row in rows:
+        while row and not row[-1]:
+            row.pop()
+        if not row:
+            continue
+        if len(kept) < limit:
+            kept.append(row)
+        else:
+            skipped += 1
+    return kept, skipped
+
+
+def _sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
+    if not rows:
+        return []
+    heading = [Block(name, "heading", 1)] if name else []
+    return heading + table_blocks(rows)
+
+
+# ------------------------------------------------------------------------------------ XLSX
+
+
+def load_xlsx(path: Path) -> Document:
+    """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas."""
+    with library_errors("XLSX"):
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(str(path), read_only=True, data_only=True)
+        try:
+            pages: list[Page] = []
+            skipped: dict[str, int] = {}
+            budget = MAX_ROWS_TOTAL
+            for number, sheet in enumerate(workbook.worksheets, start=1):
+                values = (
+                    [format_value(v) for v in row] for row in sheet.iter_rows(values_only=True)
+                )
+                rows, left_out = _take_rows(values, min(MAX_ROWS_PER_SHEET, budget))
+                budget -= len(rows)
+                if left_out:
+                    skipped[sheet.title] = left_out
+                title = clean_inline(sheet.title)
+                pages.append(Page(number, _sheet_blocks(title, rows), label=title))
+            props = workbook.properties
+            title = clean_inline(props.title or "") if props is not None else ""
+            author = clean_inline(props.creator or "") if props is not None else ""
+        finally:
+            workbook.close()
+    metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
+    if author:
+        metadata["author"] = author
+    if skipped:
+        metadata["rows_not_indexed"] = ", ".join(f"{k}: {v}" for k, v in skipped.items())
+    return Document(
+        path=str(path), format="xlsx", pages=pages, title=title or None, metadata=metadata
+    )
+
+
+# ------------------------------------------------------------------------------------- CSV
+
+
+def _dialect(sample: str, tsv: bool) -> type[csv.Dialect] | csv.Dialect:
+    if tsv:
+        return csv.excel_tab
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+
+
+def load_csv(path: Path) -> Document:
+    """CSV/TSV -> one page; delimiter sniffed (``,`` ``;`` tab ``|``), encoding detected."""
+    text, encoding = decode_text(read_bytes(path))
+    dialect = _dialect(text[:65536], path.suffix.lower() == ".tsv")
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        rows, left_out = _take_rows(
+            ([clean_inline(c) for c in row] for row in reader), MAX_ROWS_PER_SHEET
+        )
+    except csv.Error as exc:
+        raise LoadError(f"corrupt CSV: {clean_inline(str(exc))}") from exc
+    metadata = {"encoding": encoding, "delimiter": repr(getattr(dialect, "delimiter", ","))}
+    if left_out:
+        metadata["rows_not_indexed"] = str(left_out)
+    return Document(
+        path=str(path),
+        format="csv",
+        pages=[Page(number=1, blocks=_sheet_blocks(None, rows))],
+        metadata=metadata,
+    )

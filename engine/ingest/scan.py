@@ -1,0 +1,97 @@
+"""Turn the paths a user dropped into the list of files to index.
+
+Folders are walked with symlinks followed but every real folder visited once (symlink loops end),
+hidden entries and tool folders skipped, permission errors reported per folder instead of ending
+the walk. Files with types Satchel cannot read are listed as skipped with the reason, so a folder
+full of photos is not a wall of errors but is not silently ignored either.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import SatchelError
+
+#: Folders that hold tool state, never documents.
+SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".tox",
+             ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode"}
+
+
+@dataclass
+class ScanResult:
+    """Files found, in a stable order, plus what could not be used and why."""
+
+    files: list[str] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)  # absolute input paths (scope for removals)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _abs(path: str | os.PathLike[str]) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
+    """Expand files and folders into supported files; a missing input is a user error."""
+    from engine.ingest.loaders import is_supported_name
+
+    result = ScanResult()
+    missing = [os.fspath(p) for p in inputs if not os.path.lexists(_abs(p))]
+    if missing:
+        raise SatchelError(f"no such file or folder: {missing[0]}")
+    seen_files: set[str] = set()
+    seen_dirs: set[str] = set()
+
+    def add_file(path: str, explicit: bool) -> None:
+        try:
+            real = os.path.realpath(path)
+            if not os.path.exists(real):
+                result.failed.append((path, "broken symbolic link"))
+                return
+            if not stat.S_ISREG(os.stat(real).st_mode):  # FIFOs, sockets, devices would block
+                result.failed.append((path, "not a regular file"))
+                return
+        except OSError as exc:
+            result.failed.append((path, f"cannot resolve path: {exc.strerror or exc}"))
+            return
+        if real in seen_files:
+            return
+        seen_files.add(real)
+        if is_supported_name(path):
+            result.files.append(path)
+        else:
+            reason = f"unsupported file type ({Path(path).suffix or 'no extension'})"
+            (result.failed if explicit else result.skipped).append((path, reason))
+
+    for raw in inputs:
+        root = _abs(raw)
+        result.roots.append(root)
+        if not os.path.isdir(root):
+            add_file(root, explicit=True)
+            continue
+
+        def on_error(exc: OSError, root: str = root) -> None:
+            reason = "permission denied" if isinstance(exc, PermissionError) else (
+                exc.strerror or str(exc))
+            result.failed.append((exc.filename or root, f"cannot read folder: {reason}"))
+
+        for folder, dirs, files in os.walk(root, onerror=on_error, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen_dirs:  # a symlink loop or a second link to the same folder
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                add_file(os.path.join(folder, name), explicit=False)
+    return result
+
+
+def is_under(path: str, roots: list[str]) -> bool:
+    """True when ``path`` is one of ``roots`` or inside one of them (for removal scope)."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)

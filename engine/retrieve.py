@@ -1,0 +1,159 @@
+"""Search a collection by meaning (vector), by words (BM25 full text) or both (hybrid, RRF).
+
+Why hybrid by default: on real manuals keyword search alone found the right file in the top 5 for
+90% of questions, MiniLM vectors for 92.5%, and their fusion for 97.5% (FACTS.md). Exact names and
+product codes are where vectors fail and BM25 shines; paraphrases are the opposite. Reciprocal
+rank fusion needs no score calibration between the two, which is why it is the standard.
+
+Queries always use the embedder that filled the collection, never whatever the settings say now.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engine.errors import SatchelError
+from engine.index import Collection, sql_str
+
+MODES = ("vector", "text", "hybrid")
+#: The k in 1/(k + rank): 60 is the value from the RRF paper and what LanceDB uses.
+RRF_K = 60
+COLUMNS = ["chunk_id", "path", "page", "start", "end", "heading", "text"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage; ``score`` is higher-is-better within one result list."""
+
+    path: str
+    page: int
+    text: str
+    score: float
+    chunk_id: str
+    start: int
+    end: int
+    heading: str
+    collection: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _path_filter(paths: list[str] | None) -> str | None:
+    if not paths:
+        return None
+    parts = []
+    for p in paths:
+        p = os.path.abspath(os.path.expanduser(p))
+        parts.append(f"path = {sql_str(p)}")
+        parts.append(f"path LIKE {sql_str(p.rstrip(os.sep) + os.sep + '%')}")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _to_hits(rows: list[dict[str, Any]], scores: list[float], collection: str) -> list[Hit]:
+    return [Hit(path=r["path"], page=int(r["page"]), text=r["text"], score=float(s),
+                chunk_id=r["chunk_id"], start=int(r["start"]), end=int(r["end"]),
+                heading=r["heading"] or "", collection=collection)
+            for r, s in zip(rows, scores, strict=True)]
+
+
+def _vector(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
+    from engine.embed import get_embedder
+
+    vec = get_embedder(coll.meta.embedder_path).encode_query(query)
+    q = coll.chunks.search(vec, vector_column_name="vector").distance_type("cosine")
+    if any(tuple(i.columns) == ("vector",) for i in coll.chunks.list_indices()):
+        q = q.nprobes(32).refine_factor(4)
+    if where:
+        q = q.where(where, prefilter=True)
+    rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
+    return _to_hits(rows, [1.0 - r["_distance"] for r in rows], coll.meta.name)
+
+
+def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
+    q = coll.chunks.search(query, query_type="fts")
+    if where:
+        q = q.where(where, prefilter=True)
+    try:
+        rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
+    except Exception as exc:  # an index never finalized (crash during the first run)
+        if "index" not in str(exc).lower():
+            raise
+        coll.finalize()
+        rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
+    return _to_hits(rows, [r.get("_score", 0.0) for r in rows], coll.meta.name)
+
+
+_IDENTIFIER = re.compile(r"[\w][\w./:-]*[\w]", re.UNICODE)
+
+
+def identifiers(query: str) -> list[str]:
+    """Tokens of the query that look like codes or names users expect found verbatim.
+
+    A token counts when it mixes letters and digits ("HRB-09", "v2.3", "ISO-9001") or is an
+    all-caps acronym of 3+ letters ("CTD"): exactly what embeddings blur and users search for.
+    """
+    out = []
+    for token in _IDENTIFIER.findall(query):
+        has_digit = any(c.isdigit() for c in token)
+        has_alpha = any(c.isalpha() for c in token)
+        if (has_digit and has_alpha) or (token.isupper() and len(token) >= 3):
+            out.append(token)
+    return out
+
+
+def exact_matches(query: str, candidates: list[Hit]) -> list[Hit]:
+    """Candidates containing the query's identifiers verbatim (case-insensitive), most first.
+
+    Used as a third voter in the fusion: when a user types a product code, the passage that
+    contains that code should win even if neither BM25 nor the embedding put it first.
+    """
+    ids = [t.lower() for t in identifiers(query)]
+    if not ids:
+        return []
+    seen: dict[str, tuple[int, int, Hit]] = {}
+    for order, hit in enumerate(candidates):
+        text = hit.text.lower()
+        count = sum(1 for t in ids if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w])", text))
+        if count and hit.chunk_id not in seen:
+            seen[hit.chunk_id] = (-count, order, hit)
+    return [hit for _, _, hit in sorted(seen.values(), key=lambda v: (v[0], v[1]))]
+
+
+def fuse(lists: list[list[Hit]], k: int) -> list[Hit]:
+    """Reciprocal rank fusion: each list votes 1/(RRF_K + rank) for its hits."""
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for hits in lists:
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+            first.setdefault(hit.chunk_id, hit)
+    ranked = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
+    return [Hit(**{**asdict(first[cid]), "score": scores[cid]}) for cid in ranked]
+
+
+def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "hybrid",
+           paths: list[str] | None = None) -> list[Hit]:
+    """The best ``k`` passages for ``query``, best first. Raises SatchelError for bad input."""
+    query = (query or "").strip()
+    if not query:
+        raise SatchelError("the search query is empty")
+    if mode not in MODES:
+        raise SatchelError(f"unknown search mode {mode!r} (use vector, text or hybrid)")
+    if k < 1:
+        raise SatchelError("k must be at least 1")
+    coll = Collection.open(collection)
+    if coll.count_chunks() == 0:
+        return []
+    where = _path_filter(paths)
+    if mode == "vector":
+        return _vector(coll, query, k, where)
+    if mode == "text":
+        return _text(coll, query, k, where)
+    depth = max(k * 4, 20)
+    vector_hits = _vector(coll, query, depth, where)
+    text_hits = _text(coll, query, depth, where)
+    return fuse([vector_hits, text_hits, exact_matches(query, vector_hits + text_hits)], k)

@@ -1,0 +1,69 @@
+"""Builders for test corpora: copies of the shipped sample corpus and generated bad files."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+from engine.samples import CORPUS_DIR
+
+WORDS = ["ledger", "harbour", "turbine", "glacier", "ferry", "quota", "beacon", "archive",
+         "lantern", "meridian", "saline", "compass", "ration", "drift", "anchor", "signal",
+         "gravel", "cobalt", "orchard", "vessel", "summit", "tundra"]
+
+
+def copy_corpus(dest: Path) -> Path:
+    """A private copy of the sample corpus (tests modify it)."""
+    shutil.copytree(CORPUS_DIR, dest)
+    return dest
+
+
+def write_text_files(folder: Path, count: int, words: int, seed: int = 0) -> list[Path]:
+    """``count`` Markdown files of ``words`` pseudo-random words with a heading each."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(count):
+        paras = []
+        for _ in range(max(1, words // 60)):
+            paras.append(" ".join(rng.choice(WORDS) for _ in range(60)) + ".")
+        path = folder / f"note_{i:04d}.md"
+        path.write_text(f"# Note {i}\n\nReference code NX-{i:04d}-Q.\n\n" + "\n\n".join(paras))
+        out.append(path)
+    return out
+
+
+def write_bad_files(folder: Path) -> dict[str, str]:
+    """One file per failure kind; returns {file name: expected reason fragment}."""
+    from fpdf import FPDF
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="Secret budget")
+    pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.output(str(folder / "encrypted.pdf"))
+    good = FPDF()
+    good.add_page()
+    good.set_font("helvetica", size=12)
+    good.multi_cell(w=0, text="A perfectly fine page of text. " * 40)
+    data = bytes(good.output())
+    (folder / "truncated.pdf").write_bytes(data[: len(data) // 3])
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "mislabelled.pdf").write_text("this is plain text pretending to be a PDF")
+    (folder / "notazip.docx").write_text("not a zip archive at all")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 64)
+    (folder / "huge.md").write_text("# Huge\n\n" + ("word " * 60_000))  # ~300 KB
+    (folder / "dangling.md").symlink_to(folder / "does-not-exist.md")
+    return {
+        "encrypted.pdf": "encrypted",
+        "truncated.pdf": "",
+        "empty.txt": "empty",
+        "mislabelled.pdf": "",
+        "notazip.docx": "",
+        "binary.txt": "binary",
+        "huge.md": "limit",
+        "dangling.md": "broken symbolic link",
+    }

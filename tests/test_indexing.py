@@ -1,0 +1,311 @@
+"""Indexing end to end with the real embedder and real LanceDB: incremental, robust, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import index
+from engine.indexer import index_paths
+from engine.jobs import Job
+from engine.retrieve import search
+from engine.settings import Settings
+from tests.helpers_corpus import copy_corpus, write_bad_files, write_text_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chunk_rows(collection: str = "default") -> list[tuple]:
+    coll = index.Collection.open(collection)
+    table = coll.chunks.to_arrow().drop_columns(["vector"]).to_pylist()
+    return sorted(tuple(sorted(r.items())) for r in table)
+
+
+def doc_rows(collection: str = "default") -> list[tuple]:
+    coll = index.Collection.open(collection)
+    rows = coll.docs.to_arrow().drop_columns(["indexed_at"]).to_pylist()
+    return sorted(tuple(sorted(r.items())) for r in rows)
+
+
+def test_sample_corpus_every_format_indexed(tmp_path):
+    corpus = copy_corpus(tmp_path / "corpus")
+    summary = index_paths([corpus])
+    files = sorted(p.name for p in corpus.iterdir())
+    assert summary.files_failed == [] and summary.files_skipped == []
+    assert summary.files_indexed == len(files) >= 13
+    coll = index.Collection.open("default")
+    docs = coll.documents()
+    formats = {d.format for d in docs.values()}
+    assert {"pdf", "docx", "odt", "pptx", "xlsx", "csv", "epub", "html", "markdown", "rst",
+            "text", "code", "json"} <= formats
+    assert coll.count_chunks() == summary.chunks == sum(d.chunks for d in docs.values())
+    pdf = next(d for d in docs.values() if d.format == "pdf")
+    assert pdf.pages > 1
+    pages = {r["page"] for r in coll.chunks.to_arrow().to_pylist() if r["path"] == pdf.path}
+    assert len(pages) > 1  # page numbers survive into the index
+
+
+def test_incremental_add_change_remove(tmp_path):
+    folder = tmp_path / "notes"
+    files = write_text_files(folder, 6, 200)
+    first = index_paths([folder])
+    assert first.files_indexed == 6
+    before = {r["chunk_id"]: r for r in index.Collection.open("default").chunks.to_arrow()
+              .drop_columns(["vector"]).to_pylist()}
+
+    again = index_paths([folder])
+    assert (again.files_indexed, again.files_unchanged, again.chunks) == (0, 6, 0)
+
+    os.utime(files[0], ns=(1, 1))  # touched, content identical: no re-embedding
+    touched = index_paths([folder])
+    assert (touched.files_indexed, touched.files_unchanged) == (0, 6)
+
+    files[1].write_text("# Changed\n\nThe new secret word is ZEPHYRINE-77.")
+    files[2].unlink()
+    write_text_files(tmp_path / "extra", 1, 100, seed=9)[0].rename(folder / "added.md")
+    third = index_paths([folder])
+    assert (third.files_indexed, third.files_unchanged, third.files_removed) == (2, 4, 1)
+    coll = index.Collection.open("default")
+    rows = coll.chunks.to_arrow().drop_columns(["vector"]).to_pylist()
+    paths = {r["path"] for r in rows}
+    assert str(files[2]) not in paths and str(folder / "added.md") in paths
+    changed = [r for r in rows if r["path"] == str(files[1])]
+    assert len(changed) == 1 and "ZEPHYRINE-77" in changed[0]["text"]
+    untouched = [r for r in rows if r["path"] == str(files[3])]
+    assert all(before[r["chunk_id"]] == r for r in untouched)
+    assert set(coll.documents()) == {str(p) for p in folder.iterdir()}
+    hits = search("ZEPHYRINE-77", mode="text", k=1)
+    assert hits and hits[0].path == str(files[1])
+
+
+def test_indexing_another_folder_keeps_the_first(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_text_files(a, 2, 100)
+    write_text_files(b, 3, 100, seed=4)
+    index_paths([a])
+    second = index_paths([b])
+    assert second.files_removed == 0
+    assert len(index.Collection.open("default").documents()) == 5
+
+
+def test_bad_files_are_reported_and_the_run_completes(tmp_path):
+    folder = tmp_path / "mixed"
+    expected = write_bad_files(folder)
+    write_text_files(folder, 2, 100)
+    (folder / "loop").symlink_to(folder)  # a symlink loop must not hang the walk
+    os.mkfifo(folder / "pipe.txt")  # opening a FIFO would block forever
+    settings = Settings(max_file_mb=0.1)
+    summary = index_paths([folder], settings=settings)
+    failed = {Path(f["path"]).name: f["reason"] for f in summary.files_failed}
+    assert summary.files_indexed == 2
+    for name, fragment in expected.items():
+        assert name in failed, (name, failed)
+        assert fragment.lower() in failed[name].lower()
+        assert "\n" not in failed[name] and failed[name]
+    assert failed["pipe.txt"] == "not a regular file"
+    # failed files are remembered and listed again without being re-parsed
+    again = index_paths([folder], settings=settings)
+    assert {Path(f["path"]).name for f in again.files_failed} == set(failed)
+    assert again.files_unchanged == 2
+
+
+def test_parse_time_limit_kills_a_slow_file_and_goes_on(tmp_path):
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    (folder / "big.md").write_text("# Big\n\n" + ("many words in a long paragraph " * 150_000))
+    write_text_files(folder, 1, 100)
+    summary = index_paths([folder], settings=Settings(parse_timeout_s=0.1))
+    failed = {Path(f["path"]).name: f["reason"] for f in summary.files_failed}
+    assert "time limit" in failed["big.md"]
+    assert summary.files_indexed == 1
+
+
+def test_cancel_keeps_committed_files_and_resume_finishes(tmp_path, monkeypatch):
+    from engine import indexer
+
+    monkeypatch.setattr(indexer, "EMBED_BATCH", 24)  # several commits from a small corpus
+    folder = tmp_path / "many"
+    write_text_files(folder, 40, 300)
+    job = Job()
+
+    def cancel_after_first_commit(state):
+        if state.done >= 1 and not job.cancelled():
+            job.cancel()
+
+    job.add_listener(cancel_after_first_commit)
+    first = index_paths([folder], job=job)
+    assert first.cancelled and 0 < first.files_indexed < 40
+    second = index_paths([folder])
+    assert second.files_unchanged == first.files_indexed
+    assert second.files_indexed == 40 - first.files_indexed
+    rows = chunk_rows()
+    assert len({r for r in rows}) == len(rows) == index.Collection.open("default").count_chunks()
+
+
+def test_kill_9_mid_run_then_resume_matches_a_clean_index(tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    write_text_files(folder, 48, 1500, seed=3)
+    crashed_home = tmp_path / "crashed"
+    env = {**os.environ, "SATCHEL_HOME": str(crashed_home)}
+    proc = subprocess.Popen([sys.executable, "main.py", "index", str(folder), "--json"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        committed = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+            meta = crashed_home / "index" / "collections.json"
+            if not meta.exists():
+                continue
+            monkeypatch.setenv("SATCHEL_HOME", str(crashed_home))
+            try:
+                committed = len(index.Collection.open("default").documents())
+            except Exception:
+                committed = 0
+            if committed:
+                break
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert 0 < committed < 48
+    monkeypatch.setenv("SATCHEL_HOME", str(crashed_home))
+    resumed = index_paths([folder])
+    assert resumed.files_unchanged >= committed
+    assert resumed.files_unchanged + resumed.files_indexed == 48
+    crashed_chunks, crashed_docs = chunk_rows(), doc_rows()
+
+    monkeypatch.setenv("SATCHEL_HOME", str(tmp_path / "clean"))
+    clean = index_paths([folder])
+    assert clean.files_indexed == 48
+    assert chunk_rows() == crashed_chunks
+    assert doc_rows() == crashed_docs
+
+
+def test_embedder_change_rebuilds_instead_of_breaking(tmp_path, small_embedder):
+    corpus = tmp_path / "notes"
+    write_text_files(corpus, 3, 120)
+    index_paths([corpus])
+    assert index.get_meta("default").dim == 384
+    summary = index_paths([corpus], settings=Settings(embedder=str(small_embedder)))
+    assert summary.rebuilt and summary.files_indexed == 3
+    meta = index.get_meta("default")
+    assert meta.dim == 128 and meta.generation == 2 and meta.embedder_path == str(small_embedder)
+    tables = set(index.connect().list_tables().tables)
+    assert not any("__g1" in t for t in tables)  # the old generation is gone
+    hits = search("NX-0001-Q", k=2)
+    assert hits and hits[0].path.endswith("note_0001.md")
+
+
+@pytest.fixture(scope="session")
+def small_embedder(tmp_path_factory):
+    """A second, genuinely different local embedder: MiniLM + a 128-d dense projection."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    from models.store import default_embedder_dir
+
+    torch.manual_seed(0)
+    base = SentenceTransformer(str(default_embedder_dir()), device="cpu")
+    dense = models.Dense(in_features=384, out_features=128, activation_function=torch.nn.Tanh())
+    model = SentenceTransformer(modules=[*base, dense], device="cpu")
+    folder = tmp_path_factory.mktemp("embedders") / "minilm-128"
+    model.save(str(folder))
+    return folder
+
+
+def test_collections_and_search_cli(tmp_path):
+    corpus = copy_corpus(tmp_path / "corpus")
+    home = tmp_path / "home"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "main.py", "--data-dir", str(home), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    out = run("index", str(corpus), "--collection", "station", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert set(summary) >= {"files_indexed", "files_unchanged", "files_removed", "files_failed",
+                            "chunks", "seconds"}
+    listed = json.loads(run("collections", "--json").stdout)
+    assert listed == [{"name": "station", "documents": summary["files_indexed"],
+                       "chunks": summary["chunks"], "embedder": "all-MiniLM-L6-v2"}]
+    hits = json.loads(run("search", "buoy deployment", "--collection", "station", "--json",
+                          "--k", "3").stdout)
+    assert len(hits) == 3 and set(hits[0]) == {"path", "page", "score", "text", "chunk_id"}
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+    missing = run("search", "x", "--collection", "nope")
+    assert missing.returncode == 2 and "no collection named 'nope'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    empty = run("search", "   ", "--collection", "station")
+    assert empty.returncode == 2 and "empty" in empty.stderr
+    nopath = run("index", str(tmp_path / "nowhere"))
+    assert nopath.returncode == 2 and "no such file or folder" in nopath.stderr
+    badname = run("index", str(corpus), "--collection", "../etc")
+    assert badname.returncode == 2 and "invalid collection name" in badname.stderr
+    assert run("collections", "remove", "station").returncode == 0
+    assert json.loads(run("collections", "--json").stdout) == []
+
+
+def test_exact_product_code_found_by_text_and_hybrid_not_vector(tmp_path):
+    corpus = copy_corpus(tmp_path / "corpus")
+    index_paths([corpus])
+    code = "HRB-09"
+    source = "buoy_deployments.csv"
+
+    def found(mode: str) -> bool:
+        return any(code in h.text for h in search(code, mode=mode, k=1))
+
+    assert found("text") and found("hybrid")
+    assert not found("vector")
+    assert search(code, mode="hybrid", k=1)[0].path.endswith(source)
+
+
+def test_path_filter(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_text_files(a, 2, 100)
+    write_text_files(b, 2, 100, seed=5)
+    index_paths([a, b])
+    hits = search("ledger harbour", k=10, paths=[str(b)])
+    assert hits and all(h.path.startswith(str(b) + os.sep) for h in hits)
+
+
+def test_second_writer_is_refused(tmp_path):
+    from engine.errors import SatchelError
+
+    write_text_files(tmp_path / "n", 1, 50)
+    index_paths([tmp_path / "n"])
+    with index.writer_lock("default"), pytest.raises(SatchelError, match="another Satchel"):
+        index_paths([tmp_path / "n"])
+
+
+def test_folder_watcher_reindexes_after_changes(tmp_path):
+    from engine.watch import FolderWatcher
+
+    folder = tmp_path / "watched"
+    write_text_files(folder, 1, 50)
+    index_paths([folder])
+    calls: list[list[str]] = []
+
+    def on_change(changed: list[str]) -> None:
+        calls.append(changed)
+        index_paths([folder])
+
+    with FolderWatcher([folder], on_change, quiet_s=0.3):
+        (folder / "fresh.md").write_text("# Fresh\n\nThe watcher saw KESTREL-5.")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not calls:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    assert calls and any(p.endswith("fresh.md") for p in calls[0])
+    assert search("KESTREL-5", mode="text", k=1)[0].path.endswith("fresh.md")

@@ -1,0 +1,554 @@
+"""Loaders on real files: the shipped corpus (one file per format) and broken files made on the fly.
+
+The corpus files were produced by the real libraries for each format, so these tests check what
+users' files look like, not hand-written fixtures. Broken files are generated per test in
+tmp_path: encrypted, truncated, mislabelled, empty, binary, oversized. Every failure must be a
+LoadError whose message is one readable line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.ingest.document import Document, LoadError
+from engine.ingest.loaders import (
+    SUPPORTED_EXTENSIONS,
+    detect_format,
+    is_supported_name,
+    load,
+    skip_reason,
+)
+from engine.ingest.loaders.common import library_errors, split_long
+from engine.ingest.loaders.text import parse_code, parse_markdown, parse_rst
+from engine.samples import CORPUS_DIR, QA_PATH
+from engine.samples.content import NEWS_NOISE
+
+EXPECTED_FORMATS = {
+    "annual_report_2025.pdf": "pdf",
+    "field_safety_handbook.docx": "docx",
+    "council_minutes_2025-06-02.odt": "odt",
+    "onboarding_2025.pptx": "pptx",
+    "stores_and_fleet.xlsx": "xlsx",
+    "buoy_deployments.csv": "csv",
+    "history_of_halcyon_reach.epub": "epub",
+    "station_news.html": "html",
+    "data_management.md": "markdown",
+    "lab_booking.rst": "rst",
+    "wildlife_log_2025.txt": "text",
+    "tide_correction.py": "code",
+    "station_config.json": "json",
+}
+
+
+def _load_corpus(name: str) -> Document:
+    return load(CORPUS_DIR / name)
+
+
+def _all_text(doc: Document) -> str:
+    return "\n".join(p.text for p in doc.pages)
+
+
+def _headings(doc: Document) -> list[tuple[int, str]]:
+    return [(b.level, b.text) for p in doc.pages for b in p.blocks if b.kind == "heading"]
+
+
+def _qa() -> list[dict]:
+    return [json.loads(line) for line in QA_PATH.read_text(encoding="utf-8").splitlines()]
+
+
+def _assert_load_error(path: Path, *fragments: str, **kwargs) -> str:
+    with pytest.raises(LoadError) as info:
+        load(path, **kwargs)
+    message = str(info.value)
+    assert message and "\n" not in message and len(message) < 200, message
+    for fragment in fragments:
+        assert fragment.lower() in message.lower(), message
+    return message
+
+
+# ------------------------------------------------------------------------------ the corpus
+
+
+def test_corpus_has_one_file_per_format_and_stays_small():
+    files = sorted(p.name for p in CORPUS_DIR.iterdir())
+    assert files == sorted(EXPECTED_FORMATS)
+    assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values())
+    assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FORMATS))
+def test_every_corpus_file_loads_with_its_format(name):
+    path = CORPUS_DIR / name
+    assert detect_format(path) == EXPECTED_FORMATS[name]
+    assert skip_reason(path) is None
+    doc = load(path)
+    assert doc.format == EXPECTED_FORMATS[name]
+    assert doc.path == str(path)
+    assert not doc.is_empty
+    assert [p.number for p in doc.pages] == list(range(1, len(doc.pages) + 1))
+    for page in doc.pages:
+        for block in page.blocks:
+            assert block.text.strip(), f"empty block on page {page.number}"
+            assert block.text == block.text.strip()
+            assert (block.level > 0) == (block.kind == "heading")
+    json.dumps(doc.metadata)  # small, JSON-serialisable extras
+
+
+def test_paged_formats_keep_their_pages_and_labels():
+    pdf = _load_corpus("annual_report_2025.pdf")
+    assert len(pdf.pages) == 5
+    assert pdf.pages[0].label == "i"  # roman-numbered foreword
+    assert pdf.pages[1].label == "1"
+    assert pdf.title == "Halcyon Reach Research Station - Annual Report 2025"
+
+    deck = _load_corpus("onboarding_2025.pptx")
+    assert [p.label for p in deck.pages] == [
+        "Welcome to Halcyon Reach",
+        "Getting around",
+        "Meals",
+        "Quiet hours",
+        "Who to ask",
+    ]
+    assert deck.pages[3].blocks[0].kind == "heading"
+    assert "whiteboard" in deck.pages[3].text  # speaker notes are kept
+
+    book = _load_corpus("history_of_halcyon_reach.epub")
+    assert [p.label for p in book.pages] == ["Founding", "The Great Storm", "The Aurora Wing"]
+    assert book.metadata["author"] == "Agnes Thorvaldsen-Rhee"
+
+    sheets = _load_corpus("stores_and_fleet.xlsx")
+    assert [p.label for p in sheets.pages] == ["Inventory", "Vessels"]
+
+
+def test_headings_are_detected_with_levels():
+    assert _headings(_load_corpus("field_safety_handbook.docx"))[:4] == [
+        (1, "Field Safety Handbook"),
+        (1, "Small-boat operations"),
+        (2, "Launch limits"),
+        (2, "Crew"),
+    ]
+    odt = _headings(_load_corpus("council_minutes_2025-06-02.odt"))
+    assert odt[0] == (1, "Station Council Minutes - 2 June 2025") and (2, "Decisions") in odt
+    md = _headings(_load_corpus("data_management.md"))
+    assert md == [
+        (1, "Data Management Guide"),
+        (2, "Naming datasets"),
+        (2, "Backups"),
+        (2, "Retention"),  # setext heading
+    ]
+    rst = _headings(_load_corpus("lab_booking.rst"))
+    assert rst == [
+        (1, "Laboratory Booking Procedure"),
+        (2, "Booking the mass spectrometer"),
+        (2, "Contacts"),
+    ]
+    html = _headings(_load_corpus("station_news.html"))
+    assert html[0] == (1, "Station News - October 2025") and (2, "Supply ship schedule") in html
+    pdf = _load_corpus("annual_report_2025.pdf")
+    assert [h for h in _headings(pdf) if h[0] == 2][:2] == [
+        (2, "Foreword from the Station Director"),
+        (2, "Staffing and Logistics"),
+    ]
+    assert all(p.blocks[0].kind == "heading" for p in pdf.pages)
+
+
+def test_structure_tables_lists_and_code_blocks():
+    docx = _load_corpus("field_safety_handbook.docx")
+    tables = [b.text for b in docx.pages[0].blocks if b.kind == "table"]
+    assert tables == [
+        "Zone: North Cliffs; Channel: 12; Call sign: Gannet\n"
+        "Zone: Lagoon; Channel: 23; Call sign: Heron\n"
+        "Zone: Summit Ridge; Channel: 71; Call sign: Osprey"
+    ]
+    assert any(b.kind == "list" and "Anemometer Mast" in b.text for b in docx.pages[0].blocks)
+    xlsx = _load_corpus("stores_and_fleet.xlsx")
+    assert "Name: RV Petrel Dawn; Type: Research vessel; Length (m): 12.4" in xlsx.pages[1].text
+    csv_doc = _load_corpus("buoy_deployments.csv")
+    assert "Buoy ID: HRB-11; Site: Outer Bank" in csv_doc.pages[0].text
+    md = _load_corpus("data_management.md")
+    code = [b.text for b in md.pages[0].blocks if b.kind == "code"]
+    assert code == ["```bash\nrsync -a --checksum /data/raw/ vault-2:/archive/raw/\n```"]
+    py = _load_corpus("tide_correction.py")
+    assert py.metadata["language"] == "python"
+    assert all(b.kind == "code" for b in py.pages[0].blocks)
+    defs = [b.text for b in py.pages[0].blocks if b.text.startswith("def ")]
+    assert len(defs) == 2 and "\n\n    return" in defs[1]  # blank line inside a function kept
+    assert py.pages[0].blocks[0].text.startswith('"""Tide') and "TG-Merrow-3" in py.pages[0].text
+    config = _load_corpus("station_config.json")
+    assert "station.callsign: HRX-7" in config.pages[0].text
+    assert "alarms[1].tone: three long blasts" in config.pages[0].text
+
+
+def test_html_boilerplate_is_dropped():
+    doc = _load_corpus("station_news.html")
+    text = _all_text(doc)
+    assert "Rafael Ondaatje" in text and "Hut F" in text
+    for noise in (NEWS_NOISE, "Duty rota", "Mess menu", "console.log", "Search the intranet",
+                  "Wind now", "Privacy", "font-family"):  # fmt: skip
+        assert noise not in text
+
+
+def test_cp1252_corpus_text_decodes():
+    doc = _load_corpus("wildlife_log_2025.txt")
+    assert doc.metadata["encoding"] == "cp1252"
+    assert "Zoë Achterberg" in doc.pages[0].text and "café bins" in doc.pages[0].text
+
+
+def test_question_set_answers_are_on_the_gold_page():
+    questions = _qa()
+    assert len(questions) >= 30
+    docs = {name: _load_corpus(name) for name in EXPECTED_FORMATS}
+    for q in questions:
+        assert set(q) == {"question", "answers", "sources", "pages"}
+        assert q["question"].endswith("?") and q["answers"]
+        (source,), (page,) = q["sources"], q["pages"]
+        page_text = docs[source].pages[page - 1].text.lower()
+        assert any(a.lower() in page_text for a in q["answers"]), q
+    assert {q["sources"][0] for q in questions} == set(EXPECTED_FORMATS)
+
+
+def test_distinctive_answers_appear_in_exactly_one_place():
+    """A question has one right source: distinctive answer strings occur on one page only."""
+    pages = [
+        (name, p.number, p.text.lower())
+        for name in EXPECTED_FORMATS
+        for p in _load_corpus(name).pages
+    ]
+    for q in _qa():
+        answer = q["answers"][0].lower()
+        if len(answer) < 6 or not any(c.isalpha() for c in answer):
+            continue
+        hits = [(name, n) for name, n, text in pages if answer in text]
+        assert hits == [(q["sources"][0], q["pages"][0])], (q["question"], hits)
+
+
+def test_corpus_build_is_deterministic_and_matches_shipped(tmp_path):
+    from engine.samples.build_corpus import build, build_qa
+
+    first = build(tmp_path / "a", qa_path=tmp_path / "qa.jsonl")
+    second = build(tmp_path / "b", qa_path=None)
+    assert [f.name for f in first] == sorted(EXPECTED_FORMATS)
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+        shipped = load(CORPUS_DIR / a.name)
+        rebuilt = load(a)
+        assert [p.blocks for p in rebuilt.pages] == [p.blocks for p in shipped.pages], a.name
+    build_qa(tmp_path / "qa2.jsonl")
+    assert (tmp_path / "qa2.jsonl").read_text() == QA_PATH.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- broken files
+
+
+def _pdf(path: Path, text: str | None = "Hello from a test PDF.", password: str | None = None):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    if text is None:
+        pdf.rect(20, 20, 100, 60, style="F")  # a page with a picture-like shape, no text
+    else:
+        pdf.set_font("Helvetica", "", 12)
+        pdf.cell(0, 10, text)
+    if password:
+        pdf.set_encryption(owner_password="owner-secret", user_password=password)
+    pdf.output(str(path))
+    return path
+
+
+def test_encrypted_pdf(tmp_path):
+    path = _pdf(tmp_path / "locked.pdf", password="hunter2")
+    _assert_load_error(path, "encrypted PDF", "password")
+
+
+def test_owner_password_only_pdf_still_loads(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 12)
+    pdf.cell(0, 10, "Printing restricted but readable.")
+    pdf.set_encryption(owner_password="owner-only")
+    pdf.output(str(tmp_path / "restricted.pdf"))
+    assert "readable" in load(tmp_path / "restricted.pdf").pages[0].text
+
+
+def test_truncated_and_corrupt_pdf(tmp_path):
+    data = _pdf(tmp_path / "whole.pdf").read_bytes()
+    (tmp_path / "cut.pdf").write_bytes(data[: len(data) // 2])
+    _assert_load_error(tmp_path / "cut.pdf", "truncated PDF")
+    (tmp_path / "junk.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
+    _assert_load_error(tmp_path / "junk.pdf", "corrupt PDF")
+
+
+def test_image_only_pdf_says_no_extractable_text(tmp_path):
+    path = _pdf(tmp_path / "scan.pdf", text=None)
+    assert detect_format(path) == "pdf"
+    _assert_load_error(path, "no extractable text (scanned or image-only?)")
+
+
+def test_mislabelled_pdf_is_skipped_with_reason(tmp_path):
+    path = tmp_path / "notes.pdf"
+    path.write_text("Just some notes, saved with the wrong extension.\n")
+    assert detect_format(path) is None
+    assert "not a PDF" in (skip_reason(path) or "")
+    _assert_load_error(path, "not a PDF")
+
+
+def test_zero_byte_file(tmp_path):
+    for name in ("empty.txt", "empty.pdf", "empty.docx"):
+        (tmp_path / name).write_bytes(b"")
+        assert detect_format(tmp_path / name) is None
+        _assert_load_error(tmp_path / name, "empty file")
+
+
+def test_docx_that_is_not_a_zip(tmp_path):
+    path = tmp_path / "report.docx"
+    path.write_text("This is plain text pretending to be a Word document.")
+    assert skip_reason(path) == "not a DOCX file (not a zip archive; mislabelled?)"
+    _assert_load_error(path, "not a DOCX")
+
+
+def test_zip_of_the_wrong_kind_and_truncated_zip(tmp_path):
+    wrong = tmp_path / "slides.pptx"
+    with zipfile.ZipFile(wrong, "w") as zf:
+        zf.writestr("word/document.xml", "<xml/>")
+    _assert_load_error(wrong, "not a PPTX")
+    data = (CORPUS_DIR / "field_safety_handbook.docx").read_bytes()
+    cut = tmp_path / "cut.docx"
+    cut.write_bytes(data[: len(data) // 3])
+    _assert_load_error(cut, "corrupt or truncated DOCX")
+
+
+def test_corrupt_office_xml_is_wrapped(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types")
+        zf.writestr("xl/workbook.xml", "not xml at all <<<")
+    _assert_load_error(path, "corrupt XLSX")
+
+
+def test_encrypted_office_file(tmp_path):
+    """Password-protected DOCX/XLSX files are OLE containers with an EncryptedPackage stream."""
+    ole = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)
+    ole[1024:1024] = "EncryptedPackage".encode("utf-16-le")
+    (tmp_path / "secret.xlsx").write_bytes(bytes(ole))
+    _assert_load_error(tmp_path / "secret.xlsx", "encrypted XLSX (password protected)")
+    (tmp_path / "old.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    _assert_load_error(tmp_path / "old.docx", "legacy binary Office format")
+
+
+def test_binary_file_with_text_extension(tmp_path):
+    rng = random.Random(7)
+    for name in ("random.txt", "random.md", "random.json", "random"):
+        path = tmp_path / name
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
+        assert detect_format(path) is None
+        _assert_load_error(path, "binary file")
+
+
+def test_unsupported_extension(tmp_path):
+    path = tmp_path / "setup.exe"
+    path.write_bytes(b"MZ\x90\x00")
+    assert not is_supported_name(path)
+    _assert_load_error(path, "unsupported file type '.exe'")
+
+
+def test_file_over_max_bytes(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 100_000)
+    assert detect_format(path, max_bytes=1_000_000) == "text"
+    assert detect_format(path, max_bytes=100_000) is None
+    _assert_load_error(path, "file too large", "488.3 KB", max_bytes=100_000)
+
+
+def test_unreadable_missing_and_directory(tmp_path):
+    _assert_load_error(tmp_path / "missing.txt", "file not found")
+    folder = tmp_path / "folder.txt"
+    folder.mkdir()
+    _assert_load_error(folder, "not a regular file")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read chmod 000")
+def test_permission_denied(tmp_path):
+    path = tmp_path / "private.txt"
+    path.write_text("secret")
+    path.chmod(0)
+    try:
+        _assert_load_error(path, "permission denied")
+    finally:
+        path.chmod(0o600)
+
+
+def test_empty_text_documents_and_corrupt_json(tmp_path):
+    (tmp_path / "blank.md").write_text("\n\n   \n\t\n")
+    _assert_load_error(tmp_path / "blank.md", "no extractable text")
+    (tmp_path / "bad.json").write_text('{"a": 1,\n "b": }')
+    _assert_load_error(tmp_path / "bad.json", "corrupt JSON", "line 2")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    _assert_load_error(tmp_path / "deep.json", "corrupt JSON")
+    import docx
+
+    docx.Document().save(str(tmp_path / "blank.docx"))
+    _assert_load_error(tmp_path / "blank.docx", "no extractable text")
+
+
+# ----------------------------------------------------------------------- encodings, formats
+
+
+def test_latin1_and_cp1252_text(tmp_path):
+    text = "Café crème brûlée at the façade; naïve Zoë's résumé costs 12 Français.\n"
+    (tmp_path / "latin1.txt").write_bytes(text.encode("latin-1"))
+    assert load(tmp_path / "latin1.txt").pages[0].text == text.strip()
+    quotes = "The “quoted” price is €40 – paid in full… by Noël.\n"
+    (tmp_path / "cp1252.txt").write_bytes(quotes.encode("cp1252"))
+    assert load(tmp_path / "cp1252.txt").pages[0].text == quotes.strip()
+
+
+def test_other_legacy_encodings_are_not_forced_to_cp1252(tmp_path):
+    samples = {
+        "cp1251": "Привет, это тестовый текст на русском языке о станции.",
+        "cp1250": "Zażółć gęślą jaźń, to jest polski tekst o różnych rzeczach.",
+        "cp1253": "Καλημέρα, αυτό είναι ένα ελληνικό κείμενο για τον σταθμό.",
+    }
+    for encoding, text in samples.items():
+        (tmp_path / f"{encoding}.txt").write_bytes(text.encode(encoding))
+        assert load(tmp_path / f"{encoding}.txt").pages[0].text == text, encoding
+
+
+def test_utf16_and_bom_text(tmp_path):
+    text = "Merrow Island field notes\n\nÅse measured 3.5 °C at the lagoon — σ = 0.2.\n"
+    (tmp_path / "bom16.txt").write_bytes(text.encode("utf-16"))
+    (tmp_path / "le16.txt").write_bytes(text.encode("utf-16-le"))
+    (tmp_path / "be16.md").write_bytes(text.encode("utf-16-be"))
+    (tmp_path / "bom8.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    for name in ("bom16.txt", "le16.txt", "be16.md", "bom8.txt"):
+        assert detect_format(tmp_path / name) is not None, name
+        doc = load(tmp_path / name)
+        assert [b.text for b in doc.pages[0].blocks] == [
+            "Merrow Island field notes",
+            "Åse measured 3.5 °C at the lagoon — σ = 0.2.",
+        ], name
+
+
+def test_csv_dialects_and_headerless_rows(tmp_path):
+    (tmp_path / "semi.csv").write_bytes("Name;Rôle;Room\nAda;Ingénieur;B-12\n".encode("cp1252"))
+    assert load(tmp_path / "semi.csv").pages[0].text == "Name: Ada; Rôle: Ingénieur; Room: B-12"
+    (tmp_path / "plain.tsv").write_text("Name\tShift\nBo\t3\n")
+    assert load(tmp_path / "plain.tsv").pages[0].text == "Name: Bo; Shift: 3"
+    (tmp_path / "numbers.csv").write_text("1,2,3\n4,5,6\n")
+    assert load(tmp_path / "numbers.csv").pages[0].text == "1 | 2 | 3\n4 | 5 | 6"
+
+
+def test_code_by_name_and_jsonl(tmp_path):
+    (tmp_path / "Makefile").write_text("all:\n\tpython -m build\n")
+    doc = load(tmp_path / "Makefile")
+    assert doc.format == "code" and doc.metadata["language"] == "make"
+    (tmp_path / "notes").write_text("An extensionless note.\n")
+    assert detect_format(tmp_path / "notes") == "text"
+    (tmp_path / "log.jsonl").write_text('{"who": "Ada", "n": 1}\nnot json\n{"who": "Bo"}\n')
+    doc = load(tmp_path / "log.jsonl")
+    assert doc.pages[0].text == "who: Ada\nn: 1\nwho: Bo"
+    assert doc.metadata["invalid_lines"] == "1"
+
+
+def test_library_errors_wraps_library_failures_but_not_our_bugs():
+    import io
+
+    with (
+        pytest.raises(LoadError, match=r"^corrupt ZIP: File is not a zip file$"),
+        library_errors("ZIP"),
+    ):
+        zipfile.ZipFile(io.BytesIO(b"junk"))
+    with pytest.raises(TypeError), library_errors("ZIP"):
+        split_long(None)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------ property tests
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
+_lines = st.lists(
+    st.sampled_from(["", " ", "#", "## Title", "===", "---", "```", "~~~ py", "- item",
+                     "1. one", "    code", "\tx", "> quote", "|a|b|", "text", "::", ".. x"])
+    | _text,
+    max_size=30,
+).map("\n".join)  # fmt: skip
+
+
+def _visible(text: str) -> str:
+    """Characters the text loader must keep: not whitespace, not control characters."""
+    return "".join(
+        c
+        for c in text
+        if not c.isspace() and unicodedata.category(c) != "Cc" and c not in "\ufeff\ufffe\uffff"
+    )
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_text | _lines)
+def test_plain_text_keeps_every_visible_character_in_order(text):
+    from engine.ingest.loaders.common import paragraph_blocks
+
+    blocks = paragraph_blocks(text)
+    assert _visible("".join(b.text for b in blocks)) == _visible(text)
+    assert all(b.text.strip() for b in blocks)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_text | _lines)
+def test_markdown_keeps_all_words_in_order(text):
+    blocks = parse_markdown(text)
+    assert _alnum("".join(b.text for b in blocks)) == _alnum(text)
+    assert all(b.text.strip() for b in blocks)
+    assert all(1 <= b.level <= 6 for b in blocks if b.kind == "heading")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_text | _lines)
+def test_code_keeps_every_visible_character_and_rst_never_invents_text(text):
+    assert _visible("".join(b.text for b in parse_code(text))) == _visible(text)
+    rst = _alnum("".join(b.text for b in parse_rst(text)))
+    source = iter(_alnum(text))
+    assert all(c in source for c in rst)  # output is a subsequence of the input
+
+
+_words = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=12)
+_sentence = st.lists(_words, min_size=1, max_size=8).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["heading", "paragraph", "code"]), _sentence, st.integers(1, 6)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_markdown_structure_round_trips(parts):
+    source = []
+    expected = []
+    for kind, text, level in parts:
+        if kind == "heading":
+            source.append(f"{'#' * level} {text}")
+            expected.append(("heading", text, level))
+        elif kind == "code":
+            source.append(f"```\n{text}\n```")
+            expected.append(("code", f"```\n{text}\n```", 0))
+        else:
+            source.append(text)
+            expected.append(("paragraph", text, 0))
+    blocks = parse_markdown("\n\n".join(source))
+    assert [(b.kind, b.text, b.level) for b in blocks] == expected
