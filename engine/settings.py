@@ -32,7 +32,9 @@ class Settings:
     max_answer_tokens: int = 256
     # retrieval
     embedder: str | None = None
-    top_k: int = 4
+    top_k: int = 3
+    #: Prompt tokens shared by all passages: CPU latency is dominated by prompt length (FACTS.md).
+    context_tokens: int = 192
     retrieval_mode: str = "hybrid"
     default_collection: str = "default"
     # ingestion
@@ -53,6 +55,7 @@ class Settings:
             "temperature": 0.0 <= self.temperature <= 2.0,
             "max_answer_tokens": 1 <= self.max_answer_tokens <= 8192,
             "top_k": 1 <= self.top_k <= 50,
+            "context_tokens": 32 <= self.context_tokens <= 1_000_000,
             "retrieval_mode": self.retrieval_mode in ("vector", "text", "hybrid"),
             "chunk_tokens": 16 <= self.chunk_tokens <= 8192,
             "chunk_overlap": 0 <= self.chunk_overlap < max(self.chunk_tokens, 1),
@@ -77,6 +80,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "temperature": (float, int),
     "max_answer_tokens": (int,),
     "top_k": (int,),
+    "context_tokens": (int,),
     "retrieval_mode": (str,),
     "default_collection": (str,),
     "chunk_tokens": (int,),

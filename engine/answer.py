@@ -1,0 +1,249 @@
+"""The four answer modes: question -> (retrieval) -> prompt -> streamed tokens -> Answer.
+
+| mode        | retrieval | adapter |
+| base        | no        | no      |
+| rag         | yes       | no      |
+| adapter     | no        | yes     |
+| rag+adapter | yes       | yes     |
+
+An :class:`Assistant` owns the settings and the shared runtime; :meth:`Assistant.ask` returns an
+:class:`AnswerStream`: iterate it for text pieces (the CLI prints them, the GUI appends them), and
+read ``.answer`` at the end for the text, the numbered sources, which of them were cited, and the
+timings. Compare and evaluation use the same Answer objects, so every screen shows the same data.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.errors import SatchelError
+from engine.llm import GenerationStats, LLMError, Runtime, get_runtime
+from engine.prompt import (
+    SYSTEM_BASE,
+    SYSTEM_RAG,
+    HistoryTurn,
+    Passage,
+    cited_numbers,
+    fit,
+    focus,
+)
+from engine.settings import Settings
+
+MODES = ("base", "rag", "adapter", "rag+adapter")
+_ANAPHORA = re.compile(r"\b(it|its|they|them|their|that|this|those|these|he|she|his|her|there|"
+                       r"then|one|ones|same|also)\b", re.IGNORECASE)
+
+
+@dataclass
+class Timings:
+    retrieval_ms: float = 0.0
+    prompt_tokens: int = 0
+    ttft_ms: float = 0.0
+    completion_tokens: int = 0
+    tokens_per_s: float = 0.0
+    total_ms: float = 0.0
+    reused_tokens: int = 0
+
+
+@dataclass
+class Answer:
+    """A finished (or stopped, or failed) answer in one mode."""
+
+    question: str
+    mode: str
+    text: str = ""
+    sources: list[Passage] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    model: str = ""
+    adapter: str | None = None
+    collection: str | None = None
+    user_message: str = ""
+    retrieval_query: str = ""
+    stopped: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``satchel ask --json`` object of DESIGN.md (plus a few extra keys)."""
+        t = self.timings
+        return {
+            "answer": self.text, "mode": self.mode,
+            "sources": [{"n": p.n, "path": p.path, "page": p.page, "text": p.text,
+                         "score": round(p.score, 6)} for p in self.sources],
+            "timings": {"retrieval_ms": round(t.retrieval_ms, 1),
+                        "prompt_tokens": t.prompt_tokens, "ttft_ms": round(t.ttft_ms, 1),
+                        "completion_tokens": t.completion_tokens,
+                        "tokens_per_s": round(t.tokens_per_s, 2),
+                        "total_ms": round(t.total_ms, 1), "reused_tokens": t.reused_tokens},
+            "cited": self.cited, "model": self.model, "adapter": self.adapter,
+            "collection": self.collection, "stopped": self.stopped, "error": self.error,
+        }
+
+    def history_turn(self) -> HistoryTurn:
+        return HistoryTurn(self.question, self.user_message, self.text)
+
+
+class AnswerStream:
+    """Iterate for text pieces; ``answer`` is complete once iteration ends. ``stop()`` is
+    thread-safe and ends the stream before the next token."""
+
+    def __init__(self, answer: Answer, pieces: Iterator[str], stop_event: threading.Event):
+        self.answer = answer
+        self._pieces = pieces
+        self._stop = stop_event
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def consume(self) -> Answer:
+        """Run to the end and return the answer (for callers that do not stream)."""
+        for _ in self._pieces:
+            pass
+        return self.answer
+
+
+def retrieval_query(question: str, history: list[HistoryTurn]) -> str:
+    """Rewrite a follow-up for retrieval: short or referring questions borrow the previous one.
+
+    "And how deep is it?" after "Where is buoy HRB-09 moored?" retrieves with both, so the
+    passages about HRB-09 come back. Deterministic and free, unlike asking a 135M model to
+    rewrite the question.
+    """
+    if not history:
+        return question
+    if len(question.split()) <= 6 or _ANAPHORA.search(question):
+        return f"{history[-1].question} {question}"
+    return question
+
+
+class Assistant:
+    """Answers questions in the four modes with the shared runtime and the current settings."""
+
+    def __init__(self, settings: Settings | None = None, runtime: Runtime | None = None) -> None:
+        self.settings = settings or Settings()
+        self.runtime = runtime or get_runtime()
+
+    def ensure_model(self) -> None:
+        s = self.settings
+        self.runtime.load(s.model_path, n_ctx=s.n_ctx, n_threads=s.n_threads, n_batch=s.n_batch)
+
+    def _use_adapter(self, name: str | None, scale: float) -> None:
+        if name is None:
+            self.runtime.set_adapter(None)
+            return
+        from models.adapters import check_compatible, get_adapter
+
+        entry = get_adapter(name)
+        check_compatible(entry, self.runtime.info.path)
+        self.runtime.load_adapter(name, entry.path)
+        self.runtime.set_adapter(name, scale)
+
+    def retrieve(self, query: str, collection: str, k: int) -> tuple[list[Passage], float]:
+        from engine.index import Collection
+        from engine.retrieve import search
+
+        started = time.perf_counter()
+        coll = Collection.open(collection)
+        if coll.count_chunks() == 0:
+            raise SatchelError(f"collection {collection!r} is empty: index files into it first "
+                               f"(satchel index PATH --collection {collection})")
+        hits = search(query, collection, k=k, mode=self.settings.retrieval_mode)
+        passages = [Passage(n=i, path=h.path, page=h.page, text=h.text, score=h.score,
+                            chunk_id=h.chunk_id, heading=h.heading)
+                    for i, h in enumerate(hits, start=1)]
+        return passages, (time.perf_counter() - started) * 1000
+
+    def ask(self, question: str, mode: str = "rag", *, collection: str | None = None,
+            history: list[HistoryTurn] | None = None, adapter: str | None = None,
+            adapter_scale: float = 1.0, temperature: float | None = None, seed: int = 0,
+            max_tokens: int | None = None) -> AnswerStream:
+        """Prepare the answer (retrieval, adapter, prompt) and return its stream.
+
+        Bad input raises :class:`SatchelError` here, before any token: empty question, unknown
+        mode, adapter mode without an adapter, missing or empty collection, a question that
+        cannot fit the context. A failure during generation ends that answer with
+        ``answer.error`` set; it never propagates out of the stream.
+        """
+        question = (question or "").strip()
+        if not question:
+            raise SatchelError("the question is empty")
+        if mode not in MODES:
+            raise SatchelError(f"unknown mode {mode!r} (use one of: {', '.join(MODES)})")
+        uses_adapter = mode in ("adapter", "rag+adapter")
+        if uses_adapter and not adapter:
+            raise SatchelError(f"mode {mode!r} needs an adapter: pass --adapter NAME (see "
+                               "`satchel adapter list`) or train one with `satchel adapter train`")
+        s = self.settings
+        history = list(history or [])
+        collection = collection or s.default_collection
+        answer = Answer(question=question, mode=mode, collection=collection if "rag" in mode
+                        else None, adapter=adapter if uses_adapter else None)
+        passages: list[Passage] = []
+        if "rag" in mode:
+            answer.retrieval_query = retrieval_query(question, history)
+            passages, answer.timings.retrieval_ms = self.retrieve(answer.retrieval_query,
+                                                                  collection, s.top_k)
+        self.ensure_model()
+        self._use_adapter(adapter if uses_adapter else None, adapter_scale)
+        answer.model = self.runtime.info.name or self.runtime.info.path
+        if passages:
+            budget = max(24, s.context_tokens // len(passages))
+            passages = [Passage(**{**asdict(p), "focused": focus(
+                p.text, question, budget, self.runtime.count_tokens)}) for p in passages]
+        answer_tokens = max_tokens or s.max_answer_tokens
+        fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens,
+                     SYSTEM_RAG if passages else SYSTEM_BASE, history, question, passages)
+        answer.sources = fitted.passages
+        answer.user_message = fitted.user_message
+        stop_event = threading.Event()
+        stats = GenerationStats()
+        temp = s.temperature if temperature is None else temperature
+
+        def pieces() -> Iterator[str]:
+            started = time.perf_counter()
+            chunks: list[str] = []
+            try:
+                for piece in self.runtime.generate(fitted.tokens, max_tokens=answer_tokens,
+                                                   temperature=temp, seed=seed, stop=fitted.stop,
+                                                   stop_event=stop_event, stats=stats):
+                    chunks.append(piece)
+                    yield piece
+            except (LLMError, RuntimeError, ValueError, OSError) as exc:
+                answer.error = f"generation failed: {exc}"
+            finally:
+                answer.text = "".join(chunks).strip()
+                answer.cited = cited_numbers(answer.text, len(answer.sources))
+                answer.stopped = stats.stopped
+                t = answer.timings
+                t.prompt_tokens, t.reused_tokens = stats.prompt_tokens, stats.reused_tokens
+                t.completion_tokens, t.ttft_ms = stats.completion_tokens, stats.ttft_ms
+                t.tokens_per_s = stats.tokens_per_s
+                t.total_ms = t.retrieval_ms + (time.perf_counter() - started) * 1000
+
+        return AnswerStream(answer, pieces(), stop_event)
+
+    def compare(self, question: str, *, collection: str | None = None,
+                adapter: str | None = None, modes: tuple[str, ...] = MODES,
+                temperature: float | None = None, seed: int = 0) -> list[Answer]:
+        """One question through each mode (adapter modes skipped with a note when no adapter).
+
+        Modes run in an order that switches adapter weights once (base, rag, then adapter ones).
+        """
+        results: list[Answer] = []
+        for mode in modes:
+            if mode in ("adapter", "rag+adapter") and not adapter:
+                results.append(Answer(question=question, mode=mode, error="skipped: no adapter "
+                                      "is active (train one with `satchel adapter train`)"))
+                continue
+            stream = self.ask(question, mode, collection=collection, adapter=adapter,
+                              temperature=temperature, seed=seed)
+            results.append(stream.consume())
+        return results

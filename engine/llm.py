@@ -1,0 +1,354 @@
+"""The llama.cpp runtime: one loaded GGUF model behind a lock, streamed generation, LoRA switching.
+
+Why this shape (DESIGN.md style point 3): a model is the most expensive object in the process, so
+exactly one owner loads it lazily, keeps it while it is used, frees it explicitly, and replaces it
+when the user picks another file. Generation is a generator of text pieces that checks a stop
+flag between tokens, so the GUI's Stop button ends an answer within one token (~15 ms).
+
+Prefix reuse: llama-cpp-python keeps the tokens it evaluated and, on the next call, only evaluates
+what differs after the longest common prefix. The answer module lays prompts out so the fixed part
+(system prompt, earlier turns) comes first and stays byte-identical across questions.
+
+Adapters: any number of GGUF LoRA adapters load onto the one model and are switched on/off or
+rescaled with ``llama_set_adapters_lora`` in milliseconds; after every switch the evaluated-token
+cache is reset, or tokens computed under the other weights would be reused (FACTS.md).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import SatchelError
+from models.gguf_info import GGUFInfo, ModelFileError, read_info
+
+#: ChatML, used (with a warning) when a GGUF carries no chat template.
+FALLBACK_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class LLMError(SatchelError):
+    """A model that cannot be loaded, an adapter that does not fit, a prompt that cannot fit."""
+
+
+@dataclass
+class GenerationStats:
+    """Filled while a generation runs; complete once its iterator is exhausted or closed."""
+
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_ms: float = 0.0
+    total_ms: float = 0.0
+    stopped: bool = False
+    finish_reason: str = ""
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_ms = self.total_ms - self.ttft_ms
+        if self.completion_tokens <= 1 or gen_ms <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) / (gen_ms / 1000.0)
+
+
+@dataclass
+class LoadedAdapter:
+    name: str
+    path: str
+    handle: Any
+
+
+@dataclass
+class RuntimeState:
+    """What the status bar shows."""
+
+    model_path: str | None = None
+    model_name: str | None = None
+    n_ctx: int = 0
+    n_threads: int = 0
+    active_adapter: str | None = None
+    adapter_scale: float = 1.0
+    loaded_adapters: list[str] = field(default_factory=list)
+
+
+def default_threads() -> int:
+    """One thread per physical core: llama.cpp's threads spin, so more only hurts."""
+    from engine.embed import physical_cores
+
+    return physical_cores()
+
+
+class Runtime:
+    """Owns the loaded llama.cpp model. All public methods are thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._llm: Any = None
+        self._info: GGUFInfo | None = None
+        self._path: str | None = None
+        self._params: tuple[int, int, int] | None = None
+        self._formatter: Any = None
+        self._adapters: dict[str, LoadedAdapter] = {}
+        self._active: tuple[str, float] | None = None
+        self.template_warning: str | None = None
+
+    # -- model ------------------------------------------------------------------------------------
+    def load(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 2048,
+             n_threads: int = 0, n_batch: int = 256) -> GGUFInfo:
+        """Load ``model_path`` (None: the bundled default); a no-op if it is already loaded.
+
+        The file is validated from its header first, so a missing, non-GGUF or truncated file is
+        a one-line :class:`LLMError`, not a crash inside llama.cpp.
+        """
+        from models.store import resolve_model
+
+        try:
+            path, info = resolve_model(model_path)
+        except ModelFileError as exc:
+            raise LLMError(str(exc)) from None
+        threads = n_threads or default_threads()
+        ctx = min(n_ctx, info.context_length or n_ctx)
+        params = (ctx, threads, n_batch)
+        with self._lock:
+            if self._llm is not None and self._path == str(path) and self._params == params:
+                return info
+            self.unload()
+            import llama_cpp
+
+            try:
+                self._llm = llama_cpp.Llama(model_path=str(path), n_ctx=ctx, n_threads=threads,
+                                            n_threads_batch=threads, n_batch=n_batch,
+                                            verbose=False, seed=0)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise LLMError(f"llama.cpp could not load {path.name}: {exc}") from None
+            self._info, self._path, self._params = info, str(path), params
+            self._formatter = self._make_formatter(info)
+            return info
+
+    def _make_formatter(self, info: GGUFInfo) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        eos_id, bos_id = llm.token_eos(), llm.token_bos()
+        eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+        template = info.chat_template
+        self.template_warning = None
+        if not template:
+            template = FALLBACK_TEMPLATE
+            self.template_warning = (f"{Path(info.path).name} has no chat template; using ChatML, "
+                                     "answers may be poor (is this a base model?)")
+            warnings.warn(self.template_warning, stacklevel=3)
+        return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                   stop_token_ids=[eos_id])
+
+    def unload(self) -> None:
+        """Free the model, its context and every adapter."""
+        with self._lock:
+            if self._llm is None:
+                return
+            import llama_cpp
+
+            self._apply_adapters(None)
+            for adapter in self._adapters.values():
+                llama_cpp.llama_adapter_lora_free(adapter.handle)
+            self._adapters.clear()
+            self._active = None
+            self._llm.close()
+            self._llm = self._info = self._path = self._params = self._formatter = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    @property
+    def info(self) -> GGUFInfo:
+        if self._info is None:
+            raise LLMError("no model is loaded")
+        return self._info
+
+    @property
+    def n_ctx(self) -> int:
+        return self._params[0] if self._params else 0
+
+    def state(self) -> RuntimeState:
+        with self._lock:
+            return RuntimeState(
+                model_path=self._path, model_name=(self._info.name if self._info else None),
+                n_ctx=self.n_ctx, n_threads=self._params[1] if self._params else 0,
+                active_adapter=self._active[0] if self._active else None,
+                adapter_scale=self._active[1] if self._active else 1.0,
+                loaded_adapters=sorted(self._adapters))
+
+    def _require(self) -> Any:
+        if self._llm is None:
+            raise LLMError("no model is loaded")
+        return self._llm
+
+    # -- tokens and prompts -----------------------------------------------------------------------
+    def render(self, messages: list[dict[str, str]]) -> tuple[str, list[int], list[str]]:
+        """Apply the model's chat template: (prompt text, tokens, stop strings)."""
+        with self._lock:
+            llm = self._require()
+            result = self._formatter(messages=messages)
+            tokens = llm.tokenize(result.prompt.encode("utf-8"),
+                                  add_bos=not result.added_special, special=True)
+            stop = result.stop if isinstance(result.stop, list) else [result.stop]
+            return result.prompt, tokens, [s for s in stop if s]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of plain text (no special tokens) by the model's own tokenizer."""
+        with self._lock:
+            return len(self._require().tokenize(text.encode("utf-8"), add_bos=False,
+                                                special=False))
+
+    # -- generation -------------------------------------------------------------------------------
+    def generate(self, tokens: list[int], *, max_tokens: int = 256, temperature: float = 0.2,
+                 seed: int = 0, stop: list[str] | None = None,
+                 stop_event: threading.Event | None = None,
+                 stats: GenerationStats | None = None) -> Iterator[str]:
+        """Stream text pieces for a prompt given as tokens; ``stats`` is filled as it goes.
+
+        Holds the runtime lock for the whole generation (one answer at a time). Setting
+        ``stop_event`` ends it before the next token; closing the iterator does the same.
+        """
+        stats = stats if stats is not None else GenerationStats()
+        with self._lock:
+            llm = self._require()
+            if len(tokens) + 1 > self.n_ctx:
+                raise LLMError(f"the prompt has {len(tokens)} tokens but the model's context "
+                               f"holds {self.n_ctx}")
+            max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
+            cached = list(llm._input_ids[: llm.n_tokens])
+            reused = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                reused += 1
+            stats.prompt_tokens, stats.reused_tokens = len(tokens), reused
+            started = time.perf_counter()
+            stream = llm.create_completion(prompt=tokens, max_tokens=max_tokens,
+                                           temperature=temperature, top_k=40, top_p=0.95,
+                                           repeat_penalty=1.1, seed=seed, stop=stop or None,
+                                           stream=True)
+            try:
+                for chunk in stream:
+                    choice = chunk["choices"][0]
+                    piece = choice.get("text") or ""
+                    now = time.perf_counter()
+                    if stats.completion_tokens == 0:
+                        stats.ttft_ms = (now - started) * 1000
+                    stats.completion_tokens += 1
+                    stats.total_ms = (now - started) * 1000
+                    if choice.get("finish_reason"):
+                        stats.finish_reason = choice["finish_reason"]
+                    if piece:
+                        yield piece
+                    if stop_event is not None and stop_event.is_set():
+                        stats.stopped, stats.finish_reason = True, "stopped"
+                        break
+            finally:
+                stream.close()
+                stats.total_ms = (time.perf_counter() - started) * 1000
+
+    # -- adapters ---------------------------------------------------------------------------------
+    def load_adapter(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Load a GGUF LoRA onto the current model (verified against it first), not yet active."""
+        import llama_cpp
+
+        with self._lock:
+            llm = self._require()
+            if name in self._adapters:
+                return
+            verify_adapter_file(Path(path), self.info)
+            handle = llama_cpp.llama_adapter_lora_init(llm._model.model, os.fsencode(path))
+            if not handle:
+                raise LLMError(f"llama.cpp refused adapter {name!r} ({Path(path).name})")
+            self._adapters[name] = LoadedAdapter(name, str(path), handle)
+
+    def set_adapter(self, name: str | None, scale: float = 1.0) -> None:
+        """Activate one loaded adapter at ``scale`` (None: base weights only); ~ms, no reload."""
+        with self._lock:
+            self._require()
+            if name is not None and name not in self._adapters:
+                raise LLMError(f"adapter {name!r} is not loaded")
+            wanted = (name, float(scale)) if name is not None else None
+            if wanted == self._active:
+                return
+            self._apply_adapters(wanted)
+            self._active = wanted
+
+    def _apply_adapters(self, wanted: tuple[str, float] | None) -> None:
+        import llama_cpp
+
+        llm = self._llm
+        if wanted is None:
+            llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+        else:
+            handles = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(
+                self._adapters[wanted[0]].handle)
+            scales = (ctypes.c_float * 1)(wanted[1])
+            llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, handles, 1, scales)
+        llm.reset()  # tokens cached under the other weights must not be reused
+
+    @property
+    def active_adapter(self) -> str | None:
+        return self._active[0] if self._active else None
+
+
+def verify_adapter_file(path: Path, model: GGUFInfo) -> None:
+    """Refuse an adapter built for another model before llama.cpp sees it (it may abort).
+
+    Checks the file is a LoRA adapter GGUF for the same architecture, that its layers exist in
+    the model, and that the input width of its attention matrices matches the model's.
+    """
+    try:
+        info = read_info(path)
+    except ModelFileError as exc:
+        raise LLMError(f"adapter unusable: {exc}") from None
+    if info.file_type != "adapter":
+        raise LLMError(f"{path.name} is not a LoRA adapter (general.type={info.file_type})")
+    if info.architecture != model.architecture:
+        raise LLMError(f"adapter {path.name} was made for a {info.architecture} model, but the "
+                       f"loaded model is {model.architecture}")
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(path), "r")
+    for tensor in reader.tensors:
+        parts = tensor.name.split(".")
+        if len(parts) < 2 or parts[0] != "blk":
+            continue
+        layer = int(parts[1])
+        if model.block_count is not None and layer >= model.block_count:
+            raise LLMError(f"adapter {path.name} has layer {layer} but the loaded model has "
+                           f"{model.block_count}: it was made for another model")
+        if parts[2] == "attn_q" and tensor.name.endswith("lora_a"):
+            width = int(tensor.shape[0])  # gguf shapes are (in, r) for lora_a
+            if model.embedding_length and width != model.embedding_length:
+                raise LLMError(f"adapter {path.name} expects width {width} but the loaded model "
+                               f"has {model.embedding_length}: it was made for another model")
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime (created empty; nothing loads until ``load``)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime()
+            # free llama.cpp objects before interpreter teardown unloads the library under them
+            atexit.register(_runtime.unload)
+        return _runtime

@@ -1,0 +1,192 @@
+"""Build the prompt for a question: numbered, focused passages and history, fitted to the context.
+
+Why it looks like this:
+- Latency on a CPU is dominated by prompt tokens, not generation (FACTS.md: ~700 tokens of
+  passages cost ~4 s before the first token, and the small model answered worse with them). So
+  each retrieved passage is *focused*: cut to its sentences that share the most words with the
+  question, within a token budget measured with the model's own tokenizer.
+- The prompt is laid out fixed-part-first (system prompt, then earlier turns exactly as they were
+  sent, then the new passages and question), so llama.cpp's prefix cache evaluates only the new
+  part of a follow-up question.
+- When the whole thing does not fit the context window, the lowest-ranked passages go first, then
+  the oldest turns; the question is never cut: if it alone does not fit, that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.llm import LLMError
+
+SYSTEM_RAG = ("You are Satchel, an assistant for the user's own documents. Answer the question "
+              "using only the numbered passages, in one or two sentences, and cite the passages "
+              "you used like [1]. If the passages do not contain the answer, say you do not know.")
+SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurately."
+
+#: A sentence ends at . ! or ? followed by space (so "4.82" and "e.g." inside words stay whole),
+#: or at a line break (table rows, list items).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)
+STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been being
+what which who whom whose when where why how does do did has have had it its this that these those
+there their they them he she his her i you your we our us me my as into about than then so not no
+can could would should will shall may might must tell please many much""".split())
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk as it will be numbered in the prompt."""
+
+    n: int
+    path: str
+    page: int
+    text: str  # the full chunk (what the user sees as the source)
+    score: float
+    chunk_id: str
+    heading: str = ""
+    focused: str = ""  # the part the model is shown
+
+    def label(self) -> str:
+        return f"{os.path.basename(self.path)}, page {self.page}"
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """An earlier exchange, with the user message exactly as it was sent (for prefix reuse)."""
+
+    question: str
+    user_message: str
+    answer: str
+
+
+def terms(text: str) -> set[str]:
+    """Content words, lower-cased, with a crude plural strip: enough to match question words."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 4 and w.endswith("s") else w)
+    return out
+
+
+def focus(text: str, question: str, budget: int, count: Callable[[str], int]) -> str:
+    """The contiguous run of sentences around the best-matching one that fits ``budget`` tokens.
+
+    Sentences are scored by how many question words they contain; the best one is kept and the
+    window grows to its neighbours (following sentence first, since definitions tend to precede
+    details) while the budget allows. The passage is returned whole when it fits.
+    """
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    if count(text) <= budget:
+        return text
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    if not sentences:
+        return text
+    q = terms(question)
+    scores = [len(q & terms(s)) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    sizes = [count(s) + 1 for s in sentences]
+    lo = hi = best
+    used = sizes[best]
+    if used > budget:  # one long sentence: keep its words around the question's words
+        words = sentences[best].split()
+        keep: list[str] = []
+        for w in words:
+            if count(" ".join([*keep, w])) > budget:
+                break
+            keep.append(w)
+        return " ".join(keep) + " …"
+    while True:
+        grew = False
+        for nxt in (hi + 1, lo - 1):
+            if 0 <= nxt < len(sentences) and used + sizes[nxt] <= budget and not lo <= nxt <= hi:
+                used += sizes[nxt]
+                lo, hi = min(lo, nxt), max(hi, nxt)
+                grew = True
+        if not grew:
+            break
+    body = " ".join(sentences[lo:hi + 1])
+    return ("… " if lo > 0 else "") + body + (" …" if hi < len(sentences) - 1 else "")
+
+
+def user_message(question: str, passages: list[Passage]) -> str:
+    """The final user turn: numbered passages (if any), then the question."""
+    if not passages:
+        return question
+    lines = ["Passages:"]
+    for p in passages:
+        lines.append(f"[{p.n}] ({p.label()}) {p.focused or p.text}")
+    lines.append("")
+    lines.append(f"Question: {question}")
+    return "\n".join(lines)
+
+
+def build_messages(system: str, history: list[HistoryTurn], question: str,
+                   passages: list[Passage]) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": system}]
+    for turn in history:
+        messages.append({"role": "user", "content": turn.user_message})
+        messages.append({"role": "assistant", "content": turn.answer})
+    messages.append({"role": "user", "content": user_message(question, passages)})
+    return messages
+
+
+@dataclass
+class FittedPrompt:
+    messages: list[dict[str, str]]
+    tokens: list[int]
+    stop: list[str]
+    passages: list[Passage]
+    history: list[HistoryTurn]
+    user_message: str
+    dropped_passages: int = 0
+    dropped_turns: int = 0
+
+
+def fit(render: Callable[[list[dict[str, str]]], tuple[str, list[int], list[str]]],
+        n_ctx: int, answer_tokens: int, system: str, history: list[HistoryTurn], question: str,
+        passages: list[Passage]) -> FittedPrompt:
+    """Drop lowest-ranked passages, then oldest turns, until prompt + answer fit ``n_ctx``."""
+    limit = n_ctx - answer_tokens
+    passages, history = list(passages), list(history)
+    dropped_p = dropped_t = 0
+    while True:
+        messages = build_messages(system, history, question, passages)
+        _, tokens, stop = render(messages)
+        if len(tokens) <= limit:
+            return FittedPrompt(messages, tokens, stop, passages, history,
+                                messages[-1]["content"], dropped_p, dropped_t)
+        if len(passages) > 1 or (passages and not history):
+            passages.pop()
+            dropped_p += 1
+        elif history:
+            history.pop(0)
+            dropped_t += 1
+        elif passages:
+            passages.pop()
+            dropped_p += 1
+        else:
+            raise LLMError(f"the question is too long for the model's context ({len(tokens)} "
+                           f"tokens; at most {limit} fit with room for the answer)")
+
+
+_CITATION = re.compile(r"\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
+
+
+def cited_numbers(text: str, count: int) -> list[int]:
+    """Passage numbers the answer cites ("[1]", "[1, 3]", "[2-3]"), in order, within 1..count."""
+    found: list[int] = []
+    for group in _CITATION.findall(text):
+        for part in re.split(r"\s*[,;]\s*", group):
+            if "-" in part:
+                a, _, b = part.partition("-")
+                nums = range(int(a), int(b) + 1) if a.isdigit() and b.isdigit() else []
+            else:
+                nums = [int(part)] if part.isdigit() else []
+            for n in nums:
+                if 1 <= n <= count and n not in found:
+                    found.append(n)
+    return found

@@ -1,0 +1,156 @@
+"""The four answer modes with the real bundled model and a real index of the sample corpus."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engine import index, paths
+from engine.answer import Assistant, retrieval_query
+from engine.errors import SatchelError
+from engine.prompt import HistoryTurn
+from engine.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory):
+    """A data dir with the sample corpus indexed once for the whole session (read-only use)."""
+    from engine.indexer import index_paths
+    from engine.samples import CORPUS_DIR
+
+    home = tmp_path_factory.mktemp("sample-home")
+    paths.set_data_dir(home)
+    try:
+        index_paths([CORPUS_DIR], "sample")
+    finally:
+        paths.set_data_dir(None)
+    return home
+
+
+@pytest.fixture
+def assistant(sample_home):
+    paths.set_data_dir(sample_home)
+    yield Assistant(Settings(default_collection="sample", temperature=0.0))
+    paths.set_data_dir(None)
+
+
+def test_base_mode_streams_without_sources(assistant):
+    stream = assistant.ask("Name a primary colour.", "base", max_tokens=24)
+    pieces = list(stream)
+    answer = stream.answer
+    assert len(pieces) > 1 and answer.text == "".join(pieces).strip()
+    assert answer.sources == [] and answer.timings.retrieval_ms == 0
+    assert answer.timings.completion_tokens >= len(pieces)
+    assert answer.timings.ttft_ms > 0 and answer.timings.tokens_per_s > 0
+
+
+def test_rag_mode_sources_exist_in_the_index(assistant):
+    stream = assistant.ask("How many people were in the 2025 winter crew?", "rag",
+                           max_tokens=40)
+    pieces = list(stream)
+    answer = stream.answer
+    assert pieces and answer.text
+    assert [p.n for p in answer.sources] == list(range(1, len(answer.sources) + 1))
+    assert 1 <= len(answer.sources) <= assistant.settings.top_k
+    ids = set(index.Collection.open("sample").chunks.to_arrow()["chunk_id"].to_pylist())
+    assert all(p.chunk_id in ids for p in answer.sources)
+    assert any("27" in p.focused for p in answer.sources)  # the fact reached the prompt
+    assert "[1]" in answer.user_message and answer.user_message.endswith(
+        "Question: How many people were in the 2025 winter crew?")
+    data = answer.to_json()
+    assert set(data["timings"]) >= {"retrieval_ms", "prompt_tokens", "ttft_ms",
+                                    "completion_tokens", "tokens_per_s", "total_ms"}
+    assert data["sources"][0].keys() >= {"n", "path", "page", "text", "score"}
+
+
+def test_follow_up_reuses_the_prompt_prefix(assistant):
+    first = assistant.ask("Who chaired the June council meeting?", "rag", max_tokens=24)
+    a1 = first.consume()
+    second = assistant.ask("When is the next one?", "rag", history=[a1.history_turn()],
+                           max_tokens=24)
+    a2 = second.consume()
+    # the system prompt and the whole first exchange were already evaluated
+    assert a2.timings.reused_tokens >= a1.timings.prompt_tokens - 1
+    assert a2.retrieval_query.startswith("Who chaired the June council meeting?")
+
+
+def test_stop_ends_generation_promptly(assistant):
+    stream = assistant.ask("Write a very long story about a lighthouse keeper.", "base",
+                           max_tokens=400)
+    got: list[str] = []
+    stopped_at = 0.0
+    for piece in stream:
+        got.append(piece)
+        if len(got) == 3:
+            stopped_at = time.perf_counter()
+            threading.Thread(target=stream.stop).start()
+    ended = time.perf_counter()
+    answer = stream.answer
+    assert answer.stopped
+    assert answer.timings.completion_tokens < 20
+    assert ended - stopped_at < 1.0
+
+
+def test_long_history_still_fits(assistant):
+    long_answer = "The station keeps detailed records of everything. " * 40
+    history = [HistoryTurn(f"Question number {i}?", f"Question number {i}?", long_answer)
+               for i in range(30)]
+    stream = assistant.ask("How many people were in the 2025 winter crew?", "rag",
+                           history=history, max_tokens=32)
+    answer = stream.consume()
+    assert answer.error is None and answer.text
+    assert answer.timings.prompt_tokens + 32 <= assistant.runtime.n_ctx
+    assert answer.sources  # passages outrank old turns
+
+
+def test_bad_input_is_one_line(assistant, tmp_path):
+    with pytest.raises(SatchelError, match="empty"):
+        assistant.ask("   ", "rag")
+    with pytest.raises(SatchelError, match="unknown mode"):
+        assistant.ask("hi", "magic")
+    with pytest.raises(SatchelError, match="needs an adapter"):
+        assistant.ask("hi", "adapter")
+    with pytest.raises(SatchelError, match="no collection named"):
+        assistant.ask("hi", "rag", collection="missing")
+    with pytest.raises(SatchelError, match="too long"):
+        assistant.ask("why " * 5000, "base")
+
+
+def test_empty_collection_says_so(tmp_path):
+    from engine.indexer import index_paths
+
+    (tmp_path / "empty").mkdir()
+    index_paths([tmp_path / "empty"], "blank")
+    with pytest.raises(SatchelError, match="is empty"):
+        Assistant().ask("anything?", "rag", collection="blank")
+
+
+def test_corrupt_or_missing_model_is_a_clear_error(tmp_path):
+    from engine.llm import LLMError, Runtime
+
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    runtime = Runtime()
+    with pytest.raises(LLMError) as info:
+        runtime.load(bad)
+    assert "\n" not in str(info.value) and "broken.gguf" in str(info.value)
+    with pytest.raises(LLMError, match="not found"):
+        runtime.load(tmp_path / "missing.gguf")
+    assert not runtime.loaded
+
+
+def test_retrieval_query_rewrites_follow_ups():
+    turn = HistoryTurn("Where is buoy HRB-09 moored?", "x", "At Outer Bank.")
+    assert retrieval_query("And how deep is it?", [turn]).startswith("Where is buoy HRB-09")
+    standalone = "What was the total operating budget for the 2025 financial year?"
+    assert retrieval_query(standalone, [turn]) == standalone
+    assert retrieval_query("Depth?", []) == "Depth?"
+
+
+def test_compare_skips_adapter_modes_without_adapter(assistant):
+    answers = assistant.compare("What is the station's radio call sign?", temperature=0.0)
+    assert [a.mode for a in answers] == ["base", "rag", "adapter", "rag+adapter"]
+    assert answers[0].text and answers[1].text and answers[1].sources
+    assert all("skipped" in (a.error or "") for a in answers[2:])

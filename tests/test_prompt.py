@@ -1,0 +1,71 @@
+"""Prompt assembly: focusing passages, fitting the context, citations."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.llm import LLMError
+from engine.prompt import HistoryTurn, Passage, cited_numbers, fit, focus
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_focus_keeps_the_sentence_with_the_answer():
+    text = ("The station opened in 1961. It has three huts. The winter crew numbered 27 people. "
+            "Supplies arrive by ship in March. The dogs were retired in 1994.")
+    out = focus(text, "How many people were in the winter crew?", 12, words)
+    assert "27 people" in out and words(out.replace("…", "")) <= 12
+    assert focus(text, "anything", 1000, words) == text
+
+
+@given(st.lists(st.sampled_from(["alpha beta.", "gamma delta epsilon.", "zeta 42 eta.",
+                                 "theta iota kappa lambda mu."]), min_size=1, max_size=30),
+       st.integers(min_value=3, max_value=40))
+def test_focus_output_is_a_budgeted_slice_of_the_input(sentences, budget):
+    text = " ".join(sentences)
+    out = focus(text, "zeta 42", budget, words)
+    core = out.replace("… ", "").replace(" …", "")
+    assert core in text
+    assert words(core) <= max(budget, 1)
+
+
+def fake_render(messages):
+    text = "".join(m["content"] for m in messages)
+    return text, list(range(len(text.split()))), []
+
+
+def passage(n: int, size: int) -> Passage:
+    return Passage(n, f"/d/f{n}.txt", 1, "w " * size, 1.0 / n, f"c{n}")
+
+
+def test_fit_drops_lowest_ranked_passages_then_oldest_turns():
+    history = [HistoryTurn("q", "q " * 30, "a " * 30) for _ in range(3)]
+    fitted = fit(fake_render, n_ctx=300, answer_tokens=50, system="sys",
+                 history=history, question="what now?",
+                 passages=[passage(1, 60), passage(2, 60), passage(3, 60)])
+    kept = [p.n for p in fitted.passages]
+    assert kept == [1, 2, 3][: len(kept)] and 1 <= len(kept) < 3  # lowest-ranked dropped first
+    assert len(fitted.tokens) <= 250 and fitted.dropped_turns == 0
+    tight = fit(fake_render, n_ctx=150, answer_tokens=50, system="sys",
+                history=history, question="what now?",
+                passages=[passage(1, 60), passage(2, 60)])
+    assert [p.n for p in tight.passages] == [1] and tight.dropped_turns >= 1
+    assert tight.user_message.endswith("Question: what now?")
+
+
+def test_fit_never_cuts_the_question():
+    try:
+        fit(fake_render, n_ctx=50, answer_tokens=10, system="s", history=[],
+            question="why " * 100, passages=[])
+    except LLMError as exc:
+        assert "too long" in str(exc)
+    else:
+        raise AssertionError("expected LLMError")
+
+
+def test_cited_numbers():
+    assert cited_numbers("See [2] and [1, 3]; also [2-3] and [9].", 3) == [2, 1, 3]
+    assert cited_numbers("no citations", 3) == []
