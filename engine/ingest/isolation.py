@@ -52,6 +52,9 @@ class ParseFailed(Exception):
 
 def _child_main(conn: Any, config: ParseConfig) -> None:
     """Child loop: receive a path, reply ("ok", ParsedFile) or ("error", reason)."""
+    from engine import netguard
+
+    netguard.install()  # every Satchel process refuses the network, parser children included
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if config.memory_limit_bytes:
         try:
