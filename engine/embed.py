@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +20,15 @@ from models.store import resolve_embedder
 
 if TYPE_CHECKING:
     import numpy as np
+
+#: Padded tokens per forward pass (texts per pass x longest text in it). Batching by a token
+#: budget over texts sorted by their exact token count, instead of a fixed count sorted by
+#: characters (what ``SentenceTransformer.encode`` does), leaves almost no padding and keeps every
+#: pass large enough for the CPU's matrix kernels: short chunks go many to a pass, long ones fewer.
+#: Measured on 2 cores: 4096 beat 1024, 2048 and 8192, and beat plain ``encode(batch_size=32)``.
+TOKEN_BUDGET = 4096
+#: Texts per pass at most, however short they are.
+MAX_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Embedder:
         self.name = name
         self.folder = folder
         self._model = None
+        self._eval_set = False
         self._lock = threading.Lock()
 
     def _load(self):
@@ -73,21 +85,108 @@ class Embedder:
             max_tokens = int(model.max_seq_length) - 2
         return EmbedderInfo(self.name, str(self.folder), dim, max_tokens)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Normalised float32 vectors, one row per text (an empty list gives shape (0, dim))."""
+    def encode(self, texts: list[str], batch_size: int = 32, *,
+               token_counts: list[int] | None = None) -> np.ndarray:
+        """Normalised float32 vectors, one row per text (an empty list gives shape (0, dim)).
+
+        ``batch_size`` scales the token budget per forward pass (32 gives :data:`TOKEN_BUDGET`).
+        ``token_counts`` (one per text, approximate is fine) saves tokenizing the texts once more
+        to batch them: the indexer passes the counts its chunker measured.
+        """
         import numpy as np
 
         with self._lock:
             model = self._load()
-            if not texts:
-                return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
-            vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+            if len(texts) <= 1:
+                if not texts:
+                    return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
+                with _single_thread():
+                    return self._forward_one(model, texts[0])
+            budget = max(1, batch_size) * TOKEN_BUDGET // 32
+            if token_counts is not None and len(token_counts) == len(texts):
+                lengths = [max(1, int(n)) for n in token_counts]
+            else:
+                lengths = _token_lengths(model, texts)
+            order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # stable: deterministic
+            out: np.ndarray | None = None
+            start = 0
+            while start < len(order):
+                size = max(1, min(MAX_BATCH, budget // max(1, lengths[order[start]])))
+                part = order[start:start + size]
+                vectors = self._forward(model, [texts[i] for i in part])
+                if out is None:
+                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[part] = vectors
+                start += size
+        assert out is not None
+        return out
+
+    def _forward_one(self, model, text: str) -> np.ndarray:
+        """One text (a query) straight through the modules: ``encode``'s per-call bookkeeping
+        (``eval()`` over every module, device lookups, sorting) is ~10% of a query's time on
+        one thread. Models with a default prompt take the full ``encode`` path, which adds it."""
+        import numpy as np
+        import torch
+
+        if getattr(model, "default_prompt_name", None):
+            return self._forward(model, [text])
+        if not self._eval_set:
+            model.eval()
+            self._eval_set = True
+        with torch.inference_mode():
+            features = model.preprocess([text])
+            vector = model(features)["sentence_embedding"]
+            vector = torch.nn.functional.normalize(vector, p=2, dim=1)
+        return vector.cpu().numpy().astype(np.float32, copy=False)
+
+    @staticmethod
+    def _forward(model, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector."""
         return self.encode([text])[0]
+
+
+_threads_lock = threading.Lock()
+
+
+@contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for this block (one query: a few tokens).
+
+    Splitting a 10-token forward pass over two threads gains nothing on an idle machine, and when
+    another process holds a core (a training run, the LLM, a browser) every parallel section waits
+    for the descheduled thread: measured 13 ms on one thread against 60-380 ms on two under load.
+    torch's thread count is per calling thread (OpenMP) and the default for new threads, so it is
+    set and restored in the same thread, under a lock.
+    """
+    import torch
+
+    with _threads_lock:
+        before = torch.get_num_threads()
+        if before == 1:
+            yield
+            return
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+def _token_lengths(model, texts: list[str]) -> list[int]:
+    """Tokens each text will occupy in the model (special tokens included, after truncation)."""
+    limit = int(model.max_seq_length or 512)
+    try:
+        ids = model.tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+        return [len(i) for i in ids]
+    except Exception:  # an unusual tokenizer: characters are sentence-transformers' own proxy
+        return [min(limit, len(t) // 4 + 2) for t in texts]
 
 
 _cache: dict[str, Embedder] = {}

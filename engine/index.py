@@ -38,6 +38,19 @@ if TYPE_CHECKING:
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Rows above which an approximate vector index pays for itself (flat search is exact below).
 VECTOR_INDEX_MIN_ROWS = 20_000
+#: The vector index is IVF_FLAT: k-means partitions holding the full vectors, so a search is exact
+#: within the partitions it probes. Measured at 100k chunks on 2 loaded cores: built in ~9 s,
+#: searched in ~8 ms with recall@5 0.99 against an exact search, where IVF_PQ (48 sub-vectors) took
+#: 150 s to build and reached recall@5 0.79-0.86 at the same latency even with refine_factor 4-10
+#: (PQ codes cannot rank near-duplicate chunks). The price is disk: the index holds a second copy
+#: of the vectors (~150 MB per 100k 384-d chunks). Its name records the partition count, which the
+#: search needs to probe a fixed share of the partitions.
+VECTOR_INDEX_PREFIX = "vector_ivf_flat_p"
+#: Share of the partitions a query probes (recall@5 0.95 at 10%, 0.99 at 20%, measured at 100k).
+NPROBE_FRACTION = 0.2
+#: Re-train the partitions when the table has grown this many times past the rows they were built
+#: for (new rows join existing partitions, which grow, and so does the cost of probing them).
+VECTOR_INDEX_REBUILD_GROWTH = 4
 
 
 class IndexError_(SatchelError):
@@ -337,20 +350,82 @@ class Collection:
         return not any(tuple(i.columns) == ("text",) for i in self.chunks.list_indices())
 
     def finalize(self) -> None:
-        """Keep search fast after a run: full-text index current, vector index when large."""
+        """Keep search fast after a run: files compacted, new rows merged into the indexes, the
+        full-text index present, and a vector index (IVF_FLAT) once the table is large."""
         from lancedb.index import FTS
 
+        # Compact first, then build missing indexes: an index built before a compaction is
+        # remapped by it, and a remapped IVF index searched ~1.6x slower at 100k rows (measured).
+        self.chunks.optimize()
         indices = {tuple(i.columns): i for i in self.chunks.list_indices()}
         rows = self.chunks.count_rows()
         if ("text",) not in indices and rows:
             self.chunks.create_index("text", config=FTS(with_position=False), replace=True)
-        if rows >= VECTOR_INDEX_MIN_ROWS and ("vector",) not in indices:
-            from lancedb.index import IvfPq
-
-            partitions = max(16, int(rows ** 0.5))
-            self.chunks.create_index("vector", config=IvfPq(distance_type="cosine",
-                                                            num_partitions=partitions,
-                                                            num_sub_vectors=self.meta.dim // 8),
-                                     replace=True)
-        self.chunks.optimize()
+        if rows >= VECTOR_INDEX_MIN_ROWS:
+            self._ensure_vector_index(rows)
         self.docs.optimize()
+        _search_plans.pop(self.chunks_key, None)
+
+    def _ensure_vector_index(self, rows: int) -> None:
+        """IVF_FLAT with sqrt(rows) partitions; rebuilt when the table outgrew it (or is old)."""
+        from lancedb.index import IvfFlat
+
+        vector = [i for i in self.chunks.list_indices() if tuple(i.columns) == ("vector",)]
+        current = [i for i in vector if partitions_of(i.name)]
+        if current and rows <= VECTOR_INDEX_REBUILD_GROWTH * partitions_of(current[0].name) ** 2:
+            stale = [i for i in vector if i is not current[0]]
+        else:
+            partitions = max(16, int(rows ** 0.5))
+            self.chunks.create_index("vector", config=IvfFlat(distance_type="cosine",
+                                                              num_partitions=partitions),
+                                     name=f"{VECTOR_INDEX_PREFIX}{partitions}", replace=True)
+            stale = [i for i in vector if i.name != f"{VECTOR_INDEX_PREFIX}{partitions}"]
+        for index in stale:  # an outgrown index, or an IVF_PQ one from an older Satchel
+            self.chunks.drop_index(index.name)
+
+    @property
+    def chunks_key(self) -> str:
+        return f"{paths.index_dir()}/{self.meta.chunks_table}"
+
+    def search_plan(self) -> SearchPlan:
+        """How to query the chunks table now (which indexes exist), cached between queries.
+
+        Listing indexes costs a manifest read per query; the plan changes only when
+        :meth:`finalize` runs, which drops the cached plan (another process finalizing is noticed
+        within :data:`PLAN_TTL_S`).
+        """
+        now = time.monotonic()
+        plan = _search_plans.get(self.chunks_key)
+        if plan is None or now - plan.created > PLAN_TTL_S:
+            nprobes = 0
+            for index in self.chunks.list_indices():
+                if tuple(index.columns) == ("vector",):
+                    parts = partitions_of(index.name) or 256
+                    nprobes = max(nprobes, 8, round(parts * NPROBE_FRACTION))
+            plan = SearchPlan(nprobes=nprobes, created=now)
+            _search_plans[self.chunks_key] = plan
+        return plan
+
+
+#: Seconds a cached :class:`SearchPlan` is trusted.
+PLAN_TTL_S = 5.0
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How to search a chunks table: nprobes 0 means no vector index (an exact, flat search)."""
+
+    nprobes: int
+    created: float
+
+
+_search_plans: dict[str, SearchPlan] = {}
+
+
+def partitions_of(index_name: str) -> int:
+    """Partition count recorded in a vector index name made by :meth:`Collection.finalize`."""
+    if index_name.startswith(VECTOR_INDEX_PREFIX):
+        tail = index_name[len(VECTOR_INDEX_PREFIX):]
+        if tail.isdigit():
+            return int(tail)
+    return 0

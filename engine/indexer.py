@@ -25,8 +25,8 @@ from engine.ingest.scan import is_under, scan
 from engine.jobs import Cancelled, Job
 from engine.settings import Settings
 
-#: Chunks embedded per encode() call: large, so sentence-transformers' length sorting removes
-#: most padding, but a cancel still lands within a few seconds.
+#: Chunks per embed-and-commit batch when the parser is ahead of the embedder (fewer when it is
+#: not): large enough that commits stay cheap, small enough that a cancel lands within seconds.
 EMBED_BATCH = 256
 #: Files committed per transaction at most (many small files are committed together).
 COMMIT_FILES = 64
@@ -239,8 +239,12 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
                 if item.parsed:
                     pending_chunks += len(item.parsed.chunks)
                     job.status(f"Embedding {os.path.basename(item.path)}")
+            # Embed a full batch, or whatever is parsed when nothing more is ready: the embedder,
+            # the slow stage, never idles waiting for a batch to fill (at the start of a run the
+            # first file goes straight in while the parser works on the next ones).
             if pending and (item is None or pending_chunks >= EMBED_BATCH
-                            or len(pending) >= COMMIT_FILES):
+                            or len(pending) >= COMMIT_FILES
+                            or (pending_chunks and parsed_q.empty())):
                 batch = _embed_batch(pending, embedder, coll.meta.dim, job)
                 if writer_error:
                     raise writer_error[0]
@@ -284,16 +288,17 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int,
     from engine.index import chunks_schema
 
     texts: list[str] = []
-    owners: list[_Item] = []
+    counts: list[int] = []
     for item in items:
         if item.parsed:
             for ch in item.parsed.chunks:
                 texts.append(ch.text)
-                owners.append(item)
+                counts.append(ch.tokens)
     vectors = []
     for start in range(0, len(texts), EMBED_BATCH * 4):
         job.check()
-        vectors.append(embedder.encode(texts[start:start + EMBED_BATCH * 4]))
+        end = start + EMBED_BATCH * 4
+        vectors.append(embedder.encode(texts[start:end], token_counts=counts[start:end]))
     matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
     cols: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "path", "page", "start", "end",
                                                   "ordinal", "heading", "text", "content_hash",

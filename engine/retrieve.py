@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -65,8 +66,11 @@ def _vector(coll: Collection, query: str, k: int, where: str | None) -> list[Hit
 
     vec = get_embedder(coll.meta.embedder_path).encode_query(query)
     q = coll.chunks.search(vec, vector_column_name="vector").distance_type("cosine")
-    if any(tuple(i.columns) == ("vector",) for i in coll.chunks.list_indices()):
-        q = q.nprobes(32).refine_factor(4)
+    nprobes = coll.search_plan().nprobes
+    if nprobes and where:  # a narrow path filter may need more partitions to fill k
+        q = q.minimum_nprobes(nprobes).maximum_nprobes(0)
+    elif nprobes:  # IVF_FLAT: exact distances within the probed partitions, no refine step
+        q = q.nprobes(nprobes)
     if where:
         q = q.where(where, prefilter=True)
     rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
@@ -154,6 +158,23 @@ def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "
     if mode == "text":
         return _text(coll, query, k, where)
     depth = max(k * 4, 20)
-    vector_hits = _vector(coll, query, depth, where)
-    text_hits = _text(coll, query, depth, where)
+    # The full-text search needs no query vector: it runs (in LanceDB's native threads) while this
+    # thread embeds the query and searches the vectors; on 2 cores that hides most of its cost.
+    text_result: list[list[Hit] | BaseException] = []
+
+    def run_text() -> None:
+        try:
+            text_result.append(_text(coll, query, depth, where))
+        except BaseException as exc:  # re-raised in the caller's thread
+            text_result.append(exc)
+
+    worker = threading.Thread(target=run_text, name="satchel-text-search", daemon=True)
+    worker.start()
+    try:
+        vector_hits = _vector(coll, query, depth, where)
+    finally:
+        worker.join()
+    text_hits = text_result[0]
+    if isinstance(text_hits, BaseException):
+        raise text_hits
     return fuse([vector_hits, text_hits, exact_matches(query, vector_hits + text_hits)], k)
