@@ -1,0 +1,149 @@
+"""Examples -> token blocks of exactly ``seq_len``: tokenized once, packed, no padding waste.
+
+Why packing: chunks and Q&A pairs are short (tens to a few hundred tokens). A padded batch pays
+full compute for every pad position; on a CPU, where compute is the whole cost, that waste is
+often half of the run. Plain text is packed as one stream cut into blocks (every position
+trains); chat pairs are never split (an answer without its question teaches nothing), so they are
+bin-packed first-fit-decreasing and only the leftover tail of a block is filler, with no loss.
+
+Chat pairs are rendered with the base model's own chat template, so training sees exactly the
+prompt format the runtime sends, and only the assistant's tokens (the answer and its end-of-turn
+token) carry loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.train.data import Example, TrainDataError
+
+IGNORE = -100
+
+
+@dataclass
+class Encoded:
+    """One tokenized example: ids and per-token labels (IGNORE where there is no loss)."""
+
+    ids: list[int]
+    labels: list[int]
+    origin: str
+    stream: bool  # plain text (may be cut between blocks) or a chat pair (kept whole)
+
+
+@dataclass
+class Blocks:
+    """Packed sequences, all ``seq_len`` long."""
+
+    ids: list[list[int]]
+    labels: list[list[int]]
+    real_tokens: int  # tokens that are data (not filler)
+    loss_tokens: int
+    lengths: list[int]  # data tokens per block (the rest is filler)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _render(tokenizer: Any, messages: list[dict[str, str]], *, gen_prompt: bool) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False,
+                                         add_generation_prompt=gen_prompt)
+
+
+def encode_chat(example: Example, tokenizer: Any) -> Encoded:
+    """Token ids of a conversation with loss on every assistant turn.
+
+    The template is rendered for growing prefixes of the conversation; each assistant turn is the
+    text between "prompt up to this turn" and "conversation up to this turn". Segments are
+    tokenized separately, exactly as the runtime tokenizes a prompt and then generates. A template
+    that is not prefix-stable (it rewrites earlier turns) gets loss on the last turn only.
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        raise TrainDataError("the base model has no chat template; train on a collection "
+                             "(plain text) instead of question/answer pairs")
+    msgs = [{"role": r, "content": c} for r, c in example.messages]
+    turns = [i for i, m in enumerate(msgs) if m["role"] == "assistant"]
+    segments: list[tuple[str, str]] = []  # (context text, answer text)
+    done = ""
+    for i in turns:
+        prompt = _render(tokenizer, msgs[:i], gen_prompt=True)
+        full = _render(tokenizer, msgs[: i + 1], gen_prompt=False)
+        if not prompt.startswith(done) or not full.startswith(prompt):
+            segments = []
+            break
+        segments.append((prompt[len(done):], full[len(prompt):]))
+        done = full
+    if not segments:
+        prompt = _render(tokenizer, msgs[: turns[-1]], gen_prompt=True)
+        full = _render(tokenizer, msgs, gen_prompt=False)
+        if not full.startswith(prompt):
+            raise TrainDataError(f"{example.origin}: the model's chat template renders this "
+                                 "conversation in a way Satchel cannot split into prompt and "
+                                 "answer")
+        segments = [(prompt, full[len(prompt):])]
+    ids: list[int] = []
+    labels: list[int] = []
+    for n, (context_text, answer_text) in enumerate(segments):
+        context = tokenizer.encode(context_text, add_special_tokens=n == 0)
+        answer = tokenizer.encode(answer_text, add_special_tokens=False)
+        ids += context + answer
+        labels += [IGNORE] * len(context) + answer
+    return Encoded(ids, labels, example.origin, stream=False)
+
+
+def encode_text(example: Example, tokenizer: Any) -> Encoded:
+    """Plain text for continued pre-training, ended by the end-of-sequence token."""
+    ids = [*tokenizer.encode(example.text, add_special_tokens=False), tokenizer.eos_token_id]
+    return Encoded(ids, list(ids), example.origin, stream=True)
+
+
+def encode(examples: list[Example], tokenizer: Any, seq_len: int) -> list[Encoded]:
+    """Tokenize every example; a chat pair longer than ``seq_len`` is a one-line error."""
+    out: list[Encoded] = []
+    for ex in examples:
+        if ex.is_chat:
+            enc = encode_chat(ex, tokenizer)
+            if len(enc.ids) > seq_len:
+                raise TrainDataError(
+                    f"{ex.origin}: the pair is {len(enc.ids)} tokens, longer than the training "
+                    f"context of {seq_len} tokens; shorten it or choose a preset with a longer "
+                    "context")
+        else:
+            enc = encode_text(ex, tokenizer)
+        if any(label != IGNORE for label in enc.labels):
+            out.append(enc)
+    return out
+
+
+def pack(encoded: list[Encoded], seq_len: int, pad_id: int) -> Blocks:
+    """Pack text as one stream and chat pairs by first-fit decreasing (deterministic)."""
+    ids: list[list[int]] = []
+    labels: list[list[int]] = []
+    stream_ids = [t for e in encoded if e.stream for t in e.ids]
+    stream_labels = [t for e in encoded if e.stream for t in e.labels]
+    for start in range(0, len(stream_ids), seq_len):
+        ids.append(stream_ids[start:start + seq_len])
+        labels.append(stream_labels[start:start + seq_len])
+    bins: list[tuple[list[int], list[int]]] = []
+    for enc in sorted((e for e in encoded if not e.stream), key=lambda e: -len(e.ids)):
+        for b_ids, b_labels in bins:
+            if len(b_ids) + len(enc.ids) <= seq_len:
+                b_ids += enc.ids
+                b_labels += enc.labels
+                break
+        else:
+            bins.append((list(enc.ids), list(enc.labels)))
+    for b_ids, b_labels in bins:
+        ids.append(b_ids)
+        labels.append(b_labels)
+    lengths = [len(b) for b in ids]
+    for b_ids, b_labels in zip(ids, labels, strict=True):
+        fill = seq_len - len(b_ids)
+        b_ids += [pad_id] * fill
+        b_labels += [IGNORE] * fill
+    loss = sum(1 for b in labels for t in b[1:] if t != IGNORE)
+    return Blocks(ids, labels, sum(lengths), loss, lengths)
+
+
+def encode_and_pack(examples: list[Example], tokenizer: Any, seq_len: int) -> Blocks:
+    return pack(encode(examples, tokenizer, seq_len), seq_len, tokenizer.eos_token_id)
