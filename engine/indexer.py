@@ -167,8 +167,12 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
 
 def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str, DocRecord],
                   config: ParseConfig, timeout_s: float, out: queue.Queue[_Item | None],
-                  stop: threading.Event) -> None:
-    """Hash and parse files in order; put one _Item per file, then None."""
+                  stop: threading.Event, errors: list[BaseException]) -> None:
+    """Hash and parse files in order; put one _Item per file, then None.
+
+    An error that is no single file's fault (the parser process cannot start) goes to ``errors``
+    and ends the run, so it is reported instead of looking like an empty folder.
+    """
     worker = ParseWorker(config)
     try:
         for path, st in todo:
@@ -196,6 +200,8 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 out.put(_Item(path, "parsed", st, digest, worker.parse(path, timeout_s)))
             except ParseFailed as exc:
                 out.put(_Item(path, "failed", st, digest, reason=str(exc)))
+    except BaseException as exc:  # surfaced in the calling thread
+        errors.append(exc)
     finally:
         worker.close()
         out.put(None)
@@ -211,6 +217,7 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
     commit_q: queue.Queue[tuple[list[str], Any, list[DocRecord]] | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
     writer_error: list[BaseException] = []
+    parser_error: list[BaseException] = []
 
     def writer() -> None:
         while (batch := commit_q.get()) is not None:
@@ -222,7 +229,8 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
                 writer_error.append(exc)
 
     parser = threading.Thread(target=_parse_thread, name="satchel-parse", daemon=True,
-                              args=(todo, docs, config, settings.parse_timeout_s, parsed_q, stop))
+                              args=(todo, docs, config, settings.parse_timeout_s, parsed_q, stop,
+                                    parser_error))
     write_thread = threading.Thread(target=writer, name="satchel-write", daemon=True)
     parser.start()
     write_thread.start()
@@ -265,8 +273,9 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
         parser.join()
         commit_q.put(None)
         write_thread.join()
-    if writer_error:
-        raise writer_error[0]
+    for errors in (parser_error, writer_error):
+        if errors:
+            raise errors[0]
 
 
 def _account(item: _Item, summary: IndexSummary) -> None:

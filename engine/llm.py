@@ -306,11 +306,19 @@ class Runtime:
         return self._active[0] if self._active else None
 
 
+def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape (GGUF order: ne0 = input width first) of every tensor in a GGUF file."""
+    from gguf import GGUFReader
+
+    return {t.name: tuple(int(d) for d in t.shape) for t in GGUFReader(str(path), "r").tensors}
+
+
 def verify_adapter_file(path: Path, model: GGUFInfo) -> None:
     """Refuse an adapter built for another model before llama.cpp sees it (it may abort).
 
-    Checks the file is a LoRA adapter GGUF for the same architecture, that its layers exist in
-    the model, and that the input width of its attention matrices matches the model's.
+    The file must be a LoRA adapter GGUF for the same architecture, and every ``lora_a`` /
+    ``lora_b`` pair must fit a weight the model has: A's input width equals the weight's input
+    width, B's output width equals the weight's output width, A and B share one rank.
     """
     try:
         info = read_info(path)
@@ -321,22 +329,24 @@ def verify_adapter_file(path: Path, model: GGUFInfo) -> None:
     if info.architecture != model.architecture:
         raise LLMError(f"adapter {path.name} was made for a {info.architecture} model, but the "
                        f"loaded model is {model.architecture}")
-    from gguf import GGUFReader
-
-    reader = GGUFReader(str(path), "r")
-    for tensor in reader.tensors:
-        parts = tensor.name.split(".")
-        if len(parts) < 2 or parts[0] != "blk":
+    adapter = _tensor_shapes(path)
+    weights = _tensor_shapes(Path(model.path))
+    other = "it was made for another model"
+    for name, a_shape in sorted(adapter.items()):
+        if not name.endswith(".lora_a"):
             continue
-        layer = int(parts[1])
-        if model.block_count is not None and layer >= model.block_count:
-            raise LLMError(f"adapter {path.name} has layer {layer} but the loaded model has "
-                           f"{model.block_count}: it was made for another model")
-        if parts[2] == "attn_q" and tensor.name.endswith("lora_a"):
-            width = int(tensor.shape[0])  # gguf shapes are (in, r) for lora_a
-            if model.embedding_length and width != model.embedding_length:
-                raise LLMError(f"adapter {path.name} expects width {width} but the loaded model "
-                               f"has {model.embedding_length}: it was made for another model")
+        base = name[: -len(".lora_a")]
+        b_shape = adapter.get(base + ".lora_b")
+        w_shape = weights.get(base)
+        if w_shape is None:
+            raise LLMError(f"adapter {path.name} adapts {base}, which the loaded model does not "
+                           f"have: {other}")
+        if b_shape is None or len(a_shape) != 2 or len(b_shape) != 2 or a_shape[1] != b_shape[0]:
+            raise LLMError(f"adapter {path.name} is damaged: {base} has no matching "
+                           "lora_a/lora_b pair")
+        if a_shape[0] != w_shape[0] or b_shape[1] != w_shape[1]:
+            raise LLMError(f"adapter {path.name} expects {base} of {a_shape[0]} x {b_shape[1]} "
+                           f"but the loaded model's is {w_shape[0]} x {w_shape[1]}: {other}")
 
 
 _runtime: Runtime | None = None

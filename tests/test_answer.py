@@ -154,3 +154,76 @@ def test_compare_skips_adapter_modes_without_adapter(assistant):
     assert [a.mode for a in answers] == ["base", "rag", "adapter", "rag+adapter"]
     assert answers[0].text and answers[1].text and answers[1].sources
     assert all("skipped" in (a.error or "") for a in answers[2:])
+
+
+# -- adapter modes ---------------------------------------------------------------------------
+@pytest.fixture
+def stored_adapter(assistant):
+    """A (random, untrained) LoRA in the adapter store, removed again after the test."""
+    from benchmarks.random_adapter import make_random_adapter
+    from models.adapters import remove_adapter
+
+    name = make_random_adapter("modes-test")
+    yield name
+    assistant.runtime.set_adapter(None)
+    remove_adapter(name)
+
+
+def test_adapter_modes_stream_and_switching_off_restores_base_output(assistant, stored_adapter):
+    question = "Name a primary colour."
+    before = assistant.ask(question, "base", max_tokens=24).consume()
+    stream = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24)
+    pieces = list(stream)
+    adapted = stream.answer
+    assert len(pieces) > 1 and adapted.error is None and adapted.adapter == stored_adapter
+    assert assistant.runtime.active_adapter == stored_adapter
+    assert adapted.text != before.text  # the adapter really changes the weights
+    after = assistant.ask(question, "base", max_tokens=24).consume()
+    assert assistant.runtime.active_adapter is None
+    assert after.text == before.text  # identical base output once it is off again
+    both = assistant.ask("How many people were in the 2025 winter crew?", "rag+adapter",
+                         adapter=stored_adapter, max_tokens=24).consume()
+    assert both.text and both.sources and both.adapter == stored_adapter
+    # on again, then off: the same adapted / base texts (no state left behind by a switch)
+    again = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
+    assert again.text == adapted.text
+    assert assistant.ask(question, "base", max_tokens=24).consume().text == before.text
+
+
+def test_adapter_for_another_model_is_refused(assistant, stored_adapter, tmp_path):
+    import json
+
+    from benchmarks.random_adapter import write_random_lora
+    from engine.llm import LLMError
+    from models.adapters import AdapterManifest, get_adapter, save_adapter
+
+    entry = get_adapter(stored_adapter)
+    manifest = json.loads((entry.path.parent / "manifest.json").read_text())
+    manifest.update(name="other-model", base_model_sha256="ab" * 32, base_model_name="Other-1B")
+    save_adapter("other-model", entry.path, AdapterManifest.from_json(manifest))
+    try:
+        with pytest.raises(SatchelError) as info:
+            assistant.ask("hi", "adapter", adapter="other-model")
+        assert "another model file (Other-1B" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        from models.adapters import remove_adapter
+
+        remove_adapter("other-model")
+
+    # a file whose shapes do not fit is stopped before llama.cpp sees it
+    assistant.ensure_model()
+    runtime = assistant.runtime
+    wrong = tmp_path / "wide.gguf"
+    write_random_lora(wrong, architecture="llama", width=runtime.info.embedding_length + 64,
+                      blocks=2)
+    with pytest.raises(LLMError, match="another model") as info:
+        runtime.load_adapter("wide", wrong)
+    assert "\n" not in str(info.value)
+    deep = tmp_path / "deep.gguf"
+    write_random_lora(deep, architecture="llama", width=runtime.info.embedding_length,
+                      blocks=runtime.info.block_count + 1)
+    with pytest.raises(LLMError, match="does not have"):
+        runtime.load_adapter("deep", deep)
+    assert "wide" not in runtime.state().loaded_adapters
+    # and the runtime still answers
+    assert assistant.ask("Name a primary colour.", "base", max_tokens=8).consume().text

@@ -127,6 +127,32 @@ def test_parse_time_limit_kills_a_slow_file_and_goes_on(tmp_path):
     assert summary.files_indexed == 1
 
 
+def test_a_parser_that_cannot_start_stops_the_run_with_a_reason(tmp_path, monkeypatch):
+    """Not one file's fault: the run says why at once instead of "0 indexed, nothing failed"."""
+    import dataclasses
+
+    from engine import indexer
+    from engine.errors import SatchelError
+    from engine.ingest.isolation import ParseConfig, ParserUnavailable, ParseWorker
+
+    original = indexer._open_collection
+
+    def broken_parser(name, settings):
+        coll, rebuilt, config = original(name, settings)
+        return coll, rebuilt, dataclasses.replace(config, tokenizer_dir=str(tmp_path / "gone"))
+
+    monkeypatch.setattr(indexer, "_open_collection", broken_parser)
+    write_text_files(tmp_path / "docs", 2, 50)
+    started = time.monotonic()
+    with pytest.raises(SatchelError, match="parser process could not start: FileNotFoundError"):
+        index_paths([tmp_path / "docs"])
+    assert time.monotonic() - started < 60
+    worker = ParseWorker(ParseConfig(str(tmp_path / "gone"), 64, 8, None))
+    with pytest.raises(ParserUnavailable):
+        worker.parse(str(tmp_path / "docs"), 5)
+    worker.close()  # closing a worker whose child never came up is harmless
+
+
 def test_cancel_keeps_committed_files_and_resume_finishes(tmp_path, monkeypatch):
     from engine import indexer
 

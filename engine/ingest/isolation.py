@@ -15,10 +15,12 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import SatchelError
 from engine.ingest.chunker import Chunk
 
 STARTUP_TIMEOUT_S = 120.0
@@ -50,6 +52,10 @@ class ParseFailed(Exception):
     """The file could not be parsed; ``str()`` is the one-line reason for the report."""
 
 
+class ParserUnavailable(SatchelError):
+    """The parser process itself cannot run (not one file's fault): the whole run stops."""
+
+
 def _child_main(conn: Any, config: ParseConfig) -> None:
     """Child loop: receive a path, reply ("ok", ParsedFile) or ("error", reason)."""
     from engine import netguard
@@ -64,12 +70,16 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
                                                     config.memory_limit_bytes))
         except (ValueError, OSError):
             pass
-    from engine.ingest import loaders
-    from engine.ingest.chunker import chunk_document
-    from engine.ingest.document import LoadError
-    from engine.ingest.tokens import load_tokenizer
+    try:
+        from engine.ingest import loaders
+        from engine.ingest.chunker import chunk_document
+        from engine.ingest.document import LoadError
+        from engine.ingest.tokens import load_tokenizer
 
-    counter = load_tokenizer(config.tokenizer_dir)
+        counter = load_tokenizer(config.tokenizer_dir)
+    except Exception as exc:  # the parent reports it; a traceback here would reach no one
+        conn.send(("failed", f"{type(exc).__name__}: {str(exc)[:200]}"))
+        return
     conn.send(("ready", None))  # start-up (imports, tokenizer) is not charged to any file
     while True:
         try:
@@ -109,22 +119,44 @@ class ParseWorker:
         self._conn: Any = None
 
     def _start(self) -> None:
+        """Start the child and wait for its "ready", watching that it is still alive."""
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=_child_main, args=(child, self.config),
-                                       name="satchel-parser", daemon=True)
-        self._proc.start()
-        child.close()
         self._conn = parent
-        if not parent.poll(STARTUP_TIMEOUT_S) or parent.recv()[0] != "ready":
+        try:
+            self._proc = self._ctx.Process(target=_child_main, args=(child, self.config),
+                                           name="satchel-parser", daemon=True)
+            self._proc.start()
+            child.close()
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while not parent.poll(0.2):
+                if not self._proc.is_alive():
+                    raise ParserUnavailable(
+                        f"the parser process exited at start-up (exit code {self._proc.exitcode})")
+                if time.monotonic() > deadline:
+                    raise ParserUnavailable(
+                        f"the parser process did not start within {STARTUP_TIMEOUT_S:g} s")
+            try:
+                status, reason = parent.recv()
+            except EOFError:
+                self._proc.join(5)
+                raise ParserUnavailable("the parser process exited at start-up (exit code "
+                                        f"{self._proc.exitcode})") from None
+            if status != "ready":
+                raise ParserUnavailable(f"the parser process could not start: {reason}")
+        except OSError as exc:
             self._kill()
-            raise RuntimeError("the parser process did not start")
+            raise ParserUnavailable(f"cannot start the parser process: {exc or type(exc).__name__}"
+                                    ) from None
+        except ParserUnavailable:
+            self._kill()
+            raise
 
     def _kill(self) -> None:
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(5)
-            self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is not None and getattr(proc, "_popen", None) is not None:  # it was started
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
