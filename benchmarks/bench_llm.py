@@ -84,11 +84,10 @@ def bench_second_question(assistant, raw) -> dict[str, float]:
             "reused_tokens": statistics.median(reused), "max_ttft_ms": max(ours)}
 
 
-def bench_adapter(assistant, model_path: str) -> dict[str, float] | None:
-    try:
-        from models.adapters import check_compatible, list_adapters
-    except ImportError:
-        return None
+def bench_adapter(assistant, model_path: str) -> dict[str, float]:
+    """Switch time of a stored adapter (a random one when the data dir has none for the model)."""
+    from models.adapters import check_compatible, list_adapters
+
     entries = []
     for entry in list_adapters():
         try:
@@ -96,8 +95,11 @@ def bench_adapter(assistant, model_path: str) -> dict[str, float] | None:
             entries.append(entry)
         except Exception:
             continue
-    if not entries:
-        return None
+    if not entries:  # the switch cost does not depend on how the weights were trained
+        from benchmarks.random_adapter import make_random_adapter
+        from models.adapters import get_adapter
+
+        entries = [get_adapter(make_random_adapter("bench-random-lora"))]
     entry = entries[0]
     runtime = assistant.runtime
     runtime.load_adapter(entry.name, entry.path)
@@ -170,13 +172,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{ttft['ttft_ms']:.0f} ms (max {ttft['max_ttft_ms']:.0f}) | "
           f"{ttft['raw_ttft_ms']:.0f} ms (no reuse) | "
           f"<= 500 ms: {'PASS' if ttft['ttft_ms'] <= 500 else 'FAIL'} |")
-    if adapter:
-        print(f"| adapter on/off ({adapter['adapter']}) | {adapter['switch_ms']:.2f} ms | "
-              f"reload with adapter {adapter['reload_ms']:.0f} ms | "
-              f"<= 20 ms: {'PASS' if adapter['switch_ms'] <= 20 else 'FAIL'} |")
-    else:
-        print("| adapter on/off | no adapter for this model in the data dir (train one: "
-              "satchel adapter train) | | not measured |")
+    print(f"| adapter on/off ({adapter['adapter']}) | {adapter['switch_ms']:.2f} ms | "
+          f"reload with adapter {adapter['reload_ms']:.0f} ms | "
+          f"<= 20 ms: {'PASS' if adapter['switch_ms'] <= 20 else 'FAIL'} |")
     return 0
 
 

@@ -230,3 +230,37 @@ def test_kill_9_and_resume_gives_the_same_adapter(tmp_path, base_model, satchel_
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert get_adapter("resumed").manifest.metrics["heldout_loss_after"] == \
         straight.metrics["heldout_loss_after"]
+
+
+@pytest.mark.timeout(600)
+def test_cli_trains_lists_and_removes(tmp_path, base_model, monkeypatch, capsys):
+    """`satchel adapter train` end to end (plan, progress, report lines), then list and remove."""
+    import json
+
+    from cli.app import run as cli_run
+    from engine.train import presets, trainer
+
+    monkeypatch.setitem(presets.PRESETS, "quick", presets.PRESETS["quick"].with_overrides(
+        seq_len=96, eval_every=2, checkpoint_every=2))
+    real_run = trainer.run
+    monkeypatch.setattr(trainer, "run", lambda plan, job=None, **kw: real_run(
+        plan, job, base_model=base_model))
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"question": f"What is code {i}?",
+                                         "answer": f"Code {i} is the Halcyon beacon {i * 7}."})
+                             + "\n" for i in range(24)))
+    assert cli_run(["adapter", "train", "--data", str(pairs), "--steps", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "training adapter 'pairs'" in err and "estimated" in err and "e.g." in err
+    assert "adapter 'pairs' saved" in out and "held-out perplexity" in out
+    assert "--mode adapter --adapter pairs" in out
+    assert cli_run(["adapter", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in listed] == ["pairs"] and listed[0]["path"].endswith(".gguf")
+    assert listed[0]["metrics"]["steps"] == 3
+    # the same name again is refused with one line, and nothing is overwritten
+    assert cli_run(["adapter", "train", "--data", str(pairs), "--name", "pairs"]) != 0
+    assert "already exists" in capsys.readouterr().err
+    assert cli_run(["adapter", "remove", "pairs"]) == 0
+    assert cli_run(["adapter", "list"]) == 0
+    assert "no adapters yet" in capsys.readouterr().out
