@@ -195,8 +195,18 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="index the sample corpus and answer a question in every mode")
+    p = sub.add_parser("demo", help="index the sample corpus and answer a question in every mode",
+                       description="Index the bundled sample corpus into collection 'sample', "
+                       "then compare the four modes on one question or, with --eval, score "
+                       "them on the shipped question set.")
     p.add_argument("--question", default=None, help="ask this instead of the sample question")
+    p.add_argument("--eval", action="store_true",
+                   help="evaluate every mode on the shipped question set and write a report")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="with --eval: only the first N questions")
+    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                   help="with --eval: answer length limit (default: settings)")
+    p.add_argument("--out", default=None, metavar="DIR", help="with --eval: report folder")
     p.set_defaults(handler=run_demo)
 
 
@@ -215,6 +225,10 @@ def run_demo(args: argparse.Namespace) -> int:
         return 130
     print(f"Sample corpus: {summary.files_indexed + summary.files_unchanged} files in collection "
           f"{DEMO_COLLECTION!r} ({summary.files_indexed} newly indexed).")
+    if args.eval:
+        from cli.evaluating import run_demo_eval
+
+        return run_demo_eval(args, DEMO_COLLECTION)
     adapter = _demo_adapter()
     question = args.question or "How many people were in the 2025 winter crew at Halcyon Reach?"
     assistant = _assistant(args)
@@ -226,12 +240,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _demo_adapter() -> str | None:
     """The newest adapter trained for the bundled model, if any."""
-    try:
-        from models.adapters import list_adapters
-    except ImportError:
-        return None
-    from models.store import default_model_path, model_sha256
+    from engine.evaluate.runner import newest_adapter_for
+    from models.store import default_model_path
 
-    base = model_sha256(default_model_path())
-    fitting = [a for a in list_adapters() if a.manifest.base_model_sha256 == base]
-    return max(fitting, key=lambda a: a.manifest.created).name if fitting else None
+    return newest_adapter_for(default_model_path())

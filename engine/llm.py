@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import os
 import threading
 import time
@@ -308,9 +309,16 @@ class Runtime:
 
 def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Name -> shape (GGUF order: ne0 = input width first) of every tensor in a GGUF file."""
+    st = path.stat()
+    return _tensor_shapes_of(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _tensor_shapes_of(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, ...]]:
+    """Cached by size and mtime: reading a model's tensor table takes seconds (vocabulary walk)."""
     from gguf import GGUFReader
 
-    return {t.name: tuple(int(d) for d in t.shape) for t in GGUFReader(str(path), "r").tensors}
+    return {t.name: tuple(int(d) for d in t.shape) for t in GGUFReader(path, "r").tensors}
 
 
 def verify_adapter_file(path: Path, model: GGUFInfo) -> None:

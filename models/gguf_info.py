@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -89,15 +90,41 @@ def _check_header(path: Path) -> int:
     return size
 
 
+#: Parsed headers by (path, size, mtime): parsing takes 1-3 s (the gguf reader walks the whole
+#: vocabulary), and ``Runtime.load`` validates the model this way on every question.
+_INFO_CACHE: dict[tuple[str, int, int], GGUFInfo] = {}
+_INFO_CACHE_MAX = 32
+_INFO_LOCK = threading.Lock()
+
+
 def read_info(path: str | os.PathLike[str]) -> GGUFInfo:
     """Parse a GGUF header and tensor table; raise :class:`ModelFileError` for unusable files.
 
     Truncation is detected by checking that every tensor's data lies inside the file: a download
     that stopped half-way has a valid header and a short body, which llama.cpp would otherwise
-    discover only at load time (or not at all, with mmap).
+    discover only at load time (or not at all, with mmap). The result is remembered until the
+    file's size or modification time changes (the magic bytes are still checked every call).
     """
     path = Path(path)
     size = _check_header(path)
+    try:
+        key = (str(path), size, path.stat().st_mtime_ns)
+    except OSError:
+        key = None
+    with _INFO_LOCK:
+        cached = _INFO_CACHE.get(key) if key else None
+    if cached is not None:
+        return cached
+    info = _parse_info(path, size)
+    if key is not None:
+        with _INFO_LOCK:
+            if len(_INFO_CACHE) >= _INFO_CACHE_MAX:
+                _INFO_CACHE.pop(next(iter(_INFO_CACHE)))
+            _INFO_CACHE[key] = info
+    return info
+
+
+def _parse_info(path: Path, size: int) -> GGUFInfo:
     try:
         from gguf import GGUFReader
 

@@ -59,6 +59,23 @@ def test_empty_and_folder(tmp_path):
         read_info(tmp_path)
 
 
+def test_metadata_is_remembered_until_the_file_changes(tmp_path):
+    """read_info runs on every question (Runtime.load validates the model): parse once per file
+    version, and again when the file is replaced, even at the same path."""
+    from benchmarks.random_adapter import write_random_lora
+
+    path = tmp_path / "lora.gguf"
+    write_random_lora(path, architecture="llama", width=8, blocks=2)
+    first = read_info(path)
+    assert read_info(path) is first and first.tensor_count == 4
+    write_random_lora(path, architecture="llama", width=8, blocks=3)
+    again = read_info(path)
+    assert again is not first and again.tensor_count == 6
+    path.write_bytes(b"not a gguf")
+    with pytest.raises(ModelFileError, match="not a GGUF file"):
+        read_info(path)
+
+
 def test_corrupt_gguf_is_a_clear_error(tmp_path):
     """Right magic, garbage after it: the parser fails, we give one line, no traceback."""
     bad = tmp_path / "corrupt.gguf"

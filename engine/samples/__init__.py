@@ -14,5 +14,9 @@ from pathlib import Path
 CORPUS_DIR: Path = Path(__file__).resolve().parent / "corpus"
 #: Question set for the corpus, in the Question-set JSON Lines format of DESIGN.md.
 QA_PATH: Path = Path(__file__).resolve().parent / "qa_draft.jsonl"
+#: The question set shipped with the app (``satchel eval --qa sample``): the draft's 56 questions,
+#: each gold answer, file and page checked against the indexed corpus, with answer variants a
+#: correct reply may use ("14th March", "10 pm").
+QA_SET_PATH: Path = Path(__file__).resolve().parent / "qa.jsonl"
 
-__all__ = ["CORPUS_DIR", "QA_PATH"]
+__all__ = ["CORPUS_DIR", "QA_PATH", "QA_SET_PATH"]

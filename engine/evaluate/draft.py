@@ -1,0 +1,247 @@
+"""Draft a question set from a collection: sampled chunks -> question + gold answer + gold source.
+
+Why answer-first: asked to "write a question and its answer" about a passage, the bundled 135M
+model invents answers that are not in the text most of the time (tried: 1 of 12 usable). So the
+answer is picked here, deterministically, as a distinctive fact of one sentence (a number with
+its unit, a code like HRB-07, a name), and the model is only asked to phrase a question whose
+answer it is. The question is checked (ends with "?", does not give the answer away, is about
+the sentence's words); when it fails, a cloze question is made from the sentence instead
+("Fill in the blank: ..."). Either way the gold answer occurs in the chunk and the chunk's file
+and page are recorded as gold, so the draft is scoreable as is; the user then edits the wording.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from collections import defaultdict
+from typing import Any
+
+from engine.errors import SatchelError
+from engine.evaluate.questions import QAItem
+from engine.jobs import Job
+from engine.settings import Settings
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_UNIT = (r"(?:\s?(?:%|percent|per cent|km|m|metres|meters|mm|cm|kg|g|t|tonnes|knots|kn|hours?|"
+         r"days?|weeks?|months?|years?|minutes?|people|persons|pairs|pups|tags|litres|liters|GB|"
+         r"MB|kW|million|billion|thousand|EUR|USD)\b)?")
+_NUMBER = re.compile(r"(?<![\w.,:-])(?:EUR |USD |\$|€)?\d(?:[\d,]*\d)?(?:\.\d+)?(?![\d:])"
+                     + _UNIT)
+_WORDNUM = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+                      + _UNIT.replace(")?", ")", 1).replace("(?:\\s?", "(?:\\s", 1),
+                      re.IGNORECASE)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_PLACE = re.compile(r"\b(?:Hut|Store|Room|Block|Gate|Zone|Pier|Bay) [A-Z0-9]\b")
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
+                   r"(?![\w-])")
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|de|van))*"
+                   r"[ -][A-Z][a-z]+\b")
+_DATE = re.compile(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|"
+                   r"October|November|December)\b")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set("what which who whom whose when where why how does do did is are was were the a an "
+            "of in on at to for from by with and or it its this that there their they be been "
+            "has have had many much long".split())
+EXAMPLE_SENTENCE = "The library opened in 1998 and holds 4,000 books."
+EXAMPLE_ANSWER = "4,000 books"
+EXAMPLE_QUESTION = "How many books does the library hold?"
+SYSTEM = "You write one quiz question. Reply with the question only."
+
+
+def candidate_answers(sentence: str) -> list[str]:
+    """Distinctive facts in a sentence, best first: dates, numbers with units, codes, names.
+
+    Bare years are last: "2025" is on every page of a 2025 report and makes a poor question.
+    """
+    found: list[tuple[int, int, str]] = []
+    for pattern in (_DATE, _TIME):
+        found += [(0, m.start(), m.group()) for m in pattern.finditer(sentence)]
+    for pattern in (_PLACE, _WORDNUM):
+        found += [(1, m.start(), m.group()) for m in pattern.finditer(sentence)]
+    for m in _CODE.finditer(sentence):
+        found.append((1, m.start(), m.group()))
+    for m in _NUMBER.finditer(sentence):
+        text = m.group().strip()
+        if any(text in f[2] or f[2] in text for f in found) or text.count(",") > 1:
+            continue
+        priority = 4 if _YEAR.match(text) else (1 if " " in text or not text.isdigit() else 3)
+        found.append((priority, m.start(), text))
+    for m in _NAME.finditer(sentence):
+        found.append((2, m.start(), m.group()))
+    seen: set[str] = set()
+    out: list[str] = []
+    for _, _, text in sorted(found):
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            out.append(text)
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences and table rows of a chunk, whitespace-collapsed, 5 to 60 words."""
+    parts = (" ".join(s.split()) for s in _SENTENCE_END.split(text))
+    return [s for s in parts if 5 <= len(s.split()) <= 60]
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def acceptable_question(question: str, answer: str, sentence: str) -> bool:
+    """A drafted question is kept only if it can be a fair question about this sentence."""
+    q = question.strip()
+    words = q.split()
+    if not q.endswith("?") or not 4 <= len(words) <= 30 or "\n" in q:
+        return False
+    if answer.lower() in q.lower():
+        return False  # gives the answer away
+    sent = _content(sentence)
+    if len(_content(q) & sent) < 2:
+        return False  # not about this sentence
+    example = _content(EXAMPLE_SENTENCE) - sent
+    if _content(q) & example:
+        return False  # copied the few-shot example
+    # a year needs a when/which-year question, not "what is the cost"
+    return not _YEAR.match(answer) or bool(re.search(r"\b(when|year)\b", q, re.IGNORECASE))
+
+
+def cloze(sentence: str, answer: str) -> str:
+    """A fill-in-the-blank question: the sentence with the answer blanked out."""
+    blanked = sentence.replace(answer, "____", 1)
+    return f'Fill in the blank: "{blanked}"'
+
+
+def source_names(paths: list[str]) -> dict[str, str]:
+    """The shortest path suffix that names each file uniquely (usually just its file name)."""
+    names: dict[str, str] = {}
+    split = {p: p.replace("\\", "/").split("/") for p in paths}
+    for p, parts in split.items():
+        for n in range(1, len(parts) + 1):
+            suffix = "/".join(parts[-n:])
+            clash = any(q != p and "/".join(other[-n:]) == suffix for q, other in split.items())
+            if not clash:
+                names[p] = suffix
+                break
+        else:
+            names[p] = p
+    return names
+
+
+def _sample(coll: Any, count: int, seed: int) -> list[dict[str, Any]]:
+    """Chunks round-robin across files (shuffled with ``seed``), about 4x ``count`` of them."""
+    from engine.index import sql_str
+
+    table = coll.chunks.search().select(["chunk_id", "path"]).limit(None).to_arrow()
+    by_path: dict[str, list[str]] = defaultdict(list)
+    for cid, path in zip(table["chunk_id"].to_pylist(), table["path"].to_pylist(), strict=True):
+        by_path[path].append(cid)
+    rng = random.Random(seed)
+    order = sorted(by_path)
+    rng.shuffle(order)
+    for path in order:
+        by_path[path].sort()
+        rng.shuffle(by_path[path])
+    picked: list[str] = []
+    want = max(count * 4, count + 8)
+    while len(picked) < want and any(by_path.values()):
+        for path in order:
+            if by_path[path]:
+                picked.append(by_path[path].pop())
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(picked), 200):
+        ids = ", ".join(sql_str(c) for c in picked[start:start + 200])
+        rows += (coll.chunks.search().where(f"chunk_id IN ({ids})")
+                 .select(["chunk_id", "path", "page", "text"]).limit(None).to_list())
+    position = {cid: i for i, cid in enumerate(picked)}
+    return sorted(rows, key=lambda r: position[r["chunk_id"]])
+
+
+def draft_questions(collection: str, count: int = 20, *, settings: Settings | None = None,
+                    runtime: Any = None, job: Job | None = None, seed: int = 0,
+                    use_model: bool = True) -> list[QAItem]:
+    """Up to ``count`` questions drafted from ``collection`` (fewer if it has too few facts).
+
+    Every item's gold answer occurs in its chunk, and its source/page are the chunk's. The
+    model phrases the question when it can (``use_model``), else a cloze question is used.
+    """
+    from engine.answer import Assistant
+    from engine.index import Collection
+
+    if count < 1:
+        raise SatchelError("--count must be at least 1")
+    job = job or Job()
+    settings = settings or Settings()
+    coll = Collection.open(collection)
+    if coll.count_chunks() == 0:
+        raise SatchelError(f"collection {collection!r} is empty: index files into it first")
+    job.status("Sampling passages")
+    names = source_names(sorted(coll.documents()))
+    chunks = _sample(coll, count, seed)
+    texts = [c["text"].lower() for c in chunks]
+    assistant = Assistant(settings, runtime) if use_model else None
+    items: list[QAItem] = []
+    used_answers: set[str] = set()
+    for i, chunk in enumerate(chunks):
+        if len(items) >= count:
+            break
+        job.check()
+        job.progress(len(items), count)
+        picked = _pick_fact(chunk["text"], texts, used_answers)
+        if picked is None:
+            continue
+        sentence, answer = picked
+        question, how = None, "cloze"
+        if assistant is not None:
+            job.status(f"Drafting question {len(items) + 1} of {count}")
+            question = _ask_model(assistant, sentence, answer, seed + i)
+            how = "model"
+        if question is None:
+            question, how = cloze(sentence, answer), "cloze"
+        used_answers.add(answer.lower())
+        source = names.get(chunk["path"], os.path.basename(chunk["path"]))
+        note = ("drafted: the model wrote this question; check that it asks for the answer"
+                if how == "model" else "drafted: a fill-in-the-blank; rephrase as a question")
+        items.append(QAItem(question=question, answers=(answer,), sources=(source,),
+                            pages=(int(chunk["page"]),), extra={"chunk_id": chunk["chunk_id"],
+                                                                "note": note}))
+    job.progress(len(items), count)
+    if not items:
+        raise SatchelError(f"no question could be drafted from collection {collection!r} (no "
+                           "sentence with a distinctive number, code or name)")
+    return items
+
+
+def _pick_fact(text: str, all_texts: list[str], used: set[str]) -> tuple[str, str] | None:
+    """The first sentence with a fact found in few sampled chunks (distinctive), and that fact."""
+    for sentence in sentences(text):
+        for answer in candidate_answers(sentence):
+            low = answer.lower()
+            if low in used or len(low) < 2:
+                continue
+            if sum(1 for t in all_texts if low in t) > 2:
+                continue  # too common to point at one passage
+            return sentence, answer
+    return None
+
+
+def _ask_model(assistant: Any, sentence: str, answer: str, seed: int) -> str | None:
+    """Ask the model for a question about ``sentence`` whose answer is ``answer``; None if bad."""
+    assistant.ensure_model()
+    runtime = assistant.runtime
+    runtime.set_adapter(None)
+    messages = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"Sentence: {EXAMPLE_SENTENCE}\nWrite a question about the "
+                                    f"sentence whose answer is: {EXAMPLE_ANSWER}"},
+        {"role": "assistant", "content": EXAMPLE_QUESTION},
+        {"role": "user", "content": f"Sentence: {sentence}\nWrite a question about the sentence "
+                                    f"whose answer is: {answer}"},
+    ]
+    _, tokens, stop = runtime.render(messages)
+    text = "".join(runtime.generate(tokens, max_tokens=40, temperature=0.0, seed=seed,
+                                    stop=[*stop, "\n"]))
+    question = " ".join(text.split())
+    return question if acceptable_question(question, answer, sentence) else None
