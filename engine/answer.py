@@ -31,6 +31,8 @@ from engine.prompt import (
     cited_numbers,
     fit,
     focus,
+    number_passages,
+    shown_passages,
 )
 from engine.settings import Settings
 
@@ -74,7 +76,8 @@ class Answer:
         return {
             "answer": self.text, "mode": self.mode,
             "sources": [{"n": p.n, "path": p.path, "page": p.page, "text": p.text,
-                         "score": round(p.score, 6)} for p in self.sources],
+                         "score": round(p.score, 6), "chunk_id": p.chunk_id,
+                         "repeated": p.repeated} for p in self.sources],
             "timings": {"retrieval_ms": round(t.retrieval_ms, 1),
                         "prompt_tokens": t.prompt_tokens, "ttft_ms": round(t.ttft_ms, 1),
                         "completion_tokens": t.completion_tokens,
@@ -85,7 +88,9 @@ class Answer:
         }
 
     def history_turn(self) -> HistoryTurn:
-        return HistoryTurn(self.question, self.user_message, self.text)
+        """This exchange as history for the next question (with the passages it showed)."""
+        return HistoryTurn(self.question, self.user_message, self.text,
+                           shown=tuple((p.n, p.chunk_id) for p in self.sources if not p.repeated))
 
 
 class AnswerStream:
@@ -199,8 +204,15 @@ class Assistant:
             passages = [Passage(**{**asdict(p), "focused": focus(
                 p.text, question, budget, self.runtime.count_tokens)}) for p in passages]
         answer_tokens = max_tokens or s.max_answer_tokens
-        fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens,
-                     SYSTEM_RAG if passages else SYSTEM_BASE, history, question, passages)
+        system = SYSTEM_RAG if passages else SYSTEM_BASE
+        numbered = number_passages(passages, history)
+        fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system, history,
+                     question, numbered)
+        still_shown = shown_passages(fitted.history)
+        if any(p.repeated and still_shown.get(p.chunk_id) != p.n for p in fitted.passages):
+            # the turn that showed a passage did not fit: show every passage in full again
+            fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system,
+                         history, question, number_passages(passages, []))
         answer.sources = fitted.passages
         answer.user_message = fitted.user_message
         stop_event = threading.Event()
@@ -220,7 +232,7 @@ class Assistant:
                 answer.error = f"generation failed: {exc}"
             finally:
                 answer.text = "".join(chunks).strip()
-                answer.cited = cited_numbers(answer.text, len(answer.sources))
+                answer.cited = cited_numbers(answer.text, [p.n for p in answer.sources])
                 answer.stopped = stats.stopped
                 t = answer.timings
                 t.prompt_tokens, t.reused_tokens = stats.prompt_tokens, stats.reused_tokens

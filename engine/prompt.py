@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 
 from engine.llm import LLMError
 
@@ -48,9 +48,18 @@ class Passage:
     chunk_id: str
     heading: str = ""
     focused: str = ""  # the part the model is shown
+    #: Its text is already in an earlier turn of this prompt under the same number, so this turn
+    #: only refers to it (a follow-up then costs the new tokens only, see ``number_passages``).
+    repeated: bool = False
 
     def label(self) -> str:
-        return f"{os.path.basename(self.path)}, page {self.page}"
+        """The source as the model sees it: the file name, and the page only past the first.
+
+        Short on purpose: every prompt token costs time to first token on a CPU, the model cites
+        by number, and the window shows the full path and page from ``Answer.sources``.
+        """
+        name = os.path.basename(self.path)
+        return f"{name} p. {self.page}" if self.page and self.page > 1 else name
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,43 @@ class HistoryTurn:
     question: str
     user_message: str
     answer: str
+    #: (number, chunk id) of the passages whose text this turn's user message carries.
+    shown: tuple[tuple[int, str], ...] = ()
+
+
+def shown_passages(history: list[HistoryTurn]) -> dict[str, int]:
+    """Chunk id -> passage number for every passage whose text is in these turns."""
+    known: dict[str, int] = {}
+    for turn in history:
+        known.update((chunk_id, n) for n, chunk_id in turn.shown if chunk_id)
+    return known
+
+
+def number_passages(passages: list[Passage], history: list[HistoryTurn]) -> list[Passage]:
+    """Number this turn's passages so a follow-up reuses the ones already in the conversation.
+
+    A passage shown in an earlier turn keeps that number and is only referred to; new ones get
+    the next free numbers. Follow-ups mostly retrieve the same chunks (their retrieval query
+    includes the previous question), so the new prompt tokens, which decide time to first token
+    on a CPU, shrink to the question. Without overlap the numbering is the plain 1..k.
+    """
+    known = shown_passages(history)
+    if not any(p.chunk_id in known for p in passages):
+        return [replace(p, n=i, repeated=False) for i, p in enumerate(passages, start=1)]
+    next_n = max(known.values()) + 1
+    out = []
+    for p in passages:
+        if p.chunk_id in known:
+            out.append(replace(p, n=known[p.chunk_id], repeated=True))
+        else:
+            out.append(replace(p, n=next_n, repeated=False))
+            next_n += 1
+    return out
+
+
+def _numbers(ns: list[int]) -> str:
+    refs = [f"[{n}]" for n in ns]
+    return refs[0] if len(refs) == 1 else ", ".join(refs[:-1]) + " and " + refs[-1]
 
 
 def terms(text: str) -> set[str]:
@@ -116,8 +162,15 @@ def user_message(question: str, passages: list[Passage]) -> str:
     """The final user turn: numbered passages (if any), then the question."""
     if not passages:
         return question
-    lines = ["Passages:"]
-    for p in passages:
+    repeated = [p.n for p in passages if p.repeated]
+    fresh = [p for p in passages if not p.repeated]
+    lines = []
+    if repeated:
+        word = "Passage" if len(repeated) == 1 else "Passages"
+        lines.append(f"{word} {_numbers(repeated)} above" + (", and:" if fresh else "."))
+    elif fresh:
+        lines.append("Passages:")
+    for p in fresh:
         lines.append(f"[{p.n}] ({p.label()}) {p.focused or p.text}")
     lines.append("")
     lines.append(f"Question: {question}")
@@ -176,8 +229,13 @@ def fit(render: Callable[[list[dict[str, str]]], tuple[str, list[int], list[str]
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
 
 
-def cited_numbers(text: str, count: int) -> list[int]:
-    """Passage numbers the answer cites ("[1]", "[1, 3]", "[2-3]"), in order, within 1..count."""
+def cited_numbers(text: str, count: int | Collection[int]) -> list[int]:
+    """Passage numbers the answer cites ("[1]", "[1, 3]", "[2-3]"), in order.
+
+    ``count``: the passages given, as a count (numbers 1..count) or as the set of their numbers
+    (a follow-up's passages keep the numbers of earlier turns).
+    """
+    valid = range(1, count + 1) if isinstance(count, int) else set(count)
     found: list[int] = []
     for group in _CITATION.findall(text):
         for part in re.split(r"\s*[,;]\s*", group):
@@ -187,6 +245,6 @@ def cited_numbers(text: str, count: int) -> list[int]:
             else:
                 nums = [int(part)] if part.isdigit() else []
             for n in nums:
-                if 1 <= n <= count and n not in found:
+                if n in valid and n not in found:
                     found.append(n)
     return found

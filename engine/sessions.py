@@ -63,7 +63,10 @@ class StoredTurn:
     created: float
 
     def history(self) -> HistoryTurn:
-        return HistoryTurn(self.question, self.user_message, self.answer)
+        """The turn as prompt history; knows which passages it showed (for follow-up reuse)."""
+        shown = tuple((s["n"], s["chunk_id"]) for s in self.sources
+                      if s.get("chunk_id") and not s.get("repeated"))
+        return HistoryTurn(self.question, self.user_message, self.answer, shown=shown)
 
 
 class SessionStore:

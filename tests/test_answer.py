@@ -74,6 +74,26 @@ def test_follow_up_reuses_the_prompt_prefix(assistant):
     # the system prompt and the whole first exchange were already evaluated
     assert a2.timings.reused_tokens >= a1.timings.prompt_tokens - 1
     assert a2.retrieval_query.startswith("Who chaired the June council meeting?")
+    # passages the first turn showed are referred to, not repeated: only new tokens are paid
+    shown = {p.chunk_id: p.n for p in a1.sources}
+    repeated = [p for p in a2.sources if p.repeated]
+    assert repeated and all(shown[p.chunk_id] == p.n for p in repeated)
+    assert "above" in a2.user_message.splitlines()[0]
+    assert all(p.focused not in a2.user_message for p in repeated)
+    assert a2.timings.prompt_tokens - a2.timings.reused_tokens < 120
+
+
+def test_follow_up_shows_passages_again_when_their_turn_no_longer_fits(assistant):
+    first = assistant.ask("Who chaired the June council meeting?", "rag", max_tokens=16)
+    a1 = first.consume()
+    filler = "The station keeps detailed records of everything. " * 40
+    history = [a1.history_turn()] + [HistoryTurn(f"Q{i}?", f"Q{i}?", filler) for i in range(30)]
+    a2 = assistant.ask("Who chaired the June council meeting?", "rag", history=history,
+                       max_tokens=16).consume()
+    assert a2.error is None and a2.sources
+    assert not any(p.repeated for p in a2.sources)  # a1's turn was dropped to fit
+    assert [p.n for p in a2.sources] == list(range(1, len(a2.sources) + 1))
+    assert a2.user_message.startswith("Passages:\n[1] (")
 
 
 def test_stop_ends_generation_promptly(assistant):

@@ -6,7 +6,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.llm import LLMError
-from engine.prompt import HistoryTurn, Passage, cited_numbers, fit, focus
+from engine.prompt import (
+    HistoryTurn,
+    Passage,
+    cited_numbers,
+    fit,
+    focus,
+    number_passages,
+    user_message,
+)
 
 
 def words(text: str) -> int:
@@ -69,3 +77,29 @@ def test_fit_never_cuts_the_question():
 def test_cited_numbers():
     assert cited_numbers("See [2] and [1, 3]; also [2-3] and [9].", 3) == [2, 1, 3]
     assert cited_numbers("no citations", 3) == []
+
+
+def _p(chunk: str, n: int = 0) -> Passage:
+    return Passage(n=n, path=f"/docs/{chunk}.pdf", page=1 if chunk != "c" else 3,
+                   text=f"text of {chunk}", score=1.0, chunk_id=chunk)
+
+
+def test_follow_up_passages_keep_their_numbers_and_are_only_referred_to():
+    first = number_passages([_p("a"), _p("b"), _p("c")], [])
+    assert [(p.n, p.repeated) for p in first] == [(1, False), (2, False), (3, False)]
+    msg = user_message("Q1?", first)
+    assert msg.startswith("Passages:\n[1] (a.pdf) text of a") and "[3] (c.pdf p. 3)" in msg
+    turn = HistoryTurn("Q1?", msg, "A1", shown=((1, "a"), (2, "b"), (3, "c")))
+
+    again = number_passages([_p("b"), _p("a"), _p("c")], [turn])
+    assert [(p.n, p.repeated) for p in again] == [(2, True), (1, True), (3, True)]
+    assert user_message("Q2?", again) == "Passages [2], [1] and [3] above.\n\nQuestion: Q2?"
+
+    mixed = number_passages([_p("d"), _p("a"), _p("e")], [turn])
+    assert [(p.n, p.repeated) for p in mixed] == [(4, False), (1, True), (5, False)]
+    msg = user_message("Q2?", mixed)
+    assert msg.startswith("Passage [1] above, and:\n[4] (d.pdf) text of d\n[5] (e.pdf)")
+    # no overlap: the plain numbering, everything shown
+    fresh = number_passages([_p("x"), _p("y")], [turn])
+    assert [(p.n, p.repeated) for p in fresh] == [(1, False), (2, False)]
+    assert cited_numbers("see [4] and [2]", [p.n for p in mixed]) == [4]

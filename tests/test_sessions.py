@@ -25,6 +25,7 @@ def test_turns_round_trip_and_title_from_first_question():
     history = store.history(sid)
     assert [h.question for h in history] == ["Who leads the station?", "Since when?"]
     assert history[0].user_message == "P\n\nQ: Who leads the station?"
+    assert history[0].shown == ((1, "c1"),)  # a reopened session still reuses passages
     turn = store.turns(sid)[0]
     assert turn.sources[0]["path"] == "/docs/report.pdf" and turn.mode == "rag"
 
