@@ -8,15 +8,11 @@ the next step and keeps a checkpoint; the same command with ``--resume`` continu
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+from cli import print_json
 
 
 def add_adapter(sub: argparse._SubParsersAction) -> None:
@@ -96,7 +92,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     m = result.metrics
     if args.json:
-        _print_json({"name": result.adapter.name, "path": str(result.adapter.path),
+        print_json({"name": result.adapter.name, "path": str(result.adapter.path),
                      "metrics": m, "resumed_from": result.resumed_from})
         return 0
     print(f"adapter {result.adapter.name!r} saved: {result.adapter.path}")
@@ -124,7 +120,7 @@ def adapters_json() -> list[dict[str, Any]]:
 def run_list(args: argparse.Namespace) -> int:
     data = adapters_json()
     if args.json:
-        _print_json(data)
+        print_json(data)
     elif not data:
         print("no adapters yet; train one with: satchel adapter train --collection NAME")
     else:

@@ -7,10 +7,11 @@ sources and a timing line; Ctrl-C stops the answer (not the program) in ``chat``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
+
+from cli import print_json
 
 MODES = ("base", "rag", "adapter", "rag+adapter")
 
@@ -82,8 +83,7 @@ def run_ask(args: argparse.Namespace) -> int:
                            adapter=args.adapter, temperature=args.temperature)
     if args.json:
         answer = stream.consume()
-        json.dump(answer.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(answer.to_json())
         return 1 if answer.error else 0
     answer = stream_to_terminal(stream)
     _print_sources(answer)
@@ -187,8 +187,7 @@ def run_compare(args: argparse.Namespace) -> int:
     answers = assistant.compare(args.question, collection=args.collection, adapter=args.adapter,
                                 temperature=args.temperature)
     if args.json:
-        json.dump([a.to_json() for a in answers], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json([a.to_json() for a in answers])
     else:
         print_compare_table(answers)
     return 0

@@ -7,14 +7,10 @@ humans get a progress bar, a short summary and one line per failed file.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+from cli import print_json
 
 
 def add_index(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +40,7 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
         print("satchel: indexing cancelled; finished files are kept", file=sys.stderr)
         return 130
     if args.json:
-        _print_json(summary.to_json())
+        print_json(summary.to_json())
     else:
         print(f"{summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
               f"{summary.files_removed} removed, {len(summary.files_failed)} failed, "
@@ -99,7 +95,7 @@ def run_search(args: argparse.Namespace) -> int:
     hits = search(args.query, collection, k=args.k,
                   mode=args.mode or args.settings.retrieval_mode, paths=args.path)
     if args.json:
-        _print_json([{"path": h.path, "page": h.page, "score": round(h.score, 6),
+        print_json([{"path": h.path, "page": h.page, "score": round(h.score, 6),
                       "text": h.text, "chunk_id": h.chunk_id} for h in hits])
         return 0
     if not hits:
@@ -142,7 +138,7 @@ def run_collections(args: argparse.Namespace) -> int:
         return 0
     data = collections_json()
     if args.json:
-        _print_json(data)
+        print_json(data)
     elif not data:
         print("no collections yet; add files with: satchel index PATH")
     else:

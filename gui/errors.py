@@ -54,7 +54,7 @@ def describe_error(exc: BaseException) -> str:
         for handler in log.handlers:
             handler.flush()
         where = f" (details in {target})"
-    except Exception:
-        pass
+    except Exception:  # an unwritable log must not hide the error itself: show it without a path
+        where = ""
     name = type(exc).__name__
     return f"Unexpected error: {name}{': ' + detail if detail else ''}{where}"

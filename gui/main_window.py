@@ -9,6 +9,7 @@ once and finishes closing when the worker is idle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Generic, TypeVar
@@ -90,12 +91,11 @@ def child_pids(pid: int) -> list[int]:
         while todo:
             parent = todo.pop()
             found = []
-            try:  # each thread lists the children it started
+            # each thread lists the children it started; a process may end while we look
+            with contextlib.suppress(OSError):
                 for task in os.listdir(f"/proc/{parent}/task"):
                     with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as fh:
                         found += [int(c) for c in fh.read().split()]
-            except OSError:
-                pass
             out += found
             todo += found
         return out
