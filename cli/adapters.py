@@ -21,13 +21,27 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
                        description="LoRA adapters trained on your own documents, on the CPU.")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
 
-    tr = actions.add_parser("train", help="train an adapter on a collection or a pairs file",
-                            description="Train a LoRA adapter on an indexed collection (its "
-                            "text) or on a JSONL/CSV file of question/answer pairs.")
-    source = tr.add_mutually_exclusive_group(required=True)
-    source.add_argument("--collection", metavar="NAME", help="train on this collection's text")
-    source.add_argument("--data", metavar="FILE", help="JSONL or CSV of question/answer, "
-                        "prompt/completion or chat messages")
+    tr = actions.add_parser(
+        "train", help="train an adapter on a collection or a pairs file",
+        description="Train a LoRA adapter on the CPU. Kinds: 'reader' (answer from my "
+        "documents: learns to read and cite the passages retrieval finds; for the rag+adapter "
+        "mode; the default with --collection), 'knowledge' (learns the collection's facts to "
+        "answer without retrieval; for the adapter mode), 'text' (the collection's raw text) "
+        "and 'pairs' (your JSONL/CSV of question/answer pairs; the default with --data only). "
+        "Reader and knowledge adapters draft questions from the collection with the local "
+        "model; --data adds your own questions to them.")
+    tr.add_argument("--collection", metavar="NAME", help="the collection to learn from")
+    tr.add_argument("--data", metavar="FILE", help="JSONL or CSV of question/answer, "
+                    "prompt/completion or chat messages (or a question set)")
+    tr.add_argument("--kind", choices=("reader", "knowledge", "text", "pairs"), default=None,
+                    help="what the adapter is for (default: reader with --collection, pairs "
+                    "with --data alone)")
+    tr.add_argument("--draft", type=int, default=None, metavar="N",
+                    help="reader/knowledge: questions to draft from the collection (default "
+                    "120 / 160; 0 = only the questions in --data)")
+    tr.add_argument("--oracle", type=float, default=0.8, metavar="P",
+                    help="reader: fraction of examples that hold the answering passage "
+                    "(default 0.8; the rest teach it to cope with unhelpful passages)")
     tr.add_argument("--preset", choices=("quick", "balanced", "thorough"), default="quick")
     tr.add_argument("--name", help="adapter name (default: the collection or file name)")
     tr.add_argument("--steps", type=int, default=None, help="exact number of training steps")
@@ -63,9 +77,15 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from cli.progress import run_with_progress
+    from engine.errors import SatchelError
     from engine.train.trainer import TrainConfig, prepare, run
 
-    config = TrainConfig(collection=args.collection, data_file=args.data, preset=args.preset,
+    if not args.collection and not args.data:
+        raise SatchelError("give what to train on: --collection NAME (and/or --data FILE)")
+    kind = args.kind or ("reader" if args.collection else "pairs")
+    config = TrainConfig(collection=args.collection, data_file=args.data, kind=kind,
+                         draft=args.draft, p_oracle=args.oracle, settings=args.settings,
+                         preset=args.preset,
                          name=args.name, max_steps=args.steps,
                          model_path=args.model or args.settings.model_path, resume=args.resume,
                          overwrite=args.overwrite, precision=args.precision)
@@ -109,9 +129,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def adapters_json() -> list[dict[str, Any]]:
     """What ``adapter list --json`` prints (DESIGN.md contract)."""
-    from models.adapters import list_adapters
+    from models.adapters import adapter_kind, list_adapters
 
-    return [{"name": e.name, "path": str(e.path),
+    return [{"name": e.name, "kind": adapter_kind(e), "path": str(e.path),
              "base_model": e.manifest.base_model_name or e.manifest.base_model_sha256[:12],
              "created": e.manifest.created, "metrics": e.manifest.metrics}
             for e in list_adapters()]
@@ -131,7 +151,8 @@ def run_list(args: argparse.Namespace) -> int:
                 ppl = f", held-out ppl {m['heldout_ppl_before']} -> {m['heldout_ppl_after']}"
             if {"control_ppl_before", "control_ppl_after"} <= set(m):
                 ppl += f", control ppl {m['control_ppl_before']} -> {m['control_ppl_after']}"
-            print(f"{a['name']}: base {a['base_model']}, created {a['created']}{ppl}")
+            print(f"{a['name']} ({a['kind']}): base {a['base_model']}, created "
+                  f"{a['created']}{ppl}")
     return 0
 
 

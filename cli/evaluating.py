@@ -36,7 +36,10 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
                    help=f"modes to run, space- or comma-separated: {' '.join(MODES)} (default: "
                    "all; adapter modes are skipped when there is no adapter)")
     p.add_argument("--adapter", default=None,
-                   help="adapter for the adapter modes (default: the newest for the model)")
+                   help="adapter for the adapter modes (default: per mode, the newest "
+                   "knowledge adapter for 'adapter' and the newest reader for 'rag+adapter')")
+    p.add_argument("--reader-adapter", default=None, metavar="NAME",
+                   help="adapter for rag+adapter only (overrides --adapter there)")
     p.add_argument("--model", default=None, help="a GGUF model file (default: settings)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="report folder (default: a new folder under the data dir's reports)")
@@ -108,7 +111,8 @@ def run_eval_command(args: argparse.Namespace) -> int:
     if args.model:
         settings.model_path = args.model
     config = EvalConfig(collection=args.collection or implied, modes=_modes(args.modes),
-                        adapter=args.adapter, retrieval_only=args.retrieval_only,
+                        adapter=args.adapter, reader_adapter=args.reader_adapter,
+                        retrieval_only=args.retrieval_only,
                         search_mode=args.search_mode, max_tokens=args.max_tokens,
                         seed=args.seed, resume=not args.restart, qa_file=str(qa_path))
     return evaluate_and_print(items, config, args.out, settings, as_json=args.json)
@@ -171,6 +175,10 @@ def print_summary(result: Any) -> None:
         if any(v is not None for v in values):
             table.add_row(label, *[fmt(key, v) for v in values])
     Console().print(table)
+    if not result.meta.get("retrieval_only"):
+        from engine.evaluate.advisor import advise
+
+        print(advise(result.summary).sentence)
     print(time_line(result))
     print(f"report: {result.report_dir}")
 

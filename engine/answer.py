@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import SatchelError
@@ -26,6 +26,7 @@ from engine.llm import GenerationStats, LLMError, Runtime, get_runtime
 from engine.prompt import (
     SYSTEM_BASE,
     SYSTEM_RAG,
+    FittedPrompt,
     HistoryTurn,
     Passage,
     cited_numbers,
@@ -166,6 +167,37 @@ class Assistant:
                     for i, h in enumerate(hits, start=1)]
         return passages, (time.perf_counter() - started) * 1000
 
+    def focus_passages(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """Each passage cut to the sentences that match the question, within the shared budget.
+
+        The budget is ``context_tokens`` split evenly over the passages, counted with the
+        model's own tokenizer (the model must be loaded).
+        """
+        if not passages:
+            return []
+        budget = max(24, self.settings.context_tokens // len(passages))
+        return [replace(p, focused=focus(p.text, question, budget, self.runtime.count_tokens))
+                for p in passages]
+
+    def prompt_for(self, question: str, passages: list[Passage], history: list[HistoryTurn],
+                   answer_tokens: int) -> FittedPrompt:
+        """The exact prompt an answer is generated from: focused, numbered, fitted passages.
+
+        One definition for answering and for the reader adapter's training examples
+        (:mod:`engine.train.reader`), so the adapter is trained on the prompt it will see.
+        """
+        passages = self.focus_passages(question, passages)
+        system = SYSTEM_RAG if passages else SYSTEM_BASE
+        numbered = number_passages(passages, history)
+        fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system, history,
+                     question, numbered)
+        still_shown = shown_passages(fitted.history)
+        if any(p.repeated and still_shown.get(p.chunk_id) != p.n for p in fitted.passages):
+            # the turn that showed a passage did not fit: show every passage in full again
+            fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system,
+                         history, question, number_passages(passages, []))
+        return fitted
+
     def ask(self, question: str, mode: str = "rag", *, collection: str | None = None,
             history: list[HistoryTurn] | None = None, adapter: str | None = None,
             adapter_scale: float = 1.0, temperature: float | None = None, seed: int = 0,
@@ -199,20 +231,8 @@ class Assistant:
         self.ensure_model()
         self._use_adapter(adapter if uses_adapter else None, adapter_scale)
         answer.model = self.runtime.info.name or self.runtime.info.path
-        if passages:
-            budget = max(24, s.context_tokens // len(passages))
-            passages = [Passage(**{**asdict(p), "focused": focus(
-                p.text, question, budget, self.runtime.count_tokens)}) for p in passages]
         answer_tokens = max_tokens or s.max_answer_tokens
-        system = SYSTEM_RAG if passages else SYSTEM_BASE
-        numbered = number_passages(passages, history)
-        fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system, history,
-                     question, numbered)
-        still_shown = shown_passages(fitted.history)
-        if any(p.repeated and still_shown.get(p.chunk_id) != p.n for p in fitted.passages):
-            # the turn that showed a passage did not fit: show every passage in full again
-            fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system,
-                         history, question, number_passages(passages, []))
+        fitted = self.prompt_for(question, passages, history, answer_tokens)
         answer.sources = fitted.passages
         answer.user_message = fitted.user_message
         stop_event = threading.Event()

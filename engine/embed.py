@@ -201,3 +201,9 @@ def get_embedder(name_or_path: str | None = None) -> Embedder:
         if key not in _cache:
             _cache[key] = Embedder(name, folder)
         return _cache[key]
+
+
+def release_embedders() -> None:
+    """Drop the cached embedders (a training run wants their memory; the next use reloads)."""
+    with _cache_lock:
+        _cache.clear()

@@ -21,9 +21,13 @@ from dataclasses import dataclass, replace
 
 from engine.llm import LLMError
 
-SYSTEM_RAG = ("You are Satchel, an assistant for the user's own documents. Answer the question "
-              "using only the numbered passages, in one or two sentences, and cite the passages "
-              "you used like [1]. If the passages do not contain the answer, say you do not know.")
+#: Chosen on the development set (SQLite manual pages, benchmarks/realdocs): asking for "one
+#: short sentence that states the answer" answered 38% where the longer "using only the numbered
+#: passages, in one or two sentences, and cite the passages you used" answered 32%; a one-shot
+#: example in the system prompt did worse (26-28%) and cost prompt tokens.
+SYSTEM_RAG = ("You are Satchel. Answer the question from the numbered passages in one short "
+              "sentence that states the answer, then cite the passage like [1]. If no passage "
+              "holds the answer, say you do not know.")
 SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurately."
 
 #: A sentence ends at . ! or ? followed by space (so "4.82" and "e.g." inside words stay whole),

@@ -32,12 +32,14 @@ class Settings:
     max_answer_tokens: int = 256
     # retrieval
     embedder: str | None = None
-    top_k: int = 3
-    #: Prompt tokens shared by all passages: CPU latency is dominated by prompt length (FACTS.md).
-    #: Measured on the sample question set with the bundled 135M model (rag, 56 questions): 120
-    #: answered 57% correctly, 144: 54%, 192: 45%, 96: 50%; tighter focus helps a small model,
-    #: and it keeps a follow-up's time to first token under 0.5 s on 2 cores.
-    context_tokens: int = 120
+    #: Passages per answer, and the prompt tokens they share (CPU latency is dominated by prompt
+    #: length, FACTS.md). Chosen on the development set of real manuals (benchmarks/realdocs,
+    #: 50 questions, bundled 135M model): 3 passages x 120 tokens kept the gold answer in the
+    #: prompt for 72% of questions and answered 32%; 2 x 160 kept it for 80% and answered 38%
+    #: at the same latency; 3 x 160/200 answered worse (28%/24%): more text distracts a small
+    #: model. Focus still cuts the passage to the sentences that match the question.
+    top_k: int = 2
+    context_tokens: int = 160
     retrieval_mode: str = "hybrid"
     default_collection: str = "default"
     # ingestion

@@ -113,6 +113,12 @@ class EvaluateScreen(QWidget):
         head.addWidget(self.result_title, 1)
         head.addWidget(self.open_button)
         rl.addLayout(head)
+        #: The mode advisor's sentence: which mode to use for this collection, with the numbers.
+        self.advice = QLabel()
+        self.advice.setWordWrap(True)
+        self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.advice.hide()
+        rl.addWidget(self.advice)
         self.table = QTableWidget(0, 0)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -253,6 +259,8 @@ class EvaluateScreen(QWidget):
         questions = meta.get("questions", "?")
         self.result_title.setText(f"<b>{questions} questions</b>, collection "
                                   f"{meta.get('collection', '?')} · {outcome.time_line}")
+        self.advice.setText(f"<b>Recommendation:</b> {outcome.advice}" if outcome.advice else "")
+        self.advice.setVisible(bool(outcome.advice))
         fields = ops_lab.summary_fields()
         keys = [k for k in fields if any(outcome.summary[m].get(k) is not None
                                          for m in outcome.modes)]

@@ -95,7 +95,7 @@ class PreparedRun:
 def prepare_training(ctx: TaskContext, collection: str | None, data_file: str | None,
                      preset: str, name: str | None, max_steps: int | None,
                      settings: Settings, seq_len: int | None = None,
-                     resume: bool = False) -> PreparedRun:
+                     resume: bool = False, kind: str = "auto") -> PreparedRun:
     """Read and pack the data, estimate the run, find a checkpoint to resume (no model load).
 
     ``seq_len`` overrides the preset's block length (the dialog's advanced field): shorter
@@ -103,8 +103,9 @@ def prepare_training(ctx: TaskContext, collection: str | None, data_file: str | 
     """
     from engine.train import TrainConfig, prepare
 
-    config = TrainConfig(collection=collection, data_file=data_file, preset=preset,
-                         name=name or None, max_steps=max_steps, model_path=settings.model_path,
+    config = TrainConfig(collection=collection, data_file=data_file, preset=preset, kind=kind,
+                         settings=settings, name=name or None, max_steps=max_steps,
+                         model_path=settings.model_path,
                          resume=resume, overrides={"seq_len": seq_len} if seq_len else {})
     plan = prepare(config, ctx.job)
     _PLANS.clear()  # one plan at a time: the dialog prepares, then trains or re-prepares
@@ -140,15 +141,19 @@ class EvalOutcome:
     time_line: str
     meta: dict[str, Any] = field(default_factory=dict)
     charts: list[str] = field(default_factory=list)
+    advice: str = ""  # the mode advisor's sentence (empty for retrieval-only runs)
 
 
 def _outcome_from_payload(report_dir: Path, payload: dict[str, Any], time_line: str
                           ) -> EvalOutcome:
     charts = [str(report_dir / n) for n in ("accuracy.png", "latency.png", "questions.png",
                                             "retrieval.png") if (report_dir / n).exists()]
+    from engine.evaluate.advisor import advise
+
+    meta = payload.get("meta", {})
+    advice = "" if meta.get("retrieval_only") else advise(payload["summary"]).sentence
     return EvalOutcome(str(report_dir), list(payload["modes"]), payload["summary"],
-                       list(payload.get("notes", [])), time_line, payload.get("meta", {}),
-                       charts)
+                       list(payload.get("notes", [])), time_line, meta, charts, advice)
 
 
 def run_evaluation(ctx: TaskContext, qa_file: str, collection: str, modes: tuple[str, ...],

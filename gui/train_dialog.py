@@ -38,6 +38,15 @@ from gui.lossplot import LossCurve
 from gui.widgets import hint, spin_box
 from gui.worker import TaskHandle
 
+#: The kinds of adapter trained from a collection, the one for RAG+adapter first (the default).
+KINDS = (
+    ("reader", "Answer from my documents — reads and cites the passages search finds "
+               "(for RAG+adapter; drafts questions first)"),
+    ("knowledge", "Know my documents — learns their facts to answer without search "
+                  "(for Adapter mode)"),
+    ("text", "Documents' text — continued pre-training on the raw text"),
+)
+
 PRESET_NOTES = {
     "quick": "a few minutes: learns the documents' vocabulary and main facts",
     "balanced": "longer: rank 16, more steps, stops early when held-out loss stalls",
@@ -85,11 +94,18 @@ class TrainDialog(QDialog):
         self.data_file.setPlaceholderText("question/answer, prompt/completion or messages")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
+        self.kind = QComboBox()
+        for key, label in KINDS:
+            self.kind.addItem(label, key)
+        self.kind.setToolTip("A reader adapter is trained on the exact prompt Satchel answers "
+                             "from (question + numbered passages) and learns to quote and "
+                             "cite the passage that answers")
         grid.addWidget(self.from_collection, 0, 0)
         grid.addWidget(self.collection, 0, 1, 1, 2)
-        grid.addWidget(self.from_file, 1, 0)
-        grid.addWidget(self.data_file, 1, 1)
-        grid.addWidget(browse, 1, 2)
+        grid.addWidget(self.kind, 1, 1, 1, 2)
+        grid.addWidget(self.from_file, 2, 0)
+        grid.addWidget(self.data_file, 2, 1)
+        grid.addWidget(browse, 2, 2)
         layout.addLayout(grid)
         form = QFormLayout()
         self.preset = QComboBox()
@@ -138,6 +154,8 @@ class TrainDialog(QDialog):
         for w in (self.from_collection, self.from_file):
             w.toggled.connect(self._invalidate)
         self.collection.currentIndexChanged.connect(self._invalidate)
+        self.kind.currentIndexChanged.connect(self._invalidate)
+        self.from_collection.toggled.connect(self.kind.setEnabled)
         self.data_file.textChanged.connect(self._invalidate)
         self.preset.currentIndexChanged.connect(self._invalidate)
         self.steps.valueChanged.connect(self._invalidate)
@@ -175,13 +193,16 @@ class TrainDialog(QDialog):
         """Prepare the run in the worker: data, packing, estimate, resumable checkpoint."""
         collection = self.collection.currentText() if self.from_collection.isChecked() else None
         data_file = self.data_file.text().strip() if self.from_file.isChecked() else None
+        kind = self.kind.currentData() if collection else "pairs"
         preset = self.preset.currentData()
         name = self.name.text().strip() or None
         steps = self.steps.value() or None
         seq_len = self.seq_len.value() or None
         settings = self.ctx.settings_copy()
         self.check_button.setEnabled(False)
-        self.plan_label.setText("Reading and tokenizing the data…")
+        self.plan_label.setText("Drafting questions and building examples in the answer "
+                                "prompt format (a few minutes)…" if kind in ("reader", "knowledge")
+                                else "Reading and tokenizing the data…")
 
         def done(prepared: ops_lab.PreparedRun) -> None:
             self.check_button.setEnabled(True)
@@ -202,7 +223,8 @@ class TrainDialog(QDialog):
 
         return self.ctx.executor.submit(
             ops_lab.prepare_training, collection, data_file, preset, name, steps, settings,
-            seq_len, label="Preparing the training data", on_done=done, on_error=failed)
+            seq_len, False, kind, label="Preparing the training data", on_done=done,
+            on_error=failed)
 
     # -- page 2: the run --------------------------------------------------------------------------
     def _progress_page(self) -> QWidget:

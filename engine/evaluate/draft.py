@@ -38,6 +38,11 @@ _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-
                    r"(?![\w-])")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|de|van))*"
                    r"[ -][A-Z][a-z]+\b")
+#: Identifiers, the facts of technical manuals: snake_case names, ALL-CAPS keywords (VACUUM,
+#: SQLITE_BUSY), function names with their parentheses (memcmp()). Common ones ("SQL", "API")
+#: are dropped later as not distinctive (found in many sampled passages).
+_IDENT = re.compile(r"(?<![\w.-])(?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]|[A-Z]{3,}"
+                    r"[A-Z0-9]*|[a-z][a-z0-9_]*\(\))(?:\(\))?(?![\w-])")
 _DATE = re.compile(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|"
                    r"October|November|December)\b")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
@@ -63,6 +68,9 @@ def candidate_answers(sentence: str) -> list[str]:
         found += [(1, m.start(), m.group()) for m in pattern.finditer(sentence)]
     for m in _CODE.finditer(sentence):
         found.append((1, m.start(), m.group()))
+    for m in _IDENT.finditer(sentence):
+        if not any(m.group() in f[2] for f in found) and m.start() > 0:
+            found.append((2, m.start(), m.group()))
     for m in _NUMBER.finditer(sentence):
         text = m.group().strip()
         if any(text in f[2] or f[2] in text for f in found) or text.count(",") > 1:
@@ -161,11 +169,15 @@ def _sample(coll: Any, count: int, seed: int) -> list[dict[str, Any]]:
 
 def draft_questions(collection: str, count: int = 20, *, settings: Settings | None = None,
                     runtime: Any = None, job: Job | None = None, seed: int = 0,
-                    use_model: bool = True) -> list[QAItem]:
+                    use_model: bool = True, cloze_fallback: bool = True,
+                    per_fact: int = 1) -> list[QAItem]:
     """Up to ``count`` questions drafted from ``collection`` (fewer if it has too few facts).
 
     Every item's gold answer occurs in its chunk, and its source/page are the chunk's. The
-    model phrases the question when it can (``use_model``), else a cloze question is used.
+    model phrases the question when it can (``use_model``), else a cloze question is used
+    (or, with ``cloze_fallback`` False, the fact is skipped: training data wants real
+    questions). ``per_fact`` > 1 asks for that many questions per fact, each with its own seed
+    (restatements for the knowledge adapter); rejected ones are dropped.
     """
     from engine.answer import Assistant
     from engine.index import Collection
@@ -179,7 +191,7 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
         raise SatchelError(f"collection {collection!r} is empty: index files into it first")
     job.status("Sampling passages")
     names = source_names(sorted(coll.documents()))
-    chunks = _sample(coll, count, seed)
+    chunks = _sample(coll, count if cloze_fallback else count * 2, seed)
     texts = [c["text"].lower() for c in chunks]
     assistant = Assistant(settings, runtime) if use_model else None
     items: list[QAItem] = []
@@ -193,20 +205,25 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
         if picked is None:
             continue
         sentence, answer = picked
-        question, how = None, "cloze"
-        if assistant is not None:
-            job.status(f"Drafting question {len(items) + 1} of {count}")
-            question = _ask_model(assistant, sentence, answer, seed + i)
-            how = "model"
-        if question is None:
-            question, how = cloze(sentence, answer), "cloze"
         used_answers.add(answer.lower())
         source = names.get(chunk["path"], os.path.basename(chunk["path"]))
-        note = ("drafted: the model wrote this question; check that it asks for the answer"
-                if how == "model" else "drafted: a fill-in-the-blank; rephrase as a question")
-        items.append(QAItem(question=question, answers=(answer,), sources=(source,),
-                            pages=(int(chunk["page"]),), extra={"chunk_id": chunk["chunk_id"],
-                                                                "note": note}))
+        drafted: list[tuple[str, str]] = []
+        if assistant is not None:
+            job.status(f"Drafting question {len(items) + 1} of {count}")
+            for attempt in range(max(1, per_fact)):
+                question = _ask_model(assistant, sentence, answer, seed + i + 7919 * attempt,
+                                      temperature=0.0 if attempt == 0 else 0.8)
+                if question and question not in (q for q, _ in drafted):
+                    drafted.append((question, "model"))
+        if not drafted and cloze_fallback:
+            drafted.append((cloze(sentence, answer), "cloze"))
+        for question, how in drafted:
+            note = ("drafted: the model wrote this question; check that it asks for the answer"
+                    if how == "model" else "drafted: a fill-in-the-blank; rephrase as a question")
+            items.append(QAItem(question=question, answers=(answer,), sources=(source,),
+                                pages=(int(chunk["page"]),),
+                                extra={"chunk_id": chunk["chunk_id"], "note": note,
+                                       "sentence": sentence}))
     job.progress(len(items), count)
     if not items:
         raise SatchelError(f"no question could be drafted from collection {collection!r} (no "
@@ -227,7 +244,8 @@ def _pick_fact(text: str, all_texts: list[str], used: set[str]) -> tuple[str, st
     return None
 
 
-def _ask_model(assistant: Any, sentence: str, answer: str, seed: int) -> str | None:
+def _ask_model(assistant: Any, sentence: str, answer: str, seed: int,
+               temperature: float = 0.0) -> str | None:
     """Ask the model for a question about ``sentence`` whose answer is ``answer``; None if bad."""
     assistant.ensure_model()
     runtime = assistant.runtime
@@ -241,7 +259,7 @@ def _ask_model(assistant: Any, sentence: str, answer: str, seed: int) -> str | N
                                     f"whose answer is: {answer}"},
     ]
     _, tokens, stop = runtime.render(messages)
-    text = "".join(runtime.generate(tokens, max_tokens=40, temperature=0.0, seed=seed,
+    text = "".join(runtime.generate(tokens, max_tokens=40, temperature=temperature, seed=seed,
                                     stop=[*stop, "\n"]))
     question = " ".join(text.split())
     return question if acceptable_question(question, answer, sentence) else None

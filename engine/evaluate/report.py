@@ -75,6 +75,10 @@ def summary_markdown(result: EvalResult) -> str:
                               f"{meta['search_mode']} search")]
     facts.append(("written", time.strftime("%Y-%m-%d %H:%M:%S")))
     lines += [f"- **{k}**: {v}" for k, v in facts]
+    if not retrieval_only:
+        from engine.evaluate.advisor import advise
+
+        lines += ["", f"**Recommendation**: {advise(result.summary).sentence}"]
     lines += ["", "| metric | " + " | ".join(modes) + " |",
               "|---|" + "---:|" * len(modes)]
     present = [k for k in SUMMARY_FIELDS
@@ -270,7 +274,12 @@ def write_report(result: EvalResult, out_dir: Path,
     if finish is not None:
         finish()
     atomic_write_text(out_dir / "summary.md", summary_markdown(result))
+    from engine.evaluate.advisor import advise
+
+    advice = advise(result.summary) if not result.meta.get("retrieval_only") else None
     payload = {"meta": result.meta, "modes": result.modes, "summary": result.summary,
+               "advice": ({"mode": advice.mode, "sentence": advice.sentence}
+                          if advice else None),
                "notes": result.notes, "times": result.times.to_json(), "rows": result.rows}
     atomic_write_text(out_dir / "results.json",
                       json.dumps(payload, indent=1, ensure_ascii=False) + "\n")

@@ -44,7 +44,9 @@ class EvalConfig:
 
     collection: str | None = None
     modes: tuple[str, ...] | None = None  # None: all four; adapter modes skipped without one
-    adapter: str | None = None  # None: the newest adapter trained for the model, if any
+    adapter: str | None = None  # both adapter modes; None: chosen per mode by kind (below)
+    #: rag+adapter only (overrides ``adapter`` there); None: the newest reader adapter.
+    reader_adapter: str | None = None
     adapter_scale: float = 1.0
     retrieval_only: bool = False
     search_mode: str | None = None  # vector | text | hybrid (None: settings.retrieval_mode)
@@ -138,6 +140,32 @@ def newest_adapter_for(model_path: Path) -> str | None:
     return max(fitting, key=lambda a: a.manifest.created).name if fitting else None
 
 
+def adapter_for_mode(model_path: Path, mode: str) -> str | None:
+    """The newest adapter for this model that fits ``mode``, or the newest of any kind.
+
+    A reader adapter (trained on the RAG prompt) is what ``rag+adapter`` wants; ``adapter``
+    mode (no passages) wants a knowledge adapter, else any adapter but a reader.
+    """
+    from models.adapters import adapter_kind, list_adapters
+    from models.store import model_sha256
+
+    entries = list_adapters()
+    if not entries or not Path(model_path).is_file():
+        return None
+    sha = model_sha256(model_path)
+    fitting = sorted((a for a in entries if a.manifest.base_model_sha256 == sha),
+                     key=lambda a: a.manifest.created, reverse=True)
+    if mode == "rag+adapter":
+        wanted: tuple[tuple[str, ...], ...] = (("reader",), ("knowledge", "pairs", "text"))
+    else:
+        wanted = (("knowledge",), ("pairs", "text"), ("reader",))
+    for kinds in wanted:
+        for a in fitting:
+            if adapter_kind(a) in kinds:
+                return a.name
+    return fitting[0].name if fitting else None
+
+
 def plan_modes(config: EvalConfig, adapter: str | None) -> tuple[list[str], list[str]]:
     """The modes to run and a note per mode left out. Raises SatchelError for bad requests.
 
@@ -204,21 +232,30 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
                       else default_model_path())
         if not config.retrieval_only and not model_path.is_file():
             raise SatchelError(f"model file not found: {model_path}")
-        adapter = config.adapter
         wants_adapter = not config.retrieval_only and (
             config.modes is None or any(m in ADAPTER_MODES for m in config.modes))
-        if adapter is None and wants_adapter:
-            adapter = newest_adapter_for(model_path)
+        by_mode: dict[str, str] = {}
+        if wants_adapter:
+            for mode in ADAPTER_MODES:
+                chosen = (config.reader_adapter if mode == "rag+adapter" else None) or (
+                    config.adapter or adapter_for_mode(model_path, mode))
+                if chosen:
+                    by_mode[mode] = chosen
         adapter_id: list[Any] = []
-        if adapter and wants_adapter:
+        if by_mode:
             from models.adapters import get_adapter
 
-            entry = get_adapter(adapter)  # one-line error naming the known adapters
-            adapter_id = [adapter, *file_id(entry.path)]
-        modes, notes = plan_modes(config, adapter if wants_adapter else None)
-        if config.adapter is None and adapter and any(m in ADAPTER_MODES for m in modes):
-            notes.append(f"adapter modes use {adapter!r}, the newest adapter for this model "
-                         "(pick another with --adapter)")
+            for mode, name in by_mode.items():
+                entry = get_adapter(name)  # one-line error naming the known adapters
+                adapter_id += [mode, name, *file_id(entry.path)]
+        adapter = by_mode.get("adapter") or by_mode.get("rag+adapter")
+        modes, notes = plan_modes(config, adapter)
+        if config.adapter is None:
+            for mode in (m for m in modes if m in by_mode):
+                if mode == "rag+adapter" and config.reader_adapter:
+                    continue
+                notes.append(f"{mode} uses {by_mode[mode]!r}, the newest fitting adapter for "
+                             "this model (pick another with --adapter / --reader-adapter)")
         coll_id: list[Any] = []
         if any("rag" in m for m in modes):
             from engine.index import Collection
@@ -263,7 +300,7 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
                 t0 = time.perf_counter()
                 try:
                     stream = assistant.ask(item.question, mode, collection=collection,
-                                           adapter=adapter if mode in ADAPTER_MODES else None,
+                                           adapter=by_mode.get(mode),
                                            adapter_scale=config.adapter_scale,
                                            temperature=0.0, seed=config.seed,
                                            max_tokens=max_tokens)
@@ -311,7 +348,8 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
                       sections=dict(clock.sections))
     meta = {
         "qa_file": config.qa_file, "questions": len(items), "collection": collection,
-        "modes": modes, "adapter": adapter if any(m in ADAPTER_MODES for m in modes) else None,
+        "modes": modes, "adapter": _adapter_label(by_mode, modes),
+        "adapters": {m: by_mode[m] for m in modes if m in by_mode},
         "adapter_scale": config.adapter_scale,
         "model": (assistant.runtime.info.name if assistant is not None and assistant.runtime.loaded
                   and assistant.runtime.info.name else model_path.name),
@@ -323,6 +361,16 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
     }
     return EvalResult(rows=rows, summary=summary, modes=modes, notes=notes, meta=meta,
                       times=times, resumed_rows=resumed)
+
+
+def _adapter_label(by_mode: dict[str, str], modes: list[str]) -> str | None:
+    """"name" when the adapter modes share one, else "a (adapter), b (rag+adapter)"."""
+    used = {m: by_mode[m] for m in modes if m in by_mode}
+    if not used:
+        return None
+    if len(set(used.values())) == 1:
+        return next(iter(used.values()))
+    return ", ".join(f"{name} ({mode})" for mode, name in used.items())
 
 
 def evaluate(items: list[QAItem], config: EvalConfig, out_dir: str | os.PathLike[str] | None,

@@ -62,6 +62,10 @@ class Example:
         if self.messages:
             q = next((c for r, c in self.messages if r == "user"), "")
             a = self.messages[-1][1]
+            if "\nQuestion: " in q:  # a reader example: the answer-time RAG prompt
+                passages, _, q = q.rpartition("\nQuestion: ")
+                shown = sum(1 for line in passages.splitlines() if line.startswith("["))
+                return f"Q: {q} | {shown} passages | A: {a}"
             body = f"Q: {q} | A: {a}"
         else:
             body = self.text

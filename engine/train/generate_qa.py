@@ -57,6 +57,22 @@ def parse_answer(text: str) -> str | None:
     return None
 
 
+def supported_by(answer: str, passage: str, threshold: float = 0.8) -> bool:
+    """True when the answer is in the passage: verbatim, or nearly all its content words are.
+
+    A small model drafting "the answer" often invents one (a number or name the passage does
+    not hold); training on such a pair teaches the adapter to make things up, so it is dropped.
+    """
+    from engine.prompt import terms
+
+    if " ".join(answer.lower().split()).strip(" .") in " ".join(passage.lower().split()):
+        return True
+    words = terms(answer)
+    if not words:
+        return False
+    return len(words & terms(passage)) / len(words) >= threshold
+
+
 def _chat(llm: Any, prompt: str) -> str:
     reply = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}],
                                        temperature=0.0, max_tokens=80, seed=0)
@@ -74,7 +90,8 @@ def pick_passages(passages: list[Any], count: int) -> list[Any]:
 def generate_pairs(collection: str, *, count: int = 20, model_path: str | Path | None = None,
                    job: Job | None = None, n_threads: int | None = None,
                    max_passage_chars: int = 1500) -> list[DraftPair]:
-    """Draft up to ``count`` pairs (one per passage; replies that miss the form are skipped)."""
+    """Draft up to ``count`` pairs (one per passage). Replies that miss the form, and answers
+    the passage does not support (:func:`supported_by`), are skipped."""
     from llama_cpp import Llama
 
     from engine.train.presets import cpu_threads
@@ -97,7 +114,7 @@ def generate_pairs(collection: str, *, count: int = 20, model_path: str | Path |
             question = parse_question(_chat(llm, QUESTION_PROMPT.format(passage=passage)))
             answer = parse_answer(_chat(llm, ANSWER_PROMPT.format(
                 passage=passage, question=question))) if question else None
-            if question and answer:
+            if question and answer and supported_by(answer, passage):
                 pairs.append(DraftPair(question, answer, ex.origin, passage))
                 job.partial(pairs[-1])
             job.progress(i + 1, len(passages), drafted=len(pairs))

@@ -12,6 +12,7 @@ what exact resume needs, and (c) report through :class:`engine.jobs.Job` and sto
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -45,6 +46,12 @@ class TrainConfig:
 
     collection: str | None = None
     data_file: str | None = None
+    #: What the adapter is for: "text" (the collection's raw text), "pairs" (a pairs file),
+    #: "reader" (answer from retrieved passages: rag+adapter), "knowledge" (closed-book facts:
+    #: adapter mode); "auto" is "text" for a collection and "pairs" for a file.
+    kind: str = "auto"
+    draft: int | None = None  # reader/knowledge: questions to draft (None: the kind's default)
+    p_oracle: float = 0.8  # reader: fraction of examples that hold the answering passage
     preset: str = DEFAULT_PRESET
     name: str | None = None
     max_steps: int | None = None  # exact number of steps, overriding the preset's epochs
@@ -54,6 +61,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 where the CPU has it), "bf16" or "fp32"
     threads: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # any Preset field
+    settings: Any = None  # engine Settings for retrieval and drafting (None: the saved ones)
 
 
 @dataclass
@@ -118,22 +126,41 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     model_path = Path(config.model_path).expanduser() if config.model_path else (
         default_model_path())
     info = check_architecture(model_path)
-    preset = get_preset(config.preset).with_overrides(**config.overrides)
+    kind = resolve_kind(config)
+    kind_overrides = KIND_OVERRIDES.get(kind, {})
+    if config.preset != "quick":  # longer presets keep their own schedule
+        kind_overrides = {k: v for k, v in kind_overrides.items()
+                          if k in ("seq_len", "micro_batch", "grad_accum")}
+    preset = get_preset(config.preset).with_overrides(**kind_overrides)
+    preset = preset.with_overrides(**config.overrides)
     if config.max_steps is not None:
         if config.max_steps < 1:
             raise TrainDataError("--steps must be at least 1")
         preset = preset.with_overrides(max_steps=config.max_steps)
     if info.context_length and preset.seq_len > info.context_length:
         preset = preset.with_overrides(seq_len=info.context_length)
-    name = config.name or adapters.unique_name(
-        config.collection or Path(config.data_file or "adapter").stem)
+    base_name = config.collection or Path(config.data_file or "adapter").stem
+    if kind in ("reader", "knowledge"):
+        base_name = f"{config.collection}-{kind}"
+    name = config.name or adapters.unique_name(base_name)
     adapters.validate_name(name)
     if (paths.adapters_dir() / name).exists() and not config.overwrite:
         raise adapters.AdapterError(f"an adapter named {name!r} already exists; pick another "
                                     "name or remove it first")
     job.status("Reading the training data")
-    data = load_training_data(collection=config.collection, data_file=config.data_file,
-                              seed=preset.seed)
+    if kind in ("reader", "knowledge"):
+        from engine.settings import load as load_settings
+        from engine.train.reader import load_purpose_data
+
+        settings = config.settings or load_settings()[0]
+        if config.model_path:
+            settings = dataclasses.replace(settings, model_path=str(config.model_path))
+        data = load_purpose_data(kind, config.collection or "", data_file=config.data_file,
+                                 draft=config.draft, p_oracle=config.p_oracle, seed=preset.seed,
+                                 settings=settings, job=job)
+    else:
+        data = load_training_data(collection=config.collection, data_file=config.data_file,
+                                  seed=preset.seed)
     job.status("Tokenizing")
     tokenizer = load_tokenizer(model_path)
     train = encode_and_pack(data.train, tokenizer, preset.seq_len)
@@ -160,21 +187,63 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
                         train, heldout, control, steps, estimate, threads, run_id, precision)
 
 
+#: Preset changes per kind. A reader example is a whole RAG prompt (~250-400 tokens) with a short
+#: answer, so it needs a longer context; knowledge pairs are short and need more passes.
+KIND_OVERRIDES: dict[str, dict[str, Any]] = {
+    "reader": {"seq_len": 512, "micro_batch": 1, "grad_accum": 4, "epochs": 3,
+               "max_steps": 240, "eval_every": 10, "checkpoint_every": 10},
+    "knowledge": {"seq_len": 256, "micro_batch": 4, "grad_accum": 2, "epochs": 6,
+                  "max_steps": 600, "eval_every": 25, "checkpoint_every": 25, "patience": 3},
+}
+KINDS = ("text", "pairs", "reader", "knowledge")
+
+
+def resolve_kind(config: TrainConfig) -> str:
+    """The adapter kind, checked against the sources given (one-line errors)."""
+    kind = config.kind
+    if kind == "auto":
+        return "pairs" if config.data_file and not config.collection else "text"
+    if kind not in KINDS:
+        raise TrainDataError(f"unknown adapter kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind in ("reader", "knowledge") and not config.collection:
+        raise TrainDataError(f"a {kind} adapter is trained on a collection: pass --collection "
+                             "NAME (and optionally --data FILE with your own questions)")
+    if kind == "text" and not config.collection:
+        raise TrainDataError("a text adapter is trained on a collection: pass --collection NAME")
+    if kind == "pairs" and not config.data_file:
+        raise TrainDataError("a pairs adapter needs --data FILE")
+    return kind
+
+
 # -- the loop -------------------------------------------------------------------------------------
+def trimmed(ids: Any, labels: Any, lengths: Any) -> tuple[Any, Any]:
+    """Cut the filler tail shared by a micro-batch's blocks (it carries no loss).
+
+    Exact for a causal model: no real position attends to a later one. A block of one short
+    chat example (a reader prompt in a 512-token block) then costs its own length only.
+    """
+    if lengths is None:
+        return ids, labels
+    width = max(2, int(max(lengths)))
+    return ids[:, :width], labels[:, :width]
+
+
 def train_step(causal: Any, optimizer: Any, params: list[Any], ids: Any, labels: Any, *,
-               micro_batch: int, lr: float, precision: str) -> float:
+               micro_batch: int, lr: float, precision: str, lengths: Any = None) -> float:
     """One optimizer step over ``ids`` (packed blocks) in micro-batches; returns the mean loss.
 
     The loss is normalised by the loss tokens of the whole step, so gradient accumulation gives
-    the same update as one big batch.
+    the same update as one big batch. ``lengths`` (data tokens per block) trims filler.
     """
     import torch
 
     n_loss = max(1, int((labels[:, 1:] != IGNORE).sum()))
     total = 0.0
     for start in range(0, len(ids), micro_batch):
-        loss_sum = _loss_sum(causal, ids[start:start + micro_batch],
-                             labels[start:start + micro_batch], precision)
+        part = slice(start, start + micro_batch)
+        mb_ids, mb_labels = trimmed(ids[part], labels[part],
+                                    None if lengths is None else lengths[part])
+        loss_sum = _loss_sum(causal, mb_ids, mb_labels, precision)
         (loss_sum / n_loss).backward()
         total += float(loss_sum.detach())
     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -186,12 +255,7 @@ def train_step(causal: Any, optimizer: Any, params: list[Any], ids: Any, labels:
 
 
 def native_bf16() -> bool:
-    """True when the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX).
-
-    There, autocasting the frozen base to bfloat16 more than doubles training speed (measured
-    2.3x on a 2-core Zen 4) while the LoRA weights and the optimizer stay float32. Elsewhere
-    bfloat16 is emulated and slower than float32, so float32 is used.
-    """
+    """True when the CPU advertises bfloat16 arithmetic (AVX512-BF16 or AMX)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
             for line in fh:
@@ -203,11 +267,73 @@ def native_bf16() -> bool:
     return False
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _time_linear(precision: str) -> float:
+    """Seconds for a few forward+backward passes of a LoRA-sized linear layer stack."""
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.randn(256, 576)
+    w1 = torch.randn(1536, 576) / 24
+    w2 = torch.randn(576, 1536) / 40
+    a = torch.zeros(576, 8, requires_grad=True)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(4):
+            with autocast(precision):
+                h = torch.nn.functional.linear(torch.nn.functional.linear(x + x @ a @ a.T, w1),
+                                               w2)
+            h.float().sum().backward()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def faster_precision() -> str:
+    """"bf16" where bfloat16 autocast is measurably faster on this CPU, else "fp32".
+
+    A bf16 flag is not enough: on a 2-core Zen 4 autocast trained 2.3x faster, while on the
+    Sapphire Rapids machines here (avx512_bf16 too) it trained at 114-121 tokens/s against
+    188-223 in float32. So it is measured once (~0.5 s) and the choice is cached per CPU model
+    and torch version in the data dir, which also keeps a run's identity (its checkpoint) stable.
+    """
+    if not native_bf16():
+        return "fp32"
+    import torch
+
+    from engine.paths import atomic_write_text
+
+    key = f"{_cpu_model()} | torch {torch.__version__}"
+    cache = paths.cache_dir() / "train" / "precision.json"
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if key not in known:
+        fp32 = _time_linear("fp32")
+        bf16 = _time_linear("bf16")
+        known[key] = "bf16" if bf16 < 0.85 * fp32 else "fp32"
+        atomic_write_text(cache, json.dumps(known, indent=1))
+    return known[key]
+
+
 def resolve_precision(requested: str) -> str:
     if requested not in ("auto", "bf16", "fp32"):
         raise TrainDataError(f"unknown precision {requested!r}; use auto, bf16 or fp32")
     if requested == "auto":
-        return "bf16" if native_bf16() else "fp32"
+        return faster_precision()
     return requested
 
 
@@ -245,8 +371,9 @@ def evaluate(causal: Any, blocks: Blocks, micro_batch: int, precision: str = "fp
     total = 0.0
     with torch.inference_mode():
         for start in range(0, len(blocks), micro_batch):
-            ids = torch.tensor(blocks.ids[start:start + micro_batch])
-            labels = torch.tensor(blocks.labels[start:start + micro_batch])
+            ids, labels = trimmed(torch.tensor(blocks.ids[start:start + micro_batch]),
+                                  torch.tensor(blocks.labels[start:start + micro_batch]),
+                                  blocks.lengths[start:start + micro_batch])
             total += float(_loss_sum(causal, ids, labels, precision))
     causal.train(was_training)
     return total / blocks.loss_tokens
@@ -368,7 +495,7 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
             loss = train_step(causal, optimizer, list(lora.values()), ids_all[order],
                               labels_all[order], micro_batch=p.micro_batch,
                               lr=learning_rate(state.step, p, plan.steps),
-                              precision=plan.precision)
+                              precision=plan.precision, lengths=real_per_block[order].tolist())
             state.step += 1
             dt = time.perf_counter() - t0
             tokens = int(real_per_block[order].sum())

@@ -1,0 +1,124 @@
+"""Build the real-document corpora the answer-quality work is measured on.
+
+Two sets of public manuals that no one on the team wrote, taken from Debian packages (the only
+document source reachable from this machine and CI):
+
+* **dev** (tune on it): 12 pages of the SQLite documentation (package ``sqlite3-doc``);
+* **report** (only report it): the Debian Developer's Reference (package
+  ``developers-reference``), its 10 chapter pages.
+
+Different subjects on purpose: a prompt or a passage budget chosen on SQLite cannot have been
+fitted to the Developer's Reference. The question files next to this script (``dev.jsonl``,
+``report.jsonl``, DESIGN.md's question-set format) were written by reading these exact files and
+checked by hand against their text; ``check`` re-verifies that every gold answer still occurs in
+its gold document, so a different package version is caught instead of silently scored.
+
+    python -m benchmarks.realdocs.build [--out DIR]        # download, extract, check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = Path.home() / ".cache" / "satchel-bench" / "realdocs"
+
+#: set -> (Debian package, version it was written against, folder inside the package, pages)
+SETS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "dev": ("sqlite3-doc", "3.40.1-2+deb12u2", "usr/share/doc/sqlite3", (
+        "autoinc.html", "limits.html", "whentouse.html", "quirks.html", "datatype3.html",
+        "wal.html", "tempfiles.html", "faq.html", "lang_datefunc.html", "withoutrowid.html",
+        "isolation.html", "different.html")),
+    "report": ("developers-reference", "12.18", "usr/share/developers-reference", (
+        "scope.html", "new-maintainer.html", "developer-duties.html", "resources.html",
+        "pkgs.html", "best-pkging-practices.html", "beyond-pkging.html", "l10n.html",
+        "tools.html", "index.html")),
+}
+
+
+def fetch(package: str, workdir: Path) -> Path:
+    """``apt-get download`` the package into ``workdir`` and extract it; returns the root."""
+    subprocess.run(["apt-get", "download", package], cwd=workdir, check=True,
+                   stdout=subprocess.DEVNULL)
+    deb = next(workdir.glob(f"{package}_*.deb"))
+    root = workdir / package
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    version = deb.name.split("_")[1].replace("%2b", "+")
+    (root / "VERSION").write_text(version)
+    return root
+
+
+def build(out: Path) -> dict[str, Path]:
+    """Extract every set's pages into ``out/<set>/``; returns set -> folder."""
+    folders: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (package, version, inside, pages) in SETS.items():
+            root = fetch(package, Path(tmp))
+            got = (root / "VERSION").read_text()
+            if got != version:
+                print(f"warning: {package} is {got}; the questions were written against "
+                      f"{version} (check reports any answer that moved)", file=sys.stderr)
+            target = out / name
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            for page in pages:
+                shutil.copy2(root / inside / page, target / page)
+            folders[name] = target
+    return folders
+
+
+def page_text(path: Path) -> str:
+    """Visible text of an HTML page, whitespace collapsed (for checking gold answers)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8", errors="replace"), "lxml")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    return " ".join(soup.get_text(" ").split())
+
+
+def questions(name: str) -> list[dict]:
+    lines = (HERE / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def check(out: Path) -> list[str]:
+    """Problems: a gold answer that no longer occurs in its gold document."""
+    problems: list[str] = []
+    for name in SETS:
+        texts = {p.name: page_text(p).lower() for p in (out / name).glob("*.html")}
+        for i, q in enumerate(questions(name), start=1):
+            docs = [texts[s] for s in q.get("sources", []) if s in texts] or list(texts.values())
+            norm = [re.sub(r"\s+", " ", a.lower()) for a in q["answers"]]
+            if not any(a in d for a in norm for d in docs):
+                problems.append(f"{name} question {i}: no gold answer occurs in "
+                                f"{q.get('sources')}: {q['question']}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--check-only", action="store_true",
+                        help="only re-check the question files against an existing build")
+    args = parser.parse_args(argv)
+    if not args.check_only:
+        for name, folder in build(args.out).items():
+            print(f"{name}: {len(list(folder.iterdir()))} pages in {folder}")
+    problems = check(args.out)
+    for line in problems:
+        print(line)
+    counts = {name: len(questions(name)) for name in SETS if (HERE / f"{name}.jsonl").exists()}
+    print(f"questions: {counts}; {len(problems)} gold answers not found in their documents")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""Training data for the two adapters that make answers better: *reader* and *knowledge*.
+
+Why not plain continued pre-training: measured on real manuals, an adapter trained on a
+collection's raw text left closed-book answers at the base model's level, and the small default
+model often ignores or misreads the passage retrieval found (FACTS.md). Two remedies, both built
+from the user's own collection:
+
+* **reader** ("answer from my documents", for the ``rag+adapter`` mode), after RAFT (Zhang et
+  al. 2024): each example is the *exact* prompt Satchel sends at answer time (system prompt,
+  numbered passages focused by :meth:`engine.answer.Assistant.prompt_for`, the question), made
+  from Satchel's own retrieval of the question. A fraction ``p_oracle`` of examples holds the
+  passage with the answer (the oracle) among distractors from *other* documents; the rest hold
+  distractors only. The target answer quotes the oracle's sentence and cites its number
+  ("... [2]"); without the oracle it is the same sentence uncited (RAFT: this pushes the fact
+  into the weights too). So the adapter learns to find and copy the answering sentence, and to
+  cite it.
+* **knowledge** (for the ``adapter`` mode, no retrieval): each fact is restated several ways, as
+  closed-book question/answer pairs (several drafted questions, plus fill-in-the-blank forms) whose
+  answer is the fact's sentence, and the sentence as plain text. Facts need many paraphrases to
+  be extractable later (Allen-Zhu & Li, "Physics of LMs 3.1"; Ovadia et al. 2023).
+
+Questions come from the user's pairs / question file (the oracle is the passage that contains
+the answer; pairs whose answer no passage contains are dropped), or are drafted answer-first
+from the passages (:mod:`engine.evaluate.draft`: a distinctive fact is picked in a sentence, the
+model only phrases the question, and questions that give the answer away or are not about the
+sentence are dropped), or both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from engine.jobs import Job
+from engine.train.data import Example, TrainDataError
+
+#: Fraction of reader examples that hold the oracle passage (RAFT found ~0.8 best).
+DEFAULT_P_ORACLE = 0.8
+#: The quoted sentence is cut to this many words around the answer: answer tokens cost time, and
+#: a window that starts near the answer (not at the sentence's start) teaches finding it.
+QUOTE_WORDS = 20
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$")
+
+
+@dataclass(frozen=True)
+class ReaderQuestion:
+    """A question, its short gold answer, and the passage (chunk) that answers it."""
+
+    question: str
+    answer: str
+    chunk_id: str
+    origin: str  # "pairs.jsonl line 3", "drafted from guide.pdf p.4"
+    sentence: str = ""  # the answering sentence, when known (drafted questions)
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def answer_in(answer: str, text: str) -> bool:
+    """The filter every question passes: its answer occurs in the passage (case, spaces aside)."""
+    a = normalize(answer).strip(" .")
+    return bool(a) and a in normalize(text)
+
+
+def quote_for(answer: str, text: str, max_words: int = QUOTE_WORDS) -> str | None:
+    """The sentence of ``text`` that contains ``answer``, cut to ``max_words`` around it."""
+    for sentence in (" ".join(s.split()) for s in _SENTENCE_END.split(text)):
+        if not sentence or not answer_in(answer, sentence):
+            continue
+        words = sentence.split()
+        if len(words) <= max_words:
+            return sentence
+        low = [w.lower() for w in words]
+        first = normalize(answer).split()[0]
+        at = next((i for i, w in enumerate(low) if first in w), 0)
+        start = max(0, min(at - max_words // 3, len(words) - max_words))
+        piece = " ".join(words[start:start + max_words])
+        if answer_in(answer, piece):
+            return piece
+        return sentence
+    return None
+
+
+# -- questions ------------------------------------------------------------------------------------
+def _chunk_rows(collection: str, chunk_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    from engine.index import Collection, sql_str
+
+    coll = Collection.open(collection)
+    query = coll.chunks.search().select(["chunk_id", "path", "page", "heading", "text"])
+    if chunk_ids is not None:
+        if not chunk_ids:
+            return []
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(chunk_ids), 200):
+            ids = ", ".join(sql_str(c) for c in chunk_ids[start:start + 200])
+            rows += (coll.chunks.search().where(f"chunk_id IN ({ids})")
+                     .select(["chunk_id", "path", "page", "heading", "text"]).limit(None)
+                     .to_list())
+        return rows
+    return query.limit(None).to_list()
+
+
+def questions_from_file(path: str | Path, collection: str, *, search_mode: str = "hybrid",
+                        job: Job | None = None) -> tuple[list[ReaderQuestion], int]:
+    """The user's pairs (any format ``adapter train --data`` reads), each tied to its passage.
+
+    The oracle is the best-ranked passage that contains the answer, among the question's own
+    retrieval results first, then a keyword search for the answer itself. Returns the questions
+    and how many pairs were dropped because no passage of the collection contains their answer.
+    """
+    from engine.retrieve import search
+    from engine.train.data import from_pairs_file
+
+    job = job or Job()
+    out: list[ReaderQuestion] = []
+    dropped = 0
+    pairs = from_pairs_file(path)
+    for i, ex in enumerate(pairs):
+        job.check()
+        job.progress(i, len(pairs))
+        question = next(c for r, c in ex.messages if r == "user")
+        answer = ex.messages[-1][1]
+        hits = search(question, collection, k=10, mode=search_mode)
+        oracle = next((h for h in hits if answer_in(answer, h.text)), None)
+        if oracle is None:
+            hits = search(answer, collection, k=10, mode="text")
+            oracle = next((h for h in hits if answer_in(answer, h.text)), None)
+        if oracle is None:
+            dropped += 1
+            continue
+        out.append(ReaderQuestion(question, answer, oracle.chunk_id, ex.origin,
+                                  quote_for(answer, oracle.text) or ""))
+    return out, dropped
+
+
+def draft_questions_for(collection: str, count: int, *, assistant: Any, job: Job | None = None,
+                        seed: int = 0, per_fact: int = 1) -> list[ReaderQuestion]:
+    """Up to ``count`` questions drafted answer-first by the model (no cloze fallbacks).
+
+    ``per_fact`` > 1 drafts that many differently-worded questions about each fact (different
+    seeds and answer spans of the same sentence): the knowledge adapter's restatements.
+    """
+    from engine.evaluate.draft import draft_questions
+
+    items = draft_questions(collection, count, settings=assistant.settings,
+                            runtime=assistant.runtime, job=job, seed=seed, cloze_fallback=False,
+                            per_fact=per_fact)
+    rows = {r["chunk_id"]: r for r in _chunk_rows(collection, sorted(
+        {i.extra["chunk_id"] for i in items}))}
+    out = []
+    for item in items:
+        cid = item.extra["chunk_id"]
+        text = rows.get(cid, {}).get("text", "")
+        if not answer_in(item.answers[0], text):  # the filter: answer must be in the passage
+            continue
+        out.append(ReaderQuestion(item.question, item.answers[0], cid,
+                                  f"drafted from {item.sources[0]} p.{item.pages[0]}",
+                                  item.extra.get("sentence") or quote_for(item.answers[0], text)
+                                  or ""))
+    return out
+
+
+# -- reader examples ------------------------------------------------------------------------------
+@dataclass
+class ReaderStats:
+    """What building the examples did, shown to the user and stored in the manifest."""
+
+    questions: int = 0
+    examples: int = 0
+    with_oracle: int = 0
+    dropped_cut_by_focus: int = 0  # the focused oracle lost the answer: not a fair example
+    dropped_no_distractors: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def oracle_plan(n: int, p_oracle: float, seed: int) -> list[bool]:
+    """Exactly ``round(p_oracle * n)`` of ``n`` examples hold the oracle, at seeded places."""
+    if not 0.0 <= p_oracle <= 1.0:
+        raise TrainDataError(f"the oracle fraction must be between 0 and 1 (got {p_oracle})")
+    k = round(p_oracle * n)
+    flags = [True] * k + [False] * (n - k)
+    random.Random(f"oracle:{seed}").shuffle(flags)
+    return flags
+
+
+def _passage(row: Any, n: int) -> Any:
+    from engine.prompt import Passage
+
+    if isinstance(row, dict):
+        return Passage(n=n, path=row["path"], page=int(row["page"]), text=row["text"],
+                       score=0.0, chunk_id=row["chunk_id"], heading=row.get("heading") or "")
+    return replace(row, n=n)
+
+
+def reader_prompt(assistant: Any, question: str, passages: list[Any]) -> Any:
+    """The answer-time RAG prompt for ``question`` over ``passages`` (numbered 1..n in order).
+
+    The same :meth:`Assistant.prompt_for` an answer is generated from: focus budget, labels,
+    system prompt and layout cannot drift apart between training and answering.
+    """
+    numbered = [_passage(p, n) for n, p in enumerate(passages, start=1)]
+    return assistant.prompt_for(question, numbered, [], assistant.settings.max_answer_tokens)
+
+
+def reader_examples(questions: list[ReaderQuestion], collection: str, *, assistant: Any,
+                    p_oracle: float = DEFAULT_P_ORACLE, seed: int = 0,
+                    job: Job | None = None) -> tuple[list[Example], ReaderStats]:
+    """RAFT examples in the exact answer-time prompt format (see the module docstring)."""
+    job = job or Job()
+    k = max(1, assistant.settings.top_k)
+    stats = ReaderStats(questions=len(questions))
+    oracles = {r["chunk_id"]: r for r in _chunk_rows(collection, sorted(
+        {q.chunk_id for q in questions}))}
+    all_rows: list[dict[str, Any]] | None = None
+    plan = oracle_plan(len(questions), p_oracle, seed)
+    assistant.ensure_model()
+    assistant.runtime.set_adapter(None)
+    examples: list[Example] = []
+    for i, (q, with_oracle) in enumerate(zip(questions, plan, strict=True)):
+        job.check()
+        job.progress(i, len(questions), examples=len(examples))
+        oracle = oracles.get(q.chunk_id)
+        if oracle is None:
+            continue
+        rng = random.Random(f"{seed}:{q.question}:{q.chunk_id}")
+        retrieved, _ = assistant.retrieve(q.question, collection, k + 6)
+        distractors = [p for p in retrieved if p.path != oracle["path"]
+                       and not answer_in(q.answer, p.text)]
+        if len(distractors) < k:
+            if all_rows is None:
+                all_rows = _chunk_rows(collection)
+            pool = [r for r in all_rows if r["path"] != oracle["path"]
+                    and not answer_in(q.answer, r["text"])]
+            have = {p.chunk_id for p in distractors}
+            rng.shuffle(pool)
+            distractors += [_passage(r, 0) for r in pool[: k - len(distractors) + 2]
+                            if r["chunk_id"] not in have]
+        wanted = k - 1 if with_oracle else k
+        if len(distractors) < wanted:
+            stats.dropped_no_distractors += 1
+            continue
+        chosen = distractors[:wanted]
+        if with_oracle:
+            chosen.insert(rng.randrange(len(chosen) + 1), _passage(oracle, 0))
+        fitted = reader_prompt(assistant, q.question, chosen)
+        shown = next((p for p in fitted.passages if p.chunk_id == q.chunk_id), None)
+        if with_oracle:
+            quote = quote_for(q.answer, shown.focused or shown.text) if shown else None
+            if quote is None:
+                stats.dropped_cut_by_focus += 1
+                continue
+            target = f"{quote} [{shown.n}]"  # type: ignore[union-attr]
+            stats.with_oracle += 1
+        else:
+            target = (quote_for(q.answer, q.sentence) if q.sentence else None) or quote_for(
+                q.answer, oracle["text"]) or q.answer
+        messages = tuple((m["role"], m["content"]) for m in fitted.messages)
+        examples.append(Example(q.origin, messages=(*messages, ("assistant", target))))
+    stats.examples = len(examples)
+    job.progress(len(questions), len(questions), examples=len(examples))
+    return examples, stats
+
+
+# -- knowledge examples ---------------------------------------------------------------------------
+def knowledge_examples(questions: list[ReaderQuestion], collection: str) -> list[Example]:
+    """Closed-book restatements of each fact: Q -> the fact's sentence, cloze forms, the text.
+
+    Every drafted question becomes a pair answered by the whole sentence (so a later question
+    about the fact recalls the sentence, which holds the answer); each sentence also appears as
+    fill-in-the-blank pairs for its other facts and as plain text.
+    """
+    from engine.evaluate.draft import candidate_answers, cloze
+
+    examples: list[Example] = []
+    seen_sentences: set[str] = set()
+    for q in questions:
+        sentence = q.sentence or q.answer
+        examples.append(Example(q.origin, messages=(("user", q.question),
+                                                    ("assistant", sentence))))
+        if sentence in seen_sentences:
+            continue
+        seen_sentences.add(sentence)
+        examples.append(Example(q.origin, text=sentence))
+        for fact in candidate_answers(sentence)[:2]:
+            examples.append(Example(q.origin, messages=(("user", cloze(sentence, fact)),
+                                                        ("assistant", sentence))))
+    return examples
+
+
+# -- caching the drafted questions ----------------------------------------------------------------
+def cache_key(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
+        :16]
+
+
+def save_questions(questions: list[ReaderQuestion], path: Path) -> Path:
+    """The questions as JSON Lines (the user can review them; a resumed run reuses them)."""
+    from dataclasses import asdict
+
+    from engine.paths import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(asdict(q), ensure_ascii=False) + "\n"
+                                    for q in questions))
+    return path
+
+
+def load_questions_cache(path: Path) -> list[ReaderQuestion] | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [ReaderQuestion(**json.loads(line)) for line in lines if line.strip()]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the OS before the training model loads (peak RSS target).
+
+    The drafting model and the embedder are gone by now, but glibc keeps their freed arenas;
+    without ``malloc_trim`` the process peaked at 3.05 GB instead of under 3 GB.
+    """
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+# -- the training data of a reader or knowledge adapter -------------------------------------------
+#: Drafted questions by default: enough examples to teach the reading habit while drafting and
+#: training a 12-document collection stay within ~10 minutes on 2 cores (measured, see bench_modes).
+DEFAULT_DRAFT = {"reader": 120, "knowledge": 160}
+KINDS = ("reader", "knowledge")
+
+
+def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | None = None,
+                      draft: int | None = None, p_oracle: float = DEFAULT_P_ORACLE,
+                      seed: int = 0, settings: Any = None, job: Job | None = None) -> Any:
+    """TrainingData for a reader or knowledge adapter of ``collection``.
+
+    Questions: the user's file (if given), plus ``draft`` drafted ones (default
+    :data:`DEFAULT_DRAFT`; 0 with a file means "only my questions"). Drafted questions are
+    cached per collection version, model and seed, so a resumed or repeated run does not draft
+    again. The model and the embedder are released before returning (training needs the memory).
+    """
+    from engine import paths
+    from engine.answer import Assistant
+    from engine.index import Collection
+    from engine.settings import Settings
+    from engine.train.data import TrainingData, control_texts, split_heldout
+    from models.store import default_model_path, model_sha256
+
+    if kind not in KINDS:
+        raise TrainDataError(f"unknown adapter kind {kind!r}; use one of {', '.join(KINDS)}")
+    job = job or Job()
+    settings = settings or Settings()
+    coll = Collection.open(collection)
+    if not coll.count_chunks():
+        raise TrainDataError(f"collection {collection!r} has no text to train on; index some "
+                             "files into it first")
+    draft = DEFAULT_DRAFT[kind] if draft is None else draft
+    if draft < 0:
+        raise TrainDataError("the number of drafted questions cannot be negative")
+    if draft == 0 and data_file is None:
+        raise TrainDataError("nothing to train on: give a question file or let Satchel draft "
+                             "questions (--draft N)")
+    assistant = Assistant(settings)
+    questions: list[ReaderQuestion] = []
+    source: dict[str, Any] = {"kind": kind, "name": collection, "p_oracle": p_oracle}
+    try:
+        if data_file is not None:
+            job.status("Finding the passage of each of your questions")
+            mine, dropped = questions_from_file(data_file, collection,
+                                                search_mode=settings.retrieval_mode, job=job)
+            questions += mine
+            source.update(path=str(Path(data_file).expanduser().resolve()),
+                          from_file=len(mine), dropped_not_in_collection=dropped)
+        if draft:
+            model = Path(settings.model_path).expanduser() if settings.model_path else (
+                default_model_path())
+            per_fact = 3 if kind == "knowledge" else 1
+            key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
+                            model=model_sha256(model), count=draft, seed=seed,
+                            per_fact=per_fact, v=2)
+            cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
+            drafted = load_questions_cache(cache)
+            if drafted is None:
+                job.status("Drafting questions from your documents")
+                drafted = draft_questions_for(collection, draft, assistant=assistant, job=job,
+                                              seed=seed, per_fact=per_fact)
+                save_questions(drafted, cache)
+            questions += drafted
+            source.update(drafted=len(drafted), drafted_file=str(cache))
+        if not questions:
+            raise TrainDataError(f"no usable question for collection {collection!r}: no "
+                                 "passage contains the answers given, and none could be drafted")
+        if kind == "reader":
+            job.status("Building examples in the answer prompt format")
+            examples, stats = reader_examples(questions, collection, assistant=assistant,
+                                              p_oracle=p_oracle, seed=seed, job=job)
+            source["examples_stats"] = stats.to_json()
+        else:
+            examples = knowledge_examples(questions, collection)
+    finally:
+        assistant.runtime.unload()
+        from engine.embed import release_embedders
+
+        release_embedders()
+        release_memory()
+    source["questions"] = len(questions)
+    train, heldout = split_heldout(examples, 0.1, seed=seed)
+    source["examples"] = len(train) + len(heldout)
+    return TrainingData(source, train, heldout, control_texts())

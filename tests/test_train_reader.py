@@ -1,0 +1,279 @@
+"""Issue 11: the reader adapter (RAFT-style examples in the answer-time prompt) and its filters.
+
+Real models throughout: the bundled SmolLM2-135M drafts, focuses and renders prompts, MiniLM
+retrieves, and the tiny training run is measured through llama.cpp, as the app would run it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from engine.samples import CORPUS_DIR, QA_PATH
+
+pytestmark = pytest.mark.slow
+
+_PASSAGE_LINE = re.compile(r"^\[(\d+)\] \(([^)]*)\) (.*)$")
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory):
+    """One indexed sample corpus for the module (indexing is the slow part)."""
+    from engine import paths
+    from engine.indexer import index_paths
+
+    home = tmp_path_factory.mktemp("reader-home")
+    paths.set_data_dir(home)
+    try:
+        assert not index_paths([CORPUS_DIR], "sample").files_failed
+    finally:
+        paths.set_data_dir(None)
+    return home
+
+
+@pytest.fixture
+def in_sample(sample_home):
+    from engine import paths
+
+    paths.set_data_dir(sample_home)
+    yield sample_home
+    paths.set_data_dir(None)
+
+
+@pytest.fixture(scope="module")
+def assistant():
+    from engine.answer import Assistant
+    from engine.llm import Runtime
+    from engine.settings import Settings
+
+    runtime = Runtime()
+    yield Assistant(Settings(), runtime)
+    runtime.unload()
+
+
+def passages_of(user_message: str) -> dict[int, tuple[str, str]]:
+    """[n] -> (label, focused text) as the model sees them."""
+    out = {}
+    for line in user_message.splitlines():
+        m = _PASSAGE_LINE.match(line)
+        if m:
+            out[int(m.group(1))] = (m.group(2), m.group(3))
+    return out
+
+
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_oracle_plan_holds_exactly_the_asked_fraction():
+    from engine.train.reader import oracle_plan
+
+    for n, p in ((10, 0.8), (57, 0.8), (3, 0.5), (20, 0.0), (20, 1.0)):
+        plan = oracle_plan(n, p, seed=3)
+        assert len(plan) == n and sum(plan) == round(p * n)
+    assert oracle_plan(40, 0.8, seed=1) != oracle_plan(40, 0.8, seed=2)  # seeded places
+    from engine.train.data import TrainDataError
+
+    with pytest.raises(TrainDataError, match="between 0 and 1"):
+        oracle_plan(10, 1.5, seed=0)
+
+
+def test_quote_is_the_answering_sentence_cut_around_the_answer():
+    from engine.train.reader import answer_in, quote_for
+
+    text = ("The station has two labs. The winter crew was 27 people in 2025, all of whom "
+            "completed the safety course. Boats leave at noon.")
+    assert quote_for("27", text) == ("The winter crew was 27 people in 2025, all of whom "
+                                     "completed the safety course.")
+    long = "Intro. " + " ".join(f"w{i}" for i in range(60)) + " the code is HRB-09 " + " ".join(
+        f"v{i}" for i in range(60)) + "."
+    cut = quote_for("HRB-09", long, max_words=20)
+    assert cut is not None and "HRB-09" in cut and len(cut.split()) == 20
+    assert quote_for("missing", text) is None
+    assert answer_in("27  People", text) and not answer_in("28", text)
+
+
+def test_reader_examples_are_answer_time_prompts_with_oracles_and_other_document_distractors(
+        in_sample, assistant):
+    from engine.train import reader
+
+    questions, dropped = reader.questions_from_file(QA_PATH, "sample")
+    assert len(questions) + dropped == 56 and len(questions) >= 50
+    rows = {r["chunk_id"]: r for r in reader._chunk_rows("sample")}
+    for q in questions:  # each user pair is tied to a passage that holds its answer
+        assert reader.answer_in(q.answer, rows[q.chunk_id]["text"])
+    examples, stats = reader.reader_examples(questions, "sample", assistant=assistant,
+                                             p_oracle=0.75, seed=0)
+    assert stats.examples == len(examples) >= len(questions) - 4
+    planned = sum(reader.oracle_plan(len(questions), 0.75, seed=0))
+    assert stats.with_oracle == planned - stats.dropped_cut_by_focus
+    assert 0.65 <= stats.with_oracle / stats.examples <= 0.8
+    by_question = {q.question: q for q in questions}
+    cited = 0
+    for ex in examples:
+        roles = [r for r, _ in ex.messages]
+        assert roles == ["system", "user", "assistant"]
+        assert ex.messages[0][1] == reader_system()
+        user, target = ex.messages[1][1], ex.messages[2][1]
+        question = user.rsplit("\nQuestion: ", 1)[1]
+        q = by_question[question]
+        oracle_name = rows[q.chunk_id]["path"].rsplit("/", 1)[-1]
+        shown = passages_of(user)
+        assert len(shown) == assistant.settings.top_k
+        m = re.search(r" \[(\d+)\]$", target)
+        if m:  # oracle present: the answer quotes the oracle passage and cites its number
+            cited += 1
+            label, text = shown[int(m.group(1))]
+            assert label.split(" p. ")[0] == oracle_name
+            quote = target[: m.start()]
+            assert reader.answer_in(q.answer, quote) and norm(quote) in norm(text)
+            others = [lab for n, (lab, _) in shown.items() if n != int(m.group(1))]
+        else:  # oracle-free: every passage is a distractor, the target still states the fact
+            assert reader.answer_in(q.answer, target)
+            others = [lab for lab, _ in shown.values()]
+        # distractors come from other documents and do not hold the answer
+        assert all(lab.split(" p. ")[0] != oracle_name for lab in others)
+    assert cited == stats.with_oracle
+
+
+def reader_system() -> str:
+    from engine.prompt import SYSTEM_RAG
+
+    return SYSTEM_RAG
+
+
+def test_reader_prompt_is_identical_to_the_prompt_an_answer_is_generated_from(
+        in_sample, assistant):
+    from engine.train.model import load_tokenizer
+    from engine.train.reader import reader_prompt
+    from models.store import default_model_path
+
+    question = "How many people were in the 2025 winter crew at Halcyon Reach?"
+    answer = assistant.ask(question, "rag", collection="sample", temperature=0.0,
+                           max_tokens=4).consume()
+    retrieved, _ = assistant.retrieve(question, "sample", assistant.settings.top_k)
+    fitted = reader_prompt(assistant, question, retrieved)
+    assert fitted.user_message == answer.user_message
+    assert fitted.messages[0]["content"] == reader_system()
+    # and the trainer's tokenizer renders it to the very tokens llama.cpp evaluates
+    text, tokens, _ = assistant.runtime.render(fitted.messages)
+    tokenizer = load_tokenizer(default_model_path())
+    rendered = tokenizer.apply_chat_template(fitted.messages, tokenize=False,
+                                             add_generation_prompt=True)
+    assert rendered == text
+    assert tokenizer.encode(rendered, add_special_tokens=False) == tokens[-len(
+        tokenizer.encode(rendered, add_special_tokens=False)):]
+
+
+def test_drafted_questions_keep_only_answers_found_in_their_passage(in_sample, assistant):
+    from engine.train import reader
+
+    drafted = reader.draft_questions_for("sample", 4, assistant=assistant, seed=0)
+    assert drafted, "the model drafted no usable question from the sample corpus"
+    rows = {r["chunk_id"]: r for r in reader._chunk_rows("sample")}
+    for q in drafted:
+        assert q.question.endswith("?") and not q.question.startswith("Fill in the blank")
+        assert reader.answer_in(q.answer, rows[q.chunk_id]["text"])
+        assert q.answer.lower() not in q.question.lower()  # does not give the answer away
+        assert reader.answer_in(q.answer, q.sentence)
+
+
+def test_drafted_pairs_whose_answer_is_not_in_the_passage_are_dropped(in_sample, monkeypatch):
+    from engine.train import generate_qa
+
+    assert generate_qa.supported_by("27 people", "The winter crew was 27 people.")
+    assert generate_qa.supported_by("the winter crew", "The Winter  crew was 27 people.")
+    assert not generate_qa.supported_by("42 people", "The winter crew was 27 people.")
+    assert not generate_qa.supported_by("Dr. Alvarez leads it", "The crew was 27 people.")
+
+    replies = iter(["What was the size of the winter crew?", "It was 31 people.",  # invented
+                    "Who directs the station?", "Marchetti-Okafor"] * 50)
+    monkeypatch.setattr(generate_qa, "_chat", lambda llm, prompt: next(replies))
+    passages = [generate_qa.Example("a.txt p.1", text="The winter crew was 27 people."),
+                generate_qa.Example("b.txt p.1", text="The director is Marchetti-Okafor.")]
+    monkeypatch.setattr(generate_qa, "from_collection", lambda name: passages)
+    pairs = generate_qa.generate_pairs("sample", count=2)
+    assert [(p.question, p.answer) for p in pairs] == [("Who directs the station?",
+                                                        "Marchetti-Okafor")]
+
+
+@pytest.mark.timeout(1200)
+def test_tiny_reader_training_raises_the_gold_answer_log_prob_through_llama_cpp(
+        in_sample, tmp_path):
+    """A few steps on the user's questions (no drafting): through llama.cpp, with the same
+    prompt the rag+adapter mode sends, the adapter makes the cited gold answer more likely."""
+    from engine.settings import Settings
+    from engine.train import TrainConfig, prepare, run
+    from models.adapters import adapter_kind, get_adapter
+    from models.store import default_model_path
+    from tests.test_train_adapter import LlamaScorer
+
+    plan = prepare(TrainConfig(collection="sample", data_file=str(QA_PATH), kind="reader",
+                               draft=0, name="reader", max_steps=10, settings=Settings(),
+                               overrides={"eval_every": 5, "checkpoint_every": 5,
+                                          "learning_rate": 2e-3}))
+    assert plan.data.source["kind"] == "reader" and plan.data.source["from_file"] >= 50
+    assert "passages | A: " in plan.data.preview(1)[0]
+    result = run(plan)
+    entry = get_adapter("reader")
+    assert adapter_kind(entry) == "reader" and result.steps_done == 10
+
+    scorer = LlamaScorer(default_model_path())
+    try:
+        from engine.llm import Runtime
+
+        runtime = Runtime()
+        runtime.load(default_model_path())
+        cases = []
+        for ex in plan.data.train[:12]:
+            messages = [{"role": r, "content": c} for r, c in ex.messages[:-1]]
+            _, prompt, _ = runtime.render(messages)
+            target = scorer.llm.tokenize(ex.messages[-1][1].encode(), add_bos=False,
+                                         special=False)
+            cases.append((prompt, target))
+        runtime.unload()
+
+        def gold_logprob() -> float:
+            total, count = 0.0, 0
+            for prompt, target in cases:
+                tokens = (prompt + target)[:500]
+                scorer.llm.reset()
+                scorer.llm.eval(tokens)
+                scores = np.array(scorer.llm.scores[: len(tokens)], dtype=np.float64)
+                for i in range(len(prompt), len(tokens)):
+                    row = scores[i - 1]
+                    logz = np.log(np.exp(row - row.max()).sum()) + row.max()
+                    total += row[tokens[i]] - logz
+                    count += 1
+            return total / count
+
+        scorer.use(None)
+        before = gold_logprob()
+        scorer.use(scorer.load_adapter(entry.path))
+        after = gold_logprob()
+    finally:
+        scorer.close()
+    assert after > before + 0.1, (before, after)
+
+
+def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
+    from cli.app import run as cli_run
+
+    assert cli_run(["adapter", "train", "--kind", "reader"]) != 0
+    assert "--collection" in capsys.readouterr().err
+    assert cli_run(["adapter", "train", "--collection", "sample", "--kind", "reader",
+                    "--draft", "0"]) != 0
+    assert "question file" in capsys.readouterr().err
+    assert cli_run(["adapter", "train", "--collection", "sample", "--data", str(QA_PATH),
+                    "--draft", "0", "--oracle", "1.5"]) != 0
+    assert "between 0 and 1" in capsys.readouterr().err
+    assert cli_run(["adapter", "train", "--collection", "sample", "--data", str(QA_PATH),
+                    "--draft", "0", "--steps", "1", "--name", "r1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["name"] == "r1" and out["metrics"]["steps"] == 1
+    assert cli_run(["adapter", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["name"] == "r1" and listed[0]["kind"] == "reader"
