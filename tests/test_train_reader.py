@@ -56,11 +56,16 @@ def assistant():
 
 def passages_of(user_message: str) -> dict[int, tuple[str, str]]:
     """[n] -> (label, focused text) as the model sees them."""
-    out = {}
-    for line in user_message.splitlines():
+    out: dict[int, tuple[str, str]] = {}
+    current = None
+    for line in user_message.rsplit("\nQuestion: ", 1)[0].splitlines()[1:]:
         m = _PASSAGE_LINE.match(line)
         if m:
-            out[int(m.group(1))] = (m.group(2), m.group(3))
+            current = int(m.group(1))
+            out[current] = (m.group(2), m.group(3))
+        elif current is not None:  # a passage's text may span lines (headings, list items)
+            label, text = out[current]
+            out[current] = (label, f"{text}\n{line}")
     return out
 
 
@@ -113,29 +118,34 @@ def test_reader_examples_are_answer_time_prompts_with_oracles_and_other_document
     assert 0.65 <= stats.with_oracle / stats.examples <= 0.8
     by_question = {q.question: q for q in questions}
     cited = 0
-    for ex in examples:
+    assert len(stats.layout) == len(examples)
+    for ex, (question, oracle_id, shown_ids) in zip(examples, stats.layout, strict=True):
         roles = [r for r, _ in ex.messages]
         assert roles == ["system", "user", "assistant"]
         assert ex.messages[0][1] == reader_system()
         user, target = ex.messages[1][1], ex.messages[2][1]
-        question = user.rsplit("\nQuestion: ", 1)[1]
+        assert user.rsplit("\nQuestion: ", 1)[1] == question
         q = by_question[question]
-        oracle_name = rows[q.chunk_id]["path"].rsplit("/", 1)[-1]
         shown = passages_of(user)
-        assert len(shown) == assistant.settings.top_k
+        assert len(shown) == len(shown_ids) == assistant.settings.top_k
+        assert len(set(shown_ids)) == len(shown_ids)
+        # distractors: passages of other documents, none of which holds the answer
+        for cid in shown_ids:
+            if cid != q.chunk_id:
+                assert not reader.answer_in(q.answer, rows[cid]["text"])
+                assert rows[cid]["path"] != rows[q.chunk_id]["path"]
         m = re.search(r" \[(\d+)\]$", target)
         if m:  # oracle present: the answer quotes the oracle passage and cites its number
             cited += 1
-            label, text = shown[int(m.group(1))]
-            assert label.split(" p. ")[0] == oracle_name
+            n = int(m.group(1))
+            assert oracle_id == q.chunk_id and shown_ids[n - 1] == q.chunk_id
+            label, text = shown[n]
+            assert label.split(" p. ")[0] == rows[q.chunk_id]["path"].rsplit("/", 1)[-1]
             quote = target[: m.start()]
             assert reader.answer_in(q.answer, quote) and norm(quote) in norm(text)
-            others = [lab for n, (lab, _) in shown.items() if n != int(m.group(1))]
         else:  # oracle-free: every passage is a distractor, the target still states the fact
+            assert oracle_id == "" and q.chunk_id not in shown_ids
             assert reader.answer_in(q.answer, target)
-            others = [lab for lab, _ in shown.values()]
-        # distractors come from other documents and do not hold the answer
-        assert all(lab.split(" p. ")[0] != oracle_name for lab in others)
     assert cited == stats.with_oracle
 
 
@@ -183,6 +193,7 @@ def test_drafted_questions_keep_only_answers_found_in_their_passage(in_sample, a
 
 def test_drafted_pairs_whose_answer_is_not_in_the_passage_are_dropped(in_sample, monkeypatch):
     from engine.train import generate_qa
+    from engine.train.data import Example
 
     assert generate_qa.supported_by("27 people", "The winter crew was 27 people.")
     assert generate_qa.supported_by("the winter crew", "The Winter  crew was 27 people.")
@@ -192,8 +203,8 @@ def test_drafted_pairs_whose_answer_is_not_in_the_passage_are_dropped(in_sample,
     replies = iter(["What was the size of the winter crew?", "It was 31 people.",  # invented
                     "Who directs the station?", "Marchetti-Okafor"] * 50)
     monkeypatch.setattr(generate_qa, "_chat", lambda llm, prompt: next(replies))
-    passages = [generate_qa.Example("a.txt p.1", text="The winter crew was 27 people."),
-                generate_qa.Example("b.txt p.1", text="The director is Marchetti-Okafor.")]
+    passages = [Example("a.txt p.1", text="The winter crew was 27 people."),
+                Example("b.txt p.1", text="The director is Marchetti-Okafor.")]
     monkeypatch.setattr(generate_qa, "from_collection", lambda name: passages)
     pairs = generate_qa.generate_pairs("sample", count=2)
     assert [(p.question, p.answer) for p in pairs] == [("Who directs the station?",

@@ -12,10 +12,12 @@ and page are recorded as gold, so the draft is scoreable as is; the user then ed
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import SatchelError
@@ -201,20 +203,27 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
             break
         job.check()
         job.progress(len(items), count)
-        picked = _pick_fact(chunk["text"], texts, used_answers)
-        if picked is None:
+        # with a cloze to fall back on, the chunk's first fact will do; without one, a fact
+        # whose question the model phrases badly gives way to the chunk's next facts
+        tries = 1 if cloze_fallback or assistant is None else 3
+        drafted: list[tuple[str, str]] = []
+        sentence = answer = ""
+        for sentence, answer in itertools.islice(_facts(chunk["text"], texts, used_answers),
+                                                 tries):
+            if assistant is not None:
+                job.status(f"Drafting question {len(items) + 1} of {count}")
+                for attempt in range(max(1, per_fact)):
+                    question = _ask_model(assistant, sentence, answer,
+                                          seed + i + 7919 * attempt,
+                                          temperature=0.0 if attempt == 0 else 0.8)
+                    if question and question not in (q for q, _ in drafted):
+                        drafted.append((question, "model"))
+            if drafted:
+                break
+        if not answer:
             continue
-        sentence, answer = picked
         used_answers.add(answer.lower())
         source = names.get(chunk["path"], os.path.basename(chunk["path"]))
-        drafted: list[tuple[str, str]] = []
-        if assistant is not None:
-            job.status(f"Drafting question {len(items) + 1} of {count}")
-            for attempt in range(max(1, per_fact)):
-                question = _ask_model(assistant, sentence, answer, seed + i + 7919 * attempt,
-                                      temperature=0.0 if attempt == 0 else 0.8)
-                if question and question not in (q for q, _ in drafted):
-                    drafted.append((question, "model"))
         if not drafted and cloze_fallback:
             drafted.append((cloze(sentence, answer), "cloze"))
         for question, how in drafted:
@@ -231,8 +240,9 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
     return items
 
 
-def _pick_fact(text: str, all_texts: list[str], used: set[str]) -> tuple[str, str] | None:
-    """The first sentence with a fact found in few sampled chunks (distinctive), and that fact."""
+def _facts(text: str, all_texts: list[str], used: set[str]) -> Iterator[tuple[str, str]]:
+    """(sentence, fact) pairs of a chunk, in order, whose fact is distinctive: found in few
+    sampled chunks and not used yet."""
     for sentence in sentences(text):
         for answer in candidate_answers(sentence):
             low = answer.lower()
@@ -240,8 +250,7 @@ def _pick_fact(text: str, all_texts: list[str], used: set[str]) -> tuple[str, st
                 continue
             if sum(1 for t in all_texts if low in t) > 2:
                 continue  # too common to point at one passage
-            return sentence, answer
-    return None
+            yield sentence, answer
 
 
 def _ask_model(assistant: Any, sentence: str, answer: str, seed: int,

@@ -115,8 +115,14 @@ def encode(examples: list[Example], tokenizer: Any, seq_len: int) -> list[Encode
     return out
 
 
-def pack(encoded: list[Encoded], seq_len: int, pad_id: int) -> Blocks:
-    """Pack text as one stream and chat pairs by first-fit decreasing (deterministic)."""
+def pack(encoded: list[Encoded], seq_len: int, pad_id: int, *,
+         one_per_block: bool = False) -> Blocks:
+    """Pack text as one stream and chat pairs by first-fit decreasing (deterministic).
+
+    ``one_per_block`` gives every chat example a block of its own (the trainer trims the
+    filler, so it costs nothing): a reader example must start at position 0 with nothing before
+    it, exactly as the prompt does at answer time.
+    """
     ids: list[list[int]] = []
     labels: list[list[int]] = []
     stream_ids = [t for e in encoded if e.stream for t in e.ids]
@@ -126,7 +132,7 @@ def pack(encoded: list[Encoded], seq_len: int, pad_id: int) -> Blocks:
         labels.append(stream_labels[start:start + seq_len])
     bins: list[tuple[list[int], list[int]]] = []
     for enc in sorted((e for e in encoded if not e.stream), key=lambda e: -len(e.ids)):
-        for b_ids, b_labels in bins:
+        for b_ids, b_labels in ([] if one_per_block else bins):
             if len(b_ids) + len(enc.ids) <= seq_len:
                 b_ids += enc.ids
                 b_labels += enc.labels
@@ -145,5 +151,7 @@ def pack(encoded: list[Encoded], seq_len: int, pad_id: int) -> Blocks:
     return Blocks(ids, labels, sum(lengths), loss, lengths)
 
 
-def encode_and_pack(examples: list[Example], tokenizer: Any, seq_len: int) -> Blocks:
-    return pack(encode(examples, tokenizer, seq_len), seq_len, tokenizer.eos_token_id)
+def encode_and_pack(examples: list[Example], tokenizer: Any, seq_len: int, *,
+                    one_per_block: bool = False) -> Blocks:
+    return pack(encode(examples, tokenizer, seq_len), seq_len, tokenizer.eos_token_id,
+                one_per_block=one_per_block)

@@ -128,10 +128,14 @@ def estimate_tokens_per_s(body_params: float, threads: int | None = None, *,
 
 def estimate_seconds(preset: Preset, steps: int, body_params: float, *, eval_tokens: int = 0,
                      threads: int | None = None, include_load: bool = True,
-                     bf16: bool = False) -> float:
-    """Rough wall time for a run: load + training steps + evaluations."""
+                     bf16: bool = False, fill: float = 1.0) -> float:
+    """Rough wall time for a run: load + training steps + evaluations.
+
+    ``fill``: the share of each block that is data. The trainer trims a micro-batch's filler,
+    so one short example per block (reader adapters) costs its own length, not the block's.
+    """
     tps = estimate_tokens_per_s(body_params, threads, bf16=bf16)
-    train_s = steps * preset.tokens_per_step / tps
+    train_s = steps * preset.tokens_per_step * min(1.0, max(fill, 0.05)) / tps
     n_evals = steps // max(1, preset.eval_every) + 2  # periodic + before + after
     eval_s = n_evals * eval_tokens / (EVAL_SPEEDUP * tps)
     load_s = LOAD_S_PER_100M * body_params / 1e8 if include_load else 0.0

@@ -32,7 +32,7 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +140,21 @@ def questions_from_file(path: str | Path, collection: str, *, search_mode: str =
 
 
 def draft_questions_for(collection: str, count: int, *, assistant: Any, job: Job | None = None,
-                        seed: int = 0, per_fact: int = 1) -> list[ReaderQuestion]:
-    """Up to ``count`` questions drafted answer-first by the model (no cloze fallbacks).
+                        seed: int = 0, per_fact: int = 1,
+                        cloze_fallback: bool = False) -> list[ReaderQuestion]:
+    """Up to ``count`` questions drafted answer-first by the model.
 
-    ``per_fact`` > 1 drafts that many differently-worded questions about each fact (different
-    seeds and answer spans of the same sentence): the knowledge adapter's restatements.
+    ``per_fact`` > 1 drafts that many differently-worded questions about each fact (sampled):
+    the knowledge adapter's restatements. ``cloze_fallback`` keeps a fill-in-the-blank for a
+    fact whose question the model phrased badly instead of trying the chunk's next facts: many
+    more examples per minute of drafting, and the skill they teach (find the sentence that
+    matches the question's words, quote it) is the reader's.
     """
     from engine.evaluate.draft import draft_questions
 
     items = draft_questions(collection, count, settings=assistant.settings,
-                            runtime=assistant.runtime, job=job, seed=seed, cloze_fallback=False,
+                            runtime=assistant.runtime, job=job, seed=seed,
+                            cloze_fallback=cloze_fallback,
                             per_fact=per_fact)
     rows = {r["chunk_id"]: r for r in _chunk_rows(collection, sorted(
         {i.extra["chunk_id"] for i in items}))}
@@ -176,9 +181,11 @@ class ReaderStats:
     with_oracle: int = 0
     dropped_cut_by_focus: int = 0  # the focused oracle lost the answer: not a fair example
     dropped_no_distractors: int = 0
+    #: Per example: (question, oracle chunk id or "" when left out, chunk ids shown in order).
+    layout: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "layout"}
 
 
 def oracle_plan(n: int, p_oracle: float, seed: int) -> list[bool]:
@@ -232,6 +239,8 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
             continue
         rng = random.Random(f"{seed}:{q.question}:{q.chunk_id}")
         retrieved, _ = assistant.retrieve(q.question, collection, k + 6)
+        # what retrieval ranks for this question from other documents (measured on the dev
+        # set: 40% correct against 36% with same-document hard negatives), never the answer
         distractors = [p for p in retrieved if p.path != oracle["path"]
                        and not answer_in(q.answer, p.text)]
         if len(distractors) < k:
@@ -263,6 +272,8 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
             target = (quote_for(q.answer, q.sentence) if q.sentence else None) or quote_for(
                 q.answer, oracle["text"]) or q.answer
         messages = tuple((m["role"], m["content"]) for m in fitted.messages)
+        stats.layout.append((q.question, q.chunk_id if with_oracle else "",
+                             tuple(p.chunk_id for p in fitted.passages)))
         examples.append(Example(q.origin, messages=(*messages, ("assistant", target))))
     stats.examples = len(examples)
     job.progress(len(questions), len(questions), examples=len(examples))
@@ -338,7 +349,7 @@ def release_memory() -> None:
 # -- the training data of a reader or knowledge adapter -------------------------------------------
 #: Drafted questions by default: enough examples to teach the reading habit while drafting and
 #: training a 12-document collection stay within ~10 minutes on 2 cores (measured, see bench_modes).
-DEFAULT_DRAFT = {"reader": 120, "knowledge": 160}
+DEFAULT_DRAFT = {"reader": 120, "knowledge": 120}
 KINDS = ("reader", "knowledge")
 
 
@@ -387,16 +398,17 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
         if draft:
             model = Path(settings.model_path).expanduser() if settings.model_path else (
                 default_model_path())
-            per_fact = 3 if kind == "knowledge" else 1
+            per_fact = 2 if kind == "knowledge" else 1
             key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
                             model=model_sha256(model), count=draft, seed=seed,
-                            per_fact=per_fact, v=2)
+                            per_fact=per_fact, v=4)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
                 job.status("Drafting questions from your documents")
                 drafted = draft_questions_for(collection, draft, assistant=assistant, job=job,
-                                              seed=seed, per_fact=per_fact)
+                                              seed=seed, per_fact=per_fact,
+                                              cloze_fallback=True)
                 save_questions(drafted, cache)
             questions += drafted
             source.update(drafted=len(drafted), drafted_file=str(cache))
@@ -420,3 +432,90 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     train, heldout = split_heldout(examples, 0.1, seed=seed)
     source["examples"] = len(train) + len(heldout)
     return TrainingData(source, train, heldout, control_texts())
+
+
+# -- building the data in a child process ---------------------------------------------------------
+def _child_main(conn: Any, data_dir: str, kwargs: dict[str, Any]) -> None:
+    """Child: build the data with its own Job whose progress goes up the pipe."""
+    from engine import netguard, paths
+    from engine.errors import SatchelError
+    from engine.jobs import Cancelled
+
+    netguard.install()
+    paths.set_data_dir(data_dir)
+
+    def relay(state: Any) -> None:
+        conn.send(("state", (state.status, state.done, state.total, dict(state.metrics))))
+
+    try:
+        data = load_purpose_data(job=Job(relay, min_interval_s=0.2), **kwargs)
+        conn.send(("done", data))
+    except (SatchelError, Cancelled) as exc:
+        conn.send(("error", str(exc) or type(exc).__name__))
+    except Exception as exc:  # a bug: say where, one line, the parent raises it
+        import traceback
+
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        conn.send(("crash", f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:"
+                            f"{last.lineno})"))
+    finally:
+        conn.close()
+
+
+def build_in_child(kind: str, collection: str, *, job: Job | None = None,
+                   **kwargs: Any) -> Any:
+    """:func:`load_purpose_data` in a spawned child process; returns its TrainingData.
+
+    Why a child: drafting and retrieval load llama.cpp, the embedder and LanceDB, whose memory
+    a Python process does not give back; with them resident, the training process peaked at
+    3.3 GB. In a child that has exited before the trainer loads, training peaks alone. Cancel
+    ends the child at once (drafted questions are cached, so nothing done is lost).
+    """
+    import multiprocessing as mp
+
+    from engine import paths
+    from engine.jobs import Cancelled
+
+    job = job or Job()
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_main, name="satchel-train-data",
+                       args=(child, str(paths.data_dir()),
+                             {"kind": kind, "collection": collection, **kwargs}))
+    proc.start()
+    child.close()
+    try:
+        while True:
+            if job.cancelled():
+                raise Cancelled()
+            if not parent.poll(0.2):
+                if not proc.is_alive() and not parent.poll(0):
+                    raise TrainDataError(f"building the training data stopped unexpectedly "
+                                         f"(exit code {proc.exitcode})")
+                continue
+            try:
+                what, payload = parent.recv()
+            except EOFError:
+                raise TrainDataError("building the training data stopped unexpectedly "
+                                     f"(exit code {proc.exitcode})") from None
+            if what == "state":
+                status, done, total, metrics = payload
+                job.status(status)
+                job.progress(done, total, **metrics)
+            elif what == "done":
+                return payload
+            elif what == "error":
+                raise TrainDataError(payload)
+            else:
+                raise RuntimeError(f"building the training data failed: {payload}")
+    except BaseException:
+        if proc.is_alive():
+            proc.terminate()
+        raise
+    finally:
+        if proc.is_alive():
+            proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        parent.close()

@@ -150,21 +150,22 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     job.status("Reading the training data")
     if kind in ("reader", "knowledge"):
         from engine.settings import load as load_settings
-        from engine.train.reader import load_purpose_data
+        from engine.train.reader import build_in_child
 
         settings = config.settings or load_settings()[0]
         if config.model_path:
             settings = dataclasses.replace(settings, model_path=str(config.model_path))
-        data = load_purpose_data(kind, config.collection or "", data_file=config.data_file,
-                                 draft=config.draft, p_oracle=config.p_oracle, seed=preset.seed,
-                                 settings=settings, job=job)
+        data = build_in_child(kind, config.collection or "", data_file=config.data_file,
+                              draft=config.draft, p_oracle=config.p_oracle, seed=preset.seed,
+                              settings=settings, job=job)
     else:
         data = load_training_data(collection=config.collection, data_file=config.data_file,
                                   seed=preset.seed)
     job.status("Tokenizing")
     tokenizer = load_tokenizer(model_path)
-    train = encode_and_pack(data.train, tokenizer, preset.seq_len)
-    heldout = encode_and_pack(data.heldout, tokenizer, preset.seq_len)
+    alone = kind == "reader"  # each RAG prompt starts at position 0, as when answering
+    train = encode_and_pack(data.train, tokenizer, preset.seq_len, one_per_block=alone)
+    heldout = encode_and_pack(data.heldout, tokenizer, preset.seq_len, one_per_block=alone)
     from engine.train.data import Example
 
     control = encode_and_pack([Example("control", text=t) for t in data.control], tokenizer,
@@ -174,9 +175,10 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     steps = config.max_steps or planned_steps(preset, len(train))
     threads = config.threads or cpu_threads()
     precision = resolve_precision(config.precision)
-    eval_tokens = (len(heldout) + len(control)) * preset.seq_len
+    eval_tokens = heldout.real_tokens + len(control) * preset.seq_len
+    fill = train.real_tokens / max(1, len(train) * preset.seq_len)
     estimate = estimate_seconds(preset, steps, body_parameters(info), eval_tokens=eval_tokens,
-                                threads=threads, bf16=precision == "bf16")
+                                threads=threads, bf16=precision == "bf16", fill=fill)
     sha = model_sha256(model_path)
     identity = json.dumps({"model": sha, "data": data.fingerprint(), "preset": preset.to_json(),
                            "steps": steps, "name": name, "format": ckpt.FORMAT,
@@ -190,10 +192,10 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
 #: Preset changes per kind. A reader example is a whole RAG prompt (~250-400 tokens) with a short
 #: answer, so it needs a longer context; knowledge pairs are short and need more passes.
 KIND_OVERRIDES: dict[str, dict[str, Any]] = {
-    "reader": {"seq_len": 512, "micro_batch": 1, "grad_accum": 4, "epochs": 3,
+    "reader": {"seq_len": 512, "micro_batch": 1, "grad_accum": 4, "epochs": 2,
                "max_steps": 240, "eval_every": 10, "checkpoint_every": 10},
-    "knowledge": {"seq_len": 256, "micro_batch": 4, "grad_accum": 2, "epochs": 6,
-                  "max_steps": 600, "eval_every": 25, "checkpoint_every": 25, "patience": 3},
+    "knowledge": {"seq_len": 256, "micro_batch": 4, "grad_accum": 2, "epochs": 4,
+                  "max_steps": 400, "eval_every": 20, "checkpoint_every": 20, "patience": 3},
 }
 KINDS = ("text", "pairs", "reader", "knowledge")
 
