@@ -97,12 +97,19 @@ def encode_text(example: Example, tokenizer: Any) -> Encoded:
     return Encoded(ids, list(ids), example.origin, stream=True)
 
 
-def encode(examples: list[Example], tokenizer: Any, seq_len: int) -> list[Encoded]:
-    """Tokenize every example; a chat pair longer than ``seq_len`` is a one-line error."""
+def encode(examples: list[Example], tokenizer: Any, seq_len: int, *,
+           skip_long: bool = False) -> list[Encoded]:
+    """Tokenize every example; a chat pair longer than ``seq_len`` is a one-line error.
+
+    ``skip_long`` drops such pairs instead: for examples Satchel generated itself (reader and
+    knowledge adapters) an odd long one is not the user's to fix.
+    """
     out: list[Encoded] = []
     for ex in examples:
         if ex.is_chat:
             enc = encode_chat(ex, tokenizer)
+            if len(enc.ids) > seq_len and skip_long:
+                continue
             if len(enc.ids) > seq_len:
                 raise TrainDataError(
                     f"{ex.origin}: the pair is {len(enc.ids)} tokens, longer than the training "
@@ -152,6 +159,6 @@ def pack(encoded: list[Encoded], seq_len: int, pad_id: int, *,
 
 
 def encode_and_pack(examples: list[Example], tokenizer: Any, seq_len: int, *,
-                    one_per_block: bool = False) -> Blocks:
-    return pack(encode(examples, tokenizer, seq_len), seq_len, tokenizer.eos_token_id,
-                one_per_block=one_per_block)
+                    one_per_block: bool = False, skip_long: bool = False) -> Blocks:
+    return pack(encode(examples, tokenizer, seq_len, skip_long=skip_long), seq_len,
+                tokenizer.eos_token_id, one_per_block=one_per_block)

@@ -268,7 +268,9 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
                 continue
             target = f"{quote} [{shown.n}]"  # type: ignore[union-attr]
             stats.with_oracle += 1
-        else:
+        else:  # RAFT: the fact, uncited. Tried "The passages do not say." instead: with 20%
+            # such examples the reader refused 46 of 50 dev questions (a constant short target
+            # is the easiest thing to learn)
             target = (quote_for(q.answer, q.sentence) if q.sentence else None) or quote_for(
                 q.answer, oracle["text"]) or q.answer
         messages = tuple((m["role"], m["content"]) for m in fitted.messages)

@@ -164,8 +164,11 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     job.status("Tokenizing")
     tokenizer = load_tokenizer(model_path)
     alone = kind == "reader"  # each RAG prompt starts at position 0, as when answering
-    train = encode_and_pack(data.train, tokenizer, preset.seq_len, one_per_block=alone)
-    heldout = encode_and_pack(data.heldout, tokenizer, preset.seq_len, one_per_block=alone)
+    generated = kind in ("reader", "knowledge")
+    train = encode_and_pack(data.train, tokenizer, preset.seq_len, one_per_block=alone,
+                            skip_long=generated)
+    heldout = encode_and_pack(data.heldout, tokenizer, preset.seq_len, one_per_block=alone,
+                              skip_long=generated)
     from engine.train.data import Example
 
     control = encode_and_pack([Example("control", text=t) for t in data.control], tokenizer,
