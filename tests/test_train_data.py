@@ -379,11 +379,12 @@ def test_cli_list_remove_and_bad_data(tmp_path, capsys):
     adapters.save_adapter("notes", src, _manifest("notes"))
     code, out, _ = _cli(["adapter", "list", "--json"], capsys)
     listed = json.loads(out)
-    assert listed == [{"name": "notes", "path": str(adapters.get_adapter("notes").path),
+    assert listed == [{"name": "notes", "kind": "pairs",
+                       "path": str(adapters.get_adapter("notes").path),
                        "base_model": "base", "created": "2026-11-22T00:00:00",
                        "metrics": {"heldout_ppl_after": 3.0}}]
     code, out, _ = _cli(["adapter", "list"], capsys)
-    assert "notes: base base" in out
+    assert "notes (pairs): base base" in out
     code, out, _ = _cli(["adapter", "remove", "notes"], capsys)
     assert code == 0 and adapters.list_adapters() == []
     code, _, err = _cli(["adapter", "remove", "notes"], capsys)

@@ -24,7 +24,7 @@ from engine.errors import SatchelError
 
 #: Keys a question object may have: the format's four plus bookkeeping the drafter writes.
 REQUIRED_KEYS = ("question", "answers")
-OPTIONAL_KEYS = ("sources", "pages", "id", "chunk_id", "note")
+OPTIONAL_KEYS = ("sources", "pages", "id", "chunk_id", "note", "sentence")
 
 
 class QuestionSetError(SatchelError):
@@ -88,7 +88,7 @@ def _check_item(raw: Any, where: str, line: int) -> QAItem:
     if not isinstance(pages, list) or not all(
             isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in pages):
         raise QuestionSetError(f"{where}: 'pages' must be a list of page numbers (1 or more)")
-    extra = {k: raw[k] for k in ("id", "chunk_id", "note") if k in raw}
+    extra = {k: raw[k] for k in ("id", "chunk_id", "note", "sentence") if k in raw}
     return QAItem(question=" ".join(question.split()),
                   answers=tuple(a.strip() for a in answers),
                   sources=tuple(s.strip() for s in sources), pages=tuple(pages),

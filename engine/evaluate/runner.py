@@ -254,8 +254,9 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
             for mode in (m for m in modes if m in by_mode):
                 if mode == "rag+adapter" and config.reader_adapter:
                     continue
-                notes.append(f"{mode} uses {by_mode[mode]!r}, the newest fitting adapter for "
-                             "this model (pick another with --adapter / --reader-adapter)")
+                notes.append(f"{mode} uses {by_mode[mode]!r}, the newest adapter for this model "
+                             "that fits the mode (pick another with --adapter / "
+                             "--reader-adapter)")
         coll_id: list[Any] = []
         if any("rag" in m for m in modes):
             from engine.index import Collection
