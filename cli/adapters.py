@@ -38,7 +38,7 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
                     "with --data alone)")
     tr.add_argument("--draft", type=int, default=None, metavar="N",
                     help="reader/knowledge: questions to draft from the collection (default "
-                    "120 / 160; 0 = only the questions in --data)")
+                    "120; 0 = only the questions in --data)")
     tr.add_argument("--oracle", type=float, default=0.8, metavar="P",
                     help="reader: fraction of examples that hold the answering passage "
                     "(default 0.8; the rest teach it to cope with unhelpful passages)")

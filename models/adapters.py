@@ -237,12 +237,6 @@ def unique_name(base: str) -> str:
     return candidate
 
 
-#: What an adapter was trained for, by its data source (older manifests say "collection").
-KIND_LABELS = {"reader": "reader: answers from my documents (RAG+adapter)",
-               "knowledge": "knowledge: knows my documents (adapter mode)",
-               "text": "text of a collection", "pairs": "question/answer pairs"}
-
-
 def adapter_kind(entry: AdapterEntry) -> str:
     """"reader", "knowledge", "text" (a collection's raw text) or "pairs"."""
     kind = str(entry.manifest.data_source.get("kind") or "")

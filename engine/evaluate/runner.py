@@ -123,21 +123,26 @@ class _Clock:
 
 
 # ------------------------------------------------------------------------------------- planning
-def newest_adapter_for(model_path: Path) -> str | None:
-    """The newest stored adapter trained on this model file, or None.
+def _fitting_adapters(model_path: Path) -> list[Any]:
+    """Stored adapters trained on this model file, newest first.
 
-    What "the adapter modes" mean when the user names no adapter (eval, demo): an adapter made
-    for another model file would be refused by the runtime anyway.
+    An adapter made for another model file would be refused by the runtime anyway.
     """
     from models.adapters import list_adapters
     from models.store import model_sha256
 
     entries = list_adapters()
     if not entries or not Path(model_path).is_file():
-        return None
+        return []
     sha = model_sha256(model_path)
-    fitting = [a for a in entries if a.manifest.base_model_sha256 == sha]
-    return max(fitting, key=lambda a: a.manifest.created).name if fitting else None
+    return sorted((a for a in entries if a.manifest.base_model_sha256 == sha),
+                  key=lambda a: a.manifest.created, reverse=True)
+
+
+def newest_adapter_for(model_path: Path) -> str | None:
+    """The newest stored adapter trained on this model file, or None (the demo's choice)."""
+    fitting = _fitting_adapters(model_path)
+    return fitting[0].name if fitting else None
 
 
 def adapter_for_mode(model_path: Path, mode: str) -> str | None:
@@ -146,15 +151,9 @@ def adapter_for_mode(model_path: Path, mode: str) -> str | None:
     A reader adapter (trained on the RAG prompt) is what ``rag+adapter`` wants; ``adapter``
     mode (no passages) wants a knowledge adapter, else any adapter but a reader.
     """
-    from models.adapters import adapter_kind, list_adapters
-    from models.store import model_sha256
+    from models.adapters import adapter_kind
 
-    entries = list_adapters()
-    if not entries or not Path(model_path).is_file():
-        return None
-    sha = model_sha256(model_path)
-    fitting = sorted((a for a in entries if a.manifest.base_model_sha256 == sha),
-                     key=lambda a: a.manifest.created, reverse=True)
+    fitting = _fitting_adapters(model_path)
     if mode == "rag+adapter":
         wanted: tuple[tuple[str, ...], ...] = (("reader",), ("knowledge", "pairs", "text"))
     else:

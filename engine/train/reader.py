@@ -89,21 +89,19 @@ def quote_for(answer: str, text: str, max_words: int = QUOTE_WORDS) -> str | Non
 
 # -- questions ------------------------------------------------------------------------------------
 def _chunk_rows(collection: str, chunk_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows of the collection's chunks (all, or those with ``chunk_ids``, 200 per query)."""
     from engine.index import Collection, sql_str
 
     coll = Collection.open(collection)
-    query = coll.chunks.search().select(["chunk_id", "path", "page", "heading", "text"])
-    if chunk_ids is not None:
-        if not chunk_ids:
-            return []
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(chunk_ids), 200):
-            ids = ", ".join(sql_str(c) for c in chunk_ids[start:start + 200])
-            rows += (coll.chunks.search().where(f"chunk_id IN ({ids})")
-                     .select(["chunk_id", "path", "page", "heading", "text"]).limit(None)
-                     .to_list())
-        return rows
-    return query.limit(None).to_list()
+    columns = ["chunk_id", "path", "page", "heading", "text"]
+    if chunk_ids is None:
+        return coll.chunks.search().select(columns).limit(None).to_list()
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(chunk_ids), 200):
+        ids = ", ".join(sql_str(c) for c in chunk_ids[start:start + 200])
+        rows += (coll.chunks.search().where(f"chunk_id IN ({ids})").select(columns)
+                 .limit(None).to_list())
+    return rows
 
 
 def questions_from_file(path: str | Path, collection: str, *, search_mode: str = "hybrid",

@@ -58,7 +58,7 @@ class TrainConfig:
     model_path: str | None = None  # None: the bundled default model
     resume: bool = False
     overwrite: bool = False
-    precision: str = "auto"  # "auto" (bf16 where the CPU has it), "bf16" or "fp32"
+    precision: str = "auto"  # "auto" (bf16 where measured faster), "bf16" or "fp32"
     threads: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # any Preset field
     settings: Any = None  # engine Settings for retrieval and drafting (None: the saved ones)
@@ -259,28 +259,21 @@ def train_step(causal: Any, optimizer: Any, params: list[Any], ids: Any, labels:
     return total / n_loss
 
 
+def _cpuinfo(field: str) -> str:
+    """The first ``field`` line of /proc/cpuinfo ("" where there is none or no such file)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux: no flags to read, "fp32" and "unknown" follow
+        return ""
+    return ""
+
+
 def native_bf16() -> bool:
     """True when the CPU advertises bfloat16 arithmetic (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+    return bool(set(_cpuinfo("flags").split()) & {"avx512_bf16", "amx_bf16"})
 
 
 def _time_linear(precision: str) -> float:
@@ -318,7 +311,7 @@ def faster_precision() -> str:
 
     from engine.paths import atomic_write_text
 
-    key = f"{_cpu_model()} | torch {torch.__version__}"
+    key = f"{_cpuinfo('model name') or 'unknown'} | torch {torch.__version__}"
     cache = paths.cache_dir() / "train" / "precision.json"
     try:
         known = json.loads(cache.read_text(encoding="utf-8"))
