@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         adapter_note = ""
         if not args.no_adapter:
             from engine.evaluate.runner import newest_adapter_for
-            from models.store import default_model_path
+            from engine.model_files import default_model_path
 
             if newest_adapter_for(default_model_path()) is None:
                 from benchmarks.random_adapter import make_random_adapter

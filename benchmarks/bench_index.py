@@ -202,7 +202,7 @@ def bench_throughput(base: Path, pool: list[str], scale: int, rounds: int,
     from engine.embed import get_embedder
     from engine.index import Collection
     from engine.indexer import index_paths
-    from models.store import default_embedder_dir
+    from engine.model_files import default_embedder_dir
 
     corpus = build_corpus(base / "corpus", pool, scale)
     bare = SentenceTransformer(str(default_embedder_dir()), device="cpu", local_files_only=True)

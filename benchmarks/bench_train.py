@@ -104,13 +104,13 @@ def main() -> int:
     import torch
 
     from engine.indexer import index_paths
+    from engine.model_files import default_model_path
     from engine.samples import CORPUS_DIR
     from engine.train.data import from_collection, split_heldout
     from engine.train.model import add_lora, load_model, load_tokenizer, lora_parameters
     from engine.train.packing import encode_and_pack
     from engine.train.presets import PRESETS, cpu_threads
     from engine.train.trainer import block_order, resolve_precision, train_step
-    from models.store import default_model_path
 
     threads = args.threads or cpu_threads()
     torch.set_num_threads(threads)

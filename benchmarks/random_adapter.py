@@ -40,9 +40,9 @@ def write_random_lora(path: Path, *, architecture: str, width: int, blocks: int,
 
 def make_random_adapter(name: str, rank: int = 4, std: float = 0.1, seed: int = 0) -> str:
     """Store a random LoRA for the bundled model, with a matching manifest; returns its name."""
+    from engine.gguf_info import read_info
+    from engine.model_files import default_model_path, model_sha256
     from models.adapters import AdapterManifest, save_adapter
-    from models.gguf_info import read_info
-    from models.store import default_model_path, model_sha256
 
     model = default_model_path()
     info = read_info(model)

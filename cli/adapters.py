@@ -97,7 +97,10 @@ def run_train(args: argparse.Namespace) -> int:
     for line in plan.data.preview(3):
         print(f"  e.g. {line}", file=err)
     existing = plan.checkpoint_step()
-    if existing and not args.resume:
+    damaged = plan.checkpoint_problem() if existing is None else None
+    if damaged and not args.resume:
+        print(f"note: {damaged.split(';')[0]}; it is replaced by this run", file=err)
+    elif existing and not args.resume:
         print(f"note: discarding a checkpoint of this run at step {existing} (use --resume to "
               "continue it instead)", file=err)
     elif existing:

@@ -12,8 +12,7 @@ import sys
 from typing import Any
 
 from cli import print_json
-
-MODES = ("base", "rag", "adapter", "rag+adapter")
+from engine.modes import MODES
 
 
 def _common(p: argparse.ArgumentParser, modes: bool = True) -> None:
@@ -240,6 +239,6 @@ def run_demo(args: argparse.Namespace) -> int:
 def _demo_adapter() -> str | None:
     """The newest adapter trained for the bundled model, if any."""
     from engine.evaluate.runner import newest_adapter_for
-    from models.store import default_model_path
+    from engine.model_files import default_model_path
 
     return newest_adapter_for(default_model_path())

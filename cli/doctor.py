@@ -78,7 +78,7 @@ def llama_build(cpu: dict[str, Any]) -> dict[str, Any]:
 
 def generate_check() -> dict[str, Any]:
     """Load the default GGUF with llama.cpp and generate a short reply; times both."""
-    from models.store import default_model_path
+    from engine.model_files import default_model_path
 
     path = default_model_path()
     import llama_cpp
@@ -102,8 +102,8 @@ def generate_check() -> dict[str, Any]:
 
 def collect(generate: bool = True) -> dict[str, Any]:
     """The whole report as a dict (what ``--json`` prints); each check catches its own failure."""
-    from models.gguf_info import ModelFileError
-    from models.store import default_embedder_dir, default_model_path, model_sha256, read_info
+    from engine.gguf_info import ModelFileError, read_info
+    from engine.model_files import default_embedder_dir, default_model_path, model_sha256
 
     report: dict[str, Any] = {"versions": stack_versions(), "data_dir": str(paths.data_dir()),
                               "problems": []}

@@ -16,8 +16,10 @@ from cli import print_json
 def add_index(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="index files and folders into a collection",
                        description="Index files and folders (incremental: unchanged files are "
-                       "skipped, changed files replaced, deleted files removed).")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+                       "skipped, changed files replaced, deleted files removed). Without PATH, "
+                       "the collection is indexed again from every file and folder it was built "
+                       "from.")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--collection", default=None, help="collection name (default: from settings)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--retry-failed", action="store_true",
@@ -51,6 +53,13 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
         if summary.files_skipped:
             print(f"  skipped {len(summary.files_skipped)} unsupported files, e.g. "
                   f"{summary.files_skipped[0]['path']}: {summary.files_skipped[0]['reason']}")
+        if summary.rebuilt:
+            print(f"  rebuilt for the new embedder or chunking settings: every source of "
+                  f"{collection} was indexed again")
+    if summary.rebuild_pending:
+        print(f"satchel: the rebuild for the new settings is not finished; searches use the "
+              f"previous settings until `satchel index --collection {collection}` completes it",
+              file=sys.stderr)
     if summary.cancelled:
         print("satchel: indexing cancelled; finished files are kept", file=sys.stderr)
         return 130
@@ -59,6 +68,10 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
 
 def run_index(args: argparse.Namespace) -> int:
     collection = args.collection or args.settings.default_collection
+    if not args.paths:  # index the collection again from what it was built from
+        from engine.indexer import reindex_inputs
+
+        args.paths, args.retry_failed = reindex_inputs(collection), True
     status = _index_once(args, collection)
     if status != 0 or not args.watch:
         return status

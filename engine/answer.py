@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import SatchelError
-from engine.llm import GenerationStats, LLMError, Runtime, get_runtime
+from engine.llm import AdapterChoice, GenerationStats, LLMError, Runtime, get_runtime
+from engine.modes import ADAPTER_MODES, MODES, RETRIEVAL_MODES
 from engine.prompt import (
     SYSTEM_BASE,
     SYSTEM_RAG,
@@ -37,7 +38,6 @@ from engine.prompt import (
 )
 from engine.settings import Settings
 
-MODES = ("base", "rag", "adapter", "rag+adapter")
 _ANAPHORA = re.compile(r"\b(it|its|they|them|their|that|this|those|these|he|she|his|her|there|"
                        r"then|one|ones|same|also)\b", re.IGNORECASE)
 
@@ -141,16 +141,17 @@ class Assistant:
         s = self.settings
         self.runtime.load(s.model_path, n_ctx=s.n_ctx, n_threads=s.n_threads, n_batch=s.n_batch)
 
-    def _use_adapter(self, name: str | None, scale: float) -> None:
+    def _load_adapter(self, name: str | None, scale: float) -> AdapterChoice:
+        """Check and load ``name`` (reloaded when retrained in place); the choice a generation
+        then runs under. Nothing is switched here: the switch happens when generation starts."""
         if name is None:
-            self.runtime.set_adapter(None)
-            return
+            return None
         from models.adapters import check_compatible, get_adapter
 
         entry = get_adapter(name)
         check_compatible(entry, self.runtime.info.path)
         self.runtime.load_adapter(name, entry.path)
-        self.runtime.set_adapter(name, scale)
+        return (name, float(scale))
 
     def retrieve(self, query: str, collection: str, k: int) -> tuple[list[Passage], float]:
         from engine.index import Collection
@@ -214,22 +215,23 @@ class Assistant:
             raise SatchelError("the question is empty")
         if mode not in MODES:
             raise SatchelError(f"unknown mode {mode!r} (use one of: {', '.join(MODES)})")
-        uses_adapter = mode in ("adapter", "rag+adapter")
+        uses_adapter = mode in ADAPTER_MODES
         if uses_adapter and not adapter:
             raise SatchelError(f"mode {mode!r} needs an adapter: pass --adapter NAME (see "
                                "`satchel adapter list`) or train one with `satchel adapter train`")
         s = self.settings
         history = list(history or [])
         collection = collection or s.default_collection
-        answer = Answer(question=question, mode=mode, collection=collection if "rag" in mode
-                        else None, adapter=adapter if uses_adapter else None)
+        retrieves = mode in RETRIEVAL_MODES
+        answer = Answer(question=question, mode=mode, collection=collection if retrieves else None,
+                        adapter=adapter if uses_adapter else None)
         passages: list[Passage] = []
-        if "rag" in mode:
+        if retrieves:
             answer.retrieval_query = retrieval_query(question, history)
             passages, answer.timings.retrieval_ms = self.retrieve(answer.retrieval_query,
                                                                   collection, s.top_k)
         self.ensure_model()
-        self._use_adapter(adapter if uses_adapter else None, adapter_scale)
+        weights = self._load_adapter(adapter if uses_adapter else None, adapter_scale)
         answer.model = self.runtime.info.name or self.runtime.info.path
         answer_tokens = max_tokens or s.max_answer_tokens
         fitted = self.prompt_for(question, passages, history, answer_tokens)
@@ -245,7 +247,8 @@ class Assistant:
             try:
                 for piece in self.runtime.generate(fitted.tokens, max_tokens=answer_tokens,
                                                    temperature=temp, seed=seed, stop=fitted.stop,
-                                                   stop_event=stop_event, stats=stats):
+                                                   stop_event=stop_event, stats=stats,
+                                                   adapter=weights):
                     chunks.append(piece)
                     yield piece
             except (LLMError, RuntimeError, ValueError, OSError) as exc:
@@ -271,7 +274,7 @@ class Assistant:
         """
         results: list[Answer] = []
         for mode in modes:
-            if mode in ("adapter", "rag+adapter") and not adapter:
+            if mode in ADAPTER_MODES and not adapter:
                 results.append(Answer(question=question, mode=mode, error="skipped: no adapter "
                                       "is active (train one with `satchel adapter train`)"))
                 continue

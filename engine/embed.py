@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.store import resolve_embedder
+from engine.model_files import resolve_embedder
 
 if TYPE_CHECKING:
     import numpy as np

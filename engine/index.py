@@ -1,11 +1,13 @@
 """The LanceDB store: named collections, each a documents table and a chunks table.
 
 Why this shape:
-- A collection records the embedder that filled it (name, folder, dimension). Queries use that
-  embedder, whatever the settings say now; re-indexing with a different embedder builds a new
-  *generation* of tables and switches to it in one atomic metadata write, so a model change
-  re-embeds instead of breaking the schema, and a crash during the switch leaves the old
-  generation intact.
+- A collection records the embedder that filled it (name, folder, dimension) and the files and
+  folders it was built from (its *sources*). Queries use that embedder, whatever the settings say
+  now. Indexing with another embedder or chunk size starts a *pending generation* of tables and
+  re-embeds every source into it while the current generation keeps answering searches; when the
+  rebuild is complete one atomic metadata write makes it current. A cancelled or killed rebuild
+  stays pending and the next index run resumes it (the incremental diff skips what it committed),
+  so a settings change never empties a collection.
 - A batch of files is committed with one ``merge_insert`` on ``chunk_id`` that also deletes the
   batch's stale rows (``when_not_matched_by_source_delete``): one LanceDB commit, so a file's chunks
   appear all at once or not at all. Chunk ids are deterministic (path, ordinal, content hash), so a
@@ -20,17 +22,19 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import paths
 from engine.errors import SatchelError
+from engine.ingest.scan import is_under
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -69,6 +73,30 @@ class CollectionMeta:
     created: str = ""
     chunk_tokens: int = 0
     chunk_overlap: int = 0
+    #: absolute files and folders added to the collection (a rebuild re-embeds all of them)
+    sources: list[str] = field(default_factory=list)
+    #: the generation being rebuilt for new settings (a CollectionMeta as a dict), if any
+    rebuild: dict[str, Any] | None = None
+
+    @property
+    def layout(self) -> tuple[str, int, int, int]:
+        """What the chunks were made with: a different layout needs a new generation."""
+        return (self.embedder_path, self.dim, self.chunk_tokens, self.chunk_overlap)
+
+    def pending(self) -> CollectionMeta | None:
+        """The generation a rebuild is filling, or None."""
+        if not self.rebuild:
+            return None
+        return CollectionMeta(**{**self.rebuild, "name": self.name, "sources": self.sources,
+                                 "rebuild": None})
+
+    def generation_fields(self) -> dict[str, Any]:
+        """This generation's own fields (for recording it as another meta's ``rebuild``)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("sources", "rebuild")}
+
+    def owns_table(self, table: str) -> bool:
+        """True for any generation's table of this collection (not of ``<name>__x``)."""
+        return re.fullmatch(rf"{re.escape(self.name)}__(docs|chunks)__g\d+", table) is not None
 
     @property
     def docs_table(self) -> str:
@@ -193,15 +221,16 @@ def get_meta(name: str) -> CollectionMeta:
 
 
 def remove_collection(name: str) -> None:
-    """Drop a collection's tables and forget it (metadata first, so a crash leaves no half)."""
+    """Drop a collection's tables and forget it (metadata first, so a crash leaves no half).
+
+    Holds the writer lock: removing a collection another process is indexing fails fast.
+    """
     meta = get_meta(name)
-    metas = _read_meta()
-    del metas[name]
-    _write_meta(metas)
-    db = connect()
-    for table in _table_names(db):
-        if table.startswith(f"{meta.name}__"):
-            db.drop_table(table)
+    with writer_lock(name):
+        metas = _read_meta()
+        del metas[name]
+        _write_meta(metas)
+        _drop_generations(meta, keep=[])
 
 
 @contextmanager
@@ -220,19 +249,51 @@ def writer_lock(name: str) -> Iterator[None]:
         fh.close()
 
 
+def add_sources(name: str, roots: Iterable[str]) -> list[str]:
+    """Record files and folders as sources of ``name`` (caller holds the writer lock).
+
+    A root already inside a recorded folder adds nothing; a folder replaces the recorded files
+    and folders inside it. Returns the sources now recorded.
+    """
+    metas = _read_meta()
+    meta = metas[name]
+    sources = list(meta.sources)
+    for root in roots:
+        if is_under(root, sources):
+            continue
+        sources = [s for s in sources if not is_under(s, [root])] + [root]
+    if sources != meta.sources:
+        meta.sources = sorted(sources)
+        _write_meta(metas)
+    return meta.sources
+
+
+def _drop_generations(meta: CollectionMeta, keep: list[CollectionMeta]) -> None:
+    """Drop the tables of ``meta``'s collection that belong to none of the ``keep`` generations
+    (an old generation after a rebuild, an abandoned rebuild, leftovers of a crash)."""
+    db = connect()
+    kept = {t for m in keep for t in (m.docs_table, m.chunks_table)}
+    for table in _table_names(db):
+        if meta.owns_table(table) and table not in kept:
+            db.drop_table(table)
+
+
 class Collection:
-    """Open tables of one collection generation; cheap to construct."""
+    """Open tables of one collection generation; cheap to construct, never writes.
+
+    Reading a collection (search, listing) must not change it: tables are created only by
+    :meth:`open_for_writing`, under the writer lock.
+    """
 
     def __init__(self, meta: CollectionMeta) -> None:
         self.meta = meta
         db = connect()
-        names = _table_names(db)
-        if meta.docs_table not in names:
-            db.create_table(meta.docs_table, schema=docs_schema(), exist_ok=True)
-        if meta.chunks_table not in names:
-            db.create_table(meta.chunks_table, schema=chunks_schema(meta.dim), exist_ok=True)
-        self.docs = db.open_table(meta.docs_table)
-        self.chunks = db.open_table(meta.chunks_table)
+        try:
+            self.docs = db.open_table(meta.docs_table)
+            self.chunks = db.open_table(meta.chunks_table)
+        except (FileNotFoundError, ValueError) as exc:
+            raise IndexError_(f"collection {meta.name!r} is missing its tables ({exc}); index "
+                              "its files again") from None
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
@@ -241,41 +302,70 @@ class Collection:
         return cls(get_meta(name))
 
     @classmethod
-    def open_or_create(cls, name: str, embedder: str, embedder_path: str, dim: int,
-                       chunk_tokens: int, chunk_overlap: int) -> tuple[Collection, bool]:
-        """Open ``name`` for indexing with this embedder; (collection, rebuilt).
+    def _create(cls, meta: CollectionMeta) -> Collection:
+        db = connect()
+        names = _table_names(db)
+        if meta.docs_table not in names:
+            db.create_table(meta.docs_table, schema=docs_schema(), exist_ok=True)
+        if meta.chunks_table not in names:
+            db.create_table(meta.chunks_table, schema=chunks_schema(meta.dim), exist_ok=True)
+        return cls(meta)
 
-        When the collection was filled by another embedder or chunk size, a new generation of
-        empty tables is created and made current atomically; the caller then re-indexes every
-        file. Stale generations are dropped afterwards.
+    @classmethod
+    def open_for_writing(cls, name: str, embedder: str, embedder_path: str, dim: int,
+                         chunk_tokens: int, chunk_overlap: int) -> tuple[Collection, bool]:
+        """The generation to index into with these settings: (collection, rebuilding).
+
+        The caller holds :func:`writer_lock`. Same layout as the current generation: that one.
+        Another layout: the pending generation, started (tables first, then the metadata that
+        points at them) or resumed when a rebuild for the same layout was cancelled or killed;
+        the current generation is untouched until :meth:`complete_rebuild`.
         """
         validate_name(name)
         metas = _read_meta()
         old = metas.get(name)
-        rebuilt = False
+        wanted = CollectionMeta(name, embedder, embedder_path, dim, 1,
+                                time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_tokens, chunk_overlap)
         if old is None:
-            meta = CollectionMeta(name, embedder, embedder_path, dim, 1,
-                                  time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_tokens, chunk_overlap)
-        elif (old.embedder_path, old.dim, old.chunk_tokens, old.chunk_overlap) != (
-                embedder_path, dim, chunk_tokens, chunk_overlap):
-            meta = CollectionMeta(name, embedder, embedder_path, dim, old.generation + 1,
-                                  old.created, chunk_tokens, chunk_overlap)
-            rebuilt = True
-        else:
-            meta = old
-        collection = cls(meta)  # tables exist before the metadata points at them
-        if meta is not old:
-            metas[name] = meta
+            collection = cls._create(wanted)
+            metas[name] = wanted
             _write_meta(metas)
-        collection.drop_stale_generations()
-        return collection, rebuilt
+            return collection, False
+        pending = old.pending()
+        if old.layout == wanted.layout:
+            if pending is not None:  # settings went back: the rebuild is no longer wanted
+                old.rebuild = None
+                _write_meta(metas)
+            collection = cls._create(old)
+            _drop_generations(old, keep=[old])
+            return collection, False
+        if pending is not None and pending.layout == wanted.layout:
+            collection = cls._create(pending)
+        else:
+            generation = max(old.generation, pending.generation if pending else 0) + 1
+            target = CollectionMeta(name, embedder, embedder_path, dim, generation,
+                                    old.created, chunk_tokens, chunk_overlap, old.sources)
+            collection = cls._create(target)
+            old.rebuild = target.generation_fields()
+            _write_meta(metas)
+        _drop_generations(old, keep=[old, collection.meta])
+        return collection, True
 
-    def drop_stale_generations(self) -> None:
-        db = connect()
-        current = {self.meta.docs_table, self.meta.chunks_table}
-        for table in _table_names(db):
-            if table.startswith(f"{self.meta.name}__") and table not in current:
-                db.drop_table(table)
+    def complete_rebuild(self) -> None:
+        """Make this (pending, fully indexed) generation current in one metadata write, then
+        drop the old one. Sources that no longer exist are forgotten: the new generation has no
+        documents from them."""
+        metas = _read_meta()
+        old = metas[self.meta.name]
+        pending = old.pending()
+        if pending is None or pending.generation != self.meta.generation:
+            raise IndexError_(f"collection {self.meta.name!r} has no rebuild in progress for "
+                              f"generation {self.meta.generation}")
+        sources = [s for s in old.sources if os.path.lexists(s)]
+        self.meta = CollectionMeta(**{**self.meta.generation_fields(), "sources": sources})
+        metas[self.meta.name] = self.meta
+        _write_meta(metas)
+        _drop_generations(self.meta, keep=[self.meta])
 
     # -- reading ----------------------------------------------------------------------------------
     def documents(self) -> dict[str, DocRecord]:
@@ -397,12 +487,13 @@ class Collection:
         now = time.monotonic()
         plan = _search_plans.get(self.chunks_key)
         if plan is None or now - plan.created > PLAN_TTL_S:
-            nprobes = 0
+            nprobes, text_index = 0, False
             for index in self.chunks.list_indices():
                 if tuple(index.columns) == ("vector",):
                     parts = partitions_of(index.name) or 256
                     nprobes = max(nprobes, 8, round(parts * NPROBE_FRACTION))
-            plan = SearchPlan(nprobes=nprobes, created=now)
+                text_index = text_index or tuple(index.columns) == ("text",)
+            plan = SearchPlan(nprobes=nprobes, text_index=text_index, created=now)
             _search_plans[self.chunks_key] = plan
         return plan
 
@@ -413,9 +504,12 @@ PLAN_TTL_S = 5.0
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """How to search a chunks table: nprobes 0 means no vector index (an exact, flat search)."""
+    """How to search a chunks table: nprobes 0 means no vector index (an exact, flat search);
+    without a full-text index (a run killed before building it) word search finds nothing until
+    the next index run builds it: searches never write."""
 
     nprobes: int
+    text_index: bool
     created: float
 
 

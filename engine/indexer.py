@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.index import Collection, DocRecord, chunk_id
 from engine.ingest.isolation import ParseConfig, ParsedFile, ParseFailed, ParseWorker
-from engine.ingest.scan import is_under, scan
+from engine.ingest.scan import ScanResult, is_under, scan
 from engine.jobs import Cancelled, Job
 from engine.settings import Settings
 
@@ -46,13 +46,16 @@ class IndexSummary:
     seconds: float = 0.0
     cancelled: bool = False
     rebuilt: bool = False
+    #: a rebuild for new settings was started or resumed and is not finished (cancelled)
+    rebuild_pending: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"files_indexed": self.files_indexed, "files_unchanged": self.files_unchanged,
                 "files_removed": self.files_removed, "files_failed": self.files_failed,
                 "chunks": self.chunks, "seconds": round(self.seconds, 3),
                 "collection": self.collection, "files_skipped": self.files_skipped,
-                "cancelled": self.cancelled, "rebuilt": self.rebuilt}
+                "cancelled": self.cancelled, "rebuilt": self.rebuilt,
+                "rebuild_pending": self.rebuild_pending}
 
 
 def file_hash(path: str) -> str:
@@ -81,7 +84,8 @@ class _Item:
 
 
 def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, ParseConfig]:
-    """Open or create the collection for the configured embedder, loading it only when needed."""
+    """The generation to index into for the configured embedder and chunking, and whether it is
+    a rebuild; the embedder is loaded only when its dimension is not known yet."""
     from engine import index
     from engine.embed import get_embedder
     from engine.ingest.tokens import max_content_tokens
@@ -95,12 +99,12 @@ def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, P
         dim = existing.dim  # no model load for a run that may find nothing to do
     else:
         dim = embedder.info.dim
-    collection, rebuilt = Collection.open_or_create(name, embedder.name, str(embedder.folder),
-                                                    dim, max_tokens, overlap)
+    collection, rebuilding = Collection.open_for_writing(name, embedder.name, str(embedder.folder),
+                                                         dim, max_tokens, overlap)
     config = ParseConfig(tokenizer_dir=str(embedder.folder), max_tokens=max_tokens,
                          overlap_tokens=overlap,
                          max_bytes=int(settings.max_file_mb * 1024 * 1024))
-    return collection, rebuilt, config
+    return collection, rebuilding, config
 
 
 def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default", *,
@@ -124,7 +128,12 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
     summary.files_failed += [{"path": p, "reason": r} for p, r in found.failed]
     summary.files_skipped += [{"path": p, "reason": r} for p, r in found.skipped]
     with index.writer_lock(collection):
-        coll, summary.rebuilt, config = _open_collection(collection, settings)
+        coll, rebuilding, config = _open_collection(collection, settings)
+        # Recorded before the run: a rebuild, or the resume of a killed one, covers them too.
+        index.add_sources(collection, found.roots)
+        if rebuilding:
+            job.status("Rebuilding the collection for the new settings")
+            _add_rebuild_inputs(found, collection, summary)
         docs = coll.documents()
         todo: list[tuple[str, os.stat_result | None]] = []
         for path in found.files:
@@ -157,12 +166,68 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
             summary.cancelled = True
         changed = summary.files_indexed or summary.files_removed or gone or orphans or any(
             f["path"] in dict(todo) for f in summary.files_failed)
-        if changed or coll.needs_finalize():
+        if rebuilding and summary.cancelled:
+            summary.rebuild_pending = True  # the current generation still answers; resumed later
+        elif changed or rebuilding or coll.needs_finalize():
             job.status("Optimizing the index")
             coll.finalize()
+        if rebuilding and not summary.cancelled:
+            coll.complete_rebuild()
+            summary.rebuilt = True
     summary.seconds = time.monotonic() - started
     job.finish()
     return summary
+
+
+def reindex_inputs(collection: str, extra: list[str] | None = None) -> list[str]:
+    """What indexing ``collection`` again must cover: its recorded sources (plus ``extra``, such
+    as folders a window watches) and every indexed file outside them.
+
+    Indexed files that no longer exist outside those roots are removed here (the indexer removes
+    the ones inside a root itself). Raises SatchelError when nothing is left on disk.
+    """
+    from engine import index
+    from engine.errors import SatchelError
+
+    meta = index.get_meta(collection)
+    wanted = [*meta.sources, *(os.path.abspath(os.path.expanduser(p)) for p in extra or [])]
+    roots = list(dict.fromkeys(s for s in wanted if os.path.lexists(s)))
+    docs = Collection(meta).documents()
+    missing = [p for p in docs if not os.path.lexists(p) and not is_under(p, roots)]
+    if missing:
+        with index.writer_lock(collection):
+            Collection.open(collection).remove_paths(missing)
+    inputs = roots + [p for p in docs if os.path.lexists(p) and not is_under(p, roots)]
+    if not inputs:
+        raise SatchelError(f"collection {collection!r} has no files left on disk to index")
+    return inputs
+
+
+def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummary) -> None:
+    """Widen a run that rebuilds ``collection`` to everything the collection holds.
+
+    That is every recorded source plus every document of the current generation outside them
+    (a collection indexed before sources were recorded, a file indexed on its own). Sources that
+    no longer exist are reported as skipped; their documents cannot be rebuilt.
+    """
+    from engine import index
+
+    meta = index.get_meta(collection)
+    inputs = [s for s in meta.sources if not is_under(s, found.roots)]
+    missing = [s for s in inputs if not os.path.lexists(s)]
+    inputs = [s for s in inputs if s not in missing]
+    docs = Collection(meta).documents()
+    inputs += [p for p in docs if not is_under(p, found.roots + inputs) and os.path.lexists(p)]
+    summary.files_skipped += [{"path": s, "reason": "was added to this collection but no longer "
+                               "exists"} for s in missing]
+    if not inputs:
+        return
+    more = scan(inputs)
+    known = set(found.files)
+    found.files += [f for f in more.files if f not in known]
+    found.roots += more.roots
+    summary.files_failed += [{"path": p, "reason": r} for p, r in more.failed]
+    summary.files_skipped += [{"path": p, "reason": r} for p, r in more.skipped]
 
 
 def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str, DocRecord],

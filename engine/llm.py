@@ -11,12 +11,19 @@ what differs after the longest common prefix. The answer module lays prompts out
 
 Adapters: any number of GGUF LoRA adapters load onto the one model and are switched on/off or
 rescaled with ``llama_set_adapters_lora`` in milliseconds; after every switch the evaluated-token
-cache is reset, or tokens computed under the other weights would be reused (FACTS.md).
+cache is reset, or tokens computed under the other weights would be reused (FACTS.md). Which
+adapter a generation runs under is an argument of :meth:`Runtime.generate`, applied under the
+runtime lock when its first token is computed: answers are prepared early and generated later (a
+stream), so a process-wide "current adapter" set at preparation time would let two interleaved
+answers run under each other's weights. A loaded adapter remembers which file it came from
+(inode, size, mtime), so one retrained in place is loaded again instead of answering with the
+old weights.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import functools
 import os
@@ -29,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SatchelError
-from models.gguf_info import GGUFInfo, ModelFileError, read_info
+from engine.gguf_info import GGUFInfo, ModelFileError, read_info
 
 #: ChatML, used (with a warning) when a GGUF carries no chat template.
 FALLBACK_TEMPLATE = (
@@ -67,6 +74,20 @@ class LoadedAdapter:
     name: str
     path: str
     handle: Any
+    #: (device, inode, size, mtime_ns) of the file the weights were read from
+    identity: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+#: An adapter and its scale for one generation; None runs the base weights.
+AdapterChoice = tuple[str, float] | None
+
+
+def _file_identity(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise LLMError(f"adapter file {path} cannot be read: {exc.strerror or exc}") from None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @dataclass
@@ -111,7 +132,7 @@ class Runtime:
         The file is validated from its header first, so a missing, non-GGUF or truncated file is
         a one-line :class:`LLMError`, not a crash inside llama.cpp.
         """
-        from models.store import resolve_model
+        from engine.model_files import resolve_model
 
         try:
             path, info = resolve_model(model_path)
@@ -160,7 +181,8 @@ class Runtime:
                 return
             import llama_cpp
 
-            self._apply_adapters(None)
+            with contextlib.suppress(LLMError):  # freed below either way
+                self._apply_adapters(None)
             for adapter in self._adapters.values():
                 llama_cpp.llama_adapter_lora_free(adapter.handle)
             self._adapters.clear()
@@ -217,15 +239,20 @@ class Runtime:
     def generate(self, tokens: list[int], *, max_tokens: int = 256, temperature: float = 0.2,
                  seed: int = 0, stop: list[str] | None = None,
                  stop_event: threading.Event | None = None,
-                 stats: GenerationStats | None = None) -> Iterator[str]:
+                 stats: GenerationStats | None = None,
+                 adapter: AdapterChoice = None) -> Iterator[str]:
         """Stream text pieces for a prompt given as tokens; ``stats`` is filled as it goes.
 
-        Holds the runtime lock for the whole generation (one answer at a time). Setting
-        ``stop_event`` ends it before the next token; closing the iterator does the same.
+        Holds the runtime lock for the whole generation (one answer at a time) and runs it under
+        ``adapter`` (a loaded adapter's name and scale; None: the base weights), switched in
+        under that lock. Setting ``stop_event`` ends it before the next token; closing the
+        iterator does the same.
         """
         stats = stats if stats is not None else GenerationStats()
         with self._lock:
             llm = self._require()
+            name, scale = adapter if adapter is not None else (None, 1.0)
+            self.set_adapter(name, scale)
             if len(tokens) + 1 > self.n_ctx:
                 raise LLMError(f"the prompt has {len(tokens)} tokens but the model's context "
                                f"holds {self.n_ctx}")
@@ -264,18 +291,36 @@ class Runtime:
 
     # -- adapters ---------------------------------------------------------------------------------
     def load_adapter(self, name: str, path: str | os.PathLike[str]) -> None:
-        """Load a GGUF LoRA onto the current model (verified against it first), not yet active."""
+        """Load a GGUF LoRA onto the current model (verified against it first), not yet active.
+
+        A no-op when this very file is loaded under ``name``; when ``name`` now points at
+        another file, or its file was replaced (an adapter retrained with ``--overwrite``), the
+        old weights are released and the new ones loaded.
+        """
         import llama_cpp
 
         with self._lock:
             llm = self._require()
-            if name in self._adapters:
-                return
+            identity = _file_identity(path)
+            loaded = self._adapters.get(name)
+            if loaded is not None:
+                if loaded.path == str(path) and loaded.identity == identity:
+                    return
+                self._release(name)
             verify_adapter_file(Path(path), self.info)
             handle = llama_cpp.llama_adapter_lora_init(llm._model.model, os.fsencode(path))
             if not handle:
                 raise LLMError(f"llama.cpp refused adapter {name!r} ({Path(path).name})")
-            self._adapters[name] = LoadedAdapter(name, str(path), handle)
+            self._adapters[name] = LoadedAdapter(name, str(path), handle, identity)
+
+    def _release(self, name: str) -> None:
+        """Free a loaded adapter, switching it off first if it is active."""
+        import llama_cpp
+
+        if self._active is not None and self._active[0] == name:
+            self._apply_adapters(None)
+            self._active = None
+        llama_cpp.llama_adapter_lora_free(self._adapters.pop(name).handle)
 
     def set_adapter(self, name: str | None, scale: float = 1.0) -> None:
         """Activate one loaded adapter at ``scale`` (None: base weights only); ~ms, no reload."""
@@ -290,17 +335,25 @@ class Runtime:
             self._active = wanted
 
     def _apply_adapters(self, wanted: tuple[str, float] | None) -> None:
+        """Make ``wanted`` the context's only adapter; LLMError when llama.cpp refuses, and then
+        the context is left on the base weights, never on a half-applied set."""
         import llama_cpp
 
         llm = self._llm
+        llm.reset()  # tokens cached under the other weights must not be reused
         if wanted is None:
-            llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+            code = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
         else:
             handles = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(
                 self._adapters[wanted[0]].handle)
             scales = (ctypes.c_float * 1)(wanted[1])
-            llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, handles, 1, scales)
-        llm.reset()  # tokens cached under the other weights must not be reused
+            code = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, handles, 1, scales)
+        if code:
+            self._active = None
+            if wanted is not None:
+                llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+            what = f"switch to adapter {wanted[0]!r}" if wanted else "switch adapters off"
+            raise LLMError(f"llama.cpp could not {what} (error {code})")
 
     @property
     def active_adapter(self) -> str | None:

@@ -2,13 +2,15 @@
 
 One data dir holds everything (settings, index, chat sessions, adapters, reports, logs), so a user
 can back it up, move it, or wipe it, and tests can point it at a temp folder. Resolution order:
-an explicit override (the ``--data-dir`` flag calls :func:`set_data_dir`), then ``SATCHEL_HOME``,
-then the platform's user data dir (platformdirs).
+a thread's own override (:func:`thread_data_dir`), then the process-wide override (the
+``--data-dir`` flag calls :func:`set_data_dir`), then ``SATCHEL_HOME``, then the platform's user
+data dir (platformdirs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ APP_NAME = "Satchel"
 ENV_HOME = "SATCHEL_HOME"
 
 _override: Path | None = None
+_thread_override: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "satchel_data_dir", default=None)
 
 
 class DataDirError(SatchelError):
@@ -31,9 +35,32 @@ def set_data_dir(path: str | os.PathLike[str] | None) -> None:
     _override = Path(path).expanduser().resolve() if path is not None else None
 
 
+@contextlib.contextmanager
+def thread_data_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Use ``path`` as the data dir in the calling thread only, until the block ends.
+
+    Why: the GUI's engine worker runs short tasks on a second thread beside the serial one, each
+    task with the data dir of the window that sent it; :func:`set_data_dir` there would switch
+    the data dir under the serial lane's running task. The override is a ``ContextVar``, so it
+    is also safe if an event loop ever runs in that thread. Threads started inside the block do
+    NOT see it (Python 3.11 starts every thread with an empty context, just as a
+    ``threading.local`` starts empty): work that starts threads calling this module (the
+    indexer, hybrid search) must run under :func:`set_data_dir` instead, or start its threads
+    with ``contextvars.copy_context().run``.
+    """
+    root = Path(path).expanduser().resolve()
+    token = _thread_override.set(root)
+    try:
+        yield root
+    finally:
+        _thread_override.reset(token)
+
+
 def data_dir(create: bool = True) -> Path:
     """The root of everything Satchel writes; created (and checked writable) on first use."""
-    if _override is not None:
+    if (local := _thread_override.get()) is not None:
+        root = local
+    elif _override is not None:
         root = _override
     elif os.environ.get(ENV_HOME):
         root = Path(os.environ[ENV_HOME]).expanduser().resolve()

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.errors import SatchelError
-from engine.index import Collection, sql_str
+from engine.index import Collection, get_meta, sql_str
 
 MODES = ("vector", "text", "hybrid")
 #: The k in 1/(k + rank): 60 is the value from the RRF paper and what LanceDB uses.
@@ -50,7 +50,8 @@ def _path_filter(paths: list[str] | None) -> str | None:
     for p in paths:
         p = os.path.abspath(os.path.expanduser(p))
         parts.append(f"path = {sql_str(p)}")
-        parts.append(f"path LIKE {sql_str(p.rstrip(os.sep) + os.sep + '%')}")
+        # starts_with, not LIKE: '_' and '%' are ordinary characters in file names
+        parts.append(f"starts_with(path, {sql_str(p.rstrip(os.sep) + os.sep)})")
     return "(" + " OR ".join(parts) + ")"
 
 
@@ -78,16 +79,12 @@ def _vector(coll: Collection, query: str, k: int, where: str | None) -> list[Hit
 
 
 def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
+    if not coll.search_plan().text_index:  # a run died before building it; the writer will
+        return []
     q = coll.chunks.search(query, query_type="fts")
     if where:
         q = q.where(where, prefilter=True)
-    try:
-        rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
-    except Exception as exc:  # an index never finalized (crash during the first run)
-        if "index" not in str(exc).lower():
-            raise
-        coll.finalize()
-        rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
+    rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
     return _to_hits(rows, [r.get("_score", 0.0) for r in rows], coll.meta.name)
 
 
@@ -141,7 +138,12 @@ def fuse(lists: list[list[Hit]], k: int) -> list[Hit]:
 
 def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "hybrid",
            paths: list[str] | None = None) -> list[Hit]:
-    """The best ``k`` passages for ``query``, best first. Raises SatchelError for bad input."""
+    """The best ``k`` passages for ``query``, best first. Raises SatchelError for bad input.
+
+    Read-only: it never builds an index or compacts a table. A rebuild that completes while a
+    search runs drops the generation the search opened; the search then runs once more on the
+    new one.
+    """
     query = (query or "").strip()
     if not query:
         raise SatchelError("the search query is empty")
@@ -150,6 +152,16 @@ def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "
     if k < 1:
         raise SatchelError("k must be at least 1")
     coll = Collection.open(collection)
+    try:
+        return _search(coll, query, k, mode, paths)
+    except Exception:
+        if get_meta(collection).generation == coll.meta.generation:
+            raise
+    return _search(Collection.open(collection), query, k, mode, paths)
+
+
+def _search(coll: Collection, query: str, k: int, mode: str,
+            paths: list[str] | None) -> list[Hit]:
     if coll.count_chunks() == 0:
         return []
     where = _path_filter(paths)

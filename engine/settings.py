@@ -146,9 +146,14 @@ def load(path: Path | None = None) -> tuple[Settings, list[str]]:
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.replace(backup)
-        reason = str(exc).splitlines()[0]
+        try:
+            path.replace(backup)
+        except OSError as move_error:  # a read-only folder: leave the file, use defaults
+            return Settings(), [f"settings file {path} is corrupt ({reason}) and could not be "
+                                f"backed up ({move_error.strerror or move_error}); using "
+                                "defaults, the file is left as it is"]
         return Settings(), [f"settings file was corrupt ({reason}); backed up to {backup} "
                             "and reset to defaults"]
     return from_dict(raw)

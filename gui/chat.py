@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.modes import MODE_LABELS
 from gui import ops
 from gui.citations import CitationChip
 from gui.context import AppContext
-from gui.widgets import MODE_LABELS, FlowLayout, MarkdownView, hint, sidebar_layout
+from gui.widgets import FlowLayout, MarkdownView, hint, sidebar_layout
 from gui.worker import TaskHandle
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QProcess, Qt, QUrl, Signal
@@ -109,15 +110,17 @@ class PassagePopup(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         layout = QVBoxLayout(self)
-        where = f"<b>[{passage.n}] {os.path.basename(passage.path)}</b>, page {passage.page}"
+        # file names and headings come from documents: text, never markup
+        where = f"<b>[{passage.n}] {escape(os.path.basename(passage.path))}</b>, page " \
+            f"{passage.page}"
         if passage.heading:
-            where += f" — {passage.heading}"
+            where += f" — {escape(passage.heading)}"
         if not cited:
             where += " <i>(retrieved, not cited)</i>"
-        title = QLabel(where)
-        title.setTextFormat(Qt.TextFormat.RichText)
-        title.setWordWrap(True)  # long headings must wrap, not widen the popup past the window
-        layout.addWidget(title)
+        self.title = QLabel(where)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)  # long headings must wrap, not widen the popup past the window
+        layout.addWidget(self.title)
         path_label = QLabel(passage.path)
         path_label.setWordWrap(True)
         path_label.setStyleSheet("color: palette(placeholder-text);")

@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.modes import MODE_LABELS, MODES
 from gui import ops
 from gui.chat import timing_text
 from gui.citations import CitationChip
 from gui.context import AppContext
-from gui.widgets import MODE_LABELS, MODE_TIPS, MODES, FlowLayout, MarkdownView, hint
+from gui.widgets import MODE_TIPS, FlowLayout, MarkdownView, hint
 from gui.worker import TaskHandle
 
 

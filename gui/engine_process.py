@@ -40,7 +40,8 @@ def worker_main(commands: Any, results: Any) -> None:
     The serial lane (the main thread) runs everything that touches the model or the index, one
     task after another. The quick lane (a second thread) runs short reads and writes that touch
     neither, such as the chat sessions' SQLite file, so the window never waits for them behind an
-    indexing or training run, and never does their disk syncs itself.
+    indexing or training run, and never does their disk syncs itself. Each task runs with its
+    own window's data dir (see :meth:`_TaskRunner.run` for how the two lanes keep theirs apart).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the window's process
     from engine import netguard
@@ -77,7 +78,7 @@ def _read_commands(commands: Any, runner: _TaskRunner,
         elif message[0] == "cancel":
             runner.cancel(message[1])
         elif message[0] == "stop":
-            runner.cancel_all()
+            runner.stop()
             for lane in lanes.values():
                 lane.put(None)
             return
@@ -92,6 +93,7 @@ class _TaskRunner:
         self._lock = threading.Lock()
         self._contexts: dict[int, Any] = {}  # tid -> TaskContext of a running task
         self._cancelled: set[int] = set()
+        self._stopped = False  # after ("stop",): queued tasks end as "cancelled", unstarted
 
     def send(self, message: Message) -> None:
         with self._send_lock:
@@ -104,19 +106,37 @@ class _TaskRunner:
         if ctx is not None:
             ctx.cancel()
 
-    def cancel_all(self) -> None:
+    def stop(self) -> None:
+        """The worker is shutting down: cancel the running tasks, and never start a queued one.
+
+        The mark is set under the same lock :meth:`run` registers a task with, so every task is
+        either registered here (and cancelled) or sees the mark (and reports "cancelled").
+        """
         with self._lock:
+            self._stopped = True
             running = list(self._contexts.values())
         for ctx in running:
             ctx.cancel()
 
-    def loop(self, lane: queue.Queue[Message | None], report_state: bool) -> None:
+    def loop(self, lane: queue.Queue[Message | None], serial: bool) -> None:
+        """Run one lane's tasks until its ``None``; ``serial`` is the model-and-index lane."""
         while (message := lane.get()) is not None:
-            self.run(message)
-            if report_state:
+            self.run(message, serial)
+            if serial:
                 _send_runtime_state(self.send)
 
-    def run(self, message: Message) -> None:
+    def run(self, message: Message, serial: bool = True) -> None:
+        """Run one task and send its outcome.
+
+        The data dir: the serial lane sets the process-wide one (:func:`engine.paths.set_data_dir`)
+        because its tasks start threads that use it (the indexer's parse and write threads,
+        hybrid search's text thread), and a new thread sees only process-wide state. The quick
+        lane never touches that: it overrides the data dir for its own thread only
+        (:func:`engine.paths.thread_data_dir`), so a quick task from a window with another data
+        dir cannot switch it under a running serial task, nor the serial lane under it. Quick
+        tasks must therefore not start threads that call :mod:`engine.paths` (they are short
+        SQLite reads and writes).
+        """
         from engine import paths
         from engine.jobs import Cancelled
         from gui import errors
@@ -124,33 +144,36 @@ class _TaskRunner:
 
         _, tid, fn, args, data_dir, interval, wants_progress, _quick = message
         with self._lock:
-            if tid in self._cancelled:
-                self._cancelled.discard(tid)
-                self.send(("cancelled", tid))
-                return
-            ctx = TaskContext(lambda payload: self.send(("event", tid, to_wire(payload))),
-                              interval)
-            self._contexts[tid] = ctx
+            skip = self._stopped or tid in self._cancelled
+            self._cancelled.discard(tid)
+            if not skip:
+                ctx = TaskContext(lambda payload: self.send(("event", tid, to_wire(payload))),
+                                  interval)
+                self._contexts[tid] = ctx
+        if skip:
+            self.send(("cancelled", tid))
+            return
         if wants_progress:
             ctx.job.add_listener(lambda state: self.send(("progress", tid, state)))
         outcome: Message
-        try:
-            if str(paths.data_dir()) != data_dir:
-                paths.set_data_dir(data_dir)
-            self.send(("started", tid))
-            outcome = ("done", tid, to_wire(fn(ctx, *args)))
-        except Cancelled:
-            outcome = ("cancelled", tid)
-        except BaseException as exc:  # every failure goes back as a message, never a crash
-            outcome = ("error", tid, errors.describe_error(exc))
-        finally:
-            with self._lock:
-                self._contexts.pop(tid, None)
-                self._cancelled.discard(tid)
-        try:
-            self.send(outcome)
-        except Exception as exc:  # e.g. a result that cannot be pickled
-            self.send(("error", tid, errors.describe_error(exc)))
+        if serial:
+            paths.set_data_dir(data_dir)
+        with contextlib.nullcontext() if serial else paths.thread_data_dir(data_dir):
+            try:
+                self.send(("started", tid))
+                outcome = ("done", tid, to_wire(fn(ctx, *args)))
+            except Cancelled:
+                outcome = ("cancelled", tid)
+            except BaseException as exc:  # every failure goes back as a message, never a crash
+                outcome = ("error", tid, errors.describe_error(exc))  # logged in its data dir
+            finally:
+                with self._lock:
+                    self._contexts.pop(tid, None)
+                    self._cancelled.discard(tid)
+            try:
+                self.send(outcome)
+            except Exception as exc:  # e.g. a result that cannot be pickled
+                self.send(("error", tid, errors.describe_error(exc)))
 
 
 def _send_runtime_state(send: Callable[[Message], None]) -> None:

@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.modes import ADAPTER_MODES, MODE_LABELS, MODES
 from gui import ops_lab
 from gui.context import AppContext
-from gui.widgets import MODE_LABELS, MODES, hint, sidebar_layout, spin_box
+from gui.widgets import hint, sidebar_layout, spin_box
 from gui.worker import TaskHandle
 
 SAMPLE_LABEL = "Sample questions about Halcyon Reach"
@@ -84,7 +85,7 @@ class EvaluateScreen(QWidget):
         self.mode_boxes: dict[str, QCheckBox] = {}
         for mode in MODES:
             box = QCheckBox(MODE_LABELS[mode])
-            box.setChecked(mode in ("base", "rag"))
+            box.setChecked(mode not in ADAPTER_MODES)  # adapter modes need an adapter
             modes.addWidget(box)
             self.mode_boxes[mode] = box
         form.addRow("Modes", modes)
@@ -181,7 +182,7 @@ class EvaluateScreen(QWidget):
 
     def _update_modes(self) -> None:
         has = self.ctx.adapter is not None
-        for mode in ("adapter", "rag+adapter"):
+        for mode in ADAPTER_MODES:
             box = self.mode_boxes[mode]
             box.setEnabled(has)
             if not has:

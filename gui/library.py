@@ -311,6 +311,10 @@ class LibraryScreen(QWidget):
             if s.rebuilt:
                 self.ctx.messages.info(f"“{collection}” was rebuilt for the new chunking or "
                                        "embedder settings.")
+            elif getattr(s, "rebuild_pending", False):
+                self.ctx.messages.info(f"The rebuild of “{collection}” for the new settings is "
+                                       "not finished; it keeps answering from the previous "
+                                       "settings. Re-index to finish it.")
             if s.files_failed:
                 self.ctx.messages.warning(f"{len(s.files_failed)} file(s) could not be indexed; "
                                           "see the reasons in the Library.")

@@ -9,13 +9,13 @@ Heavy libraries are imported here lazily, inside the functions, never when the w
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.modes import ADAPTER_MODES
 from engine.settings import Settings
 from gui.tasks import TaskContext, stream_pieces
-
-ADAPTER_MODES = ("adapter", "rag+adapter")
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,6 @@ def _doc_detail(doc: Any) -> str:
     return f"{pages}{chunks}, indexed {doc.indexed_at.replace('T', ' ')}"
 
 
-def _under(path: str, roots: list[str]) -> bool:
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
-
-
 def _docs_or_empty(name: str) -> dict[str, Any]:
     from engine import index
 
@@ -93,17 +89,26 @@ def index_files(ctx: TaskContext, inputs: list[str], collection: str,
     unchanged comes from comparing the collection's documents before and after the run.
     """
     from engine.indexer import index_paths
+    from engine.ingest.scan import is_under
 
     ctx.job.status("Preparing")
     sent = [0]
+    lock = threading.Lock()
 
     def finished_files(_state: Any) -> None:
         """Stream the files the indexer is done with (its Job's partial results) as
-        ``("files", [path, ...])`` events, so the table fills while the run goes on."""
-        done = ctx.job.partial_results[sent[0]:]
-        if done:
-            sent[0] += len(done)
-            ctx.emit(("files", [str(p) for p in done]))
+        ``("files", [path, ...])`` events, so the table fills while the run goes on.
+
+        Job listeners run in whichever thread reports: the indexer's thread (progress, status)
+        and the worker's command thread (``job.cancel()``). Without the lock two of them could
+        read the same ``sent[0]`` and send a file twice; holding it across the emit also keeps
+        the batches in order.
+        """
+        with lock:
+            done = ctx.job.partial_results[sent[0]:]
+            if done:
+                sent[0] += len(done)
+                ctx.emit(("files", [str(p) for p in done]))
 
     ctx.job.add_listener(finished_files)
     before = _docs_or_empty(collection)
@@ -114,7 +119,7 @@ def index_files(ctx: TaskContext, inputs: list[str], collection: str,
     failed = {f["path"]: f["reason"] for f in summary.files_failed}
     rows: list[FileStatus] = []
     for path, doc in sorted(after.items()):
-        if not _under(path, roots) or path in failed:
+        if not is_under(path, roots) or path in failed:
             continue
         old = before.get(path)
         changed = old is None or old.indexed_at != doc.indexed_at or \
@@ -303,33 +308,22 @@ def register_model(ctx: TaskContext, path: str) -> Any:
 
 def embedder_info(ctx: TaskContext, name_or_path: str | None) -> tuple[str, str]:
     """(display name, folder) of an embedder; a bad folder is a one-line error."""
-    from models.store import resolve_embedder
+    from engine.model_files import resolve_embedder
 
     name, folder = resolve_embedder(name_or_path)
     return name, str(folder)
 
 
 def reindex(ctx: TaskContext, name: str, sources: list[str], settings: Settings) -> IndexOutcome:
-    """Index a collection again: the folders and files it was built from, plus any indexed file
-    outside them; files that no longer exist are removed from the index.
+    """Index a collection again: every file and folder it was built from (the engine records
+    them; ``sources`` adds what this window knows, such as watched folders), plus any indexed
+    file outside them; files that no longer exist are removed from the index.
 
-    With changed chunking or embedder settings the engine rebuilds the collection (a new
-    generation), which is why re-indexing must cover every file, not only changed ones.
+    With changed chunking or embedder settings the engine rebuilds the collection from all of
+    them while the old generation keeps answering (see :mod:`engine.index`).
     """
-    from engine import index
+    from engine.indexer import reindex_inputs
 
-    docs = _docs_or_empty(name)
-    roots = [os.path.abspath(p) for p in sources if os.path.exists(p)]
-    # files gone from inside a root are the indexer's to remove (and count); others are ours
-    missing = [p for p in docs if not os.path.exists(p) and not _under(p, roots)]
-    if missing:
-        ctx.job.status(f"Removing {len(missing)} deleted files")
-        with index.writer_lock(name):
-            index.Collection.open(name).remove_paths(missing)
-    extra = [p for p in docs if os.path.exists(p) and not _under(p, roots)]
-    inputs = roots + extra
-    if not inputs:
-        from engine.errors import SatchelError
-
-        raise SatchelError(f"collection {name!r} has no files left on disk to index")
+    ctx.job.status("Finding the collection's files")
+    inputs = reindex_inputs(name, sources)
     return index_files(ctx, inputs, name, settings, retry_failed=True)

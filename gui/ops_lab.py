@@ -38,9 +38,9 @@ def _describe_source(source: dict[str, Any]) -> str:
 
 def list_adapters(ctx: TaskContext, model_path: str | None) -> list[AdapterRow]:
     """Stored adapters, each checked against the model in use (sha256, shapes)."""
+    from engine.model_files import resolve_model
     from models.adapters import AdapterError, check_compatible
     from models.adapters import list_adapters as stored
-    from models.store import resolve_model
 
     entries = stored()
     model: Path | None = None

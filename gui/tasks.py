@@ -62,23 +62,32 @@ class TaskContext:
         self.job = Job(min_interval_s=progress_interval_s)
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
+        self._cancelling = False  # guarded by _lock: set in the same step that takes the callbacks
 
     def emit(self, payload: Any) -> None:
         """Send ``payload`` to the task's ``on_event`` callback in the window."""
         self._emit(payload)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (thread-safe, e.g. ``AnswerStream.stop``) on cancellation."""
+        """Call ``callback`` (thread-safe, e.g. ``AnswerStream.stop``) on cancellation: later,
+        or right now (in this thread) if the task was already cancelled."""
         with self._lock:
-            run_now = self.job.cancelled()
+            run_now = self._cancelling or self.job.cancelled()
             if not run_now:
                 self._callbacks.append(callback)
         if run_now:
             callback()
 
     def cancel(self) -> None:
-        """Called from the worker's command thread when the window cancels this task."""
+        """Called from the worker's command thread when the window cancels this task.
+
+        The "cancelled" mark is set under the same lock as the callbacks are taken: a
+        registration either lands before (its callback is in the list run here) or sees the mark
+        and runs itself. Marking only through ``job.cancel()`` after the lock let a registration
+        slip in between, onto a list nobody would run again, and the Stop was lost.
+        """
         with self._lock:
+            self._cancelling = True
             callbacks, self._callbacks = self._callbacks, []
         self.job.cancel()
         for callback in callbacks:

@@ -29,11 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.jobs import JobState, format_eta
+from engine.modes import ADAPTER_MODES, MODE_LABELS
 
-#: The four answer modes (engine.answer.MODES; repeated here so the window need not import the
-#: engine's model code to draw its buttons).
-MODES = ("base", "rag", "adapter", "rag+adapter")
-MODE_LABELS = {"base": "Base", "rag": "RAG", "adapter": "Adapter", "rag+adapter": "RAG+Adapter"}
 MODE_TIPS = {
     "base": "The model alone: no documents, no adapter",
     "rag": "Answer from passages retrieved from the active collection",
@@ -193,12 +190,12 @@ class ModeSwitch(QFrame):
 
     def set_adapter_available(self, available: bool) -> None:
         """Adapter modes need an active adapter; without one they are disabled, with a reason."""
-        for mode in ("adapter", "rag+adapter"):
+        for mode in ADAPTER_MODES:
             button = self.buttons[mode]
             button.setEnabled(available)
             button.setToolTip(MODE_TIPS[mode] if available else
                               "Activate an adapter on the Adapters screen first")
-        if not available and self.mode in ("adapter", "rag+adapter"):
+        if not available and self.mode in ADAPTER_MODES:
             self.set_mode("rag")
 
 

@@ -147,8 +147,8 @@ def check_compatible(entry: AdapterEntry, model_path: Path) -> None:
     The sha256 check is the real guarantee; architecture and shapes are checked first because
     they give a more useful message ("trained for a 30-layer llama, this is a 24-layer qwen2").
     """
-    from models.gguf_info import ModelFileError, read_info
-    from models.store import model_sha256
+    from engine.gguf_info import ModelFileError, read_info
+    from engine.model_files import model_sha256
 
     try:
         info = read_info(model_path)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.samples import CORPUS_DIR
@@ -67,3 +73,29 @@ def write_bad_files(folder: Path) -> dict[str, str]:
         "huge.md": "limit",
         "dangling.md": "broken symbolic link",
     }
+
+
+def index_and_kill_mid_run(paths_: list[Path], home: Path, committed: Callable[[], int],
+                           timeout_s: float = 240) -> int:
+    """Run ``satchel index`` on ``paths_`` in a child with data dir ``home`` and kill -9 it as
+    soon as ``committed()`` (read in this process) is above 0; returns that count."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "main.py", "index", *map(str, paths_), "--json"],
+                            cwd=root, env={**os.environ, "SATCHEL_HOME": str(home)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and proc.poll() is None and not done:
+            time.sleep(0.3)
+            try:
+                done = committed()
+            except Exception:  # tables still being created by the child
+                done = 0
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return done

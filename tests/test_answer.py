@@ -10,6 +10,7 @@ import pytest
 from engine import index, paths
 from engine.answer import Assistant, retrieval_query
 from engine.errors import SatchelError
+from engine.llm import Runtime
 from engine.prompt import HistoryTurn
 from engine.settings import Settings
 
@@ -208,6 +209,55 @@ def test_adapter_modes_stream_and_switching_off_restores_base_output(assistant, 
     again = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
     assert again.text == adapted.text
     assert assistant.ask(question, "base", max_tokens=24).consume().text == before.text
+
+
+def test_each_answer_runs_under_its_own_adapter_when_interleaved(assistant, stored_adapter):
+    """Answers are prepared first and generated later: the adapter travels with each one."""
+    question = "Name a primary colour."
+    adapted = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
+    base = assistant.ask(question, "base", max_tokens=24).consume()
+    assert adapted.text != base.text
+    first = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24)
+    second = assistant.ask(question, "base", max_tokens=24)  # prepared before first generates
+    assert first.consume().text == adapted.text
+    assert second.consume().text == base.text
+    third = assistant.ask(question, "base", max_tokens=24)
+    fourth = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24)
+    assert third.consume().text == base.text and fourth.consume().text == adapted.text
+
+
+def test_adapter_retrained_in_place_answers_with_its_new_weights(assistant, stored_adapter):
+    from benchmarks.random_adapter import make_random_adapter
+
+    question = "Name a primary colour."
+    old = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
+    make_random_adapter(stored_adapter, seed=1)  # saved over the same name (--overwrite)
+    new = assistant.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
+    assert new.error is None and new.text != old.text
+    assert assistant.runtime.state().loaded_adapters.count(stored_adapter) == 1
+    fresh = Assistant(assistant.settings, Runtime())  # a new process would load the new file
+    try:
+        alone = fresh.ask(question, "adapter", adapter=stored_adapter, max_tokens=24).consume()
+        assert alone.text == new.text
+    finally:
+        fresh.runtime.unload()
+
+
+def test_a_refused_adapter_switch_is_an_error_not_the_wrong_weights(assistant, stored_adapter,
+                                                                     monkeypatch):
+    import llama_cpp
+
+    question = "Name a primary colour."
+    base = assistant.ask(question, "base", max_tokens=16).consume()
+    real = llama_cpp.llama_set_adapters_lora
+    with monkeypatch.context() as patch:
+        patch.setattr(llama_cpp, "llama_set_adapters_lora",
+                      lambda ctx, handles, n, scales: -1 if n else real(ctx, handles, n, scales))
+        answer = assistant.ask(question, "adapter", adapter=stored_adapter,
+                               max_tokens=16).consume()
+    assert answer.error and "could not switch to adapter" in answer.error and not answer.text
+    assert assistant.runtime.active_adapter is None
+    assert assistant.ask(question, "base", max_tokens=16).consume().text == base.text
 
 
 def test_adapter_for_another_model_is_refused(assistant, stored_adapter, tmp_path):

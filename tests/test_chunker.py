@@ -21,7 +21,7 @@ from engine.ingest.tokens import (
     load_tokenizer,
     max_content_tokens,
 )
-from models.store import default_embedder_dir
+from engine.model_files import default_embedder_dir
 
 
 def counter() -> TokenCounter:

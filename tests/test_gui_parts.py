@@ -100,12 +100,19 @@ def test_singletons_survive_many_signals_and_calls(qtbot):
     assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
 
 
-def test_modes_match_the_engine():
-    from engine.answer import MODES
-    from gui.widgets import MODE_LABELS
-    from gui.widgets import MODES as GUI_MODES
+def test_the_four_modes_are_defined_once():
+    """engine.modes is the one definition; no other module spells the modes out again."""
+    import re
 
-    assert GUI_MODES == MODES and tuple(MODE_LABELS) == MODES
+    from engine.modes import ADAPTER_MODES, MODE_LABELS, MODES
+
+    assert tuple(MODE_LABELS) == MODES and set(ADAPTER_MODES) < set(MODES)
+    root = Path(__file__).resolve().parents[1]
+    spelled = re.compile(r'[(\[]\s*"(base|adapter)",\s*"(rag|rag\+adapter)"')
+    again = [str(f.relative_to(root)) for folder in ("engine", "gui", "cli")
+             for f in (root / folder).rglob("*.py")
+             if f.name != "modes.py" and spelled.search(f.read_text(encoding="utf-8"))]
+    assert not again
 
 
 def test_open_command_jumps_to_the_page_where_the_viewer_can():
@@ -196,3 +203,17 @@ def test_watched_folder_reindexes_on_change_and_collections_can_be_removed(
     qtbot.waitUntil(lambda: all(c.name != "default" for c in window.ctx.collections),
                     timeout=30_000)
     assert Path(folder / "first.txt").exists()  # the user's files are untouched
+
+
+def test_citation_popup_shows_headings_and_file_names_as_text(qtbot, tmp_path):
+    from PySide6.QtGui import QTextDocumentFragment
+
+    from engine.prompt import Passage
+    from gui.citations import PassagePopup
+
+    passage = Passage(n=1, path=str(tmp_path / "R&D <draft>.md"), page=2, text="body",
+                      score=1.0, chunk_id="c1", heading="<i>Intro</i> & <b>Scope</b>")
+    popup = PassagePopup(passage, cited=True)
+    qtbot.addWidget(popup)
+    shown = QTextDocumentFragment.fromHtml(popup.title.text()).toPlainText()
+    assert "R&D <draft>.md" in shown and "<i>Intro</i> & <b>Scope</b>" in shown

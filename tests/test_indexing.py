@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,12 @@ from engine.indexer import index_paths
 from engine.jobs import Job
 from engine.retrieve import search
 from engine.settings import Settings
-from tests.helpers_corpus import copy_corpus, write_bad_files, write_text_files
+from tests.helpers_corpus import (
+    copy_corpus,
+    index_and_kill_mid_run,
+    write_bad_files,
+    write_text_files,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,31 +183,14 @@ def test_kill_9_mid_run_then_resume_matches_a_clean_index(tmp_path, monkeypatch)
     folder = tmp_path / "docs"
     write_text_files(folder, 48, 1500, seed=3)
     crashed_home = tmp_path / "crashed"
-    env = {**os.environ, "SATCHEL_HOME": str(crashed_home)}
-    proc = subprocess.Popen([sys.executable, "main.py", "index", str(folder), "--json"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        committed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.3)
-            meta = crashed_home / "index" / "collections.json"
-            if not meta.exists():
-                continue
-            monkeypatch.setenv("SATCHEL_HOME", str(crashed_home))
-            try:
-                committed = len(index.Collection.open("default").documents())
-            except Exception:
-                committed = 0
-            if committed:
-                break
-        assert proc.poll() is None, "the run finished before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    monkeypatch.setenv("SATCHEL_HOME", str(crashed_home))
+
+    def committed_files() -> int:
+        if not (crashed_home / "index" / "collections.json").exists():
+            return 0
+        return len(index.Collection.open("default").documents())
+
+    committed = index_and_kill_mid_run([folder], crashed_home, committed_files)
     assert 0 < committed < 48
     monkeypatch.setenv("SATCHEL_HOME", str(crashed_home))
     resumed = index_paths([folder])
@@ -239,7 +226,7 @@ def small_embedder(tmp_path_factory):
     import torch
     from sentence_transformers import SentenceTransformer, models
 
-    from models.store import default_embedder_dir
+    from engine.model_files import default_embedder_dir
 
     torch.manual_seed(0)
     base = SentenceTransformer(str(default_embedder_dir()), device="cpu")
@@ -335,3 +322,58 @@ def test_folder_watcher_reindexes_after_changes(tmp_path):
         time.sleep(0.5)
     assert calls and any(p.endswith("fresh.md") for p in calls[0])
     assert search("KESTREL-5", mode="text", k=1)[0].path.endswith("fresh.md")
+
+
+def test_search_never_writes_and_the_writer_builds_a_missing_text_index(tmp_path, monkeypatch):
+    """A run killed before its full-text index was built: searches stay read-only (no
+    compaction, no index build, whatever the error) and the next index run builds it."""
+    folder = tmp_path / "n"
+    write_text_files(folder, 3, 100)
+    index_paths([folder])
+    coll = index.Collection.open("default")
+    for idx in coll.chunks.list_indices():
+        if tuple(idx.columns) == ("text",):
+            coll.chunks.drop_index(idx.name)
+    index._search_plans.clear()
+    version = index.Collection.open("default").chunks.version
+    finalized: list[str] = []
+
+    class Broken:  # a word query failing with a plain IndexError (the word "index" in it)
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise IndexError("list index out of range")
+            return fail
+
+    table_type = type(coll.chunks)
+    real_search = table_type.search
+
+    def search_breaking_words(self, query=None, *args, **kwargs):
+        if kwargs.get("query_type") == "fts":
+            return Broken()
+        return real_search(self, query, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index.Collection, "finalize", lambda self: finalized.append("x"))
+        assert search("NX-0001-Q", mode="text", k=3) == []  # no word index to search yet
+        hybrid = search("NX-0001-Q", k=3)
+        assert hybrid and hybrid[0].path.endswith(".md")  # vectors still answer
+        patch.setattr(index.Collection, "search_plan", lambda self: index.SearchPlan(0, True, 0))
+        patch.setattr(table_type, "search", search_breaking_words)
+        with pytest.raises(IndexError):
+            search("NX-0001-Q", mode="text", k=3)
+    assert finalized == [] and index.Collection.open("default").chunks.version == version
+
+    index._search_plans.clear()
+    again = index_paths([folder])  # nothing changed, but the writer notices the missing index
+    assert again.files_unchanged == 3
+    assert search("NX-0001-Q", mode="text", k=1)[0].path.endswith("note_0001.md")
+
+
+def test_path_filter_treats_underscore_and_percent_literally(tmp_path):
+    literal = tmp_path / "a_b%"
+    lookalike = tmp_path / "aXbYZ"  # matches 'a_b%' as a LIKE pattern
+    write_text_files(literal, 1, 60)
+    write_text_files(lookalike, 1, 60, seed=7)
+    index_paths([literal, lookalike])
+    hits = search("Reference code", k=10, paths=[str(literal)])
+    assert hits and all(h.path.startswith(str(literal) + os.sep) for h in hits)

@@ -8,20 +8,21 @@ import shutil
 
 import pytest
 
+from engine import model_files
+from engine.gguf_info import ModelFileError, read_info, sha256_file
 from models import store
-from models.gguf_info import ModelFileError, read_info, sha256_file
 
 
 @pytest.fixture(scope="module")
 def default_model():
-    return store.default_model_path()
+    return model_files.default_model_path()
 
 
 def test_bundled_defaults_are_found(default_model):
     assert default_model.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    emb = store.default_embedder_dir()
+    emb = model_files.default_embedder_dir()
     assert (emb / "modules.json").is_file()
-    name, folder = store.resolve_embedder(None)
+    name, folder = model_files.resolve_embedder(None)
     assert name == "all-MiniLM-L6-v2" and folder == emb
 
 
@@ -128,10 +129,10 @@ def test_register_rejects_bad_file(tmp_path):
 
 
 def test_resolve_model_default_and_missing(tmp_path, default_model):
-    path, info = store.resolve_model(None)
+    path, info = model_files.resolve_model(None)
     assert path == default_model.resolve() and info.architecture == "llama"
     with pytest.raises(ModelFileError, match="not found"):
-        store.resolve_model(tmp_path / "missing.gguf")
+        model_files.resolve_model(tmp_path / "missing.gguf")
 
 
 def test_sha256_is_cached_until_file_changes(tmp_path):
@@ -148,6 +149,6 @@ def test_sha256_is_cached_until_file_changes(tmp_path):
 
 def test_embedder_folder_errors(tmp_path):
     with pytest.raises(ModelFileError, match="never downloads"):
-        store.resolve_embedder("sentence-transformers/all-mpnet-base-v2")
+        model_files.resolve_embedder("sentence-transformers/all-mpnet-base-v2")
     with pytest.raises(ModelFileError, match="not a sentence-transformers"):
-        store.resolve_embedder(str(tmp_path))
+        model_files.resolve_embedder(str(tmp_path))

@@ -80,3 +80,18 @@ def test_newer_schema_is_read_with_a_warning():
     paths.settings_file().write_text(json.dumps({"schema_version": 99, "top_k": 3}))
     s, warnings = settings.load()
     assert s.top_k == 3 and any("newer" in w for w in warnings)
+
+
+def test_corrupt_settings_in_a_read_only_folder_are_a_warning_not_a_traceback(monkeypatch):
+    path = paths.settings_file()
+    path.write_text("{not json", encoding="utf-8")
+
+    def refuse(self, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "replace", refuse)  # root ignores chmod, so refuse here
+    loaded, warnings = settings.load()
+    assert loaded == settings.Settings()
+    assert len(warnings) == 1 and "could not be backed up" in warnings[0]
+    assert "Permission denied" in warnings[0] and "\n" not in warnings[0]
+    assert path.read_text(encoding="utf-8") == "{not json"  # left as it was

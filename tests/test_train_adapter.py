@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def base_model():
     """The dequantized float32 base, loaded once for the module (the trainer copies it)."""
+    from engine.model_files import default_model_path
     from engine.train.model import load_model
-    from models.store import default_model_path
 
     return load_model(default_model_path())
 
@@ -96,9 +96,9 @@ def _index_sample() -> None:
 @pytest.mark.timeout(900)  # ~45 s on an idle 2-core machine; far slower under load
 def test_adapter_from_sample_corpus_learns_and_loads_in_llama_cpp(base_model):
     """Train a few steps on the sample corpus, export, and measure through llama.cpp."""
+    from engine.model_files import default_model_path
     from engine.train import TrainConfig, prepare, run
     from models.adapters import check_compatible, get_adapter, list_adapters
-    from models.store import default_model_path
 
     _index_sample()
     snapshots = []
@@ -125,7 +125,7 @@ def test_adapter_from_sample_corpus_learns_and_loads_in_llama_cpp(base_model):
     assert entry.manifest.data_source["kind"] == "collection"
     check_compatible(entry, default_model_path())
 
-    from models.gguf_info import read_info
+    from engine.gguf_info import read_info
 
     info = read_info(entry.path)
     assert info.file_type == "adapter" and info.lora_alpha == plan.preset.lora_alpha

@@ -18,8 +18,8 @@ from engine.samples import QA_PATH
 
 @pytest.fixture(scope="module")
 def tokenizer():
+    from engine.model_files import default_model_path
     from engine.train.model import load_tokenizer
-    from models.store import default_model_path
 
     return load_tokenizer(default_model_path())
 
@@ -242,9 +242,9 @@ def test_export_writes_a_llama_cpp_adapter(tmp_path):
     import torch
     from gguf import GGUFReader
 
+    from engine.gguf_info import read_info
     from engine.train.export import write_adapter
     from engine.train.model import LoraTensor
-    from models.gguf_info import read_info
 
     tensors = [LoraTensor(b, m, torch.randn(4, 16), torch.randn(out, 4))
                for b in range(2) for m, out in (("q_proj", 16), ("k_proj", 8),
@@ -332,8 +332,8 @@ def test_damaged_manifest_is_skipped_in_list_and_explained_by_get(tmp_path):
 
 
 def test_check_compatible_refuses_other_models(tmp_path):
+    from engine.model_files import default_model_path, model_sha256
     from models import adapters
-    from models.store import default_model_path, model_sha256
 
     src = tmp_path / "x.gguf"
     src.write_bytes(b"GGUF fake")
@@ -427,3 +427,21 @@ def test_generate_qa_drafts_reviewable_pairs(tmp_path, monkeypatch):
     out = generate_qa.write_pairs(pairs, tmp_path / "qa.jsonl")
     (example,) = from_pairs_file(out)
     assert example.messages == (("user", pairs[0].question), ("assistant", pairs[0].answer))
+
+
+def test_damaged_checkpoint_is_refused_not_silently_restarted():
+    """--resume over a damaged checkpoint stops with one line before loading the model; a
+    run without --resume says it replaces it. The file is left for the user either way."""
+    from engine.train import TrainConfig, prepare, run
+    from engine.train.checkpoint import CheckpointDamaged, checkpoint_path
+
+    plan = prepare(TrainConfig(data_file=str(QA_PATH), name="damaged", resume=True))
+    target = checkpoint_path(plan.checkpoint_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"PK\x03\x04 half a checkpoint")
+    assert plan.checkpoint_step() is None and "damaged" in plan.checkpoint_problem()
+    with pytest.raises(CheckpointDamaged, match="damaged") as info:
+        run(plan)
+    assert "\n" not in str(info.value) and "without --resume" in str(info.value)
+    assert target.read_bytes() == b"PK\x03\x04 half a checkpoint"
+    assert _store_is_empty()

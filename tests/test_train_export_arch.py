@@ -47,7 +47,7 @@ def build_tiny_gguf(path: Path, arch: str) -> Path:
     """A 2-layer random model of ``arch`` as a float32 GGUF llama.cpp and transformers both load."""
     import gguf
 
-    from models.store import default_model_path
+    from engine.model_files import default_model_path
 
     rng = np.random.default_rng(7)
     writer = gguf.GGUFWriter(str(path), arch=arch)

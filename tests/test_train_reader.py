@@ -157,9 +157,9 @@ def reader_system() -> str:
 
 def test_reader_prompt_is_identical_to_the_prompt_an_answer_is_generated_from(
         in_sample, assistant):
+    from engine.model_files import default_model_path
     from engine.train.model import load_tokenizer
     from engine.train.reader import reader_prompt
-    from models.store import default_model_path
 
     question = "How many people were in the 2025 winter crew at Halcyon Reach?"
     answer = assistant.ask(question, "rag", collection="sample", temperature=0.0,
@@ -216,10 +216,10 @@ def test_tiny_reader_training_raises_the_gold_answer_log_prob_through_llama_cpp(
         in_sample, tmp_path):
     """A few steps on the user's questions (no drafting): through llama.cpp, with the same
     prompt the rag+adapter mode sends, the adapter makes the cited gold answer more likely."""
+    from engine.model_files import default_model_path
     from engine.settings import Settings
     from engine.train import TrainConfig, prepare, run
     from models.adapters import adapter_kind, get_adapter
-    from models.store import default_model_path
     from tests.test_train_adapter import LlamaScorer
 
     plan = prepare(TrainConfig(collection="sample", data_file=str(QA_PATH), kind="reader",

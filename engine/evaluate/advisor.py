@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.modes import MODES
+
 #: Simplest first: what is preferred when modes are level.
-SIMPLICITY = ("base", "rag", "adapter", "rag+adapter")
+SIMPLICITY = MODES
 LABELS = {"base": "base", "rag": "RAG", "adapter": "adapter", "rag+adapter": "RAG+adapter"}
 
 

@@ -258,7 +258,6 @@ def _ask_model(assistant: Any, sentence: str, answer: str, seed: int,
     """Ask the model for a question about ``sentence`` whose answer is ``answer``; None if bad."""
     assistant.ensure_model()
     runtime = assistant.runtime
-    runtime.set_adapter(None)
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": f"Sentence: {EXAMPLE_SENTENCE}\nWrite a question about the "

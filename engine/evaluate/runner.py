@@ -32,10 +32,8 @@ from engine.evaluate import metrics as M
 from engine.evaluate.journal import JOURNAL_VERSION, Journal, file_id, journal_path
 from engine.evaluate.questions import QAItem
 from engine.jobs import Cancelled, Job
+from engine.modes import ADAPTER_MODES, MODES
 from engine.settings import Settings
-
-MODES = ("base", "rag", "adapter", "rag+adapter")
-ADAPTER_MODES = ("adapter", "rag+adapter")
 
 
 @dataclass
@@ -128,8 +126,8 @@ def _fitting_adapters(model_path: Path) -> list[Any]:
 
     An adapter made for another model file would be refused by the runtime anyway.
     """
+    from engine.model_files import model_sha256
     from models.adapters import list_adapters
-    from models.store import model_sha256
 
     entries = list_adapters()
     if not entries or not Path(model_path).is_file():
@@ -224,7 +222,7 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
     collection = config.collection or settings.default_collection
     with clock.section("setup"):
         job.status("Preparing the evaluation")
-        from models.store import default_model_path
+        from engine.model_files import default_model_path
 
         # not resolve_model(): parsing the GGUF header takes seconds, and ask() validates anyway
         model_path = (Path(settings.model_path).expanduser().resolve() if settings.model_path

@@ -16,10 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import SatchelError
 from engine.paths import atomic_target
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT = 1
+
+
+class CheckpointDamaged(SatchelError):
+    """The run's checkpoint exists but cannot be read: resuming from it is impossible, and
+    starting over silently would throw away the user's training time without a word."""
 
 
 @dataclass
@@ -70,7 +76,9 @@ def save(folder: Path, run_id: str, state: TrainState, lora: dict[str, Any],
 
 
 def load(folder: Path, run_id: str) -> dict[str, Any] | None:
-    """The checkpoint of run ``run_id`` in ``folder``, or None (missing, other run, damaged)."""
+    """The checkpoint of run ``run_id`` in ``folder``, or None when there is none (or it belongs
+    to another run or format). Raises :class:`CheckpointDamaged` for a file that cannot be read.
+    """
     import torch
 
     path = checkpoint_path(folder)
@@ -78,10 +86,16 @@ def load(folder: Path, run_id: str) -> dict[str, Any] | None:
         return None
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a damaged file is as good as none: the run restarts
-        return None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get(
-            "run_id") != run_id:
+    except Exception as exc:  # truncated, overwritten, not a torch file...
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else \
+            type(exc).__name__
+        raise CheckpointDamaged(f"the checkpoint {path} is damaged ({reason}); run without "
+                                "--resume to start this training over") from None
+    if not isinstance(payload, dict) or not {"lora", "optimizer", "rng", "state"} <= set(
+            payload):
+        raise CheckpointDamaged(f"the checkpoint {path} is damaged (missing fields); run "
+                                "without --resume to start this training over")
+    if payload.get("format") != FORMAT or payload.get("run_id") != run_id:
         return None
     return payload
 

@@ -94,8 +94,8 @@ def generate_pairs(collection: str, *, count: int = 20, model_path: str | Path |
     the passage does not support (:func:`supported_by`), are skipped."""
     from llama_cpp import Llama
 
+    from engine.model_files import resolve_model
     from engine.train.presets import cpu_threads
-    from models.store import resolve_model
 
     if count < 1:
         raise TrainDataError("--count must be at least 1")

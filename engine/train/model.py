@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SatchelError
-from models.gguf_info import GGUFInfo, ModelFileError
+from engine.gguf_info import GGUFInfo, ModelFileError
 
 #: GGUF architecture -> does llama.cpp's converter permute q/k rows for it (see export.py)?
 SUPPORTED_ARCHITECTURES: dict[str, bool] = {"llama": True, "qwen2": False}
@@ -45,7 +45,7 @@ def check_architecture(model_path: Path) -> GGUFInfo:
 
 
 def _read(model_path: Path) -> GGUFInfo:
-    from models.gguf_info import read_info
+    from engine.gguf_info import read_info
 
     return read_info(model_path)
 

@@ -227,7 +227,6 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
     all_rows: list[dict[str, Any]] | None = None
     plan = oracle_plan(len(questions), p_oracle, seed)
     assistant.ensure_model()
-    assistant.runtime.set_adapter(None)
     examples: list[Example] = []
     for i, (q, with_oracle) in enumerate(zip(questions, plan, strict=True)):
         job.check()
@@ -366,9 +365,9 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     from engine import paths
     from engine.answer import Assistant
     from engine.index import Collection
+    from engine.model_files import default_model_path, model_sha256
     from engine.settings import Settings
     from engine.train.data import TrainingData, control_texts, split_heldout
-    from models.store import default_model_path, model_sha256
 
     if kind not in KINDS:
         raise TrainDataError(f"unknown adapter kind {kind!r}; use one of {', '.join(KINDS)}")

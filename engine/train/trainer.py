@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
+from engine.gguf_info import GGUFInfo
 from engine.jobs import Cancelled, Job
 from engine.train import checkpoint as ckpt
 from engine.train.data import TrainDataError, TrainingData, load_training_data
@@ -34,7 +35,6 @@ from engine.train.presets import (
     get_preset,
     planned_steps,
 )
-from models.gguf_info import GGUFInfo
 
 #: Fraction of available RAM training may plan to use before turning gradient checkpointing on.
 MEMORY_FRACTION = 0.6
@@ -90,10 +90,21 @@ class TrainingPlan:
         return paths.cache_dir() / "train" / self.run_id
 
     def checkpoint_step(self) -> int | None:
-        """Step of a resumable checkpoint of this exact run, if one exists."""
-        payload = ckpt.load(self.checkpoint_dir, self.run_id) if ckpt.checkpoint_path(
-            self.checkpoint_dir).is_file() else None
+        """Step of a resumable checkpoint of this exact run, if one exists (not a damaged one:
+        :meth:`checkpoint_problem` says why)."""
+        try:
+            payload = ckpt.load(self.checkpoint_dir, self.run_id)
+        except ckpt.CheckpointDamaged:
+            return None
         return int(payload["state"]["step"]) if payload else None
+
+    def checkpoint_problem(self) -> str | None:
+        """Why this run's checkpoint cannot be resumed from, when it exists but is damaged."""
+        try:
+            ckpt.load(self.checkpoint_dir, self.run_id)
+        except ckpt.CheckpointDamaged as exc:
+            return str(exc)
+        return None
 
     def describe(self) -> str:
         from engine.jobs import format_eta
@@ -118,9 +129,9 @@ class TrainResult:
 
 def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     """Check the model and the data, pack it, and estimate the run (no model load)."""
+    from engine.model_files import default_model_path, model_sha256
     from engine.train.model import body_parameters, check_architecture, load_tokenizer
     from models import adapters
-    from models.store import default_model_path, model_sha256
 
     job = job or Job()
     model_path = Path(config.model_path).expanduser() if config.model_path else (
@@ -448,6 +459,9 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
 
     p = plan.preset
     _check_memory(plan)
+    # Read before the model loads: a damaged checkpoint is refused at once, never replaced by a
+    # silent restart from step 0.
+    payload = ckpt.load(plan.checkpoint_dir, plan.run_id) if plan.config.resume else None
     job.status("Loading the base model")
     model = copy.deepcopy(base_model) if base_model is not None else load_model(plan.model_path)
     peft_model = add_lora(model, p.lora_rank, p.lora_alpha, p.target_modules, p.lora_dropout,
@@ -460,7 +474,6 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
     lora = lora_parameters(peft_model)
     optimizer = torch.optim.AdamW(list(lora.values()), lr=p.learning_rate,
                                   weight_decay=p.weight_decay)
-    payload = ckpt.load(plan.checkpoint_dir, plan.run_id) if plan.config.resume else None
     if payload is None and not plan.config.resume:
         ckpt.remove(plan.checkpoint_dir)
     resumed_from: int | None = None
