@@ -48,6 +48,9 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
               f"{summary.files_removed} removed, {len(summary.files_failed)} failed, "
               f"{len(summary.files_skipped)} skipped; {summary.chunks} chunks in "
               f"{summary.seconds:.1f} s (collection {collection})")
+        for file in summary.files:  # say when a file was not read from its own text
+            if "OCR" in file["loader"] or "LibreOffice" in file["loader"]:
+                print(f"  read by {file['loader']}: {file['path']}")
         for failure in summary.files_failed:
             print(f"  failed: {failure['path']}: {failure['reason']}")
         if summary.files_skipped:

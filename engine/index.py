@@ -139,7 +139,7 @@ def docs_schema() -> pa.Schema:
         pa.field("format", pa.string()), pa.field("title", pa.string()),
         pa.field("pages", pa.int32()), pa.field("chunks", pa.int32()),
         pa.field("status", pa.string()), pa.field("error", pa.string()),
-        pa.field("indexed_at", pa.string()),
+        pa.field("indexed_at", pa.string()), pa.field("loader", pa.string()),
     ])
 
 
@@ -158,6 +158,8 @@ class DocRecord:
     status: str = "ok"
     error: str = ""
     indexed_at: str = ""
+    #: what read the file ("python-docx", "... + OCR on 2 of 5 pages"); "" in older indexes
+    loader: str = ""
 
 
 _db_lock = threading.Lock()
@@ -309,7 +311,11 @@ class Collection:
             db.create_table(meta.docs_table, schema=docs_schema(), exist_ok=True)
         if meta.chunks_table not in names:
             db.create_table(meta.chunks_table, schema=chunks_schema(meta.dim), exist_ok=True)
-        return cls(meta)
+        collection = cls(meta)
+        missing = [f for f in docs_schema() if f.name not in collection.docs.schema.names]
+        if missing:  # a documents table from an older Satchel: add the new columns, empty
+            collection.docs.add_columns({f.name: "CAST('' AS STRING)" for f in missing})
+        return collection
 
     @classmethod
     def open_for_writing(cls, name: str, embedder: str, embedder_path: str, dim: int,
@@ -369,7 +375,11 @@ class Collection:
 
     # -- reading ----------------------------------------------------------------------------------
     def documents(self) -> dict[str, DocRecord]:
-        """Every documents row by path (one Arrow scan; cheap even for thousands of files)."""
+        """Every documents row by path (one Arrow scan; cheap even for thousands of files).
+
+        Parts of a file (the messages of a mailbox, attachments) have rows of their own, under
+        :func:`engine.ingest.document.part_path` paths.
+        """
         table = self.docs.to_arrow()
         return {row["path"]: DocRecord(**row) for row in table.to_pylist()}
 
@@ -396,8 +406,9 @@ class Collection:
                      docs: list[DocRecord]) -> None:
         """Make a batch of files current: their chunks in one commit, then their document rows.
 
-        ``paths_in_batch`` are every file whose chunks this batch replaces (including files that
-        now failed and so have no chunks any more).
+        ``paths_in_batch`` are every document whose chunks this batch replaces (including files
+        that now failed and so have no chunks any more, and parts a file no longer has); rows of
+        those that ``docs`` does not list again are deleted.
         """
         batch_paths = sorted(set(paths_in_batch))
         if batch_paths:
@@ -410,6 +421,10 @@ class Collection:
                 self.chunks.delete(where)
         if docs:
             self._upsert_docs(docs)
+        vanished = sorted(set(batch_paths) - {d.path for d in docs})
+        for start in range(0, len(vanished), 200):
+            part = vanished[start:start + 200]
+            self.docs.delete(f"path IN ({', '.join(sql_str(p) for p in part)})")
 
     def _upsert_docs(self, docs: list[DocRecord]) -> None:
         import pyarrow as pa

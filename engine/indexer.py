@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.index import Collection, DocRecord, chunk_id
+from engine.ingest.document import container_of
 from engine.ingest.isolation import ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.scan import ScanResult, is_under, scan
 from engine.jobs import Cancelled, Job
@@ -41,6 +42,8 @@ class IndexSummary:
     files_unchanged: int = 0
     files_removed: int = 0
     files_failed: list[dict[str, str]] = field(default_factory=list)
+    #: every file (re)indexed by this run: path, what read it, pages, chunks, parts
+    files: list[dict[str, Any]] = field(default_factory=list)
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
@@ -55,7 +58,7 @@ class IndexSummary:
                 "chunks": self.chunks, "seconds": round(self.seconds, 3),
                 "collection": self.collection, "files_skipped": self.files_skipped,
                 "cancelled": self.cancelled, "rebuilt": self.rebuilt,
-                "rebuild_pending": self.rebuild_pending}
+                "rebuild_pending": self.rebuild_pending, "files": self.files}
 
 
 def file_hash(path: str) -> str:
@@ -103,7 +106,8 @@ def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, P
                                                          dim, max_tokens, overlap)
     config = ParseConfig(tokenizer_dir=str(embedder.folder), max_tokens=max_tokens,
                          overlap_tokens=overlap,
-                         max_bytes=int(settings.max_file_mb * 1024 * 1024))
+                         max_bytes=int(settings.max_file_mb * 1024 * 1024), ocr=settings.ocr,
+                         ocr_languages=settings.ocr_languages)
     return collection, rebuilding, config
 
 
@@ -153,12 +157,13 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                     continue
             todo.append((path, st))
         scanned = set(found.files)
-        gone = [p for p in docs if p not in scanned and is_under(p, found.roots)]
+        gone = [p for p in docs if container_of(p) not in scanned
+                and is_under(container_of(p), found.roots)]
         orphans = [p for p in coll.chunk_paths() - set(docs) - scanned]
         if gone or orphans:
             job.status("Removing deleted files")
             coll.remove_paths(gone + orphans)
-            summary.files_removed = len(gone)
+            summary.files_removed = len({container_of(p) for p in gone})  # files, not parts
         try:
             if todo:
                 _run_pipeline(coll, todo, docs, config, settings, job, summary)
@@ -193,11 +198,13 @@ def reindex_inputs(collection: str, extra: list[str] | None = None) -> list[str]
     wanted = [*meta.sources, *(os.path.abspath(os.path.expanduser(p)) for p in extra or [])]
     roots = list(dict.fromkeys(s for s in wanted if os.path.lexists(s)))
     docs = Collection(meta).documents()
-    missing = [p for p in docs if not os.path.lexists(p) and not is_under(p, roots)]
+    missing = [p for p in docs if not os.path.lexists(container_of(p))
+               and not is_under(container_of(p), roots)]
     if missing:
         with index.writer_lock(collection):
             Collection.open(collection).remove_paths(missing)
-    inputs = roots + [p for p in docs if os.path.lexists(p) and not is_under(p, roots)]
+    files = dict.fromkeys(container_of(p) for p in docs)  # a mailbox once, not per message
+    inputs = roots + [p for p in files if os.path.lexists(p) and not is_under(p, roots)]
     if not inputs:
         raise SatchelError(f"collection {collection!r} has no files left on disk to index")
     return inputs
@@ -216,8 +223,8 @@ def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummar
     inputs = [s for s in meta.sources if not is_under(s, found.roots)]
     missing = [s for s in inputs if not os.path.lexists(s)]
     inputs = [s for s in inputs if s not in missing]
-    docs = Collection(meta).documents()
-    inputs += [p for p in docs if not is_under(p, found.roots + inputs) and os.path.lexists(p)]
+    files = dict.fromkeys(container_of(p) for p in Collection(meta).documents())
+    inputs += [p for p in files if not is_under(p, found.roots + inputs) and os.path.lexists(p)]
     summary.files_skipped += [{"path": s, "reason": "was added to this collection but no longer "
                                "exists"} for s in missing]
     if not inputs:
@@ -232,7 +239,7 @@ def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummar
 
 def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str, DocRecord],
                   config: ParseConfig, timeout_s: float, out: queue.Queue[_Item | None],
-                  stop: threading.Event, errors: list[BaseException]) -> None:
+                  stop: threading.Event, errors: list[BaseException], job: Job) -> None:
     """Hash and parse files in order; put one _Item per file, then None.
 
     An error that is no single file's fault (the parser process cannot start) goes to ``errors``
@@ -262,7 +269,10 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 out.put(_Item(path, "unchanged", st, digest, old=old))
                 continue
             try:
-                out.put(_Item(path, "parsed", st, digest, worker.parse(path, timeout_s)))
+                name = os.path.basename(path)
+                parsed = worker.parse(path, timeout_s, lambda message, name=name: job.status(
+                    f"Reading {name}: {message}"))  # OCR, page by page
+                out.put(_Item(path, "parsed", st, digest, parsed))
             except ParseFailed as exc:
                 out.put(_Item(path, "failed", st, digest, reason=str(exc)))
     except BaseException as exc:  # surfaced in the calling thread
@@ -278,6 +288,10 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
     from engine.embed import get_embedder
 
     embedder = get_embedder(coll.meta.embedder_path)
+    parts_of: dict[str, list[str]] = {}  # file -> its parts now in the index (to replace them)
+    for path in docs:
+        if container_of(path) != path:
+            parts_of.setdefault(container_of(path), []).append(path)
     parsed_q: queue.Queue[_Item | None] = queue.Queue(maxsize=32)
     commit_q: queue.Queue[tuple[list[str], Any, list[DocRecord]] | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -295,7 +309,7 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
 
     parser = threading.Thread(target=_parse_thread, name="satchel-parse", daemon=True,
                               args=(todo, docs, config, settings.parse_timeout_s, parsed_q, stop,
-                                    parser_error))
+                                    parser_error, job))
     write_thread = threading.Thread(target=writer, name="satchel-write", daemon=True)
     parser.start()
     write_thread.start()
@@ -318,7 +332,7 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
             if pending and (item is None or pending_chunks >= EMBED_BATCH
                             or len(pending) >= COMMIT_FILES
                             or (pending_chunks and parsed_q.empty())):
-                batch = _embed_batch(pending, embedder, coll.meta.dim, job)
+                batch = _embed_batch(pending, embedder, coll.meta.dim, job, parts_of)
                 if writer_error:
                     raise writer_error[0]
                 commit_q.put(batch)
@@ -346,16 +360,24 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
 def _account(item: _Item, summary: IndexSummary) -> None:
     if item.kind == "parsed" and item.parsed:
         summary.files_indexed += 1
-        summary.chunks += len(item.parsed.chunks)
+        docs = item.parsed.walk()
+        summary.chunks += sum(len(d.chunks) for d in docs)
+        summary.files.append({"path": item.path, "format": item.parsed.format,
+                              "loader": item.parsed.loader, "pages": item.parsed.pages,
+                              "chunks": sum(len(d.chunks) for d in docs),
+                              "parts": [{"path": d.path, "format": d.format, "title": d.title,
+                                         "loader": d.loader, "chunks": len(d.chunks)}
+                                        for d in docs[1:]]})
     elif item.kind == "unchanged":
         summary.files_unchanged += 1
     else:
         summary.files_failed.append({"path": item.path, "reason": item.reason})
 
 
-def _embed_batch(items: list[_Item], embedder: Any, dim: int,
-                 job: Job) -> tuple[list[str], Any, list[DocRecord]]:
-    """Embed every chunk of these files and build the commit: (paths, chunk rows, doc rows)."""
+def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
+                 parts_of: dict[str, list[str]]) -> tuple[list[str], Any, list[DocRecord]]:
+    """Embed every chunk of these files (and of their parts) and build the commit: (paths,
+    chunk rows, doc rows). A file's old parts are replaced with it: ``parts_of`` lists them."""
     import numpy as np
     import pyarrow as pa
 
@@ -364,8 +386,8 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int,
     texts: list[str] = []
     counts: list[int] = []
     for item in items:
-        if item.parsed:
-            for ch in item.parsed.chunks:
+        for part in item.parsed.walk() if item.parsed else []:
+            for ch in part.chunks:
                 texts.append(ch.text)
                 counts.append(ch.tokens)
     vectors = []
@@ -378,20 +400,19 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int,
                                                   "ordinal", "heading", "text", "content_hash",
                                                   "doc_hash", "tokens")}
     for item in items:
-        if not item.parsed:
-            continue
-        for ch in item.parsed.chunks:
-            cols["chunk_id"].append(chunk_id(item.path, ch.ordinal, ch.content_hash))
-            cols["path"].append(item.path)
-            cols["page"].append(ch.page)
-            cols["start"].append(ch.start)
-            cols["end"].append(ch.end)
-            cols["ordinal"].append(ch.ordinal)
-            cols["heading"].append(ch.heading)
-            cols["text"].append(ch.text)
-            cols["content_hash"].append(ch.content_hash)
-            cols["doc_hash"].append(item.digest)
-            cols["tokens"].append(ch.tokens)
+        for part in item.parsed.walk() if item.parsed else []:
+            for ch in part.chunks:
+                cols["chunk_id"].append(chunk_id(part.path, ch.ordinal, ch.content_hash))
+                cols["path"].append(part.path)
+                cols["page"].append(ch.page)
+                cols["start"].append(ch.start)
+                cols["end"].append(ch.end)
+                cols["ordinal"].append(ch.ordinal)
+                cols["heading"].append(ch.heading)
+                cols["text"].append(ch.text)
+                cols["content_hash"].append(ch.content_hash)
+                cols["doc_hash"].append(item.digest)
+                cols["tokens"].append(ch.tokens)
     schema = chunks_schema(dim)
     arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
     flat = pa.array(matrix.reshape(-1), type=pa.float32())
@@ -403,15 +424,17 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int,
         st = item.stat
         size, mtime = (st.st_size, st.st_mtime_ns) if st else (0, 0)
         if item.kind == "parsed" and item.parsed:
-            p = item.parsed
-            docs.append(DocRecord(item.path, item.digest, size, mtime, p.format, p.title, p.pages,
-                                  len(p.chunks), "ok", "", _now()))
-            replaced.append(item.path)
+            for part in item.parsed.walk():
+                docs.append(DocRecord(part.path, item.digest, size, mtime, part.format,
+                                      part.title, part.pages, len(part.chunks), "ok", "",
+                                      _now(), part.loader))
+                replaced.append(part.path)
+            replaced += parts_of.get(item.path, [])
         elif item.kind == "unchanged" and item.old is not None:
             # Same content, new mtime (a touch or a copy): only the stat fields move forward.
             docs.append(replace(item.old, size=size, mtime_ns=mtime))
         else:
             docs.append(DocRecord(item.path, item.digest, size, mtime, status="failed",
                                   error=item.reason, indexed_at=_now()))
-            replaced.append(item.path)
+            replaced += [item.path, *parts_of.get(item.path, [])]
     return replaced, rows, docs

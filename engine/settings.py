@@ -8,6 +8,7 @@ it is backed up next to itself, defaults are used, and the caller gets a one-lin
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -47,6 +48,10 @@ class Settings:
     chunk_overlap: int = 24
     parse_timeout_s: float = 60.0
     max_file_mb: float = 200.0
+    #: Read scanned PDF pages and images with OCR (Tesseract; seconds per page on a laptop).
+    ocr: bool = True
+    #: Tesseract languages, joined with "+" ("eng", "eng+deu"); each needs its language data.
+    ocr_languages: str = "eng"
     watched_folders: list[str] = field(default_factory=list)
 
     def validate(self) -> list[str]:
@@ -66,6 +71,8 @@ class Settings:
             "chunk_overlap": 0 <= self.chunk_overlap < max(self.chunk_tokens, 1),
             "parse_timeout_s": 0.1 <= self.parse_timeout_s <= 3600,
             "max_file_mb": 0.001 <= self.max_file_mb <= 100_000,
+            "ocr_languages": re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", self.ocr_languages)
+            is not None,
         }
         for name, ok in checks.items():
             if not ok:
@@ -92,6 +99,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "chunk_overlap": (int,),
     "parse_timeout_s": (float, int),
     "max_file_mb": (float, int),
+    "ocr": (bool,),
+    "ocr_languages": (str,),
     "watched_folders": (list,),
 }
 
@@ -115,7 +124,8 @@ def from_dict(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
     for key, value in raw.items():
         if key not in known:
             continue
-        if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+        if (isinstance(value, bool) and bool not in _TYPES[key]) or not isinstance(
+                value, _TYPES[key]):
             warnings.append(f"setting {key} has the wrong type ({type(value).__name__}); "
                             "using the default")
             continue

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.ingest.document import container_of, display_name
+
 if TYPE_CHECKING:
     from engine.prompt import Passage  # arrives as a gui.tasks.Record with the same attributes
 
@@ -92,7 +94,12 @@ def launch(target: list[str] | QUrl) -> bool:
 
 
 def open_source(path: str, page: int) -> bool:
-    """Open a cited file at its page as well as the system allows; False if nothing opened."""
+    """Open a cited file at its page as well as the system allows; False if nothing opened.
+
+    A part of a file (a message in a mailbox, an attachment) opens the file that holds it.
+    """
+    if container_of(path) != path:
+        path, page = container_of(path), 1
     if not os.path.exists(path):
         return False
     default = default_pdf_app() if path.lower().endswith(".pdf") else None
@@ -111,7 +118,7 @@ class PassagePopup(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         layout = QVBoxLayout(self)
         # file names and headings come from documents: text, never markup
-        where = f"<b>[{passage.n}] {escape(os.path.basename(passage.path))}</b>, page " \
+        where = f"<b>[{passage.n}] {escape(display_name(passage.path))}</b>, page " \
             f"{passage.page}"
         if passage.heading:
             where += f" — {escape(passage.heading)}"
@@ -133,11 +140,16 @@ class PassagePopup(QFrame):
         layout.addWidget(self.text)
         row = QHBoxLayout()
         row.addStretch(1)
-        page_note = f" at page {passage.page}" if passage.path.lower().endswith(".pdf") else ""
+        source = container_of(passage.path)
+        page_note = f" at page {passage.page}" if source == passage.path and \
+            source.lower().endswith(".pdf") else ""
         self.open_button = QPushButton(f"Open file{page_note}")
-        self.open_button.setEnabled(os.path.exists(passage.path))
+        self.open_button.setEnabled(os.path.exists(source))
         if not self.open_button.isEnabled():
             self.open_button.setToolTip("The file is no longer at this path")
+        elif source != passage.path:
+            self.open_button.setToolTip(f"Opens {os.path.basename(source)}, which holds this "
+                                        "passage")
         self.open_button.clicked.connect(self._open)
         row.addWidget(self.open_button)
         layout.addLayout(row)
@@ -156,7 +168,7 @@ class CitationChip(QToolButton):
         super().__init__(parent)
         self.passage = passage
         self.cited = cited
-        name = os.path.basename(passage.path)
+        name = display_name(passage.path)
         self.setText(f"[{passage.n}] {name} p.{passage.page}")
         snippet = " ".join(passage.text.split())
         more = "…" if len(snippet) > 400 else ""

@@ -7,8 +7,6 @@ screen alive and lets the user stop early.
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.ingest.document import display_name
 from engine.modes import MODE_LABELS, MODES
 from gui import ops
 from gui.chat import timing_text
@@ -95,7 +94,7 @@ class ModeColumn(QFrame):
         self._clear_chips()
         for p in sources:
             chip = CitationChip(p, cited is None or p.n in cited)
-            chip.setText(f"[{p.n}] {os.path.basename(p.path)} p.{p.page}")
+            chip.setText(f"[{p.n}] {display_name(p.path)} p.{p.page}")
             self.chips.addWidget(chip)
         self.no_sources.setVisible(not sources)
 

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from PySide6.QtWidgets import QStyle
 
+from engine.ingest.document import container_of, display_name
 from gui import ops
 
 STATUS_TEXT = {"indexed": "Indexed", "unchanged": "Unchanged", "failed": "Failed",
@@ -26,9 +27,12 @@ STATUS_ICON = {"indexed": QStyle.StandardPixmap.SP_DialogApplyButton,
 
 
 class FilesModel(QAbstractTableModel):
-    """Rows of :class:`gui.ops.FileStatus`: file, status, details, folder."""
+    """Rows of :class:`gui.ops.FileStatus`: file, status, details, what read it, folder.
 
-    HEADERS = ("File", "Status", "Details", "Folder")
+    A part of a file (a message in a mailbox, an attachment) shows as "inbox.mbox › 3".
+    """
+
+    HEADERS = ("File", "Status", "Details", "Read by", "Folder")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,8 +71,8 @@ class FilesModel(QAbstractTableModel):
         row = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (os.path.basename(row.path), STATUS_TEXT.get(row.status, row.status),
-                    row.detail, os.path.dirname(row.path))[col]
+            return (display_name(row.path), STATUS_TEXT.get(row.status, row.status),
+                    row.detail, row.loader, os.path.dirname(container_of(row.path)))[col]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.path}\n{row.detail}" if row.detail else row.path
         if role == Qt.ItemDataRole.DecorationRole and col == 1 and self._style is not None:

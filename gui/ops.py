@@ -35,6 +35,7 @@ class FileStatus:
     status: str  # indexed | unchanged | failed | skipped | stored
     detail: str = ""
     chunks: int = 0
+    loader: str = ""  # what read the file ("python-docx", "... + OCR on 2 of 5 pages")
 
 
 @dataclass
@@ -63,7 +64,7 @@ def collection_files(ctx: TaskContext, name: str) -> list[FileStatus]:
         return []
     docs = index.Collection.open(name).documents()
     return [FileStatus(d.path, "stored" if d.status == "ok" else "failed",
-                       d.error if d.status != "ok" else _doc_detail(d), d.chunks)
+                       d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader)
             for d in sorted(docs.values(), key=lambda d: d.path)]
 
 
@@ -127,9 +128,9 @@ def index_files(ctx: TaskContext, inputs: list[str], collection: str,
         if doc.status != "ok":
             rows.append(FileStatus(path, "failed", doc.error))
         elif changed:
-            rows.append(FileStatus(path, "indexed", _doc_detail(doc), doc.chunks))
+            rows.append(FileStatus(path, "indexed", _doc_detail(doc), doc.chunks, doc.loader))
         else:
-            rows.append(FileStatus(path, "unchanged", _doc_detail(doc), doc.chunks))
+            rows.append(FileStatus(path, "unchanged", _doc_detail(doc), doc.chunks, doc.loader))
     rows += [FileStatus(p, "failed", r) for p, r in sorted(failed.items())]
     rows += [FileStatus(f["path"], "skipped", f["reason"]) for f in summary.files_skipped]
     return IndexOutcome(summary, rows)

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -119,6 +120,9 @@ class SettingsScreen(QWidget):
         rf.addRow("Chunk size (tokens)", self.chunk_tokens)
         rf.addRow("Chunk overlap (tokens)", self.chunk_overlap)
         rf.addRow("Embedder", erow)
+        self.ocr = QCheckBox("Read scanned PDF pages and images with OCR (Tesseract; slow: "
+                             "seconds per page)")
+        rf.addRow("Scans", self.ocr)
         layout.addWidget(ret_box)
         self.reindex_note = QLabel()
         self.reindex_note.setWordWrap(True)
@@ -165,6 +169,7 @@ class SettingsScreen(QWidget):
         self.retrieval_mode.setCurrentText(s.retrieval_mode)
         self.chunk_tokens.setValue(s.chunk_tokens)
         self.chunk_overlap.setValue(s.chunk_overlap)
+        self.ocr.setChecked(s.ocr)
         self.embedder.blockSignals(True)
         self.embedder.clear()
         self.embedder.addItem(BUNDLED_EMBEDDER, None)
@@ -229,6 +234,7 @@ class SettingsScreen(QWidget):
         s.chunk_tokens = self.chunk_tokens.value()
         s.chunk_overlap = self.chunk_overlap.value()
         s.embedder = self.embedder.currentData()
+        s.ocr = self.ocr.isChecked()
         return s
 
     def needs_reindex(self, new: Settings | None = None) -> bool:

@@ -71,15 +71,19 @@ def test_drop_indexes_files_with_per_file_status(make_window, qtbot, tmp_path):
     (docs / "tides.txt").write_text("The spring tide at Halcyon Reach peaks at 4.82 metres. " * 20)
     (docs / "notes.md").write_text("# Notes\n\nThe boat shed key hangs in the radio room.\n")
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
-    (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not text")
+    (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a whole image")  # OCR'd: fails
+    (docs / "setup.exe").write_bytes(b"MZ\x90\x00 a program")
     window = make_window()
     window.startup(first_run=False, preload=False, watch=False)
     outcome = wait_for(qtbot, window.library.indexed, lambda: drop(window, [docs]))
     statuses = {Path(p).name: s for p, s in window.library.model.statuses().items()}
     assert statuses["tides.txt"] == "indexed" and statuses["notes.md"] == "indexed"
-    assert statuses["broken.pdf"] == "failed" and statuses["photo.jpg"] == "skipped"
-    failed = next(r for r in window.library.model.rows if r.status == "failed")
-    assert failed.detail  # the reason is shown
+    assert statuses["broken.pdf"] == "failed" and statuses["photo.jpg"] == "failed"
+    assert statuses["setup.exe"] == "skipped"
+    assert all(r.detail for r in window.library.model.rows if r.status == "failed")  # reasons
+    indexed = next(r for r in window.library.model.rows if r.path.endswith("tides.txt"))
+    assert window.library.model.data(window.library.model.index(
+        window.library.model.rows.index(indexed), 3)) == "plain text"  # what read it
     assert outcome.summary.collection == "default"  # the sample stays pristine
     assert window.stack.currentWidget() is window.library
     qtbot.waitUntil(lambda: any(c.name == "default" and c.documents == 2

@@ -159,6 +159,8 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     assert screen.reindex_note.text() == ""
     screen.temperature.setValue(0.7)
     assert screen.reindex_note.text() == ""  # generation settings do not touch the index
+    assert screen.ocr.isChecked()
+    screen.ocr.setChecked(False)  # scans and images are no longer OCR'd
     screen.chunk_tokens.setValue(120)
     assert "re-indexed" in screen.reindex_note.text()
     with qtbot.waitSignal(window.messages.shown) as shown:
@@ -166,7 +168,7 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     assert shown.args[0] == "warning" and "re-index" in shown.args[1]
     assert screen.reindex_button.isVisible()
     saved, _ = settings_io.load()
-    assert saved.chunk_tokens == 120 and saved.temperature == 0.7
+    assert saved.chunk_tokens == 120 and saved.temperature == 0.7 and saved.ocr is False
     assert window.ctx.settings.chunk_tokens == 120
     screen.chunk_overlap.setValue(200)  # overlap must stay below the chunk size
     with qtbot.waitSignal(window.messages.shown) as shown:

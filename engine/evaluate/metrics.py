@@ -22,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from engine.ingest.document import container_of
+
 if TYPE_CHECKING:
     from engine.evaluate.questions import QAItem
 
@@ -117,10 +119,17 @@ def source_matches(path: str, source: str) -> bool:
     """True when ``source`` (a file name or path suffix) names ``path``, on a folder boundary.
 
     Case-insensitive, because people type file names and Windows/macOS ignore case anyway.
-    "report.pdf" matches ".../docs/report.pdf" but not ".../docs/annual_report.pdf".
+    "report.pdf" matches ".../docs/report.pdf" but not ".../docs/annual_report.pdf". A part of
+    a file (a message of "inbox.mbox", an attachment) matches the file and its own part path.
     """
-    p, s = _norm_path(path), _norm_path(source).lstrip("/")
-    return bool(s) and (p == s or p.endswith("/" + s))
+    s = _norm_path(source).lstrip("/")
+    if not s:
+        return False
+    for candidate in dict.fromkeys((path, container_of(path))):
+        p = _norm_path(candidate)
+        if p == s or p.endswith("/" + s):
+            return True
+    return False
 
 
 def is_gold(path: str, page: int, sources: Sequence[str], pages: Sequence[int],

@@ -12,6 +12,7 @@ and send their result back to the indexer.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,11 +60,70 @@ class Document:
     title: str | None = None
     #: Free-form, small, JSON-serialisable extras (author, language of a code file, sheet names...).
     metadata: dict[str, str] = field(default_factory=dict)
+    #: What read the file ("python-docx", "PDF text layer (pypdfium2) + OCR on 2 of 5 pages"...),
+    #: shown per file so a user knows why its text looks the way it does.
+    loader: str = ""
+    #: Documents inside this one, each indexed and cited on its own: the messages of a mailbox,
+    #: the attachments of a message. Their ``path`` is :func:`part_path` of this one's.
+    parts: list[Document] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        """True when no page holds any non-whitespace text (an empty or image-only file)."""
-        return not any(b.text.strip() for p in self.pages for b in p.blocks)
+        """True when neither this document nor any part holds non-whitespace text."""
+        return not any(b.text.strip() for p in self.pages for b in p.blocks) and all(
+            part.is_empty for part in self.parts)
+
+    def walk(self) -> list[Document]:
+        """This document and every part, parents before their parts."""
+        out = [self]
+        for part in self.parts:
+            out += part.walk()
+        return out
+
+
+#: Separates a file's path from a part inside it ("/mail/inbox.mbox//3//report.pdf"). A
+#: normalised absolute path never holds "//", so a part's file is always known.
+PART_SEPARATOR = "//"
+
+
+def part_path(parent: str, key: str) -> str:
+    """The path of part ``key`` (a message number, an attachment's file name) of ``parent``."""
+    clean = key.replace("/", "_").replace("\x00", "").strip() or "part"
+    return f"{parent}{PART_SEPARATOR}{clean}"
+
+
+def rebase(doc: Document, path: str) -> Document:
+    """Give ``doc`` (loaded from a temporary file, say an attachment) the path ``path``; its
+    parts move along with it. Returns ``doc``."""
+    old = doc.path
+    doc.path = path
+    for part in doc.parts:
+        rebase(part, path + part.path[len(old):] if part.path.startswith(old) else
+               part_path(path, os.path.basename(part.path)))
+    return doc
+
+
+def container_of(path: str) -> str:
+    """The file on disk that holds ``path`` (``path`` itself for an ordinary file)."""
+    return path.split(PART_SEPARATOR, 1)[0] if PART_SEPARATOR in path[1:] else path
+
+
+def display_name(path: str) -> str:
+    """Short name for citations: "report.pdf", or "inbox.mbox › 3 › scan.png" for a part."""
+    head, sep, tail = path.partition(PART_SEPARATOR) if PART_SEPARATOR in path[1:] else (
+        path, "", "")
+    name = os.path.basename(head)
+    return f"{name} › {tail.replace(PART_SEPARATOR, ' › ')}" if sep else name
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Settings that change how files are read (set per run from the user's settings)."""
+
+    #: Read scanned PDF pages and images with OCR (slow: seconds per page).
+    ocr: bool = True
+    #: Tesseract language codes, joined with "+" ("eng", "eng+deu").
+    ocr_languages: str = "eng"
 
 
 class LoadError(Exception):

@@ -17,7 +17,8 @@ import os
 import signal
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.errors import SatchelError
@@ -35,6 +36,9 @@ class ParseConfig:
     overlap_tokens: int
     max_bytes: int | None
     memory_limit_bytes: int | None = 4 << 30
+    #: read scanned PDF pages and images with OCR (setting ``ocr``)
+    ocr: bool = True
+    ocr_languages: str = "eng"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,14 @@ class ParsedFile:
     title: str
     pages: int
     chunks: list[Chunk]
+    #: what read it ("python-docx", "... + OCR on 2 of 5 pages")
+    loader: str = ""
+    #: documents inside the file (messages, attachments), each with its own part path
+    parts: tuple[ParsedFile, ...] = ()
+
+    def walk(self) -> list[ParsedFile]:
+        """This file's own document first, then its parts."""
+        return [self, *self.parts]
 
 
 class ParseFailed(Exception):
@@ -71,10 +83,13 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
         except (ValueError, OSError):
             pass
     try:
-        from engine.ingest import loaders
+        from engine.ingest import loaders, progress
         from engine.ingest.chunker import chunk_document
-        from engine.ingest.document import LoadError
+        from engine.ingest.document import LoadError, LoadOptions
         from engine.ingest.tokens import load_tokenizer
+
+        options = LoadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
+        progress.set_reporter(lambda message: conn.send(("progress", message)))
 
         counter = load_tokenizer(config.tokenizer_dir)
     except Exception as exc:  # the parent reports it; a traceback here would reach no one
@@ -89,13 +104,17 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
         if path is None:
             return
         try:
-            doc = loaders.load(path, max_bytes=config.max_bytes)
-            chunks = chunk_document(doc, counter, max_tokens=config.max_tokens,
-                                    overlap_tokens=config.overlap_tokens)
-            if not chunks:
+            doc = loaders.load(path, max_bytes=config.max_bytes, options=options)
+            parsed = []
+            for part in doc.walk():
+                chunks = chunk_document(part, counter, max_tokens=config.max_tokens,
+                                        overlap_tokens=config.overlap_tokens)
+                if chunks or part is doc:  # the file itself is recorded even without text
+                    parsed.append(ParsedFile(part.path, part.format, part.title or "",
+                                             len(part.pages), chunks, part.loader))
+            if not any(p.chunks for p in parsed):
                 raise LoadError("no extractable text")
-            reply: tuple[str, Any] = ("ok", ParsedFile(path, doc.format, doc.title or "",
-                                                       len(doc.pages), chunks))
+            reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:])))
         except LoadError as exc:
             reply = ("error", str(exc).splitlines()[0] if str(exc) else "cannot load file")
         except MemoryError:
@@ -161,18 +180,29 @@ class ParseWorker:
             self._conn.close()
             self._conn = None
 
-    def parse(self, path: str, timeout_s: float) -> ParsedFile:
-        """Parse one file or raise :class:`ParseFailed` with a reason (timeouts kill the child)."""
+    def parse(self, path: str, timeout_s: float,
+              on_progress: Callable[[str], None] | None = None) -> ParsedFile:
+        """Parse one file or raise :class:`ParseFailed` with a reason (timeouts kill the child).
+
+        ``timeout_s`` is the longest the child may stay silent: a loader that reports progress
+        (OCR, page by page) gets a fresh ``timeout_s`` with each report, and ``on_progress``
+        receives the report. A hung parser still ends after ``timeout_s``.
+        """
         if self._proc is None or not self._proc.is_alive():
             self._kill()
             self._start()
         try:
             self._conn.send(path)
-            if not self._conn.poll(timeout_s):
-                self._kill()
-                raise ParseFailed(f"parsing took longer than {timeout_s:g} s (time limit); "
-                                  "the file was skipped")
-            status, payload = self._conn.recv()
+            while True:
+                if not self._conn.poll(timeout_s):
+                    self._kill()
+                    raise ParseFailed(f"parsing took longer than {timeout_s:g} s (time limit); "
+                                      "the file was skipped")
+                status, payload = self._conn.recv()
+                if status != "progress":
+                    break
+                if on_progress is not None:
+                    on_progress(payload)
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             code = self._proc.exitcode if self._proc is not None else None
             self._kill()

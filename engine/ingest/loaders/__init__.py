@@ -22,11 +22,13 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.ingest.document import Document, LoadError
+from engine.ingest.document import Document, LoadError, LoadOptions
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
     DISPLAY_NAMES,
+    LEGACY_OFFICE,
+    LOADER_NAMES,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
     ZIP_FORMATS,
@@ -37,6 +39,7 @@ __all__ = [
     "CODE_LANGUAGES",
     "SUPPORTED_EXTENSIONS",
     "LoadError",
+    "LoadOptions",
     "detect_format",
     "is_supported_name",
     "load",
@@ -58,7 +61,21 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "text": ("text", "load_plain"),
     "code": ("text", "load_code"),
     "json": ("text", "load_json"),
+    "eml": ("email", "load_eml"),
+    "mbox": ("email", "load_mbox"),
+    "msg": ("email", "load_msg"),
+    "doc": ("legacy", "load_legacy"),
+    "xls": ("legacy", "load_legacy"),
+    "ppt": ("legacy", "load_legacy"),
+    "rtf": ("legacy", "load_legacy"),
+    "image": ("ocr", "load_image"),
 }
+
+#: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
+_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg"})
+
+#: First bytes of the image formats OCR reads.
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -84,12 +101,14 @@ def skip_reason(path: str | os.PathLike[str], *, max_bytes: int | None = None) -
     return _sniff(Path(path), max_bytes)[1]
 
 
-def load(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Document:
-    """Parse ``path`` into a Document.
+def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
+         options: LoadOptions | None = None) -> Document:
+    """Parse ``path`` into a Document (with its parts: the messages of a mailbox, attachments).
 
     Raises LoadError with a one-line reason for files that cannot become text: unsupported or
     binary, mislabelled, encrypted, corrupt or truncated, empty or without extractable text,
-    larger than ``max_bytes``, unreadable. Other exceptions are bugs.
+    larger than ``max_bytes``, unreadable. Other exceptions are bugs. ``options`` (OCR on or
+    off) reach the loaders that use them. ``Document.loader`` always says what read the file.
     """
     p = Path(path)
     fmt, reason = _sniff(p, max_bytes)
@@ -97,13 +116,14 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Docum
         raise LoadError(reason or "unsupported file")
     module_name, func_name = _LOADERS[fmt]
     module = importlib.import_module(f"{__name__}.{module_name}")
-    loader: Callable[[Path], Document] = getattr(module, func_name)
+    loader: Callable[..., Document] = getattr(module, func_name)
     try:
-        doc = loader(p)
+        doc = loader(p, options or LoadOptions()) if fmt in _OPTION_FORMATS else loader(p)
     except PermissionError as exc:
         raise LoadError("permission denied") from exc
+    doc.loader = doc.loader or LOADER_NAMES.get(fmt, fmt)
     if doc.is_empty:
-        hint = " (scanned or image-only?)" if fmt == "pdf" else ""
+        hint = " (scanned or image-only, and OCR is off?)" if fmt == "pdf" else ""
         raise LoadError(f"no extractable text{hint}")
     return doc
 
@@ -150,6 +170,27 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
 
 def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | None]:
     name = DISPLAY_NAMES[fmt]
+    if fmt in ("eml", "mbox"):
+        if looks_binary(head):
+            return None, f"binary file (not an {name})"
+        if fmt == "mbox" and not head.lstrip(b"\r\n").startswith(b"From "):
+            return None, "not an mbox file (it does not start with a 'From ' line)"
+        return fmt, None
+    if fmt in ("msg", *LEGACY_OFFICE):
+        if head.startswith(_ZIP_MAGIC) and fmt in LEGACY_OFFICE:
+            modern = LEGACY_OFFICE[fmt].upper()
+            return None, f"not a {name} file (a zip archive: a {modern} file named .{fmt}?)"
+        if not head.startswith(_OLE_MAGIC):
+            return None, f"not a {name} file (no OLE header; mislabelled?)"
+        return fmt, None
+    if fmt == "rtf":
+        if not head.startswith(b"{\\rtf"):
+            return None, "not an RTF file (no {\\rtf header; mislabelled?)"
+        return fmt, None
+    if fmt == "image":
+        if not head.startswith(_IMAGE_MAGIC):
+            return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
     if fmt in TEXT_FORMATS:
         if looks_binary(head):
             return None, "binary file (not text)"

@@ -3,9 +3,10 @@
 Private documents are full of files written by old editors: cp1252 notes, UTF-16 exports from
 Windows tools, UTF-8 with a BOM. Decoding them as UTF-8 with ``errors="replace"`` would index
 mojibake, and indexing an executable that happens to carry a ``.txt`` name would index garbage.
-So: BOMs first, then strict UTF-8, then UTF-16 without a BOM (recognised by its NUL pattern), then
-charset-normalizer, with a preference for cp1252 among Western single-byte guesses because it is
-what such files almost always are.
+So: BOMs first (the UTF-32-LE BOM begins with the UTF-16-LE one, so UTF-32 is tried first), then
+UTF-32 and UTF-16 without a BOM (recognised by the shape of their code units), then strict UTF-8,
+then charset-normalizer, with a preference for cp1252 among Western single-byte guesses because it
+is what such files almost always are.
 """
 
 from __future__ import annotations
@@ -39,6 +40,29 @@ def bom_encoding(data: bytes) -> str | None:
     return None
 
 
+def utf32_without_bom(sample: bytes) -> str | None:
+    """``"utf-32-le"``/``"utf-32-be"`` when the sample looks like BOM-less UTF-32 text.
+
+    ``sample`` is the start of the file (the sniffed 8192 bytes, or the whole file): a length that
+    is not a multiple of 4 is not UTF-32. Every 4-byte unit must be a valid code point (at most
+    U+10FFFF, no surrogates), which binary data almost never is (about 1 unit in 4,000) and no
+    8-bit or UTF-16 text is (their bytes make code points far above U+10FFFF). What remains,
+    arrays of small 32-bit integers, is told apart by the control characters (mostly NULs) it
+    decodes to. A file whose head passes but whose tail is cut mid-unit fails to decode later.
+    """
+    if len(sample) < 4 or len(sample) % 4:
+        return None
+    for encoding in ("utf-32-le", "utf-32-be"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text if ord(ch) in _CONTROL_BYTES)
+        if controls <= 0.02 * len(text):
+            return encoding
+    return None
+
+
 def utf16_without_bom(sample: bytes) -> str | None:
     """``"utf-16-le"``/``"utf-16-be"`` when the sample looks like BOM-less UTF-16 text.
 
@@ -57,7 +81,8 @@ def utf16_without_bom(sample: bytes) -> str | None:
 
 def looks_binary(sample: bytes) -> bool:
     """True when the first bytes of a file are not text in any encoding we decode."""
-    if not sample or bom_encoding(sample) or utf16_without_bom(sample):
+    if not sample or bom_encoding(sample) or utf32_without_bom(sample) or utf16_without_bom(
+            sample):
         return False
     if b"\x00" in sample:
         return True
@@ -119,7 +144,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Raises LoadError("binary file ...") when no text encoding fits.
     """
-    encoding = bom_encoding(data) or utf16_without_bom(data[:SNIFF_BYTES])
+    head = data[:SNIFF_BYTES]
+    encoding = bom_encoding(data) or utf32_without_bom(head) or utf16_without_bom(head)
     if encoding:
         try:
             return data.decode(encoding), encoding.removesuffix("-sig")

@@ -106,6 +106,19 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".json": "json",
     ".jsonl": "json",
     ".ndjson": "json",
+    ".eml": "eml",
+    ".mbox": "mbox",
+    ".msg": "msg",
+    ".doc": "doc",
+    ".xls": "xls",
+    ".ppt": "ppt",
+    ".rtf": "rtf",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+    ".bmp": "image",
     **dict.fromkeys(CODE_LANGUAGES, "code"),
 }
 
@@ -136,6 +149,43 @@ DISPLAY_NAMES: dict[str, str] = {
     "text": "text",
     "code": "source",
     "json": "JSON",
+    "eml": "e-mail (.eml)",
+    "mbox": "mailbox (.mbox)",
+    "msg": "Outlook message (.msg)",
+    "doc": "Word 97-2003 (.doc)",
+    "xls": "Excel 97-2003 (.xls)",
+    "ppt": "PowerPoint 97-2003 (.ppt)",
+    "rtf": "RTF",
+    "image": "image",
+}
+
+#: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
+LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
+
+#: What reads each format when a loader does not say more (shown per file in the library and
+#: in ``satchel index --json``: users see why a file's text looks the way it does).
+LOADER_NAMES: dict[str, str] = {
+    "pdf": "PDF text layer (pypdfium2)",
+    "docx": "python-docx",
+    "odt": "odfpy",
+    "pptx": "python-pptx",
+    "xlsx": "openpyxl",
+    "csv": "CSV reader",
+    "epub": "EPUB (ebooklib)",
+    "html": "HTML (BeautifulSoup)",
+    "markdown": "Markdown",
+    "rst": "reStructuredText",
+    "text": "plain text",
+    "code": "source code",
+    "json": "JSON",
+    "eml": "e-mail (Python email)",
+    "mbox": "mailbox (Python mailbox)",
+    "msg": "Outlook message (extract-msg)",
+    "doc": "LibreOffice (converted to DOCX)",
+    "xls": "LibreOffice (converted to XLSX)",
+    "ppt": "LibreOffice (converted to PPTX)",
+    "rtf": "LibreOffice (converted to DOCX)",
+    "image": "OCR (Tesseract)",
 }
 
 

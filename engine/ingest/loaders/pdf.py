@@ -6,6 +6,10 @@ leading starts a new paragraph, and a line set in a font clearly larger than the
 text becomes a heading (levels ranked by size across the whole document). Only one character per
 line is asked for its position and size, which keeps big PDFs fast.
 
+Pages without a text layer (a scan, a photo, text drawn as outlines; see :func:`_needs_ocr`) are
+rendered one at a time and read with Tesseract (:mod:`engine.ingest.loaders.ocr`), only those
+pages, so a mixed PDF keeps its real text elsewhere. Pages that render blank are not OCR'd.
+
 PDFium is not thread-safe; the indexer runs loaders in a child process, one file at a time.
 """
 
@@ -20,12 +24,20 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ingest.document import Block, Document, LoadError, Page
+from engine.ingest import progress
+from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
+from engine.ingest.loaders import ocr
 from engine.ingest.loaders.common import clean_inline, library_errors, one_line, short_message
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
 _EOF_WINDOW = 16384
 _BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u2013\u00b7*-]|\d{1,3}[.)])\s")
+#: A page holding an image whose text layer has fewer non-space characters than this is read by
+#: OCR (a scanner's "Page 3" stamp or footer must not hide the scanned page behind it).
+MIN_TEXT_CHARS = 20
+#: A rendered page whose darkest and lightest pixels differ by less than this is blank.
+_BLANK_RANGE = 8
+_LOADER = "PDF text layer (pypdfium2)"
 
 
 @dataclass
@@ -178,8 +190,95 @@ def _merge_lists(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def load_pdf(path: Path) -> Document:
-    """PDF -> one Page per page (1-based, PDF page labels kept when they differ)."""
+def _needs_ocr(page, lines: list[_Line]) -> bool:  # page: pypdfium2.PdfPage
+    """No text layer: no characters at all (a scan, text drawn as outlines, an empty page), or
+    almost none on a page holding an image. A sparse page of real text ("Chapter 2") is not."""
+    import pypdfium2.raw as pdfium_c
+
+    chars = sum(len("".join(ln.text.split())) for ln in lines)
+    if chars == 0:
+        return True
+    if chars >= MIN_TEXT_CHARS:
+        return False
+    images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)
+    return next(images, None) is not None
+
+
+class _PageOcr:
+    """OCR for the pages without a text layer; finds Tesseract when the first such page comes."""
+
+    def __init__(self, options: LoadOptions, total: int) -> None:
+        self.options = options
+        self.total = total
+        self.ready: tuple[ocr.Tesseract, str] | None = None
+        self.unavailable: str | None = None  # why OCR cannot run (no Tesseract, no language)
+        self.done = 0  # pages sent to Tesseract
+        self.blank = 0  # pages that rendered blank
+        self.missed = 0  # pages that needed OCR and did not get it (OCR off or unavailable)
+
+    def read(self, page, number: int) -> list[Block] | None:  # page: pypdfium2.PdfPage
+        """The page's OCR blocks, or None when it is blank or OCR cannot run."""
+        if not self.options.ocr:
+            import pypdfium2.raw as pdfium_c
+
+            self.missed += pdfium_c.FPDFPage_CountObjects(page.raw) > 0
+            return None
+        if self.ready is None and self.unavailable is None:
+            try:
+                self.ready = ocr.ocr_ready(self.options)
+            except LoadError as exc:
+                self.unavailable = str(exc)
+        if self.ready is None:
+            self.missed += 1
+            return None
+        tess, languages = self.ready
+        width, height = page.get_size()
+        scale = ocr.PDF_DPI / 72
+        scale *= ocr.fit_scale(width * scale, height * scale)
+        bitmap = page.render(scale=scale, grayscale=True, limit_image_cache=True)
+        try:
+            image = bitmap.to_pil()  # shares the bitmap's memory: used before close() only
+            gray = image if image.mode == "L" else image.convert("L")
+            low, high = gray.getextrema()
+            if high - low < _BLANK_RANGE:
+                self.blank += 1
+                return None
+            progress.report(f"OCR page {number} of {self.total}")
+            text = ocr.run_tesseract(tess, gray, languages, dpi=scale * 72,
+                                     what=f"page {number}")
+        finally:
+            bitmap.close()
+        self.done += 1
+        return ocr.text_blocks(text)
+
+    def loader(self) -> str:
+        """The loader string: what read the text, and pages OCR could not read."""
+        name = _LOADER
+        if self.done:
+            name += f" + OCR (Tesseract) on {self.done} of {self.total} pages"
+        if self.missed:
+            why = "OCR is off" if not self.options.ocr else f"not OCR'd: {self.unavailable}"
+            name += f"; {self.missed} of {self.total} pages without text ({why})"
+        return name
+
+    def empty_reason(self) -> str | None:
+        """Why a PDF without any text fails, when OCR was on (else None: the generic reason)."""
+        if not self.options.ocr:
+            return None
+        if self.unavailable and self.missed:
+            return self.unavailable
+        if self.done:
+            pages = "page" if self.done == 1 else "pages"
+            return f"no extractable text (OCR found none on {self.done} image-only {pages})"
+        if self.blank:
+            return "no extractable text (the pages are blank)"
+        return None
+
+
+def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
+    """PDF -> one Page per page (1-based, PDF page labels kept when they differ); pages without a
+    text layer are read by OCR when ``options.ocr`` is on."""
+    options = options or LoadOptions()
     with library_errors("PDF"):
         _check_complete(path)
         pdf = _open(path)
@@ -187,26 +286,38 @@ def load_pdf(path: Path) -> Document:
             meta = {k: clean_inline(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
             raw_pages: list[list[_Line]] = []
             labels: list[str | None] = []
+            scanned: dict[int, list[Block]] = {}  # page index -> OCR blocks
+            reader = _PageOcr(options, len(pdf))
             for index in range(len(pdf)):
                 page = pdf[index]
                 try:
                     textpage = page.get_textpage()
                     try:
-                        raw_pages.append(_page_lines(textpage))
+                        lines = _page_lines(textpage)
                     finally:
                         textpage.close()
+                    raw_pages.append(lines)
+                    if _needs_ocr(page, lines):
+                        blocks = reader.read(page, index + 1)
+                        if blocks:
+                            scanned[index] = blocks
                 finally:
                     page.close()
                 label = clean_inline(pdf.get_page_label(index) or "")
                 labels.append(label if label and label != str(index + 1) else None)
         finally:
             pdf.close()
-    body = _body_size(raw_pages)
-    levels = _heading_levels(raw_pages, body)
+    text_pages = [lines for i, lines in enumerate(raw_pages) if i not in scanned]
+    body = _body_size(text_pages)
+    levels = _heading_levels(text_pages, body)
     pages = [
-        Page(number=n, blocks=_blocks(lines, body, levels), label=label)
+        Page(number=n, label=label,
+             blocks=scanned.get(n - 1) or _blocks(lines, body, levels))
         for n, (lines, label) in enumerate(zip(raw_pages, labels, strict=True), start=1)
     ]
+    reason = None if any(b.text.strip() for p in pages for b in p.blocks) else reader.empty_reason()
+    if reason:
+        raise LoadError(reason)
     metadata = {"pages": str(len(pages))}
     for key in ("Author", "Subject", "Creator", "Producer"):
         if meta.get(key):
@@ -217,6 +328,7 @@ def load_pdf(path: Path) -> Document:
         pages=pages,
         title=meta.get("Title") or _first_heading(pages),
         metadata=metadata,
+        loader=reader.loader(),
     )
 
 

@@ -1,0 +1,482 @@
+"""E-mail: .eml (stdlib ``email``), .mbox (stdlib ``mailbox``, read-only), .msg (extract-msg).
+
+A message becomes one Document with one page whose first block is the heading
+"Subject — Sender, Date": the chunker carries headings into every chunk, so each citation says
+which mail (and of when) a passage came from. Then one paragraph with From/To/Cc/Date, then the
+body (plain text preferred, else the HTML body through the HTML loader, else the RTF body).
+
+Attachments become ``parts``, indexed and cited on their own with their own page numbers: each is
+written to a temporary file and read by the ordinary loaders. One bad or unsupported attachment
+never fails its message; it is listed in ``metadata["attachments_skipped"]``. Attached messages
+(message/rfc822, .eml/.msg files, Outlook embedded items) are built here, in-process, so that the
+nesting limit holds. An mbox is a container whose parts are its messages, numbered from 1 in file
+order (a message that cannot be read keeps its number, so citations stay stable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import logging
+import mailbox
+import mimetypes
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from engine.ingest import loaders
+from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page, part_path, rebase
+from engine.ingest.loaders.common import (
+    clean_inline,
+    library_errors,
+    one_line,
+    paragraph_blocks,
+    read_bytes,
+    short_message,
+)
+from engine.ingest.loaders.html import parse_html
+
+#: Messages inside messages deeper than this are listed as skipped, not loaded.
+MAX_DEPTH = 5
+EML_LOADER = "e-mail (Python email)"
+MSG_LOADER = "Outlook message (extract-msg)"
+MBOX_LOADER = "mailbox (Python mailbox)"
+#: The chunker keeps this many characters of a heading: subject is shortened so the date fits.
+_HEADING_CHARS = 100
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+#: DER of the PKCS#7 enveloped-data OID (1.2.840.113549.1.7.3): an encrypted S/MIME payload.
+_ENVELOPED_OID = bytes.fromhex("06092a864886f70d010703")
+
+
+@dataclass
+class _Mail:
+    """What a message says about itself, whichever file format it came from."""
+
+    subject: str = ""
+    sender: str = ""
+    to: str = ""
+    cc: str = ""
+    date: dt.datetime | None = None
+    message_id: str = ""
+    body: list[Block] = field(default_factory=list)
+
+
+def _message_document(path: str, fmt: str, loader: str, mail: _Mail) -> Document:
+    """The Document of one message: heading, header paragraph, body (attachments added later)."""
+    title = clean_inline(mail.subject) or "(no subject)"
+    when = mail.date.strftime("%Y-%m-%d %H:%M") if mail.date else ""
+    name, address = email.utils.parseaddr(mail.sender)
+    who = clean_inline(name or address or mail.sender)[:40]
+    suffix = ", ".join(x for x in (who, when) if x)
+    heading = f"{title} — {suffix}" if suffix else title
+    if len(heading) > _HEADING_CHARS and suffix:  # keep sender and date, shorten the subject
+        room = max(10, _HEADING_CHARS - len(suffix) - 4)
+        heading = f"{title[:room].rstrip()}… — {suffix}"
+    lines = [f"{label}: {clean_inline(value)}" for label, value in (
+        ("From", mail.sender), ("To", mail.to), ("Cc", mail.cc),
+        ("Date", mail.date.strftime("%Y-%m-%d %H:%M %z").strip() if mail.date else "")) if value]
+    blocks = [Block(heading, "heading", 1), *([Block("\n".join(lines))] if lines else []),
+              *mail.body]
+    meta = {"subject": mail.subject, "from": mail.sender, "to": mail.to, "cc": mail.cc,
+            "date": mail.date.isoformat() if mail.date else "", "message_id": mail.message_id}
+    return Document(path=path, format=fmt, pages=[Page(1, blocks)], title=title,
+                    metadata={k: clean_inline(v) for k, v in meta.items() if v}, loader=loader)
+
+
+def _html_blocks(markup: bytes | str) -> list[Block]:
+    """Blocks of an HTML body, its headings one level down so the message heading stays on top
+    of every chunk's heading path."""
+    with library_errors("HTML body"):
+        _title, blocks = parse_html(markup)
+    return [Block(b.text, "heading", min(b.level + 1, 6)) if b.kind == "heading" else b
+            for b in blocks]
+
+
+class _Parts:
+    """Adds a message's attachments to its Document as parts and records those it cannot read."""
+
+    def __init__(self, doc: Document, options: LoadOptions, depth: int) -> None:
+        self.doc, self.options, self.depth = doc, options, depth
+        self.skipped: list[str] = []
+        self._used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        """A file-system-safe name, unique within the message (it ends the part's path)."""
+        name = os.path.basename(name.replace("\\", "/"))
+        name = re.sub(r'[\x00-\x1f\x7f<>:"|?*]', "_", name).strip(" .") or "attachment"
+        stem, ext = os.path.splitext(name)
+        if len(name) > 120:
+            stem, ext = stem[:100], ext[:20]
+        key, n = stem + ext, 1
+        while key.lower() in self._used:
+            n += 1
+            key = f"{stem} ({n}){ext}"
+        self._used.add(key.lower())
+        return key
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record why an attachment is not indexed ("; " separates entries in the metadata)."""
+        self.skipped.append(f"{name}: {one_line(reason).replace(';', ',')}")
+
+    def message(self, name: str, build: Callable[[str, int], Document]) -> None:
+        """An attached message, built by ``build(path, depth)``."""
+        key = self.key(name)
+        if self.depth >= MAX_DEPTH:
+            self.skip(key, f"messages nested more than {MAX_DEPTH} deep")
+            return
+        try:
+            self.doc.parts.append(build(part_path(self.doc.path, key), self.depth + 1))
+        except LoadError as exc:
+            self.skip(key, str(exc))
+
+    def file(self, name: str, data: bytes) -> None:
+        """An attached file: messages are built here, other supported files by their loader."""
+        lower = name.lower()
+        if lower.endswith(".eml"):
+            self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options, d))
+            return
+        if lower.endswith(".msg"):
+            self.message(name, lambda p, d: _msg_document(data, p, self.options, d))
+            return
+        key = self.key(name)
+        if not loaders.is_supported_name(key):
+            self.skip(key, "unsupported file type")
+            return
+        with tempfile.TemporaryDirectory(prefix="satchel-mail-") as tmp:
+            file = Path(tmp) / key
+            try:
+                file.write_bytes(data)
+                child = loaders.load(file, options=self.options)
+            except LoadError as exc:
+                self.skip(key, str(exc))
+                return
+            except OSError as exc:  # writing the temporary copy (disk full...)
+                self.skip(key, f"cannot write a temporary copy ({exc.strerror or exc})")
+                return
+        self.doc.parts.append(rebase(child, part_path(self.doc.path, key)))
+
+    def finish(self) -> None:
+        if self.skipped:
+            self.doc.metadata["attachments_skipped"] = "; ".join(self.skipped)
+
+
+# ------------------------------------------------------------------------------------ .eml
+
+
+def load_eml(path: Path, options: LoadOptions) -> Document:
+    """An .eml file -> one message Document, its attachments as parts."""
+    return _eml_document(_parse_eml(read_bytes(path)), str(path), options, 0)
+
+
+def _parse_eml(data: bytes) -> EmailMessage:
+    """Parse leniently (the email package records defects instead of raising); a text without
+    a single header line is not a message."""
+    with library_errors("e-mail"):
+        msg = email.message_from_bytes(data.lstrip(b"\r\n"), policy=email.policy.default)
+    if not msg.keys():
+        raise LoadError("not an e-mail message (no headers)")
+    return msg  # type: ignore[return-value]
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # the structured-header parser rejects some malformed values: use raw text
+        value = next((v for k, v in msg.raw_items() if k.lower() == name), None)
+    return clean_inline(str(value)) if value is not None else ""
+
+
+def _eml_date(msg: EmailMessage) -> dt.datetime | None:
+    try:
+        return getattr(msg.get("date"), "datetime", None)  # None when unparseable
+    except Exception:  # some malformed dates raise instead: still just no date
+        return None
+
+
+def _leaves(part: EmailMessage, level: int = 0) -> Iterator[EmailMessage]:
+    """Non-multipart parts in order, not descending into attached messages. A multipart whose
+    boundary is missing keeps a text payload and is yielded as a leaf."""
+    payload = part.get_payload()
+    if part.get_content_maintype() == "multipart" and isinstance(payload, list) and level < 50:
+        for sub in payload:
+            yield from _leaves(sub, level + 1)
+    else:
+        yield part
+
+
+def _filename(part: EmailMessage) -> str:
+    try:
+        return clean_inline(part.get_filename() or "")
+    except Exception:  # a malformed RFC 2231 parameter: the part has no usable name
+        return ""
+
+
+def _is_attachment(part: EmailMessage) -> bool:
+    """Attached files and messages; images an HTML body shows inline (by Content-ID) are not."""
+    disposition = part.get_content_disposition()
+    if part.get_content_type() == "message/rfc822" or disposition == "attachment":
+        return True
+    inline_image = part.get_content_maintype() == "image" and part["content-id"] is not None
+    return bool(_filename(part)) and not inline_image
+
+
+def _part_text(part: EmailMessage) -> str:
+    """A text part decoded: transfer encoding undone, declared charset, else UTF-8."""
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    charset = part.get_content_charset()
+    for encoding in (charset, "utf-8"):
+        try:
+            return data.decode(encoding) if encoding else data.decode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", "replace")
+
+
+def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int) -> Document:
+    """One parsed message (top level, in an mbox, or attached) -> Document with parts."""
+    with library_errors("e-mail"):
+        leaves = list(_leaves(msg))
+        attachments = [p for p in leaves if _is_attachment(p)]
+        texts = [p for p in leaves if p not in attachments and (
+            p.get_content_type() in ("text/plain", "text/html") or
+            p.get_content_maintype() == "multipart")]
+        plain = "\n\n".join(_part_text(p) for p in texts if p.get_content_type() != "text/html")
+        html = [_part_text(p) for p in texts if p.get_content_type() == "text/html"]
+        mail = _Mail(_header(msg, "subject"), _header(msg, "from"), _header(msg, "to"),
+                     _header(msg, "cc"), _eml_date(msg), _header(msg, "message-id"))
+    if plain.strip():
+        mail.body = paragraph_blocks(plain)
+    else:
+        mail.body = [b for markup in html if markup.strip() for b in _html_blocks(markup)]
+    doc = _message_document(path, "eml", EML_LOADER, mail)
+    parts = _Parts(doc, options, depth)
+    for i, part in enumerate(attachments, 1):
+        name = _filename(part)
+        if part.get_content_type() == "message/rfc822":
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if not isinstance(inner, EmailMessage):
+                parts.skip(name or f"message-{i}.eml", "empty attached message")
+                continue
+            name = name or f"{_header(inner, 'subject') or 'message'}.eml"
+            parts.message(name, lambda p, d, inner=inner: _eml_document(inner, p, options, d))
+            continue
+        with library_errors("e-mail attachment"):
+            data = part.get_payload(decode=True)
+        ext = mimetypes.guess_extension(part.get_content_type()) or ".bin"
+        parts.file(name or f"attachment-{i}{ext}", data if isinstance(data, bytes) else b"")
+    parts.finish()
+    return doc
+
+
+# ------------------------------------------------------------------------------------ .mbox
+
+
+class _ReadOnlyMbox(mailbox.mbox):
+    """``mailbox.mbox`` opened read-only. The stdlib opens the file "rb+" so it can write changes
+    back; closing such a handle is a write event to file watchers (Satchel's re-indexes on it)
+    and needs write permission. Only the file opening differs; no locks are taken."""
+
+    def __init__(self, path: Path) -> None:
+        mailbox.Mailbox.__init__(self, str(path), None, False)
+        # The state _singlefileMailbox.__init__ sets up, with a read-only file.
+        vars(self).update(_file=open(path, "rb"), _message_factory=mailbox.mboxMessage,  # noqa: SIM115
+                          _toc=None, _next_key=0, _pending=False, _pending_sync=False,
+                          _locked=False, _file_length=None)
+
+
+def load_mbox(path: Path, options: LoadOptions) -> Document:
+    """An mbox file -> a container Document (no pages) whose parts are its messages."""
+    try:
+        box = _ReadOnlyMbox(path)
+    except PermissionError as exc:
+        raise LoadError("permission denied") from exc
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from exc
+    doc = Document(path=str(path), format="mbox", loader=MBOX_LOADER)
+    total = skipped = 0
+    try:
+        with library_errors("mailbox"):
+            keys = list(box.iterkeys())
+        for total, key in enumerate(keys, 1):
+            try:
+                with library_errors("mailbox"):
+                    data = box.get_bytes(key)
+                message = _eml_document(_parse_eml(data), part_path(str(path), str(total)),
+                                        options, 0)
+            except LoadError:
+                skipped += 1
+                continue
+            doc.parts.append(message)
+    finally:
+        box.close()
+    if total == 0:
+        raise LoadError("empty mailbox (no messages)")
+    if not doc.parts:
+        raise LoadError(f"no readable messages in the mailbox ({skipped} could not be parsed)")
+    doc.title = f"{path.name}: {total} message{'s' if total != 1 else ''}"
+    doc.metadata["messages"] = str(total)
+    if skipped:
+        doc.metadata["messages_skipped"] = str(skipped)
+    return doc
+
+
+# ------------------------------------------------------------------------------------ .msg
+
+
+def load_msg(path: Path, options: LoadOptions) -> Document:
+    """An Outlook .msg file -> one message Document, its attachments as parts."""
+    return _msg_document(str(path), str(path), options, 0)
+
+
+def _reason(exc: BaseException) -> str:
+    return one_line(short_message(exc))
+
+
+def _open_msg(source: str | bytes) -> Any:
+    import extract_msg
+    from extract_msg.enums import ErrorBehavior
+    from extract_msg.exceptions import (
+        InvalidFileFormatError,
+        UnrecognizedMSGTypeError,
+        UnsupportedMSGTypeError,
+    )
+
+    for name in ("extract_msg", "RTFDE"):  # they log every oddity of a file at WARNING or above
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    # Bad attachments and RTF become per-part problems instead of failing the whole message.
+    tolerate = (ErrorBehavior.ATTACH_SUPPRESS_ALL | ErrorBehavior.RTFDE |
+                ErrorBehavior.STANDARDS_VIOLATION | ErrorBehavior.NAMED_NAME_STREAM)
+    try:
+        return extract_msg.openMsg(source, delayAttachments=True, errorBehavior=tolerate)
+    except (UnrecognizedMSGTypeError, UnsupportedMSGTypeError) as exc:
+        raise LoadError(f"unsupported Outlook item ({_reason(exc)})") from exc
+    except InvalidFileFormatError as exc:
+        if "not an MSG file" in str(exc):
+            raise LoadError("not an Outlook message (another kind of OLE file)") from exc
+        raise LoadError(f"corrupt Outlook message ({_reason(exc)})") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # olefile/extract-msg raise anything on damaged files
+        raise LoadError(f"corrupt Outlook message ({_reason(exc)})") from exc
+
+
+def _get(obj: Any, attr: str) -> Any:
+    """A property of an extract-msg object; None when reading it fails (one damaged property
+    must not cost the rest of the message)."""
+    try:
+        return getattr(obj, attr, None)
+    except Exception:
+        return None
+
+
+def _msg_document(source: str | bytes, path: str, options: LoadOptions, depth: int) -> Document:
+    msg = _open_msg(source)
+    try:
+        kind = str(_get(msg, "classType") or "").lower()
+        if ".rpmsg" in kind:
+            raise LoadError("encrypted Outlook message (rights-protected)")
+        if kind.startswith("ipm.note.smime") and "multipartsigned" not in kind:
+            try:  # the PKCS#7 payload is the one attachment; enveloped-data means encrypted
+                payload = msg.getStream("__attach_version1.0_#00000000/__substg1.0_37010102")
+            except Exception:
+                payload = None
+            if not payload or _ENVELOPED_OID in payload[:64]:
+                raise LoadError("encrypted Outlook message (S/MIME)")
+        return _msg_build(msg, path, options, depth)
+    finally:
+        msg.close()
+
+
+def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Document:
+    """Document of an open extract-msg message (a file's, or one embedded in another)."""
+    from extract_msg.enums import AttachmentType
+
+    date = _get(msg, "date")
+    if not isinstance(date, dt.datetime) or date.year >= 4500:  # 4500-08-31: MAPI's "no date"
+        date = None
+    mail = _Mail(*(str(_get(msg, a) or "") for a in ("subject", "sender", "to", "cc")),
+                 date=date, message_id=str(_get(msg, "messageId") or ""))
+    body = _get(msg, "body")  # plain; extract-msg falls back to text encapsulated in the RTF
+    if isinstance(body, str) and body.strip():
+        mail.body = paragraph_blocks(body)
+    elif html := _get(msg, "htmlBody"):
+        mail.body = _html_blocks(html)
+    elif rtf := _get(msg, "rtfBody"):
+        mail.body = paragraph_blocks(_rtf_text(rtf))
+    doc = _message_document(path, "msg", MSG_LOADER, mail)
+    parts = _Parts(doc, options, depth)
+    try:
+        attachments = list(msg.attachments)
+    except Exception as exc:  # a signed message whose payload cannot be unwrapped, say
+        attachments = []
+        parts.skip("attachments", f"unreadable ({_reason(exc)})")
+    for i, att in enumerate(attachments, 1):
+        kind = _get(att, "type")
+        name = clean_inline(str(_get(att, "longFilename") or _get(att, "shortFilename") or
+                                _get(att, "name") or ""))
+        if kind is AttachmentType.MSG and (inner := _get(att, "data")) is not None:
+            name = name or f"{_get(inner, 'subject') or 'message'}.msg"
+            parts.message(name, lambda p, d, inner=inner: _msg_build(inner, p, options, d))
+        elif kind in (AttachmentType.DATA, AttachmentType.SIGNED):
+            name = name or f"attachment-{i}.bin"
+            if _get(att, "cid") and name.lower().endswith(_IMAGE_EXTENSIONS):
+                continue  # an image the HTML body shows inline (logos, signatures)
+            data = _get(att, "data")
+            parts.file(name, data if isinstance(data, bytes) else b"")
+        elif kind is AttachmentType.WEB:
+            parts.skip(name or f"attachment-{i}", "linked file (not stored in the message)")
+        else:
+            parts.skip(name or f"attachment-{i}", "unreadable or unsupported Outlook attachment")
+    parts.finish()
+    return doc
+
+
+_RTF_TOKEN = re.compile(
+    rb"\\([a-zA-Z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z])|([{}])|[\r\n]+|([^\\{}\r\n]+)")
+#: RTF groups that hold no body text (fonts, colours, styles, document info, pictures...).
+_RTF_SKIP = frozenset({b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object",
+                       b"header", b"footer", b"listtable", b"listoverridetable", b"themedata",
+                       b"datastore", b"latentstyles", b"rsidtbl", b"generator", b"xmlnstbl"})
+
+
+def _rtf_text(rtf: bytes) -> str:
+    """Text of an RTF body stored without a plain or HTML version (nothing else reads native RTF
+    without LibreOffice): control words dropped, paragraphs and line breaks kept."""
+    out: list[str] = []
+    stack: list[bool] = []  # "skipping" state of each enclosing group
+    skip, drop_next = False, False  # drop_next: the fallback character after \uN
+    for word, arg, hexa, symbol, brace, text in _RTF_TOKEN.findall(rtf):
+        if brace:
+            skip = stack.pop() if brace == b"}" and stack else skip
+            if brace == b"{":
+                stack.append(skip)
+        elif word:
+            skip = skip or word in _RTF_SKIP
+            if not skip and word in (b"par", b"line", b"row", b"sect", b"page"):
+                out.append("\n")
+            elif not skip and word in (b"tab", b"cell"):
+                out.append("\t")
+            elif not skip and word == b"u" and arg:
+                out.append(chr(int(arg) % 65536))
+                drop_next = True
+        elif symbol:
+            skip = skip or symbol == b"*"
+            if not skip and symbol in (b"\\", b"{", b"}", b"~"):
+                out.append(" " if symbol == b"~" else symbol.decode())
+        elif (hexa or text) and not skip:
+            chunk = bytes([int(hexa, 16)]) if hexa else text
+            decoded = chunk.decode("cp1252", "replace")
+            out.append(decoded[1:] if drop_next else decoded)
+            drop_next = False
+    return "".join(out)

@@ -1,0 +1,343 @@
+"""Legacy Office files (.doc, .xls, .ppt) and RTF, read by converting them with LibreOffice.
+
+The binary Office formats are decades of barely documented corners, and no pure-Python reader
+handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
+PPTX; RTF to DOCX) and Satchel's own loaders read that, so a .doc is chunked and cited exactly like
+a .docx: the same headings and tables, slides and sheets as pages.
+
+Why each part of the conversion is the way it is:
+
+- One ``soffice --headless --convert-to`` process per file, in a fresh temp dir with a private
+  user profile: two conversions never share (and lock) a profile, nothing is written to the
+  user's home (HOME and the XDG dirs point into the temp dir), and nothing is left behind.
+  Start-up is most of the cost: about 1.2-1.3 s a file (LibreOffice 7.4), ~1.0 s with a reused
+  profile, while one process converting many files spends ~0.2 s on each after the first.
+- The profile is seeded before start-up to keep LibreOffice offline. Left alone, LibreOffice 7.4
+  fetches a picture linked from a .doc while converting it (OPTIONS, HEAD and GET requests: a web
+  bug in a private document; a server that never answers stalls the conversion). So HTTP, HTTPS
+  and FTP go to a "proxy" on a closed loopback port, links from untrusted documents are blocked,
+  link updates are off and macros are disabled; with that, no connection is even attempted.
+- A time limit, after which the whole process group is killed (``soffice`` is a launcher that
+  forks ``soffice.bin``). While it runs, progress reports tell the indexer the parser is alive,
+  so this limit, not the indexer's silence limit, applies to the conversion.
+- A guard process (``/bin/sh``) kills that group and removes the temp dir if *this* process dies
+  mid-conversion: the indexer kills its parser child on a time limit or a cancel, and an orphaned
+  LibreOffice would otherwise keep running with a copy of the user's document.
+- Encrypted and structurally broken files are recognised before converting: LibreOffice cannot
+  read an encrypted file without its password, and on a damaged one it may fall back to importing
+  the bytes as plain text, which would index garbage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.ingest import progress
+from engine.ingest.document import Document, LoadError
+from engine.ingest.loaders.formats import DISPLAY_NAMES, LEGACY_OFFICE, format_for_name
+from engine.ingest.loaders.sheets import load_xlsx
+from engine.ingest.loaders.slides import load_pptx
+from engine.ingest.loaders.word import load_docx
+
+#: Longest one conversion may take; then LibreOffice is killed and the file reported.
+CONVERT_TIMEOUT_S = 120.0
+
+#: How often a running conversion reports progress (a sign of life for the indexer).
+PROGRESS_EVERY_S = 2.0
+
+#: Legacy format -> the modern format LibreOffice converts it to.
+TARGETS: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx"}
+
+#: Debian/Ubuntu package that lets LibreOffice read each format (named in the install hint).
+PACKAGES: dict[str, str] = {
+    "doc": "libreoffice-writer-nogui",
+    "rtf": "libreoffice-writer-nogui",
+    "xls": "libreoffice-calc-nogui",
+    "ppt": "libreoffice-impress-nogui",
+}
+
+#: The OLE stream that holds each format's content (any one of them will do).
+_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
+    "doc": ("worddocument",),
+    "xls": ("workbook", "book"),  # "Book": Excel 5.0/95
+    "ppt": ("powerpoint document",),
+}
+
+_READERS: dict[str, Callable[[Path], Document]] = {
+    "docx": load_docx,
+    "xlsx": load_xlsx,
+    "pptx": load_pptx,
+}
+
+#: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
+_KNOWN_LOCATIONS = (
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+)
+
+#: Nothing listens on the discard port; requests sent to this "proxy" fail at once, locally.
+_DEAD_PROXY = ("127.0.0.1", 9)
+
+
+def _profile_settings() -> str:
+    """registrymodifications.xcu for a private profile: offline, no macros, no link updates."""
+    host, port = _DEAD_PROXY
+    items = [
+        ("org.openoffice.Inet/Settings", "ooInetProxyType", "2"),  # manual proxy
+        *[("org.openoffice.Inet/Settings", f"ooInet{proto}ProxyName", host)
+          for proto in ("HTTP", "HTTPS", "FTP")],
+        *[("org.openoffice.Inet/Settings", f"ooInet{proto}ProxyPort", str(port))
+          for proto in ("HTTP", "HTTPS", "FTP")],
+        ("org.openoffice.Inet/Settings", "ooInetNoProxy", ""),
+        ("org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+        ("org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+        ("org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+        ("org.openoffice.Office.Writer/Content/Update", "Link", "1"),  # never update links
+        ("org.openoffice.Office.Calc/Content/Update", "Link", "1"),
+    ]
+    props = "\n".join(
+        f'<item oor:path="/{path}"><prop oor:name="{name}" oor:op="fuse">'
+        f"<value>{value}</value></prop></item>"
+        for path, name, value in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{props}\n</oor:items>\n"
+    )
+
+
+#: Runs beside LibreOffice, started before it. The loader writes LibreOffice's process group id,
+#: then "done" when the conversion is over; end-of-file before "done" means the loader died, so the
+#: guard kills the group and removes the temp dir (after a second, so that the killed processes
+#: have stopped writing into it).
+_GUARD_SCRIPT = (
+    'read -r pgid; read -r line; [ "$line" = done ] && exit 0; '
+    'case "$pgid" in ""|*[!0-9]*) ;; *) kill -s KILL -- "-$pgid" 2>/dev/null; sleep 1;; esac; '
+    'rm -rf -- "$1"'
+)
+
+
+def find_soffice() -> str | None:
+    """Path of LibreOffice's ``soffice`` (PATH first, then the usual install places), or None."""
+    found = shutil.which("soffice")
+    if found:
+        return found
+    return next((p for p in _KNOWN_LOCATIONS if os.path.isfile(p)), None)
+
+
+def load_legacy(path: Path) -> Document:
+    """.doc/.xls/.ppt/.rtf -> Document via LibreOffice and the DOCX/XLSX/PPTX loaders.
+
+    Pages are those of the modern format: one page for a document, one per sheet, one per slide.
+    Raises LoadError (one line) for encrypted or corrupt files, a conversion that fails or runs
+    past :data:`CONVERT_TIMEOUT_S`, and when LibreOffice is not installed (with the package to
+    install).
+    """
+    fmt = format_for_name(path)[0]
+    if fmt not in TARGETS:
+        raise LoadError(f"not a legacy Office or RTF file: '{path.suffix}'")
+    if fmt in _CONTENT_STREAMS:
+        _check_ole(path, fmt)
+    soffice = find_soffice()
+    if soffice is None:
+        raise LoadError(f"reading .{fmt} needs LibreOffice: sudo apt install {PACKAGES[fmt]}")
+    target = TARGETS[fmt]
+    with tempfile.TemporaryDirectory(prefix="satchel-lo-", ignore_cleanup_errors=True) as tmp:
+        converted = convert(path, target, Path(tmp), soffice=soffice, source_format=fmt)
+        try:
+            doc = _READERS[target](converted)
+        except LoadError as exc:
+            raise LoadError(f"corrupt or unreadable .{fmt} (its {target.upper()} conversion: "
+                            f"{exc})") from exc
+        version = _libreoffice_version(converted)
+    doc.path = str(path)
+    doc.format = fmt
+    doc.loader = f"{version} (converted to {target.upper()})"
+    return doc
+
+
+def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = None,
+            source_format: str | None = None, timeout_s: float | None = None) -> Path:
+    """Convert ``path`` to ``target`` ("docx", "doc", "xls"...) with LibreOffice; returns the file.
+
+    Everything (profile, output, LibreOffice's own temp files) goes under ``work_dir``, which
+    must be an empty directory the caller removes. Raises LoadError when LibreOffice fails, writes
+    nothing, or runs past ``timeout_s`` (default :data:`CONVERT_TIMEOUT_S`).
+    """
+    soffice = soffice or find_soffice()
+    ext = source_format or path.suffix.lower().lstrip(".")
+    if soffice is None:
+        raise LoadError(f"reading .{ext} needs LibreOffice: sudo apt install "
+                        f"{PACKAGES.get(ext, 'libreoffice-nogui')}")
+    limit = CONVERT_TIMEOUT_S if timeout_s is None else timeout_s
+    profile, out_dir, home = work_dir / "profile", work_dir / "out", work_dir / "home"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(_profile_settings(),
+                                                                 encoding="utf-8")
+    out_dir.mkdir()
+    home.mkdir()
+    # A fixed, plain name: the real one may start with "-", hold bytes that are not UTF-8, or
+    # collide with another file's output name.
+    source = work_dir / f"input.{ext}"
+    try:
+        source.symlink_to(path.resolve())
+    except OSError:
+        shutil.copyfile(path, source)
+    cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
+           "--norestore", "--nolockcheck", "--nologo", "--nodefault",
+           "--convert-to", target, "--outdir", str(out_dir), str(source)]
+    started = time.monotonic()
+    guard = _start_guard(work_dir)
+    with (work_dir / "soffice.log").open("wb") as log:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    cwd=work_dir, env=_environment(home, work_dir),
+                                    start_new_session=os.name == "posix")
+        except OSError as exc:
+            _tell_guard(guard, b"-\ndone\n", last=True)
+            raise LoadError(f"cannot start LibreOffice ({soffice}): "
+                            f"{exc.strerror or type(exc).__name__}") from exc
+        _tell_guard(guard, f"{proc.pid}\n".encode())
+        try:
+            code = _wait(proc, path.name, started, limit)
+        finally:
+            _kill_group(proc)
+            _tell_guard(guard, b"done\n", last=True)
+    if code is None:
+        raise LoadError(f"LibreOffice took longer than {limit:g} s to convert this .{ext} "
+                        "(time limit); the file was skipped")
+    result = out_dir / f"input.{target}"
+    if code != 0 or not result.is_file() or result.stat().st_size == 0:
+        raise LoadError(f"corrupt or unreadable .{ext} (LibreOffice could not convert it)")
+    return result
+
+
+def _check_ole(path: Path, fmt: str) -> None:
+    """Refuse encrypted or broken OLE files before LibreOffice sees them (one-line reasons)."""
+    import olefile
+
+    name = DISPLAY_NAMES[fmt]
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(entry).lower() for entry in ole.listdir()}
+    except Exception as exc:  # olefile raises OSError, OleFileError, struct.error... on junk
+        raise LoadError(f"corrupt or unreadable .{fmt} (damaged OLE structure)") from exc
+    # An encrypted DOCX/XLSX/PPTX is an OLE file with an EncryptedPackage stream.
+    if "encryptedpackage" in streams or _legacy_encrypted(path):
+        raise LoadError(f"encrypted {name} (password protected)")
+    if not streams & set(_CONTENT_STREAMS[fmt]):
+        raise LoadError(f"not a {name} file (an OLE file without its content stream; "
+                        "mislabelled?)")
+
+
+def _legacy_encrypted(path: Path) -> bool:
+    """Word/Excel/PowerPoint 97-2003 password encryption, read by msoffcrypto-tool.
+
+    False when msoffcrypto cannot tell (not installed, or it fails on an odd file): then
+    LibreOffice gets the file, fails to open it, and the file is reported as unreadable.
+    """
+    try:
+        import msoffcrypto
+
+        with path.open("rb") as fh:
+            return bool(msoffcrypto.OfficeFile(fh).is_encrypted())
+    except Exception:  # a parser of untrusted bytes: ValueError, KeyError, struct.error...
+        return False
+
+
+def _environment(home: Path, work_dir: Path) -> dict[str, str]:
+    """LibreOffice's environment: every place it might write points into ``work_dir``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith("_proxy") and k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(
+        HOME=str(home),
+        TMPDIR=str(work_dir),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        SAL_USE_VCLPLUGIN="svp",  # the headless backend: no window, even for a password prompt
+    )
+    return env
+
+
+def _wait(proc: subprocess.Popen[bytes], name: str, started: float, limit: float) -> int | None:
+    """Exit code of ``proc``, or None when it is still running after ``limit`` seconds."""
+    progress.report(f"converting {name} with LibreOffice")
+    while True:
+        remaining = limit - (time.monotonic() - started)
+        if remaining <= 0:
+            return None
+        try:
+            return proc.wait(timeout=min(PROGRESS_EVERY_S, remaining))
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed < limit:
+                progress.report(f"converting {name} with LibreOffice ({elapsed:.0f} s)")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill LibreOffice and everything it started (a no-op once they have all exited)."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    elif proc.poll() is None:
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def _start_guard(work_dir: Path) -> subprocess.Popen[bytes] | None:
+    """Start the guard that cleans up if this process dies mid-conversion (POSIX only)."""
+    if os.name != "posix" or not os.path.exists("/bin/sh"):
+        return None
+    try:
+        return subprocess.Popen(["/bin/sh", "-c", _GUARD_SCRIPT, "satchel-lo-guard",
+                                 str(work_dir)], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError:
+        return None
+
+
+def _tell_guard(guard: subprocess.Popen[bytes] | None, line: bytes, *, last: bool = False) -> None:
+    """Send the guard a line; ``last``: the conversion is over, let it exit and reap it."""
+    if guard is None or guard.stdin is None:
+        return
+    with contextlib.suppress(OSError):  # a guard that died cannot be told anything
+        guard.stdin.write(line)
+        guard.stdin.flush()
+    if not last:
+        return
+    with contextlib.suppress(OSError):
+        guard.stdin.close()
+    try:
+        guard.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        guard.kill()
+        guard.wait()
+
+
+_APP_VERSION = re.compile(rb"<Application>LibreOffice/(\d+)\.(\d+)")
+
+
+def _libreoffice_version(converted: Path) -> str:
+    """ "LibreOffice 7.4", from the Application property LibreOffice writes into its output."""
+    try:
+        with zipfile.ZipFile(converted) as zf:
+            match = _APP_VERSION.search(zf.read("docProps/app.xml"))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        match = None
+    return f"LibreOffice {match[1].decode()}.{match[2].decode()}" if match else "LibreOffice"

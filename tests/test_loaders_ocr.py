@@ -1,0 +1,222 @@
+"""OCR of images and scanned PDF pages with the real Tesseract (issue 13).
+
+The scans are made here: a two-page text PDF (fpdf2, large clear type) is rendered with pypdfium2
+and the page images are saved as PNG, as a two-frame TIFF, and embedded in an image-only PDF and
+a mixed PDF (page 1 text, page 2 image). OCR output is compared on normalised words, since
+Tesseract may differ from the source in punctuation or case.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.ingest import progress
+from engine.ingest.document import LoadError, LoadOptions
+from engine.ingest.loaders import load
+from engine.ingest.loaders import ocr as ocr_mod
+
+pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
+                                reason="needs the tesseract command (tesseract-ocr)")
+
+SENTENCES = [
+    "The harbour survey found seventeen corroded mooring chains near the eastern pier.",
+    "Volunteers counted four hundred puffins nesting on the northern cliffs in spring.",
+]
+RENDER_DPI = 150  # what the "scanner" produced; the PDF loader renders at its own DPI
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _assert_reads(text: str, sentence: str) -> None:
+    """At least 90 % of the sentence's words are in the OCR'd text."""
+    have = set(_words(text))
+    want = _words(sentence)
+    found = sum(w in have for w in want)
+    assert found >= 0.9 * len(want), (sentence, text)
+
+
+def _text_pdf(path: Path, pages: list[str | None]) -> Path:
+    """One page per entry: a sentence in large type, or (a Path) a full-page image."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for item in pages:
+        pdf.add_page()
+        if isinstance(item, Path):
+            pdf.image(str(item), x=0, y=0, w=pdf.w, h=pdf.h)
+        else:
+            pdf.set_font("helvetica", size=22)
+            pdf.multi_cell(w=0, h=12, text=item)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory) -> dict[str, Path]:
+    """text.pdf, page1.png, page2.png, pages.tif (2 frames), scanned.pdf, mixed.pdf."""
+    import pypdfium2 as pdfium
+
+    folder = tmp_path_factory.mktemp("scans")
+    text_pdf = _text_pdf(folder / "text.pdf", list(SENTENCES))
+    pdf = pdfium.PdfDocument(text_pdf)
+    images = []
+    for index in range(len(pdf)):
+        page = pdf[index]
+        bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
+        image = bitmap.to_pil().copy()
+        bitmap.close()
+        page.close()
+        images.append(image)
+    pdf.close()
+    # The TIFF first: Pillow 13 keeps a PNG save's encoder settings on the image, and a later
+    # libtiff save then passes them on and fails.
+    images[0].save(folder / "pages.tif", save_all=True, append_images=images[1:],
+                   compression="tiff_lzw")
+    for number, image in enumerate(images, start=1):
+        image.save(folder / f"page{number}.png", dpi=(RENDER_DPI, RENDER_DPI))
+    pngs = [folder / "page1.png", folder / "page2.png"]
+    _text_pdf(folder / "scanned.pdf", pngs)
+    _text_pdf(folder / "mixed.pdf", [SENTENCES[0], pngs[1]])
+    return {p.name: p for p in folder.iterdir()}
+
+
+@pytest.fixture
+def reports():
+    """Progress messages sent during the test."""
+    got: list[str] = []
+    progress.set_reporter(got.append)
+    yield got
+    progress.set_reporter(None)
+
+
+def test_png_is_read_by_ocr(scans, reports):
+    doc = load(scans["page1.png"])
+    assert doc.format == "image"
+    assert doc.title == "page1.png"
+    assert doc.loader.startswith("OCR (Tesseract 5.") and doc.loader.endswith(", eng)")
+    assert [p.number for p in doc.pages] == [1]
+    _assert_reads(doc.pages[0].text, SENTENCES[0])
+    assert all(b.kind == "paragraph" for b in doc.pages[0].blocks)
+    assert reports == ["OCR page 1 of 1"]
+
+
+def test_multi_frame_tiff_gives_one_page_per_frame(scans, reports):
+    doc = load(scans["pages.tif"])
+    assert [p.number for p in doc.pages] == [1, 2]
+    for page, sentence in zip(doc.pages, SENTENCES, strict=True):
+        _assert_reads(page.text, sentence)
+    assert reports == ["OCR page 1 of 2", "OCR page 2 of 2"]
+
+
+def test_scanned_pdf_is_ocrd_page_by_page(scans, reports):
+    doc = load(scans["scanned.pdf"])
+    assert doc.format == "pdf"
+    assert [p.number for p in doc.pages] == [1, 2]
+    for page, sentence in zip(doc.pages, SENTENCES, strict=True):
+        _assert_reads(page.text, sentence)
+    assert doc.loader == "PDF text layer (pypdfium2) + OCR (Tesseract) on 2 of 2 pages"
+    assert reports == ["OCR page 1 of 2", "OCR page 2 of 2"]
+
+
+def test_mixed_pdf_ocrs_only_the_image_page(scans, reports):
+    doc = load(scans["mixed.pdf"])
+    assert doc.pages[0].text == SENTENCES[0]  # the text layer, verbatim: not OCR'd
+    _assert_reads(doc.pages[1].text, SENTENCES[1])
+    assert doc.loader == "PDF text layer (pypdfium2) + OCR (Tesseract) on 1 of 2 pages"
+    assert reports == ["OCR page 2 of 2"]
+
+
+def test_text_pdf_is_not_ocrd(scans, reports):
+    doc = load(scans["text.pdf"])
+    assert doc.loader == "PDF text layer (pypdfium2)"
+    assert [p.text for p in doc.pages] == SENTENCES
+    assert reports == []
+
+
+def test_ocr_off(scans, reports):
+    off = LoadOptions(ocr=False)
+    with pytest.raises(LoadError, match=r"^image needs OCR, which is turned off \(setting ocr\)$"):
+        load(scans["page1.png"], options=off)
+    with pytest.raises(LoadError, match=r"scanned or image-only, and OCR is off\?"):
+        load(scans["scanned.pdf"], options=off)
+    mixed = load(scans["mixed.pdf"], options=off)
+    assert [p.text for p in mixed.pages] == [SENTENCES[0], ""]
+    assert mixed.loader == "PDF text layer (pypdfium2); 1 of 2 pages without text (OCR is off)"
+    assert reports == []
+
+
+def test_missing_tesseract_gives_install_hint(scans, monkeypatch):
+    monkeypatch.setattr(ocr_mod.shutil, "which", lambda name, *a, **k: None)
+    hint = "reading images needs Tesseract OCR: sudo apt install tesseract-ocr tesseract-ocr-eng"
+    for name in ("page1.png", "scanned.pdf"):
+        with pytest.raises(LoadError) as info:
+            load(scans[name])
+        assert str(info.value) == hint
+    mixed = load(scans["mixed.pdf"])  # the text page still loads; the loader says what is missing
+    assert mixed.pages[0].text == SENTENCES[0]
+    assert mixed.loader.endswith(f"1 of 2 pages without text (not OCR'd: {hint})")
+
+
+def test_missing_language_is_named(scans):
+    with pytest.raises(LoadError) as info:
+        load(scans["page1.png"], options=LoadOptions(ocr_languages="eng+xyz"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "OCR language 'xyz' is not installed" in message
+    assert "tesseract-ocr-xyz" in message
+
+
+def test_corrupt_and_truncated_images(scans, tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    cut = tmp_path / "cut.png"
+    data = scans["page1.png"].read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    for path in (junk, cut):
+        with pytest.raises(LoadError) as info:
+            load(path)
+        message = str(info.value)
+        assert message.startswith("corrupt") and "\n" not in message and len(message) < 200
+
+
+def test_page_timeout_kills_tesseract(scans, monkeypatch):
+    monkeypatch.setattr(ocr_mod, "PAGE_TIMEOUT_S", 0.001)
+    with pytest.raises(LoadError, match=r"^OCR of page 1 took longer than 0.001 s; the file"):
+        load(scans["scanned.pdf"])
+
+
+def test_big_images_are_scaled_down():
+    assert ocr_mod.fit_scale(2480, 3508) == 1.0  # A4 at 300 dpi goes as it is
+    scale = ocr_mod.fit_scale(9920, 14032)  # A4 at 1200 dpi
+    assert 9920 * 14032 * scale**2 <= ocr_mod.MAX_PIXELS * 1.0001
+    assert 30_000 * ocr_mod.fit_scale(1000, 30_000) <= ocr_mod.MAX_SIDE
+
+
+def test_ocr_paragraphs_join_lines_and_undo_hyphens():
+    text = "The engi-\nneers met\nat noon.\n\n- first item\n- second item\n\x0c"
+    blocks = ocr_mod.text_blocks(text)
+    assert [b.text for b in blocks] == ["The engineers met at noon.",
+                                        "- first item\n- second item"]
+
+
+@pytest.mark.slow
+def test_scanned_pdf_is_searchable_end_to_end(scans, tmp_path):
+    """Through the parser child (progress messages on the same pipe) into the index."""
+    from engine.indexer import index_paths
+    from engine.retrieve import search
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(scans["scanned.pdf"], folder / "scanned.pdf")
+    summary = index_paths([folder])
+    assert summary.files_failed == [] and summary.files_indexed == 1
+    hits = search(SENTENCES[1], mode="text")
+    assert hits and hits[0].path.endswith("scanned.pdf")
+    assert hits[0].page == 2
+    _assert_reads(hits[0].text, SENTENCES[1])
