@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 #: Runs in a child with a given tree first on sys.path: parse every file of a folder N times
 #: through that tree's parser process and print seconds per format as JSON.
 CHILD = r"""
-import json, os, sys, time
+import json, os, random, sys, time
 from pathlib import Path
 sys.path.insert(0, os.getcwd())
 from engine import netguard
@@ -48,7 +48,8 @@ config = ParseConfig(tokenizer_dir=str(default_embedder_dir()), max_tokens=180, 
 seconds, chunks = {}, {}
 with ParseWorker(config) as worker:
     worker.parse(str(files[0]), 120)  # start-up is not any format's cost
-    for _ in range(repeats):
+    for repeat in range(repeats):
+        random.Random(repeat).shuffle(files)  # no format always parsed first or last
         for path in files:
             fmt = detect_format(path)
             if fmt is None:
