@@ -203,11 +203,16 @@ def reindex_inputs(collection: str, extra: list[str] | None = None) -> list[str]
     if missing:
         with index.writer_lock(collection):
             Collection.open(collection).remove_paths(missing)
-    files = dict.fromkeys(container_of(p) for p in docs)  # a mailbox once, not per message
-    inputs = roots + [p for p in files if os.path.lexists(p) and not is_under(p, roots)]
+    inputs = roots + _files_outside(docs, roots)
     if not inputs:
         raise SatchelError(f"collection {collection!r} has no files left on disk to index")
     return inputs
+
+
+def _files_outside(docs: dict[str, DocRecord], roots: list[str]) -> list[str]:
+    """Indexed files still on disk that no root covers (a mailbox once, not per message)."""
+    files = dict.fromkeys(container_of(p) for p in docs)
+    return [p for p in files if os.path.lexists(p) and not is_under(p, roots)]
 
 
 def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummary) -> None:
@@ -223,8 +228,7 @@ def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummar
     inputs = [s for s in meta.sources if not is_under(s, found.roots)]
     missing = [s for s in inputs if not os.path.lexists(s)]
     inputs = [s for s in inputs if s not in missing]
-    files = dict.fromkeys(container_of(p) for p in Collection(meta).documents())
-    inputs += [p for p in files if not is_under(p, found.roots + inputs) and os.path.lexists(p)]
+    inputs += _files_outside(Collection(meta).documents(), found.roots + inputs)
     summary.files_skipped += [{"path": s, "reason": "was added to this collection but no longer "
                                "exists"} for s in missing]
     if not inputs:
@@ -361,10 +365,11 @@ def _account(item: _Item, summary: IndexSummary) -> None:
     if item.kind == "parsed" and item.parsed:
         summary.files_indexed += 1
         docs = item.parsed.walk()
-        summary.chunks += sum(len(d.chunks) for d in docs)
+        chunks = sum(len(d.chunks) for d in docs)
+        summary.chunks += chunks
         summary.files.append({"path": item.path, "format": item.parsed.format,
                               "loader": item.parsed.loader, "pages": item.parsed.pages,
-                              "chunks": sum(len(d.chunks) for d in docs),
+                              "chunks": chunks,
                               "parts": [{"path": d.path, "format": d.format, "title": d.title,
                                          "loader": d.loader, "chunks": len(d.chunks)}
                                         for d in docs[1:]]})
