@@ -44,11 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where Satchel keeps everything (default: $SATCHEL_HOME or the "
                         "platform's user data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from cli import adapters, answering, evaluating, library
+    from cli import adapters, answering, evaluating, library, serving
 
     for add in (library.add_index, library.add_search, library.add_collections,
                 answering.add_ask, answering.add_chat, answering.add_compare,
-                adapters.add_adapter, evaluating.add_eval, answering.add_demo, _add_doctor):
+                adapters.add_adapter, evaluating.add_eval, answering.add_demo, serving.add_serve,
+                _add_doctor):
         add(sub)
     return parser
 

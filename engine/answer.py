@@ -70,6 +70,9 @@ class Answer:
     retrieval_query: str = ""
     stopped: bool = False
     error: str | None = None
+    #: why generation ended: "stop" (end of answer or a stop string), "length" (max tokens),
+    #: "stopped" (the stop flag)
+    finish_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``satchel ask --json`` object of DESIGN.md (plus a few extra keys)."""
@@ -130,6 +133,14 @@ def retrieval_query(question: str, history: list[HistoryTurn]) -> str:
     return question
 
 
+def system_prompt(with_passages: bool, instructions: str | None = None) -> str:
+    """Satchel's system prompt for a prompt with or without passages, plus a client's own."""
+    instructions = (instructions or "").strip()
+    if not with_passages:
+        return instructions or SYSTEM_BASE
+    return f"{SYSTEM_RAG}\n\n{instructions}" if instructions else SYSTEM_RAG
+
+
 class Assistant:
     """Answers questions in the four modes with the shared runtime and the current settings."""
 
@@ -181,14 +192,17 @@ class Assistant:
                 for p in passages]
 
     def prompt_for(self, question: str, passages: list[Passage], history: list[HistoryTurn],
-                   answer_tokens: int) -> FittedPrompt:
+                   answer_tokens: int, instructions: str | None = None) -> FittedPrompt:
         """The exact prompt an answer is generated from: focused, numbered, fitted passages.
 
         One definition for answering and for the reader adapter's training examples
         (:mod:`engine.train.reader`), so the adapter is trained on the prompt it will see.
+        ``instructions`` (a system message from an API client) replace the system prompt when
+        no passages are shown and follow Satchel's when they are: the passage-reading rules,
+        which the reader adapter was trained under, always stay first.
         """
         passages = self.focus_passages(question, passages)
-        system = SYSTEM_RAG if passages else SYSTEM_BASE
+        system = system_prompt(bool(passages), instructions)
         numbered = number_passages(passages, history)
         fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system, history,
                      question, numbered)
@@ -202,8 +216,12 @@ class Assistant:
     def ask(self, question: str, mode: str = "rag", *, collection: str | None = None,
             history: list[HistoryTurn] | None = None, adapter: str | None = None,
             adapter_scale: float = 1.0, temperature: float | None = None, seed: int = 0,
-            max_tokens: int | None = None) -> AnswerStream:
+            max_tokens: int | None = None, instructions: str | None = None,
+            stop: list[str] | None = None) -> AnswerStream:
         """Prepare the answer (retrieval, adapter, prompt) and return its stream.
+
+        ``instructions`` and ``stop`` come from API clients (:mod:`engine.serve`): a system
+        message (see :meth:`prompt_for`) and stop strings on top of the chat template's own.
 
         Bad input raises :class:`SatchelError` here, before any token: empty question, unknown
         mode, adapter mode without an adapter, missing or empty collection, a question that
@@ -234,7 +252,8 @@ class Assistant:
         weights = self._load_adapter(adapter if uses_adapter else None, adapter_scale)
         answer.model = self.runtime.info.name or self.runtime.info.path
         answer_tokens = max_tokens or s.max_answer_tokens
-        fitted = self.prompt_for(question, passages, history, answer_tokens)
+        fitted = self.prompt_for(question, passages, history, answer_tokens, instructions)
+        stops = [*fitted.stop, *(x for x in (stop or []) if x and x not in fitted.stop)]
         answer.sources = fitted.passages
         answer.user_message = fitted.user_message
         stop_event = threading.Event()
@@ -246,7 +265,7 @@ class Assistant:
             chunks: list[str] = []
             try:
                 for piece in self.runtime.generate(fitted.tokens, max_tokens=answer_tokens,
-                                                   temperature=temp, seed=seed, stop=fitted.stop,
+                                                   temperature=temp, seed=seed, stop=stops,
                                                    stop_event=stop_event, stats=stats,
                                                    adapter=weights):
                     chunks.append(piece)
@@ -257,6 +276,7 @@ class Assistant:
                 answer.text = "".join(chunks).strip()
                 answer.cited = cited_numbers(answer.text, [p.n for p in answer.sources])
                 answer.stopped = stats.stopped
+                answer.finish_reason = stats.finish_reason
                 t = answer.timings
                 t.prompt_tokens, t.reused_tokens = stats.prompt_tokens, stats.reused_tokens
                 t.completion_tokens, t.ttft_ms = stats.completion_tokens, stats.ttft_ms

@@ -147,6 +147,11 @@ class Embedder:
                                convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens each text takes in the model (after truncation), e.g. for API usage."""
+        with self._lock:
+            return _token_lengths(self._load(), texts)
+
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector."""
         return self.encode([text])[0]

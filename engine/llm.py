@@ -274,12 +274,14 @@ class Runtime:
                     choice = chunk["choices"][0]
                     piece = choice.get("text") or ""
                     now = time.perf_counter()
+                    if choice.get("finish_reason"):
+                        stats.finish_reason = choice["finish_reason"]
+                        if not piece:  # the closing chunk carries the reason, not a token
+                            continue
                     if stats.completion_tokens == 0:
                         stats.ttft_ms = (now - started) * 1000
                     stats.completion_tokens += 1
                     stats.total_ms = (now - started) * 1000
-                    if choice.get("finish_reason"):
-                        stats.finish_reason = choice["finish_reason"]
                     if piece:
                         yield piece
                     if stop_event is not None and stop_event.is_set():

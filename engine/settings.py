@@ -53,6 +53,10 @@ class Settings:
     #: Tesseract languages, joined with "+" ("eng", "eng+deu"); each needs its language data.
     ocr_languages: str = "eng"
     watched_folders: list[str] = field(default_factory=list)
+    # the local API (`satchel serve`)
+    server_port: int = 8765
+    #: Bearer token API clients must send; empty: none needed (the server is loopback-only).
+    server_token: str = ""
 
     def validate(self) -> list[str]:
         """Reset out-of-range values to defaults; return one line per value that was reset."""
@@ -71,6 +75,7 @@ class Settings:
             "chunk_overlap": 0 <= self.chunk_overlap < max(self.chunk_tokens, 1),
             "parse_timeout_s": 0.1 <= self.parse_timeout_s <= 3600,
             "max_file_mb": 0.001 <= self.max_file_mb <= 100_000,
+            "server_port": 0 <= self.server_port <= 65535,
             "ocr_languages": re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", self.ocr_languages)
             is not None,
         }
@@ -102,6 +107,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ocr": (bool,),
     "ocr_languages": (str,),
     "watched_folders": (list,),
+    "server_port": (int,),
+    "server_token": (str,),
 }
 
 

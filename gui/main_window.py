@@ -38,6 +38,7 @@ from gui.context import AppContext
 from gui.evaluate import EvaluateScreen
 from gui.library import LibraryScreen
 from gui.notify import MessageBar
+from gui.server_panel import ServerPanel
 from gui.settings_screen import SettingsScreen
 from gui.state import SAMPLE_COLLECTION, GuiState
 from gui.widgets import JobStrip, ModeSwitch
@@ -424,6 +425,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._memory_timer.stop()
+        for panel in self.findChildren(ServerPanel):
+            panel.shutdown()  # a server this window started ends with it
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)

@@ -1,4 +1,4 @@
-"""Settings: the model (any GGUF, with its metadata), generation, retrieval and chunking.
+"""Settings: the model (any GGUF, with its metadata), generation, retrieval, chunking, the API.
 
 Why it reads model files in the worker: a GGUF header parse walks the tensor table (and a user's
 model may be many GB on a slow disk); the form stays responsive and shows the metadata when it
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from engine.settings import Settings
 from gui import ops
 from gui.context import AppContext
+from gui.server_panel import ServerPanel
 from gui.widgets import form_group, hint, spin_box
 
 REINDEX_FIELDS = ("chunk_tokens", "chunk_overlap", "embedder")
@@ -130,6 +131,8 @@ class SettingsScreen(QWidget):
         self.reindex_button = QPushButton("Re-index the active collection now")
         self.reindex_button.hide()
         layout.addWidget(self.reindex_button)
+        self.server = ServerPanel()
+        layout.addWidget(self.server)
         layout.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
@@ -170,6 +173,7 @@ class SettingsScreen(QWidget):
         self.chunk_tokens.setValue(s.chunk_tokens)
         self.chunk_overlap.setValue(s.chunk_overlap)
         self.ocr.setChecked(s.ocr)
+        self.server.load(s)
         self.embedder.blockSignals(True)
         self.embedder.clear()
         self.embedder.addItem(BUNDLED_EMBEDDER, None)
@@ -235,6 +239,7 @@ class SettingsScreen(QWidget):
         s.chunk_overlap = self.chunk_overlap.value()
         s.embedder = self.embedder.currentData()
         s.ocr = self.ocr.isChecked()
+        self.server.apply(s)
         return s
 
     def needs_reindex(self, new: Settings | None = None) -> bool:
