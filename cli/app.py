@@ -33,6 +33,20 @@ def _add_doctor(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=handler)
 
 
+def _apply_global_flags(args: argparse.Namespace) -> None:
+    """``--index-uri`` and ``--llm-url`` override their settings for this run."""
+    for flag, name, example in (("--index-uri", "index_uri", "s3://bucket/satchel"),
+                                ("--llm-url", "llm_url", "http://127.0.0.1:8080/v1")):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        before = getattr(args.settings, name)
+        setattr(args.settings, name, value)
+        if args.settings.validate():  # resets the value it refused
+            setattr(args.settings, name, before)
+            raise SatchelError(f"{flag} {value!r} is not a valid address (e.g. {example})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each ``_add_*`` registers one subcommand with a lazy handler."""
     parser = argparse.ArgumentParser(
@@ -43,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where Satchel keeps everything (default: $SATCHEL_HOME or the "
                         "platform's user data dir)")
+    parser.add_argument("--index-uri", metavar="URI",
+                        help="keep the index at URI instead of the data dir, e.g. "
+                        "s3://bucket/satchel (the index_uri and storage_options settings)")
+    parser.add_argument("--llm-url", metavar="URL",
+                        help="answer with an OpenAI-compatible server at URL instead of the "
+                        "in-process model, e.g. http://127.0.0.1:8080/v1 (the llm_url setting)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from cli import adapters, answering, evaluating, library, serving
 
@@ -72,6 +92,7 @@ def run(argv: list[str]) -> int:
         args.settings, warnings = settings.load()
         for warning in warnings:
             print(f"satchel: warning: {warning}", file=sys.stderr)
+        _apply_global_flags(args)
         return int(args.handler(args) or 0)
     except SatchelError as exc:
         print(f"satchel: error: {exc}", file=sys.stderr)

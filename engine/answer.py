@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import SatchelError
-from engine.llm import AdapterChoice, GenerationStats, LLMError, Runtime, get_runtime
+from engine.llm import AdapterChoice, GenerationStats, LLMError, Runtime, runtime_for
 from engine.modes import ADAPTER_MODES, MODES, RETRIEVAL_MODES
 from engine.prompt import (
     SYSTEM_BASE,
@@ -146,7 +146,7 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None, runtime: Runtime | None = None) -> None:
         self.settings = settings or Settings()
-        self.runtime = runtime or get_runtime()
+        self.runtime = runtime or runtime_for(self.settings)
 
     def ensure_model(self) -> None:
         s = self.settings
@@ -234,6 +234,10 @@ class Assistant:
         if mode not in MODES:
             raise SatchelError(f"unknown mode {mode!r} (use one of: {', '.join(MODES)})")
         uses_adapter = mode in ADAPTER_MODES
+        if uses_adapter and self.runtime.remote:
+            from engine.llm_remote import ADAPTERS_NEED_THE_SERVER
+
+            raise SatchelError(ADAPTERS_NEED_THE_SERVER)
         if uses_adapter and not adapter:
             raise SatchelError(f"mode {mode!r} needs an adapter: pass --adapter NAME (see "
                                "`satchel adapter list`) or train one with `satchel adapter train`")
@@ -294,6 +298,12 @@ class Assistant:
         """
         results: list[Answer] = []
         for mode in modes:
+            if mode in ADAPTER_MODES and self.runtime.remote:
+                from engine.llm_remote import ADAPTERS_NEED_THE_SERVER
+
+                results.append(Answer(question=question, mode=mode,
+                                      error=f"skipped: {ADAPTERS_NEED_THE_SERVER}"))
+                continue
             if mode in ADAPTER_MODES and not adapter:
                 results.append(Answer(question=question, mode=mode, error="skipped: no adapter "
                                       "is active (train one with `satchel adapter train`)"))

@@ -113,6 +113,9 @@ def default_threads() -> int:
 class Runtime:
     """Owns the loaded llama.cpp model. All public methods are thread-safe."""
 
+    #: Answers in this process (:class:`engine.llm_remote.RemoteRuntime` is the other kind).
+    remote = False
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._llm: Any = None
@@ -425,3 +428,14 @@ def get_runtime() -> Runtime:
             # free llama.cpp objects before interpreter teardown unloads the library under them
             atexit.register(_runtime.unload)
         return _runtime
+
+
+def runtime_for(settings: Any) -> Any:
+    """The runtime the settings ask for: an OpenAI-compatible server when ``llm_url`` is set
+    (:mod:`engine.llm_remote`), else the in-process model."""
+    url = getattr(settings, "llm_url", "")
+    if url:
+        from engine.llm_remote import get_remote_runtime
+
+        return get_remote_runtime(url, settings.llm_api_key, settings.llm_model)
+    return get_runtime()

@@ -57,6 +57,17 @@ class Settings:
     server_port: int = 8765
     #: Bearer token API clients must send; empty: none needed (the server is loopback-only).
     server_token: str = ""
+    # beyond one laptop (docs/scale-out.md)
+    #: Where the index lives: empty for the data dir, or an object-storage URI ("s3://bucket/p").
+    index_uri: str = ""
+    #: Object-storage options for ``index_uri`` (LanceDB's: endpoint, region, access_key_id,
+    #: secret_access_key, allow_http...).
+    storage_options: dict[str, str] = field(default_factory=dict)
+    #: An OpenAI-compatible server that answers instead of the in-process model (empty: local).
+    llm_url: str = ""
+    #: Its API key (sent as a Bearer token) and model name (empty: the first it lists).
+    llm_api_key: str = ""
+    llm_model: str = ""
 
     def validate(self) -> list[str]:
         """Reset out-of-range values to defaults; return one line per value that was reset."""
@@ -76,6 +87,10 @@ class Settings:
             "parse_timeout_s": 0.1 <= self.parse_timeout_s <= 3600,
             "max_file_mb": 0.001 <= self.max_file_mb <= 100_000,
             "server_port": 0 <= self.server_port <= 65535,
+            "index_uri": self.index_uri == "" or re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+",
+                                                              self.index_uri) is not None,
+            "llm_url": self.llm_url == "" or re.fullmatch(r"https?://\S+",
+                                                          self.llm_url) is not None,
             "ocr_languages": re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", self.ocr_languages)
             is not None,
         }
@@ -109,6 +124,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "watched_folders": (list,),
     "server_port": (int,),
     "server_token": (str,),
+    "index_uri": (str,),
+    "storage_options": (dict,),
+    "llm_url": (str,),
+    "llm_api_key": (str,),
+    "llm_model": (str,),
 }
 
 
@@ -138,6 +158,11 @@ def from_dict(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
             continue
         if key == "watched_folders" and not all(isinstance(v, str) for v in value):
             warnings.append("setting watched_folders must be a list of paths; using the default")
+            continue
+        if key == "storage_options" and not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            warnings.append("setting storage_options must map names to strings; using the "
+                            "default")
             continue
         values[key] = float(value) if key in ("temperature", "parse_timeout_s",
                                               "max_file_mb") else value

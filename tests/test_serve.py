@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,8 +19,8 @@ import numpy as np
 import openai
 import pytest
 
-from engine import netguard
 from engine.samples import CORPUS_DIR
+from tests.helpers_serve import Server, satchel
 
 pytestmark = pytest.mark.slow
 
@@ -31,55 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-42"
 QUESTION = "Who is the station director of Halcyon Reach?"
 FILES = ("annual_report_2025.pdf", "wildlife_log_2025.txt", "data_management.md")
-
-
-def satchel(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "main.py", "--data-dir", str(home), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
-class Server:
-    """A ``satchel serve`` child process and what it wrote to ``server.json``."""
-
-    def __init__(self, home: Path, *args: str) -> None:
-        self.home = home
-        self.log = (home / "serve.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "main.py", "--data-dir", str(home), "serve", "--port", "0", *args],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 180
-        state = home / "server.json"
-        while not state.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"server did not start:\n{self.output()}")
-            time.sleep(0.1)
-        self.state = json.loads(state.read_text())
-        self.port = int(self.state["port"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        netguard.allow_endpoint("127.0.0.1", self.port)
-
-    def client(self, token: str = TOKEN, **kw) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=token, max_retries=0, **kw)
-
-    def health(self) -> dict:
-        return httpx.get(f"{self.url}/health", timeout=10).json()
-
-    def output(self) -> str:
-        if not self.log.closed:
-            self.log.flush()
-        return (self.home / "serve.log").read_text()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +39,7 @@ def server(tmp_path_factory):
         shutil.copy(CORPUS_DIR / name, docs / name)
     out = satchel("index", str(docs), "--collection", "station", home=home)
     assert out.returncode == 0, out.stderr
-    srv = Server(home, "--collection", "station", "--token", TOKEN)
+    srv = Server(home, "--collection", "station", "--token", TOKEN, token=TOKEN)
     yield srv
     code = srv.stop()
     assert code == 0, srv.output()

@@ -137,9 +137,9 @@ class ModelChoice:
 
 def model_ids(base_name: str, adapters: list[str]) -> list[tuple[str, ModelChoice, str]]:
     """Every model name the server answers to: (id, choice, one-line description)."""
-    ids: list[tuple[str, ModelChoice, str]] = [
+    ids: list[tuple[str, ModelChoice, str]] = [  # the plain model first: a remote Satchel
+        (base_name, ModelChoice("base"), "the plain language model"),  # takes the first
         (MODEL_PREFIX, ModelChoice(), "Satchel in the server's default mode"),
-        (base_name, ModelChoice("base"), "the plain language model"),
     ]
     for mode in MODES:
         ids.append((f"{MODEL_PREFIX}-{mode}", ModelChoice(mode), f"Satchel, {mode} mode"))

@@ -120,8 +120,11 @@ class Service:
                        code="model_not_found")
 
     def _model_card(self, model_id: str, extra: dict[str, Any]) -> dict[str, Any]:
-        return {"id": model_id, "object": "model", "created": self.started,
+        card = {"id": model_id, "object": "model", "created": self.started,
                 "owned_by": "satchel", "satchel": extra}
+        if extra.get("mode"):  # a chat model: its context, for clients that size prompts
+            card["context_length"] = self.assistant.runtime.n_ctx
+        return card
 
     # -- chat ---------------------------------------------------------------------------------
     def plan(self, request: ChatRequest) -> AnswerPlan:
