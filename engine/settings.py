@@ -94,9 +94,12 @@ class Settings:
             "ocr_languages": re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", self.ocr_languages)
             is not None,
         }
+        addresses = {"index_uri": "s3://bucket/satchel", "llm_url": "http://host:8080/v1"}
         for name, ok in checks.items():
             if not ok:
-                problems.append(f"setting {name}={getattr(self, name)!r} is out of range; using "
+                what = (f"is not an address like {addresses[name]}" if name in addresses
+                        else "is out of range")
+                problems.append(f"setting {name}={getattr(self, name)!r} {what}; using "
                                 f"{getattr(default, name)!r}")
                 setattr(self, name, getattr(default, name))
         return problems

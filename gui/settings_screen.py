@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from engine.settings import Settings
 from gui import ops
 from gui.context import AppContext
+from gui.scale_panel import ScalePanel
 from gui.server_panel import ServerPanel
 from gui.widgets import form_group, hint, spin_box
 
@@ -133,6 +134,8 @@ class SettingsScreen(QWidget):
         layout.addWidget(self.reindex_button)
         self.server = ServerPanel()
         layout.addWidget(self.server)
+        self.scale = ScalePanel()
+        layout.addWidget(self.scale)
         layout.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
@@ -174,6 +177,7 @@ class SettingsScreen(QWidget):
         self.chunk_overlap.setValue(s.chunk_overlap)
         self.ocr.setChecked(s.ocr)
         self.server.load(s)
+        self.scale.load(s)
         self.embedder.blockSignals(True)
         self.embedder.clear()
         self.embedder.addItem(BUNDLED_EMBEDDER, None)
@@ -240,6 +244,7 @@ class SettingsScreen(QWidget):
         s.embedder = self.embedder.currentData()
         s.ocr = self.ocr.isChecked()
         self.server.apply(s)
+        self.scale.apply(s)
         return s
 
     def needs_reindex(self, new: Settings | None = None) -> bool:

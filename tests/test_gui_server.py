@@ -86,3 +86,29 @@ def test_closing_the_window_stops_the_server_it_started(make_window, qtbot):
     assert read_state() is None  # it shut down cleanly and removed its record
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_remote_llm_and_object_storage_are_settings(make_window, qtbot):
+    from engine import settings as settings_io
+
+    window = make_window()
+    window.show_screen("Settings")
+    screen = window.settings_screen
+    scale = screen.scale
+    scale.llm_url.setText("http://gpu-box:8080/v1")
+    scale.llm_model.setText("qwen")
+    scale.index_uri.setText("s3://team/satchel")
+    scale.storage["endpoint"].setText("http://127.0.0.1:9000")
+    scale.storage["aws_secret_access_key"].setText("s3cret")
+    scale.allow_http.setChecked(True)
+    screen.save()
+    saved, _ = settings_io.load()
+    assert saved.llm_url == "http://gpu-box:8080/v1" and saved.llm_model == "qwen"
+    assert saved.index_uri == "s3://team/satchel"
+    assert saved.storage_options == {"endpoint": "http://127.0.0.1:9000",
+                                     "aws_secret_access_key": "s3cret", "allow_http": "true"}
+    scale.llm_url.setText("gpu-box")  # not an address: refused with the reason, nothing saved
+    with qtbot.waitSignal(window.messages.shown) as shown:
+        screen.save_button.click()
+    assert shown.args[0] == "error" and "not an address" in shown.args[1]
+    assert settings_io.load()[0].llm_url == "http://gpu-box:8080/v1"
