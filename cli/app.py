@@ -45,6 +45,11 @@ def _apply_global_flags(args: argparse.Namespace) -> None:
         if args.settings.validate():  # resets the value it refused
             setattr(args.settings, name, before)
             raise SatchelError(f"{flag} {value!r} is not a valid address (e.g. {example})")
+    # Where the index lives, for this process and data dir (no network I/O until it is used;
+    # a URI or storage option that cannot work is a one-line error here).
+    from engine import storage
+
+    storage.configure_from(args.settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,33 @@ def add_index(sub: argparse._SubParsersAction) -> None:
                    help="parse again files that failed before even if they did not change")
     p.add_argument("--watch", action="store_true",
                    help="after indexing, keep watching the folders and re-index on changes")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (default); ray: parse and embed on a Ray cluster "
+                   "for bulk ingestion (needs the scale extra: pip install 'satchel[scale]')")
+    p.add_argument("--ray-address", metavar="ADDRESS", default=None,
+                   help="with --engine ray: the cluster to connect to (default: $RAY_ADDRESS, "
+                   "else a local Ray on this machine's CPUs)")
+    p.add_argument("--ray-workers", metavar="N", type=int, default=None,
+                   help="with --engine ray: embedding actors, one model each (default: half "
+                   "the cluster's CPUs)")
     p.set_defaults(handler=run_index)
+
+
+def _check_engine(args: argparse.Namespace) -> None:
+    """Refuse ``--engine ray`` options that cannot work, before any indexing starts."""
+    from engine.errors import SatchelError
+
+    if args.engine != "ray":
+        if args.ray_address or args.ray_workers is not None:
+            raise SatchelError("--ray-address and --ray-workers need --engine ray")
+        return
+    if args.watch:
+        raise SatchelError("--watch works with --engine local only (Ray is for bulk runs)")
+    if args.ray_workers is not None and args.ray_workers < 1:
+        raise SatchelError(f"--ray-workers must be 1 or more, not {args.ray_workers}")
+    from engine.scale.cluster import require_ray
+
+    require_ray()
 
 
 def _index_once(args: argparse.Namespace, collection: str) -> int:
@@ -34,6 +60,12 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
     from engine.indexer import index_paths
 
     def task(job):
+        if args.engine == "ray":
+            from engine.scale.ray_ingest import RayOptions, index_paths_ray
+
+            return index_paths_ray(args.paths, collection, job=job, settings=args.settings,
+                                   retry_failed=args.retry_failed, options=RayOptions(
+                                       address=args.ray_address, workers=args.ray_workers))
         return index_paths(args.paths, collection, job=job, settings=args.settings,
                            retry_failed=args.retry_failed)
 
@@ -70,6 +102,7 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    _check_engine(args)
     collection = args.collection or args.settings.default_collection
     if not args.paths:  # index the collection again from what it was built from
         from engine.indexer import reindex_inputs

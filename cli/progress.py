@@ -52,6 +52,8 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
 
     job = Job(on_update, min_interval_s=0.2)
 
+    done = threading.Event()
+
     def target() -> None:
         try:
             outcome["result"] = task(job)
@@ -61,17 +63,22 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
             outcome["error"] = exc
         finally:
             job.finish()
+            done.set()
 
     worker = threading.Thread(target=target, name="satchel-job", daemon=True)
     with progress:
         worker.start()
+        # Wait on an Event, not on join(): a KeyboardInterrupt inside Thread.join(timeout)
+        # can leave the thread looking finished (is_alive() False, join() returning at once)
+        # while the job still runs, and the CLI would exit under a cancelling job.
         try:
-            while worker.is_alive():
-                worker.join(0.1)
+            while not done.wait(0.1):
+                pass
         except KeyboardInterrupt:
             print("cancelling... (finished work is kept)", file=sys.stderr)
             job.cancel()
-            worker.join()
+            done.wait()
+        worker.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result"), job

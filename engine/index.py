@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import re
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import paths
+from engine import storage, storage_meta
 from engine.errors import SatchelError
 from engine.ingest.scan import is_under
 
@@ -63,7 +60,8 @@ class IndexError_(SatchelError):
 
 @dataclass
 class CollectionMeta:
-    """What ``collections.json`` records for one collection."""
+    """What ``collections.json`` (or the object store's metadata row) records for one
+    collection."""
 
     name: str
     embedder: str
@@ -162,38 +160,20 @@ class DocRecord:
     loader: str = ""
 
 
-_db_lock = threading.Lock()
-_dbs: dict[str, Any] = {}
-
-
 def connect() -> Any:
-    """The LanceDB connection for the current data dir (cached per folder)."""
-    import lancedb
-
-    folder = str(paths.index_dir())
-    with _db_lock:
-        if folder not in _dbs:
-            _dbs[folder] = lancedb.connect(folder)
-        return _dbs[folder]
-
-
-def _meta_file() -> Path:
-    return paths.index_dir() / "collections.json"
+    """The LanceDB connection for the current data dir's index (cached per location; the data
+    dir's folder, or an object store: :mod:`engine.storage`)."""
+    return storage.connect()
 
 
 def _read_meta() -> dict[str, CollectionMeta]:
-    try:
-        raw = json.loads(_meta_file().read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise IndexError_(f"index metadata {_meta_file()} is unreadable: {exc}") from None
-    return {name: CollectionMeta(**value) for name, value in raw.items()}
+    return {name: CollectionMeta(**value) for name, value in storage_meta.read_meta().items()}
 
 
-def _write_meta(metas: dict[str, CollectionMeta]) -> None:
-    paths.atomic_write_text(_meta_file(), json.dumps(
-        {name: asdict(m) for name, m in sorted(metas.items())}, indent=2))
+def _put_meta(meta: CollectionMeta) -> None:
+    """Record one collection's metadata; the others are re-read and kept (another process may
+    have changed them: :func:`engine.storage_meta.update_meta` is atomic)."""
+    storage_meta.update_meta(lambda raw: raw.__setitem__(meta.name, asdict(meta)))
 
 
 def _table_names(db: Any) -> set[str]:
@@ -229,16 +209,26 @@ def remove_collection(name: str) -> None:
     """
     meta = get_meta(name)
     with writer_lock(name):
-        metas = _read_meta()
-        del metas[name]
-        _write_meta(metas)
+        storage_meta.update_meta(lambda raw: raw.pop(name, None))
         _drop_generations(meta, keep=[])
 
 
 @contextmanager
-def writer_lock(name: str) -> Iterator[None]:
-    """One writer per collection across processes (a second `satchel index` fails fast)."""
-    lock_path = paths.index_dir() / f".{name}.lock"
+def writer_lock(name: str, job: Any = None) -> Iterator[None]:
+    """One writer per collection across processes.
+
+    On a local disk a second `satchel index` fails fast (an ``fcntl`` lock). On object storage
+    writers on several machines take turns under a lease and a second one waits, reporting whom
+    it waits for through ``job`` (:mod:`engine.storage_lease`).
+    """
+    location = storage.location()
+    if location.remote:
+        from engine import storage_lease
+
+        with storage_lease.writer_lease(location, name, job):
+            yield
+        return
+    lock_path = storage.local_folder(location) / f".{name}.lock"
     fh = open(lock_path, "w")  # noqa: SIM115 - held for the duration of the context
     try:
         try:
@@ -266,18 +256,18 @@ def add_sources(name: str, roots: Iterable[str]) -> list[str]:
         sources = [s for s in sources if not is_under(s, [root])] + [root]
     if sources != meta.sources:
         meta.sources = sorted(sources)
-        _write_meta(metas)
+        _put_meta(meta)
     return meta.sources
 
 
 def _drop_generations(meta: CollectionMeta, keep: list[CollectionMeta]) -> None:
     """Drop the tables of ``meta``'s collection that belong to none of the ``keep`` generations
     (an old generation after a rebuild, an abandoned rebuild, leftovers of a crash)."""
-    db = connect()
+    location = storage.location()
     kept = {t for m in keep for t in (m.docs_table, m.chunks_table)}
-    for table in _table_names(db):
+    for table in _table_names(storage.connect(location)):
         if meta.owns_table(table) and table not in kept:
-            db.drop_table(table)
+            storage.drop_table(location, table)
 
 
 class Collection:
@@ -289,18 +279,41 @@ class Collection:
 
     def __init__(self, meta: CollectionMeta) -> None:
         self.meta = meta
-        db = connect()
+        self.location = storage.location()
+        # On object storage every open is a request: a search, which needs only the chunks,
+        # opens the documents table when it is first used.
+        self._docs = None if self.location.remote else self._open(meta.docs_table)
+        self.chunks = self._open(meta.chunks_table)
+
+    def _open(self, table: str) -> Any:
         try:
-            self.docs = db.open_table(meta.docs_table)
-            self.chunks = db.open_table(meta.chunks_table)
+            return storage.open_table(self.location, table)
         except (FileNotFoundError, ValueError) as exc:
-            raise IndexError_(f"collection {meta.name!r} is missing its tables ({exc}); index "
-                              "its files again") from None
+            raise IndexError_(f"collection {self.meta.name!r} is missing its tables ({exc}); "
+                              "index its files again") from None
+        except OSError as exc:  # an object store that stopped answering
+            raise IndexError_(storage.explain(exc, self.location)) from None
+
+    @property
+    def docs(self) -> Any:
+        """The documents table."""
+        if self._docs is None:
+            self._docs = self._open(self.meta.docs_table)
+        return self._docs
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
     def open(cls, name: str) -> Collection:
-        """An existing collection; IndexError_ with the known names when it does not exist."""
+        """An existing collection; IndexError_ with the known names when it does not exist.
+
+        On object storage what this process read a moment ago may be outdated (a collection
+        just made or rebuilt on another machine): it is read again before giving up.
+        """
+        try:
+            return cls(get_meta(name))
+        except IndexError_:
+            if not storage.refresh():
+                raise
         return cls(get_meta(name))
 
     @classmethod
@@ -334,14 +347,13 @@ class Collection:
                                 time.strftime("%Y-%m-%dT%H:%M:%S"), chunk_tokens, chunk_overlap)
         if old is None:
             collection = cls._create(wanted)
-            metas[name] = wanted
-            _write_meta(metas)
+            _put_meta(wanted)
             return collection, False
         pending = old.pending()
         if old.layout == wanted.layout:
             if pending is not None:  # settings went back: the rebuild is no longer wanted
                 old.rebuild = None
-                _write_meta(metas)
+                _put_meta(old)
             collection = cls._create(old)
             _drop_generations(old, keep=[old])
             return collection, False
@@ -353,7 +365,7 @@ class Collection:
                                     old.created, chunk_tokens, chunk_overlap, old.sources)
             collection = cls._create(target)
             old.rebuild = target.generation_fields()
-            _write_meta(metas)
+            _put_meta(old)
         _drop_generations(old, keep=[old, collection.meta])
         return collection, True
 
@@ -369,8 +381,7 @@ class Collection:
                               f"generation {self.meta.generation}")
         sources = [s for s in old.sources if os.path.lexists(s)]
         self.meta = CollectionMeta(**{**self.meta.generation_fields(), "sources": sources})
-        metas[self.meta.name] = self.meta
-        _write_meta(metas)
+        _put_meta(self.meta)
         _drop_generations(self.meta, keep=[self.meta])
 
     # -- reading ----------------------------------------------------------------------------------
@@ -410,6 +421,10 @@ class Collection:
         that now failed and so have no chunks any more, and parts a file no longer has); rows of
         those that ``docs`` does not list again are deleted.
         """
+        if self.location.remote:  # never write beside a writer that took our lease over
+            from engine import storage_lease
+
+            storage_lease.check(self.location, self.meta.name)
         batch_paths = sorted(set(paths_in_batch))
         if batch_paths:
             where = f"path IN ({', '.join(sql_str(p) for p in batch_paths)})"
@@ -490,7 +505,7 @@ class Collection:
 
     @property
     def chunks_key(self) -> str:
-        return f"{paths.index_dir()}/{self.meta.chunks_table}"
+        return f"{self.location.uri}/{self.meta.chunks_table}"
 
     def search_plan(self) -> SearchPlan:
         """How to query the chunks table now (which indexes exist), cached between queries.

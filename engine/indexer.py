@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -113,8 +114,13 @@ def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, P
 
 def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default", *,
                 job: Job | None = None, settings: Settings | None = None,
-                retry_failed: bool = False) -> IndexSummary:
+                retry_failed: bool = False, pipeline: Callable[..., None] | None = None
+                ) -> IndexSummary:
     """Index files and folders into ``collection``; see the module docstring for the stages.
+
+    ``pipeline`` replaces the parse-embed-commit stage (same arguments as ``_run_pipeline``):
+    Ray ingestion (:mod:`engine.scale.ray_ingest`) runs that stage on a cluster and keeps the
+    rest of the run, so both build the same index.
 
     Returns the summary; ``summary.cancelled`` is True when ``job.cancel()`` stopped the run
     (committed files stay indexed). Raises SatchelError for bad input (a missing path, a bad
@@ -131,7 +137,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
     found = scan(list(inputs))
     summary.files_failed += [{"path": p, "reason": r} for p, r in found.failed]
     summary.files_skipped += [{"path": p, "reason": r} for p, r in found.skipped]
-    with index.writer_lock(collection):
+    with index.writer_lock(collection, job):
         coll, rebuilding, config = _open_collection(collection, settings)
         # Recorded before the run: a rebuild, or the resume of a killed one, covers them too.
         index.add_sources(collection, found.roots)
@@ -166,7 +172,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
             summary.files_removed = len({container_of(p) for p in gone})  # files, not parts
         try:
             if todo:
-                _run_pipeline(coll, todo, docs, config, settings, job, summary)
+                (pipeline or _run_pipeline)(coll, todo, docs, config, settings, job, summary)
         except Cancelled:
             summary.cancelled = True
         changed = summary.files_indexed or summary.files_removed or gone or orphans or any(

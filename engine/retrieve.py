@@ -16,6 +16,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from engine import storage
 from engine.errors import SatchelError
 from engine.index import Collection, get_meta, sql_str
 
@@ -155,7 +156,9 @@ def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "
     try:
         return _search(coll, query, k, mode, paths)
     except Exception:
-        if get_meta(collection).generation == coll.meta.generation:
+        # An object store's cached reads (up to a second old) are dropped and the search runs
+        # once more on fresh ones; a local index caches nothing (refresh() is False).
+        if not storage.refresh() and get_meta(collection).generation == coll.meta.generation:
             raise
     return _search(Collection.open(collection), query, k, mode, paths)
 

@@ -89,10 +89,19 @@ def start_xvfb(size: str = "1400x900x24", timeout_s: float = 10.0
     return proc, f":{number.strip().decode()}"
 
 
-def run(argv: list[str] | None = None, *, first_run: bool | None = None) -> int:
-    """Show the window and run the event loop; returns the exit status."""
+#: The app icon (hand-written SVG, also installed by the .deb); absent in a plain wheel install.
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "packaging", "icons", "satchel.svg")
+
+
+def run(argv: list[str] | None = None, *, first_run: bool | None = None,
+        open_paths: list[str] | None = None) -> int:
+    """Show the window and run the event loop; returns the exit status.
+
+    ``open_paths``: files or folders to index once the window is up ("Open with Satchel").
+    """
     from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -100,7 +109,10 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Satchel")
     app.setApplicationDisplayName("Satchel")
+    # The desktop matches the window to satchel.desktop (Wayland app id, the dock's icon).
     app.setDesktopFileName("satchel")
+    if os.path.isfile(ICON_PATH):  # QIcon renders the SVG lazily: no cost until painted
+        app.setWindowIcon(QIcon(ICON_PATH))
     from engine import paths
     from engine.errors import SatchelError
 
@@ -129,6 +141,8 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None) -> int:
     window.show()
     if report_mode != "quit":
         QTimer.singleShot(0, lambda: window.startup(first_run=first_run))
+        if open_paths:
+            QTimer.singleShot(0, lambda: window.handle_drop(list(open_paths)))
     window.closed.connect(app.quit)  # a window hidden while its work stopped must still quit
     app.aboutToQuit.connect(lambda: (window.executor.shutdown(), window.executor.engine.stop()))
     status = app.exec()

@@ -47,6 +47,9 @@ def worker_main(commands: Any, results: Any) -> None:
     from engine import netguard
 
     netguard.install()  # nothing leaves the machine, from this process either
+    from engine import storage
+
+    storage.follow_settings()  # each window's data dir: the index where its settings say
     from gui import errors
 
     errors.LOG_NAME[0] = "worker.log"
