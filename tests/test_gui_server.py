@@ -33,7 +33,11 @@ def test_the_box_shows_a_server_recorded_in_the_data_dir(make_window):
     panel.refresh()
     assert "http://127.0.0.1:8811/v1" in panel.status.text()
     assert "token required" in panel.status.text() and panel.button.text() == "Stop"
-    state["pid"] = 2 ** 22 + 12345  # a process that is gone: the server is off
+    state["started"] = time.time() - 10 ** 7  # this pid is a later process: the server is off
+    (paths.data_dir() / "server.json").write_text(json.dumps(state))
+    panel.refresh()
+    assert panel.status.text() == "Off"
+    state["pid"], state["started"] = 2 ** 22 + 12345, time.time()  # a process that is gone
     (paths.data_dir() / "server.json").write_text(json.dumps(state))
     panel.refresh()
     assert panel.status.text() == "Off"

@@ -119,19 +119,23 @@ def read_state(*, check_alive: bool = True) -> ServerState | None:
         state = ServerState(**raw)
     except (OSError, ValueError, TypeError):
         return None
-    if check_alive and not _alive(state.pid):
+    if check_alive and not _alive(state):
         return None
     return state
 
 
-def _alive(pid: int) -> bool:
+def _alive(state: ServerState) -> bool:
+    """The recorded server still runs: its pid exists and is not a later process that reused
+    the pid of a server killed without removing its file (one started after the record)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(state.pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and proc.create_time() <= state.started + 1
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.Error:  # exists but cannot be inspected (another user's): trust the record
         return True
-    return True
 
 
 class _Terminated(Exception):
