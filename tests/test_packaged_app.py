@@ -104,6 +104,7 @@ def test_doctor_generates_with_the_bundled_model_offline(tmp_path):
 def test_index_and_search_in_the_frozen_app(tmp_path):
     """Parsing runs in a spawned child (multiprocessing in a frozen app), then the embedder
     (torch, sentence-transformers, transformers) and LanceDB's full-text and vector search."""
+    _need_app()
     corpus = FOLDER / "_internal" / "satchel_src" / "engine" / "samples" / "corpus"
     files = [p for p in corpus.iterdir() if p.is_file()]
     index = run_app(tmp_path, "index", str(corpus), "--collection", "smoke", "--json")
