@@ -1,26 +1,31 @@
-"""The embedder: sentence-transformers, loaded lazily, one instance per model folder, batched.
+"""The embedder: one instance per model folder, loaded lazily, batched, on ONNX Runtime.
 
-Why a wrapper: importing sentence_transformers costs ~9 s (torch, transformers, scipy), so it
-happens on first use, never at start-up; one loaded copy is shared by the indexer and the
-retriever behind a lock; vectors are L2-normalised float32 so cosine similarity is a dot product
-and LanceDB's distances are comparable across queries.
+Why a wrapper: the model runs on ONNX Runtime (:mod:`engine.embed_onnx`, exported once per model
+and cached), so answering a question never imports torch; a folder the export cannot reproduce
+falls back to sentence-transformers (:mod:`engine.embed_torch`). One loaded copy is shared by the
+indexer and the retriever behind a lock; vectors are L2-normalised float32 so cosine similarity
+is a dot product and LanceDB's distances are comparable across queries.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.model_files import resolve_embedder
 
 if TYPE_CHECKING:
     import numpy as np
 
+log = logging.getLogger(__name__)
+
+#: ``onnx``, ``torch`` or ``auto`` (ONNX when the model has an ONNX path, else torch).
+ENV_BACKEND = "SATCHEL_EMBED_BACKEND"
+BACKENDS = ("auto", "onnx", "torch")
 #: Padded tokens per forward pass (texts per pass x longest text in it). Batching by a token
 #: budget over texts sorted by their exact token count, instead of a fixed count sorted by
 #: characters (what ``SentenceTransformer.encode`` does), leaves almost no padding and keeps every
@@ -42,7 +47,7 @@ class EmbedderInfo:
 
 
 def physical_cores() -> int:
-    """Cores to give torch: logical CPUs (psutil's physical count when available)."""
+    """Threads for batches: physical cores (psutil's count when available), else logical CPUs."""
     try:
         import psutil
 
@@ -52,37 +57,56 @@ def physical_cores() -> int:
 
 
 class Embedder:
-    """A sentence-transformers model; ``encode`` is thread-safe (one batch at a time)."""
+    """A sentence-transformers model; ``encode`` is thread-safe (one batch at a time).
 
-    def __init__(self, name: str, folder: Path) -> None:
+    ``backend`` is ``auto`` (ONNX when the model has an ONNX path, else torch), ``onnx`` (ONNX or
+    an error) or ``torch``; ``None`` reads ``$SATCHEL_EMBED_BACKEND``.
+    """
+
+    def __init__(self, name: str, folder: Path, backend: str | None = None) -> None:
         self.name = name
         self.folder = folder
-        self._model = None
-        self._eval_set = False
+        self.backend_choice = backend or os.environ.get(ENV_BACKEND, "auto")
+        if self.backend_choice not in BACKENDS:
+            raise ValueError(f"embedder backend must be one of {', '.join(BACKENDS)}")
+        self._backend: Any = None
+        self._threads = physical_cores()
         self._lock = threading.Lock()
 
-    def _load(self):
-        if self._model is None:
-            import torch
-            import tqdm
-            import transformers
-            from sentence_transformers import SentenceTransformer
+    def _load(self) -> Any:
+        if self._backend is None:
+            if self.backend_choice != "torch":
+                from engine.embed_onnx import OnnxBackend, Unsupported
 
-            tqdm.tqdm.monitor_interval = 0  # no stray monitor thread from library progress bars
-            transformers.logging.set_verbosity_error()
-            transformers.logging.disable_progress_bar()
+                try:
+                    self._backend = OnnxBackend(self.folder, self._threads)
+                except Unsupported as exc:
+                    if self.backend_choice == "onnx":
+                        raise
+                    log.warning("embedder %s runs on torch: %s", self.name, exc)
+            if self._backend is None:
+                from engine.embed_torch import TorchBackend
 
-            torch.set_num_threads(physical_cores())
-            self._model = SentenceTransformer(str(self.folder), device="cpu",
-                                              local_files_only=True)
-        return self._model
+                self._backend = TorchBackend(self.folder, self._threads)
+        return self._backend
+
+    def load(self) -> str:
+        """Load now (a warm-up); returns the backend's name, ``onnx`` or ``torch``."""
+        with self._lock:
+            return self._load().name
+
+    def set_threads(self, threads: int) -> None:
+        """Threads for batch encoding from now on (a Ray actor gets its share of the cores)."""
+        with self._lock:
+            self._threads = max(1, threads)
+            if self._backend is not None:
+                self._backend.set_threads(self._threads)
 
     @property
     def info(self) -> EmbedderInfo:
         with self._lock:
-            model = self._load()
-            dim = int(model.get_embedding_dimension())
-            max_tokens = int(model.max_seq_length) - 2
+            backend = self._load()
+            dim, max_tokens = backend.dim, backend.max_seq_length - 2
         return EmbedderInfo(self.name, str(self.folder), dim, max_tokens)
 
     def encode(self, texts: list[str], batch_size: int = 32, *,
@@ -96,115 +120,49 @@ class Embedder:
         import numpy as np
 
         with self._lock:
-            model = self._load()
+            backend = self._load()
             if len(texts) <= 1:
                 if not texts:
-                    return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
-                with _single_thread():
-                    return self._forward_one(model, texts[0])
+                    return np.zeros((0, backend.dim), dtype=np.float32)
+                return backend.forward_one(texts[0])
+            if not backend.batches:
+                return backend.forward(texts)
             budget = max(1, batch_size) * TOKEN_BUDGET // 32
             if token_counts is not None and len(token_counts) == len(texts):
                 lengths = [max(1, int(n)) for n in token_counts]
             else:
-                lengths = _token_lengths(model, texts)
+                lengths = backend.token_lengths(texts)
             order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # stable: deterministic
-            out: np.ndarray | None = None
+            out = np.empty((len(texts), backend.dim), dtype=np.float32)
             start = 0
             while start < len(order):
                 size = max(1, min(MAX_BATCH, budget // max(1, lengths[order[start]])))
                 part = order[start:start + size]
-                vectors = self._forward(model, [texts[i] for i in part])
-                if out is None:
-                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-                out[part] = vectors
+                out[part] = backend.forward([texts[i] for i in part])
                 start += size
-        assert out is not None
         return out
-
-    def _forward_one(self, model, text: str) -> np.ndarray:
-        """One text (a query) straight through the modules: ``encode``'s per-call bookkeeping
-        (``eval()`` over every module, device lookups, sorting) is ~10% of a query's time on
-        one thread. Models with a default prompt take the full ``encode`` path, which adds it."""
-        import numpy as np
-        import torch
-
-        if getattr(model, "default_prompt_name", None):
-            return self._forward(model, [text])
-        if not self._eval_set:
-            model.eval()
-            self._eval_set = True
-        with torch.inference_mode():
-            features = model.preprocess([text])
-            vector = model(features)["sentence_embedding"]
-            vector = torch.nn.functional.normalize(vector, p=2, dim=1)
-        return vector.cpu().numpy().astype(np.float32, copy=False)
-
-    @staticmethod
-    def _forward(model, texts: list[str]) -> np.ndarray:
-        import numpy as np
-
-        vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32, copy=False)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens each text takes in the model (after truncation), e.g. for API usage."""
         with self._lock:
-            return _token_lengths(self._load(), texts)
+            return self._load().token_lengths(texts)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector."""
         return self.encode([text])[0]
 
 
-_threads_lock = threading.Lock()
-
-
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread for this block (one query: a few tokens).
-
-    Splitting a 10-token forward pass over two threads gains nothing on an idle machine, and when
-    another process holds a core (a training run, the LLM, a browser) every parallel section waits
-    for the descheduled thread: measured 13 ms on one thread against 60-380 ms on two under load.
-    torch's thread count is per calling thread (OpenMP) and the default for new threads, so it is
-    set and restored in the same thread, under a lock.
-    """
-    import torch
-
-    with _threads_lock:
-        before = torch.get_num_threads()
-        if before == 1:
-            yield
-            return
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
-def _token_lengths(model, texts: list[str]) -> list[int]:
-    """Tokens each text will occupy in the model (special tokens included, after truncation)."""
-    limit = int(model.max_seq_length or 512)
-    try:
-        ids = model.tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
-        return [len(i) for i in ids]
-    except Exception:  # an unusual tokenizer: characters are sentence-transformers' own proxy
-        return [min(limit, len(t) // 4 + 2) for t in texts]
-
-
-_cache: dict[str, Embedder] = {}
+_cache: dict[tuple[str, str], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def get_embedder(name_or_path: str | None = None) -> Embedder:
+def get_embedder(name_or_path: str | None = None, backend: str | None = None) -> Embedder:
     """The shared embedder for a configured name/folder (None: the bundled MiniLM)."""
     name, folder = resolve_embedder(name_or_path)
-    key = str(folder)
+    key = (str(folder), backend or os.environ.get(ENV_BACKEND, "auto"))
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = Embedder(name, folder)
+            _cache[key] = Embedder(name, folder, key[1])
         return _cache[key]
 
 

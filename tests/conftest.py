@@ -14,6 +14,10 @@ import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The embedder's ONNX export (~20 s) is made once for the whole suite, not in each test's data dir;
+# the cache key follows the model files, so a kept folder is never stale.
+os.environ.setdefault("SATCHEL_ONNX_CACHE", os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), ".pytest_cache", "satchel-onnx"))
 
 from engine import netguard
 

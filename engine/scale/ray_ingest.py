@@ -244,13 +244,11 @@ class _EmbedActor:
     indexer's ``_embed_batch`` (same ids, same rows) plus that group's share of the summary."""
 
     def __init__(self, embedder_path: str, dim: int, threads: int) -> None:
-        import torch
-
         from engine.embed import get_embedder
 
         self.embedder = get_embedder(embedder_path)
         self.embedder.info  # noqa: B018 - load now, not on the first batch
-        torch.set_num_threads(threads)  # the loader takes every core; this actor has `threads`
+        self.embedder.set_threads(threads)  # the loader takes every core; this actor has `threads`
         self.dim = dim
 
     def __call__(self, batch: Any) -> Any:
