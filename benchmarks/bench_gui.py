@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -44,6 +45,16 @@ def platform_env(use_x: bool, display: str | None) -> dict[str, str]:
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
     return env
+
+
+def display_env(start_private_xvfb: bool) -> tuple[Any, dict[str, str]]:
+    """(the Xvfb process started here or None, the environment to launch the window with): a
+    private Xvfb when asked, else ``$DISPLAY`` when set, else the offscreen platform."""
+    started = start_xvfb() if start_private_xvfb else None
+    xvfb = started[0] if started is not None else None
+    display = started[1] if started is not None else os.environ.get("DISPLAY")
+    use_x = display is not None and (xvfb is not None or os.environ.get("DISPLAY"))
+    return xvfb, platform_env(bool(use_x), display)
 
 
 # -- 1: window visible after launch ---------------------------------------------------------------
@@ -179,11 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stall", action="store_true")
     parser.add_argument("--skip-launch", action="store_true")
     args = parser.parse_args(argv)
-    started = start_xvfb() if args.xvfb else None
-    xvfb = started[0] if started is not None else None
-    display = started[1] if started is not None else os.environ.get("DISPLAY")
-    use_x = display is not None and (xvfb is not None or os.environ.get("DISPLAY"))
-    env = platform_env(bool(use_x), display)
+    xvfb, env = display_env(args.xvfb)
     ok = True
     try:
         if not args.skip_launch:
@@ -197,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"<= {WINDOW_TARGET_S} s  {'PASS' if passed else 'FAIL'}")
         if not args.skip_stall:
             os.environ["QT_QPA_PLATFORM"] = env["QT_QPA_PLATFORM"]
-            if use_x and display:
-                os.environ["DISPLAY"] = display
+            if env["QT_QPA_PLATFORM"] == "xcb":
+                os.environ["DISPLAY"] = env["DISPLAY"]
             r = measure_stalls(args.question)
             if "error" in r:
                 print(f"stall run failed: {r['error']}")

@@ -24,7 +24,7 @@ from engine.index import Collection, DocRecord, chunk_id
 from engine.ingest.document import container_of
 from engine.ingest.isolation import ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.scan import ScanResult, is_under, scan
-from engine.jobs import Cancelled, Job
+from engine.jobs import Cancelled, Job, heavy_job
 from engine.settings import Settings
 
 #: Chunks per embed-and-commit batch when the parser is ahead of the embedder (fewer when it is
@@ -137,7 +137,8 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
     found = scan(list(inputs))
     summary.files_failed += [{"path": p, "reason": r} for p, r in found.failed]
     summary.files_skipped += [{"path": p, "reason": r} for p, r in found.skipped]
-    with index.writer_lock(collection, job):
+    # the marker tells an answering process (maybe another one) to leave this run a core
+    with index.writer_lock(collection, job), heavy_job("indexing", collection):
         coll, rebuilding, config = _open_collection(collection, settings)
         # Recorded before the run: a rebuild, or the resume of a killed one, covers them too.
         index.add_sources(collection, found.roots)

@@ -9,10 +9,13 @@ that are worth keeping if the job stops early, and :meth:`Job.check` between bat
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,3 +164,103 @@ def format_eta(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+# -- heavy jobs: a cross-process "the CPU is taken" signal ----------------------------------------
+#: Folder (under the data dir) where running heavy jobs leave their markers.
+BUSY_DIR = "busy"
+
+
+@dataclass(frozen=True)
+class HeavyJob:
+    """A CPU-bound job running now, in this process or another one using the same data dir."""
+
+    kind: str  # "indexing" | "training" | "training-data"
+    detail: str  # the collection or adapter it works on
+    pid: int
+
+
+@contextmanager
+def heavy_job(kind: str, detail: str = "") -> Iterator[None]:
+    """Mark a CPU-bound job (indexing, training) as running for the duration of the block.
+
+    Why: llama.cpp with every core collapses when another job holds one of them (its threads
+    spin-wait on each other at every layer), so the answering process, which may be another
+    process (``satchel index`` beside the window, ``satchel serve`` beside a training run), asks
+    :func:`heavy_jobs` before each answer and takes fewer threads (:func:`engine.llm.
+    answer_threads`). The marker is a small file under the data dir holding an exclusive
+    ``flock``: the kernel drops the lock when the process ends, however it ends, so a marker
+    left by a killed job is recognised (and removed) by the next reader, and a reused pid can
+    never keep it alive. Best effort: a data dir that cannot be written only loses the signal.
+    """
+    import fcntl
+    import json
+    import uuid
+
+    from engine import paths
+    from engine.errors import SatchelError
+
+    fh = None
+    final = None
+    try:
+        folder = paths.data_dir() / BUSY_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temp = folder / f".{name}.tmp"
+        fh = open(temp, "w", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        json.dump({"kind": kind, "detail": detail, "pid": os.getpid()}, fh)
+        fh.flush()
+        final = folder / f"{name}.job"
+        os.replace(temp, final)  # locked before it is visible: a reader never sees it unlocked
+    except (OSError, SatchelError):
+        if fh is not None:
+            fh.close()
+        fh = final = None
+    try:
+        yield
+    finally:
+        if final is not None:
+            with contextlib.suppress(OSError):
+                final.unlink()
+        if fh is not None:
+            fh.close()
+
+
+def heavy_jobs() -> list[HeavyJob]:
+    """The heavy jobs running now (any process on this data dir); markers of dead ones are
+    removed. Cheap (a directory listing and a lock attempt per marker: microseconds), so it is
+    asked before every answer."""
+    import fcntl
+    import json
+
+    from engine import paths
+
+    folder = paths.data_dir(create=False) / BUSY_DIR
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".job"))
+    except OSError:
+        return []
+    out: list[HeavyJob] = []
+    for name in names:
+        path = folder / name
+        try:
+            fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:  # finished meanwhile
+            continue
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: the job runs
+                try:
+                    raw = json.loads(fh.read() or "{}")
+                except ValueError:
+                    raw = {}
+                out.append(HeavyJob(str(raw.get("kind", name.split("-")[0])),
+                                    str(raw.get("detail", "")), int(raw.get("pid", 0))))
+                continue
+            except OSError:
+                continue
+            with contextlib.suppress(OSError):  # its process is gone: the marker is stale
+                path.unlink()
+    return out

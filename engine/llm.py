@@ -60,6 +60,9 @@ class GenerationStats:
     total_ms: float = 0.0
     stopped: bool = False
     finish_reason: str = ""
+    #: llama.cpp threads this generation ran with: one token at a time, and prompt batches
+    n_threads: int = 0
+    n_threads_batch: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -80,6 +83,8 @@ class LoadedAdapter:
 
 #: An adapter and its scale for one generation; None runs the base weights.
 AdapterChoice = tuple[str, float] | None
+#: llama.cpp threads for one generation: (token generation, prompt batches); None: as loaded.
+Threads = tuple[int, int] | None
 
 
 def _file_identity(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
@@ -110,6 +115,35 @@ def default_threads() -> int:
     return physical_cores()
 
 
+def answer_threads(configured: int = 0) -> tuple[int, int]:
+    """Threads for the next answer (generation, prompt batches): every core, or a share of them
+    while indexing or training runs.
+
+    Why: llama.cpp's threads meet at a barrier after every layer and spin-wait there, so when
+    another job holds a core one thread is descheduled and all of them wait for it, every
+    layer. A heavy job anywhere on this data dir (another process too) leaves a marker
+    (:func:`engine.jobs.heavy_job`); the answer then takes an equal share of the cores, at
+    least one, for generation and prompt batches alike.
+
+    Measured (benchmarks/bench_threads.py, bundled 135M model, 40-token answers, 2 cores, one
+    round on a shared machine, so rough), first token / generation, threads as gen+batch:
+    444-token prompt idle 2+2 1.6 s / 97 tok/s (1+1 3.0 s / 67 tok/s); with another process
+    running a training step loop on both cores 2+2 collapsed to 33 s / 0.4 tok/s, 1+2 took
+    15.7 s / 19 tok/s, 2+1 7.9 s / 1.2 tok/s, 1+1 held 4.9 s / 27 tok/s. 265-token prompt
+    while another process indexed: 2+2 27 s / 0.6 tok/s, 1+2 9.0 s / 16 tok/s, 1+1 3.4 s /
+    29 tok/s. So on 2 cores one busy job means 1+1. More cores were not measured; the share
+    rule keeps the answer's threads within the cores the jobs leave.
+    """
+    from engine.jobs import heavy_jobs
+
+    full = configured or default_threads()
+    busy = len(heavy_jobs())
+    if not busy:
+        return full, full
+    share = max(1, full // (busy + 1))
+    return share, share
+
+
 class Runtime:
     """Owns the loaded llama.cpp model. All public methods are thread-safe."""
 
@@ -125,6 +159,7 @@ class Runtime:
         self._formatter: Any = None
         self._adapters: dict[str, LoadedAdapter] = {}
         self._active: tuple[str, float] | None = None
+        self._threads: tuple[int, int] = (0, 0)  # what the context runs with now
         self.template_warning: str | None = None
 
     # -- model ------------------------------------------------------------------------------------
@@ -157,6 +192,7 @@ class Runtime:
             except (ValueError, RuntimeError, OSError) as exc:
                 raise LLMError(f"llama.cpp could not load {path.name}: {exc}") from None
             self._info, self._path, self._params = info, str(path), params
+            self._threads = (threads, threads)
             self._formatter = self._make_formatter(info)
             return info
 
@@ -192,6 +228,7 @@ class Runtime:
             self._active = None
             self._llm.close()
             self._llm = self._info = self._path = self._params = self._formatter = None
+            self._threads = (0, 0)
 
     @property
     def loaded(self) -> bool:
@@ -211,7 +248,7 @@ class Runtime:
         with self._lock:
             return RuntimeState(
                 model_path=self._path, model_name=(self._info.name if self._info else None),
-                n_ctx=self.n_ctx, n_threads=self._params[1] if self._params else 0,
+                n_ctx=self.n_ctx, n_threads=self._threads[0] if self._params else 0,
                 active_adapter=self._active[0] if self._active else None,
                 adapter_scale=self._active[1] if self._active else 1.0,
                 loaded_adapters=sorted(self._adapters))
@@ -243,19 +280,21 @@ class Runtime:
                  seed: int = 0, stop: list[str] | None = None,
                  stop_event: threading.Event | None = None,
                  stats: GenerationStats | None = None,
-                 adapter: AdapterChoice = None) -> Iterator[str]:
+                 adapter: AdapterChoice = None, threads: Threads = None) -> Iterator[str]:
         """Stream text pieces for a prompt given as tokens; ``stats`` is filled as it goes.
 
         Holds the runtime lock for the whole generation (one answer at a time) and runs it under
-        ``adapter`` (a loaded adapter's name and scale; None: the base weights), switched in
-        under that lock. Setting ``stop_event`` ends it before the next token; closing the
-        iterator does the same.
+        ``adapter`` (a loaded adapter's name and scale; None: the base weights) and ``threads``
+        (see :func:`answer_threads`; None: the count it was loaded with), both set under that
+        lock. Setting ``stop_event`` ends it before the next token; closing the iterator does
+        the same.
         """
         stats = stats if stats is not None else GenerationStats()
         with self._lock:
             llm = self._require()
             name, scale = adapter if adapter is not None else (None, 1.0)
             self.set_adapter(name, scale)
+            stats.n_threads, stats.n_threads_batch = self._set_threads(threads)
             if len(tokens) + 1 > self.n_ctx:
                 raise LLMError(f"the prompt has {len(tokens)} tokens but the model's context "
                                f"holds {self.n_ctx}")
@@ -293,6 +332,45 @@ class Runtime:
             finally:
                 stream.close()
                 stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def prime(self, tokens: list[int], *, adapter: AdapterChoice = None,
+               threads: Threads = None) -> int:
+        """Evaluate ``tokens`` now so a later prompt that starts with them evaluates only the rest.
+
+        For the warm-up: the fixed start of every prompt (chat template, system prompt, the
+        start of the user turn) is computed while the user is still reading the window, and
+        :meth:`generate` reuses it (llama-cpp-python keeps the longest common token prefix with
+        the previous evaluation). Nothing is evaluated when the cache already starts with
+        ``tokens`` (an earlier answer): its tokens are worth more. Returns tokens evaluated.
+        """
+        with self._lock:
+            llm = self._require()
+            name, scale = adapter if adapter is not None else (None, 1.0)
+            self.set_adapter(name, scale)
+            self._set_threads(threads)
+            cached = list(llm._input_ids[: llm.n_tokens])
+            if len(tokens) <= len(cached) and cached[: len(tokens)] == list(tokens):
+                return 0
+            reused = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                reused += 1
+            llm.n_tokens = reused  # ``eval`` drops the cache after it, then appends
+            llm.eval(list(tokens[reused:]))
+            return len(tokens) - reused
+
+    def _set_threads(self, threads: Threads) -> tuple[int, int]:
+        """Make the context run with ``threads`` (caller holds the lock); no reload, ~µs."""
+        loaded = self._params[1] if self._params else 1
+        wanted = threads or (loaded, loaded)
+        wanted = (max(1, int(wanted[0])), max(1, int(wanted[1])))
+        if wanted != self._threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, wanted[0], wanted[1])
+            self._threads = wanted
+        return wanted
 
     # -- adapters ---------------------------------------------------------------------------------
     def load_adapter(self, name: str, path: str | os.PathLike[str]) -> None:

@@ -137,7 +137,7 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None,
     sys.excepthook = excepthook
     report_mode = os.environ.get("SATCHEL_REPORT_SHOWN")
     if report_mode:
-        _report_first_paint(window, quit_after=report_mode == "quit")
+        _report_first_paint(window, report_mode)
     window.show()
     if report_mode != "quit":
         QTimer.singleShot(0, lambda: window.startup(first_run=first_run))
@@ -150,9 +150,14 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None,
     return status
 
 
-def _report_first_paint(window: object, quit_after: bool) -> None:
+def _report_first_paint(window: object, mode: str) -> None:
     """Benchmark hook: say (on stdout) when the window has painted for the first time; the
-    benchmark measures from spawning the process to reading this line."""
+    benchmark measures from spawning the process to reading this line.
+
+    ``mode`` "quit" closes the window then (bench_gui.py); "answer" asks the question in
+    ``SATCHEL_BENCH_QUESTION`` from the chat and reports its first token and the memory after
+    it (:mod:`gui.bench_hooks`, bench_launch.py).
+    """
     from PySide6.QtCore import QEvent, QObject, QTimer
 
     class FirstPaint(QObject):
@@ -166,8 +171,12 @@ def _report_first_paint(window: object, quit_after: bool) -> None:
 
         def report(self) -> None:
             print(f"SATCHEL_WINDOW_SHOWN {time.monotonic() - STARTED:.4f}", flush=True)
-            if quit_after:
+            if mode == "quit":
                 window.close()  # type: ignore[attr-defined]
+            elif mode == "answer":
+                from gui.bench_hooks import ask_and_report
+
+                ask_and_report(window, os.environ.get("SATCHEL_BENCH_QUESTION", ""), STARTED)
 
     watcher = FirstPaint(window)  # type: ignore[arg-type]
     window.installEventFilter(watcher)  # type: ignore[attr-defined]

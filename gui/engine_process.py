@@ -55,6 +55,7 @@ def worker_main(commands: Any, results: Any) -> None:
     errors.LOG_NAME[0] = "worker.log"
     runner = _TaskRunner(results)
     lanes: dict[bool, queue.Queue[Message | None]] = {False: queue.Queue(), True: queue.Queue()}
+    runner.serial_waiting = lambda: not lanes[False].empty()
     quick = threading.Thread(target=runner.loop, args=(lanes[True], False),
                              name="satchel-worker-quick", daemon=True)
     quick.start()
@@ -97,6 +98,8 @@ class _TaskRunner:
         self._contexts: dict[int, Any] = {}  # tid -> TaskContext of a running task
         self._cancelled: set[int] = set()
         self._stopped = False  # after ("stop",): queued tasks end as "cancelled", unstarted
+        #: True while a task waits on the serial lane (a background warm-up gives way to it)
+        self.serial_waiting: Callable[[], bool] = lambda: False
 
     def send(self, message: Message) -> None:
         with self._send_lock:
@@ -151,7 +154,7 @@ class _TaskRunner:
             self._cancelled.discard(tid)
             if not skip:
                 ctx = TaskContext(lambda payload: self.send(("event", tid, to_wire(payload))),
-                                  interval)
+                                  interval, self.serial_waiting if serial else None)
                 self._contexts[tid] = ctx
         if skip:
             self.send(("cancelled", tid))

@@ -42,9 +42,11 @@ from gui.server_panel import ServerPanel
 from gui.settings_screen import SettingsScreen
 from gui.state import SAMPLE_COLLECTION, GuiState
 from gui.widgets import JobStrip, ModeSwitch
-from gui.worker import Executor
+from gui.worker import Executor, TaskHandle
 
 SCREENS = ("Chat", "Library", "Compare", "Adapters", "Evaluate", "Settings")
+#: Times the warm-up is queued again after giving way to another task, at most.
+WARM_UP_ROUNDS = 4
 SCREEN_ICONS = (QStyle.StandardPixmap.SP_MessageBoxQuestion, QStyle.StandardPixmap.SP_DirIcon,
                 QStyle.StandardPixmap.SP_FileDialogDetailedView,
                 QStyle.StandardPixmap.SP_DriveHDIcon, QStyle.StandardPixmap.SP_DialogApplyButton,
@@ -118,6 +120,8 @@ def local_paths(event: QDropEvent | QEvent) -> list[str]:
 
 class MainWindow(QMainWindow):
     closed = Signal()
+    #: The window has painted for the first time (the warm-up starts then).
+    first_painted = Signal()
 
     def __init__(self, settings: object | None = None, state: GuiState | None = None) -> None:
         super().__init__()
@@ -191,6 +195,12 @@ class MainWindow(QMainWindow):
         self._memory_timer.start(2000)
         self._closing = False
         self._waiting_to_close = False
+        self._painted = False
+        self._warm_up_wanted: ops.WarmUpRequest | None = None
+        self._warm_up_rounds = 0
+        #: the warm-up task once submitted, and the engine's report when it ended
+        self.warm_up_handle: TaskHandle | None = None
+        self.warm_up_report: object | None = None
         # -- wiring
         self.nav.currentRowChanged.connect(self._show_index)
         self.mode_switch.set_mode(ctx.mode)
@@ -214,10 +224,11 @@ class MainWindow(QMainWindow):
     def startup(self, first_run: bool | None = None, preload: bool = True,
                 watch: bool = True) -> None:
         """Background start-up after the window is visible: collections, the first-run sample
-        corpus, watched folders, then the model (so the first question is quick)."""
+        corpus, watched folders, then (``preload``) the warm-up, so the first question is quick."""
         ctx = self.ctx
         self.library.refresh()
-        if first_run if first_run is not None else not ctx.state.first_run_done:
+        first = first_run if first_run is not None else not ctx.state.first_run_done
+        if first:
             from engine.samples import CORPUS_DIR
 
             def sample_ready(outcome: ops.IndexOutcome) -> None:
@@ -244,8 +255,40 @@ class MainWindow(QMainWindow):
         if watch:
             self.library.start_watchers()
         if preload:
-            self.executor.submit(ops.preload_model, ctx.settings_copy(),
-                                 label="Loading the model")
+            self.warm_up(SAMPLE_COLLECTION if first else None)
+
+    def warm_up(self, collection: str | None = None) -> None:
+        """Get the first answer ready in the background once the window has painted: the model,
+        the active collection's embedder and tables, the prompt's fixed start
+        (:func:`gui.ops.warm_up`). It queues behind the start-up work, gives way to any task the
+        user starts, and never reports an error (a first run has no collection yet)."""
+        ctx = self.ctx
+        self._warm_up_wanted = ops.WarmUpRequest(ctx.mode, collection or ctx.active_collection,
+                                                 ctx.adapter, ctx.adapter_scale,
+                                                 ctx.settings_copy())
+        if self._painted:
+            self._submit_warm_up()
+
+    def _submit_warm_up(self) -> None:
+        req, self._warm_up_wanted = self._warm_up_wanted, None
+        if req is None or self._closing:
+            return
+
+        def done(report: object) -> None:
+            self.warm_up_report = report
+            # It gave way to a task (the user's, or start-up work such as listing files) before
+            # it was done: the rest runs after that task; what is loaded already costs nothing.
+            if getattr(report, "interrupted", False) and self._warm_up_rounds < WARM_UP_ROUNDS:
+                self.warm_up()
+
+        self._warm_up_rounds += 1
+        self.warm_up_handle = self.executor.submit(ops.warm_up, req, label="Getting ready",
+                                                   on_done=done, notify=False, background=True)
+
+    def _first_paint(self) -> None:
+        self._painted = True
+        self.first_painted.emit()
+        self._submit_warm_up()
 
     # -- labels -----------------------------------------------------------------------------------
     def _fill_collections(self, infos: list) -> None:
@@ -374,6 +417,9 @@ class MainWindow(QMainWindow):
     # -- drag and drop anywhere -------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if not self._painted and kind == QEvent.Type.Paint and watched is self:
+            self._painted = True  # once; the work runs after this paint, not inside it
+            QTimer.singleShot(0, self._first_paint)
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop) and \
                 isinstance(watched, QWidget) and watched.window() is self:
             paths = local_paths(event)

@@ -151,13 +151,33 @@ def remove_collection(ctx: TaskContext, name: str) -> str:
     return name
 
 
-def preload_model(ctx: TaskContext, settings: Settings) -> str:
-    """Load the configured model so the first question does not pay for it."""
-    from engine.answer import Assistant
+@dataclass(frozen=True)
+class WarmUpRequest:
+    """What the first question will most likely need: the window's mode, collection, adapter."""
 
-    assistant = Assistant(settings)
-    assistant.ensure_model()
-    return assistant.runtime.info.name or os.path.basename(assistant.runtime.info.path)
+    mode: str
+    collection: str
+    adapter: str | None
+    adapter_scale: float
+    settings: Settings
+
+
+def warm_up(ctx: TaskContext, req: WarmUpRequest) -> Any:
+    """Background start-up: load the model, the collection's embedder and tables, and evaluate
+    the prompt's fixed start (:meth:`engine.answer.Assistant.warm_up`), so the first question
+    pays only for itself. Gives way between steps as soon as the user's own task waits behind
+    it or the window cancels it; never fails (a first run has no collection yet). Returns the
+    engine's WarmUp report."""
+    from engine.answer import Assistant
+    from engine.jobs import Cancelled
+
+    report = Assistant(req.settings).warm_up(
+        req.mode, collection=req.collection, adapter=req.adapter,
+        adapter_scale=req.adapter_scale,
+        interrupted=lambda: ctx.cancelled() or ctx.others_waiting())
+    if ctx.cancelled():
+        raise Cancelled()
+    return report
 
 
 @dataclass(frozen=True)

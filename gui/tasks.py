@@ -57,8 +57,10 @@ def to_wire(value: Any) -> Any:
 class TaskContext:
     """Progress/cancel (the Job), streamed events, and stop callbacks for one task."""
 
-    def __init__(self, emit: Callable[[Any], None], progress_interval_s: float = 0.1) -> None:
+    def __init__(self, emit: Callable[[Any], None], progress_interval_s: float = 0.1,
+                 others_waiting: Callable[[], bool] | None = None) -> None:
         self._emit = emit
+        self._others_waiting = others_waiting
         self.job = Job(min_interval_s=progress_interval_s)
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
@@ -95,6 +97,11 @@ class TaskContext:
 
     def cancelled(self) -> bool:
         return self.job.cancelled()
+
+    def others_waiting(self) -> bool:
+        """True while another task waits behind this one on the worker's serial lane: optional
+        background work (the warm-up) ends early so the user's task runs next."""
+        return self._others_waiting is not None and self._others_waiting()
 
     def check(self) -> None:
         """Raise :class:`~engine.jobs.Cancelled` if the task was cancelled."""

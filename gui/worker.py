@@ -53,11 +53,12 @@ class TaskHandle:
 
 class _Task:
     def __init__(self, handle: TaskHandle, callbacks: dict[str, Callable[..., None] | None],
-                 notify: bool, quick: bool) -> None:
+                 notify: bool, quick: bool, background: bool = False) -> None:
         self.handle = handle
         self.callbacks = callbacks
         self.notify = notify
         self.quick = quick
+        self.background = background
 
 
 class Executor(QObject):
@@ -88,20 +89,23 @@ class Executor(QObject):
                on_event: Callable[[Any], None] | None = None,
                on_cancelled: Callable[[], None] | None = None,
                progress_interval_s: float = 0.1, notify: bool = True,
-               quick: bool = False) -> TaskHandle:
+               quick: bool = False, background: bool = False) -> TaskHandle:
         """Queue ``fn(ctx, *args)`` in the worker; callbacks run on the GUI thread.
 
         ``fn`` must be a module-level function (it is sent by name) and ``args`` picklable.
         ``on_error`` gets the one-line message (and the notifier gets it too unless
         ``notify=False``); ``on_cancelled`` runs instead of ``on_done`` when the task ended by
         cancellation. ``quick`` puts a short task that touches neither the model nor the index
-        (chat sessions) beside the serial queue instead of behind it.
+        (chat sessions) beside the serial queue instead of behind it. ``background`` marks
+        optional work that gives way to the next task (the warm-up): it does not count in
+        :attr:`serial_busy`.
         """
         if self._closed:
             raise RuntimeError("the executor was shut down")
         handle = TaskHandle(label or getattr(fn, "__name__", "task"), self.engine)
         task = _Task(handle, {"done": on_done, "error": on_error, "progress": on_progress,
-                              "event": on_event, "cancelled": on_cancelled}, notify, quick)
+                              "event": on_event, "cancelled": on_cancelled}, notify, quick,
+                     background)
         if not self._attached:
             self.engine.attach(self._sink)
             self._attached = True
@@ -124,8 +128,9 @@ class Executor(QObject):
 
     @property
     def serial_busy(self) -> bool:
-        """True while a task of the serial lane (model, index) runs or waits: a new one queues."""
-        return any(not t.quick for t in self._tasks.values())
+        """True while a task of the serial lane (model, index) runs or waits: a new one queues
+        (behind it; a background task gives way at its next step and is not counted)."""
+        return any(not t.quick and not t.background for t in self._tasks.values())
 
     @property
     def alive(self) -> bool:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.jobs import Job
+from engine.jobs import Job, heavy_job
 from engine.train.data import Example, TrainDataError
 
 #: Fraction of reader examples that hold the oracle passage (RAFT found ~0.8 best).
@@ -470,12 +470,17 @@ def build_in_child(kind: str, collection: str, *, job: Job | None = None,
     3.3 GB. In a child that has exited before the trainer loads, training peaks alone. Cancel
     ends the child at once (drafted questions are cached, so nothing done is lost).
     """
+    job = job or Job()
+    with heavy_job("training-data", collection):  # drafting runs llama.cpp and the embedder
+        return _build_in_child(kind, collection, job, kwargs)
+
+
+def _build_in_child(kind: str, collection: str, job: Job, kwargs: dict[str, Any]) -> Any:
     import multiprocessing as mp
 
     from engine import paths
     from engine.jobs import Cancelled
 
-    job = job or Job()
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child_main, name="satchel-train-data",

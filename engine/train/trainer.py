@@ -23,7 +23,7 @@ from typing import Any
 
 from engine import paths
 from engine.gguf_info import GGUFInfo
-from engine.jobs import Cancelled, Job
+from engine.jobs import Cancelled, Job, heavy_job
 from engine.train import checkpoint as ckpt
 from engine.train.data import TrainDataError, TrainingData, load_training_data
 from engine.train.packing import IGNORE, Blocks, encode_and_pack
@@ -447,7 +447,9 @@ def run(plan: TrainingPlan, job: Job | None = None, *, base_model: Any = None) -
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(plan.threads)
     try:
-        return _run(plan, job, base_model)
+        # answering (maybe in another process) leaves this run a core while it lasts
+        with heavy_job("training", plan.name):
+            return _run(plan, job, base_model)
     finally:
         torch.set_num_threads(previous_threads)
 
