@@ -53,23 +53,6 @@ class GGUFInfo:
         return data
 
 
-def _field_value(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    from gguf import GGUFValueType
-
-    if not field.types:
-        return None
-    kind = field.types[0]
-    if kind == GGUFValueType.STRING:
-        return bytes(field.parts[field.data[0]]).decode("utf-8", "replace")
-    if kind == GGUFValueType.ARRAY:
-        return len(field.data)  # only the length matters for what we read (vocab size)
-    value = field.parts[field.data[0]]
-    return value.tolist()[0] if hasattr(value, "tolist") else value
-
-
 def _check_header(path: Path) -> int:
     try:
         size = path.stat().st_size
@@ -125,26 +108,27 @@ def read_info(path: str | os.PathLike[str]) -> GGUFInfo:
 
 
 def _parse_info(path: Path, size: int) -> GGUFInfo:
-    try:
-        from gguf import GGUFReader
+    from engine.gguf_header import HeaderError, read_header
 
-        reader = GGUFReader(str(path), "r")
-    except Exception as exc:  # the gguf parser raises assorted errors on damaged files
+    try:
+        header = read_header(path)
+    except (HeaderError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(f"{path.name} is a damaged or truncated GGUF file ({reason[:120]})"
                              ) from None
     params = 0
-    for tensor in reader.tensors:
-        end = int(tensor.data_offset) + int(tensor.n_bytes)
+    for tensor in header.tensors:
+        end = tensor.data_offset + tensor.n_bytes
         if end > size:
             raise ModelFileError(f"{path.name} is truncated: tensor {tensor.name} ends at byte "
                                  f"{end:,} but the file has {size:,} bytes")
-        params += int(tensor.n_elements)
-    arch = _field_value(reader, "general.architecture")
+        params += tensor.n_elements
+    fields = header.fields  # array values are their lengths (the vocabulary size, here)
+    arch = fields.get("general.architecture")
     if not arch:
         raise ModelFileError(f"{path.name} has no general.architecture: not a usable GGUF model")
-    template = _field_value(reader, "tokenizer.chat_template")
-    ftype = _field_value(reader, "general.file_type")
+    template = fields.get("tokenizer.chat_template")
+    ftype = fields.get("general.file_type")
     quant = None
     if ftype is not None:
         from gguf import LlamaFileType
@@ -153,22 +137,22 @@ def _parse_info(path: Path, size: int) -> GGUFInfo:
             quant = LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_")
         except ValueError:
             quant = f"type {ftype}"
-    file_type = _field_value(reader, "general.type") or "model"
-    alpha = _field_value(reader, "adapter.lora.alpha")
+    file_type = fields.get("general.type") or "model"
+    alpha = fields.get("adapter.lora.alpha")
 
     def arch_int(key: str) -> int | None:
-        value = _field_value(reader, f"{arch}.{key}")
+        value = fields.get(f"{arch}.{key}")
         return int(value) if isinstance(value, (int, float)) else None
 
     return GGUFInfo(
         path=str(path), size_bytes=size, file_type=str(file_type), architecture=str(arch),
-        name=_field_value(reader, "general.name"),
+        name=fields.get("general.name"),
         context_length=arch_int("context_length"), embedding_length=arch_int("embedding_length"),
         block_count=arch_int("block_count"), head_count=arch_int("attention.head_count"),
         head_count_kv=arch_int("attention.head_count_kv"),
-        vocab_size=_field_value(reader, "tokenizer.ggml.tokens"),
+        vocab_size=fields.get("tokenizer.ggml.tokens"),
         has_chat_template=bool(template), chat_template=template, quantization=quant,
-        tensor_count=len(reader.tensors), parameters=params,
+        tensor_count=len(header.tensors), parameters=params,
         lora_alpha=float(alpha) if alpha is not None else None,
     )
 

@@ -451,10 +451,10 @@ def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
 
 @functools.lru_cache(maxsize=8)
 def _tensor_shapes_of(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, ...]]:
-    """Cached by size and mtime: reading a model's tensor table takes seconds (vocabulary walk)."""
-    from gguf import GGUFReader
+    """Cached by size and mtime (a 4 GB model's table is read once per file version)."""
+    from engine.gguf_header import read_header
 
-    return {t.name: tuple(int(d) for d in t.shape) for t in GGUFReader(path, "r").tensors}
+    return {t.name: t.shape for t in read_header(Path(path)).tensors}
 
 
 def verify_adapter_file(path: Path, model: GGUFInfo) -> None:
