@@ -80,7 +80,7 @@ class Embedder:
 
                 try:
                     self._backend = OnnxBackend(self.folder, self._threads)
-                except Unsupported as exc:
+                except (Unsupported, ImportError) as exc:  # ImportError: a build without ORT
                     if self.backend_choice == "onnx":
                         raise
                     log.warning("embedder %s runs on torch: %s", self.name, exc)
@@ -94,6 +94,19 @@ class Embedder:
         """Load now (a warm-up); returns the backend's name, ``onnx`` or ``torch``."""
         with self._lock:
             return self._load().name
+
+    def ready(self) -> bool:
+        """Whether loading is quick: loaded already, or its ONNX export is cached (the first
+        use of a model exports it, ~20 s, which a progress display should announce)."""
+        if self._backend is not None or self.backend_choice == "torch":
+            return True
+        from engine.embed_onnx import Unsupported, cached_export, read_layout
+
+        try:
+            read_layout(self.folder)
+        except Unsupported:
+            return True  # the torch path: no export to wait for
+        return cached_export(self.folder) is not None
 
     def set_threads(self, threads: int) -> None:
         """Threads for batch encoding from now on (a Ray actor gets its share of the cores)."""

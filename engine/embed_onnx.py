@@ -93,6 +93,12 @@ def cache_key(folder: Path) -> str:
     return f"{folder.name[:40]}-{digest.hexdigest()[:16]}"
 
 
+def cached_export(folder: Path) -> Path | None:
+    """The finished export of ``folder`` in the cache, if there is one."""
+    target = cache_root() / cache_key(folder)
+    return target if (target / "meta.json").is_file() else None
+
+
 def _export_child(folder: str, dest: str, layout: dict[str, Any], results: Any) -> None:
     """Spawned process: export, then report ``("ok", meta)`` or ``("error", message)``."""
     try:

@@ -299,6 +299,9 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
     from engine.embed import get_embedder
 
     embedder = get_embedder(coll.meta.embedder_path)
+    if todo and not embedder.ready():  # say why the first file takes a while
+        job.status("Preparing the embedder for this computer (once per model, about 20 s)")
+        embedder.load()
     parts_of: dict[str, list[str]] = {}  # file -> its parts now in the index (to replace them)
     for path in docs:
         if container_of(path) != path:

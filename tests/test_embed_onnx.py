@@ -152,3 +152,10 @@ def test_an_export_child_that_dies_is_noticed_at_once():
     child.join()
     assert status == "died" and "exit code 3" in reason
     assert time.monotonic() - started < 10
+
+
+def test_ready_says_whether_the_first_use_will_export(tmp_path, monkeypatch):
+    assert get_embedder(None).ready()  # the suite's shared cache holds MiniLM's export
+    monkeypatch.setenv(embed_onnx.ENV_CACHE, str(tmp_path / "empty-cache"))
+    assert not Embedder("minilm", minilm(), "auto").ready()
+    assert Embedder("minilm", minilm(), "torch").ready()
