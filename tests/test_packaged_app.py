@@ -102,8 +102,9 @@ def test_doctor_generates_with_the_bundled_model_offline(tmp_path):
 
 @pytest.mark.slow
 def test_index_and_search_in_the_frozen_app(tmp_path):
-    """Parsing runs in a spawned child (multiprocessing in a frozen app), then the embedder
-    (torch, sentence-transformers, transformers) and LanceDB's full-text and vector search."""
+    """Parsing runs in a spawned child (multiprocessing in a frozen app), then the embedder's
+    first-use ONNX export (another spawned child: torch, transformers, onnxruntime's quantizer),
+    the ONNX embedder itself (not the torch fallback) and LanceDB's full-text and vector search."""
     _need_app()
     corpus = FOLDER / "_internal" / "satchel_src" / "engine" / "samples" / "corpus"
     files = [p for p in corpus.iterdir() if p.is_file()]
@@ -113,6 +114,9 @@ def test_index_and_search_in_the_frozen_app(tmp_path):
     summary = json.loads(index.stdout)
     assert summary["files_failed"] == []
     assert summary["files_indexed"] == len(files) and summary["chunks"] > len(files)
+    assert "runs on torch" not in index.stderr, index.stderr[-3000:]
+    exports = list((tmp_path / "data").rglob("onnx/*/model.onnx"))
+    assert len(exports) == 1, "the embedder was not exported to ONNX in the data dir"
     search = run_app(tmp_path, "search", "operating budget 2025", "--collection", "smoke",
                      "--json")
     assert search.returncode == 0, search.stderr[-3000:]
