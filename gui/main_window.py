@@ -256,6 +256,11 @@ class MainWindow(QMainWindow):
             self.library.start_watchers()
         if preload:
             self.warm_up(SAMPLE_COLLECTION if first else None)
+            # What the next question needs changed: get that ready too (what is loaded already
+            # costs nothing, and the warm-up gives way to any task the user starts).
+            for signal in (ctx.mode_changed, ctx.active_collection_changed, ctx.adapter_changed,
+                           ctx.settings_changed):
+                signal.connect(self._rewarm)
 
     def warm_up(self, collection: str | None = None) -> None:
         """Get the first answer ready in the background once the window has painted: the model,
@@ -268,6 +273,10 @@ class MainWindow(QMainWindow):
                                                  ctx.settings_copy())
         if self._painted:
             self._submit_warm_up()
+
+    def _rewarm(self, *_args: object) -> None:
+        if not self._closing:
+            self.warm_up()
 
     def _submit_warm_up(self) -> None:
         req, self._warm_up_wanted = self._warm_up_wanted, None

@@ -80,3 +80,20 @@ def test_warm_up_is_silent_without_a_collection_or_a_model(make_window, qtbot, t
     assert "no collection named" in report.skipped["embedder"]
     qtbot.wait(200)  # anything the worker had to say has arrived
     assert errors == []
+
+
+def test_a_new_mode_or_collection_is_warmed_up_too(sample_home, make_window, qtbot):
+    window = make_window(show=False)
+    errors = errors_of(window)
+    window.startup(first_run=False, watch=False)
+    window.show()
+    qtbot.waitUntil(lambda: window.warm_up_report is not None
+                    and not window.warm_up_report.interrupted, timeout=480_000)
+    first = window.warm_up_handle
+    window.warm_up_report = None
+    window.ctx.set_mode("base" if window.ctx.mode != "base" else "rag")
+    qtbot.waitUntil(lambda: window.warm_up_handle is not first, timeout=10_000)
+    qtbot.waitUntil(lambda: window.warm_up_report is not None
+                    and not window.warm_up_report.interrupted, timeout=120_000)
+    assert "model" in window.warm_up_report.done  # loaded already: a quick no-op
+    assert errors == []
