@@ -28,6 +28,7 @@ from engine.llm import (
     LLMError,
     Runtime,
     answer_threads,
+    common_prefix,
     runtime_for,
 )
 from engine.modes import ADAPTER_MODES, MODES, RETRIEVAL_MODES
@@ -334,13 +335,8 @@ class Assistant:
                              chunk_id="")] if retrieves else []
             return self.runtime.render(build_messages(system, [], question, shown))[1]
 
-        first, second = tokens("Which one?", "a.txt"), tokens("Where is it?", "notes.pdf")
-        common = 0
-        for a, b in zip(first, second, strict=False):
-            if a != b:
-                break
-            common += 1
-        return first[:common]
+        first = tokens("Which one?", "a.txt")
+        return first[:common_prefix(first, tokens("Where is it?", "notes.pdf"))]
 
     def warm_up(self, mode: str = "rag", *, collection: str | None = None,
                 adapter: str | None = None, adapter_scale: float = 1.0,

@@ -125,7 +125,7 @@ def export(folder: Path, dest: Path, layout: dict[str, Any]) -> dict[str, Any]:
 
     def cosines(path: Path) -> Any:
         encoder = OnnxEncoder(path, dest / "tokenizer.json", meta, threads=1)
-        vectors = np.vstack([encoder.encode([text]) for text in texts])  # as the backend runs
+        vectors = np.vstack([encoder.encode(text) for text in texts])  # as the backend runs
         return np.sum(vectors * reference, axis=1)
 
     exact = cosines(fp32)

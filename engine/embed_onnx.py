@@ -204,30 +204,24 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model), options,
                                             providers=["CPUExecutionProvider"])
-        self._pad = self.tokenizer.token_to_id("[PAD]") or 0
 
     def token_lengths(self, texts: list[str]) -> list[int]:
         """Tokens each text occupies (special tokens included, after truncation)."""
         return [len(self.tokenizer.encode(t).ids) for t in texts]
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """One normalised float32 row per text; the texts form one forward pass."""
+    def encode(self, text: str) -> np.ndarray:
+        """One normalised float32 vector: a forward pass of this text alone (no padding; see
+        :meth:`OnnxBackend.forward` for why texts are never batched)."""
         import numpy as np
 
-        encodings = [self.tokenizer.encode(t) for t in texts]
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), width), self._pad, dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, :len(encoding.ids)] = encoding.ids
-            mask[row, :len(encoding.ids)] = 1
+        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
+        mask = np.ones_like(ids)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self.session.run(None, {n: feeds[n] for n in self.inputs})[0]
-        vectors = pool(hidden, mask, self.meta["pooling"])
+        vector = pool(hidden, mask, self.meta["pooling"])[0]
         if self.meta.get("normalize"):
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.maximum(norms, 1e-12)
-        return vectors.astype(np.float32, copy=False)
+            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return vector.astype(np.float32, copy=False)
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
@@ -288,7 +282,7 @@ class OnnxBackend:
         while len(self._sessions) < workers:
             self._sessions.append(self._open())
         if workers <= 1:
-            return np.vstack([self._sessions[0].encode([t]) for t in texts])
+            return np.vstack([self._sessions[0].encode(t) for t in texts])
         from concurrent.futures import ThreadPoolExecutor
 
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -296,14 +290,14 @@ class OnnxBackend:
         def share(worker: int) -> None:
             session = self._sessions[worker]
             for i in range(worker, len(texts), workers):
-                out[i] = session.encode([texts[i]])[0]
+                out[i] = session.encode(texts[i])
 
         with ThreadPoolExecutor(workers, thread_name_prefix="satchel-embed") as pool:
             list(pool.map(share, range(workers)))
         return out
 
     def forward_one(self, text: str) -> np.ndarray:
-        return self._sessions[0].encode([text])
+        return self._sessions[0].encode(text)[None, :]
 
     def token_lengths(self, texts: list[str]) -> list[int]:
         return self._sessions[0].token_lengths(texts)

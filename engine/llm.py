@@ -115,6 +115,16 @@ def default_threads() -> int:
     return physical_cores()
 
 
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """How many tokens two token lists share from the start (what llama.cpp's cache reuses)."""
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
 def answer_threads(configured: int = 0) -> tuple[int, int]:
     """Threads for the next answer (generation, prompt batches): every core, or a share of them
     while indexing or training runs.
@@ -125,13 +135,12 @@ def answer_threads(configured: int = 0) -> tuple[int, int]:
     (:func:`engine.jobs.heavy_job`); the answer then takes an equal share of the cores, at
     least one, for generation and prompt batches alike.
 
-    Measured (benchmarks/bench_threads.py, bundled 135M model, 40-token answers, 2 cores, one
-    round on a shared machine, so rough), first token / generation, threads as gen+batch:
-    444-token prompt idle 2+2 1.6 s / 97 tok/s (1+1 3.0 s / 67 tok/s); with another process
-    running a training step loop on both cores 2+2 collapsed to 33 s / 0.4 tok/s, 1+2 took
-    15.7 s / 19 tok/s, 2+1 7.9 s / 1.2 tok/s, 1+1 held 4.9 s / 27 tok/s. 265-token prompt
-    while another process indexed: 2+2 27 s / 0.6 tok/s, 1+2 9.0 s / 16 tok/s, 1+1 3.4 s /
-    29 tok/s. So on 2 cores one busy job means 1+1. More cores were not measured; the share
+    Measured (benchmarks/bench_threads.py --rounds 3, bundled 135M model, 265-token RAG prompt,
+    40-token answers, 2 cores, nothing else running), first token / generation, threads as
+    gen+batch: idle 2+2 0.86 s / 85.6 tok/s (1+1 1.54 s / 61.6 tok/s); beside another process
+    running a training step loop 2+2 3.30 s / 22.6 tok/s, 1+2 2.72 s / 32.9, 2+1 2.46 s / 24.6,
+    1+1 2.31 s / 41.7 tok/s; beside an indexing run 2+2 1.89 s / 25.1 tok/s, 1+1 1.90 s /
+    64.3 tok/s. So on 2 cores one busy job means 1+1. More cores were not measured; the share
     rule keeps the answer's threads within the cores the jobs leave.
     """
     from engine.jobs import heavy_jobs
@@ -299,12 +308,7 @@ class Runtime:
                 raise LLMError(f"the prompt has {len(tokens)} tokens but the model's context "
                                f"holds {self.n_ctx}")
             max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
-            cached = list(llm._input_ids[: llm.n_tokens])
-            reused = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                reused += 1
+            reused = common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
             stats.prompt_tokens, stats.reused_tokens = len(tokens), reused
             started = time.perf_counter()
             stream = llm.create_completion(prompt=tokens, max_tokens=max_tokens,
@@ -348,14 +352,9 @@ class Runtime:
             name, scale = adapter if adapter is not None else (None, 1.0)
             self.set_adapter(name, scale)
             self._set_threads(threads)
-            cached = list(llm._input_ids[: llm.n_tokens])
-            if len(tokens) <= len(cached) and cached[: len(tokens)] == list(tokens):
+            reused = common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
+            if reused == len(tokens):
                 return 0
-            reused = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                reused += 1
             llm.n_tokens = reused  # ``eval`` drops the cache after it, then appends
             llm.eval(list(tokens[reused:]))
             return len(tokens) - reused

@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
 
     def _rewarm(self, *_args: object) -> None:
         if not self._closing:
+            self._warm_up_rounds = 0  # a new need: its own rounds of giving way
             self.warm_up()
 
     def _submit_warm_up(self) -> None:
