@@ -297,6 +297,9 @@ class Assistant:
         if not self.runtime.remote:
             extra["threads"] = answer_threads(s.n_threads)
             answer.timings.n_threads, answer.timings.n_threads_batch = extra["threads"]
+            if fitted.passages and s.copy_bias > 0:  # keep to the passages' words
+                extra["quote"] = ([self.runtime.tokenize(p.focused or p.text)
+                                   for p in fitted.passages], s.copy_bias)
 
         def pieces() -> Iterator[str]:
             started = time.perf_counter()

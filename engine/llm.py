@@ -278,25 +278,31 @@ class Runtime:
             stop = result.stop if isinstance(result.stop, list) else [result.stop]
             return result.prompt, tokens, [s for s in stop if s]
 
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of plain text (no BOS, no special tokens) by the model's own tokenizer."""
+        with self._lock:
+            return list(self._require().tokenize(text.encode("utf-8"), add_bos=False,
+                                                 special=False))
+
     def count_tokens(self, text: str) -> int:
         """Tokens of plain text (no special tokens) by the model's own tokenizer."""
-        with self._lock:
-            return len(self._require().tokenize(text.encode("utf-8"), add_bos=False,
-                                                special=False))
+        return len(self.tokenize(text))
 
     # -- generation -------------------------------------------------------------------------------
     def generate(self, tokens: list[int], *, max_tokens: int = 256, temperature: float = 0.2,
                  seed: int = 0, stop: list[str] | None = None,
                  stop_event: threading.Event | None = None,
                  stats: GenerationStats | None = None,
-                 adapter: AdapterChoice = None, threads: Threads = None) -> Iterator[str]:
+                 adapter: AdapterChoice = None, threads: Threads = None,
+                 quote: tuple[list[list[int]], float] | None = None) -> Iterator[str]:
         """Stream text pieces for a prompt given as tokens; ``stats`` is filled as it goes.
 
         Holds the runtime lock for the whole generation (one answer at a time) and runs it under
         ``adapter`` (a loaded adapter's name and scale; None: the base weights) and ``threads``
         (see :func:`answer_threads`; None: the count it was loaded with), both set under that
-        lock. Setting ``stop_event`` ends it before the next token; closing the iterator does
-        the same.
+        lock. ``quote``: the passages' token ids and the bias towards continuing their spans
+        (:mod:`engine.copy_bias`). Setting ``stop_event`` ends it before the next token; closing
+        the iterator does the same.
         """
         stats = stats if stats is not None else GenerationStats()
         with self._lock:
@@ -311,10 +317,18 @@ class Runtime:
             reused = common_prefix(list(llm._input_ids[: llm.n_tokens]), tokens)
             stats.prompt_tokens, stats.reused_tokens = len(tokens), reused
             started = time.perf_counter()
+            processors = None
+            if quote is not None and quote[1] > 0 and any(quote[0]):
+                from llama_cpp import LogitsProcessorList
+
+                from engine.copy_bias import CopyBias
+
+                processors = LogitsProcessorList([CopyBias(quote[0], len(tokens),
+                                                           bonus=quote[1])])
             stream = llm.create_completion(prompt=tokens, max_tokens=max_tokens,
                                            temperature=temperature, top_k=40, top_p=0.95,
                                            repeat_penalty=1.1, seed=seed, stop=stop or None,
-                                           stream=True)
+                                           stream=True, logits_processor=processors)
             try:
                 for chunk in stream:
                     choice = chunk["choices"][0]

@@ -158,6 +158,9 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     assert meta["Quantization"] and meta["Parameters"].endswith("M")
     assert screen.reindex_note.text() == ""
     screen.temperature.setValue(0.7)
+    assert screen.copy_bias.value() == 4.0
+    screen.copy_bias.setValue(0.0)  # answers no longer nudged towards the passages' words
+    assert screen.copy_bias.text() == "Off"
     assert screen.reindex_note.text() == ""  # generation settings do not touch the index
     assert screen.ocr.isChecked()
     screen.ocr.setChecked(False)  # scans and images are no longer OCR'd
@@ -169,6 +172,7 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     assert screen.reindex_button.isVisible()
     saved, _ = settings_io.load()
     assert saved.chunk_tokens == 120 and saved.temperature == 0.7 and saved.ocr is False
+    assert saved.copy_bias == 0.0
     assert window.ctx.settings.chunk_tokens == 120
     screen.chunk_overlap.setValue(200)  # overlap must stay below the chunk size
     with qtbot.waitSignal(window.messages.shown) as shown:

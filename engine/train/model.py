@@ -149,3 +149,31 @@ def lora_tensors(state: dict[str, Any]) -> list[LoraTensor]:
             raise ValueError(f"layer {block} {module} lacks lora_A or lora_B")
         out.append(LoraTensor(block, module, pair["A"], pair["B"]))
     return out
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free memory back to the OS (glibc ``malloc_trim``; elsewhere nothing).
+
+    Why: training steps trim their micro-batches to the examples' own lengths, so every step
+    allocates tensors of new shapes; glibc kept the freed ones in its arenas and a reader
+    adapter's RSS grew from ~2.5 GB to 3.4 GB over 100 steps. Trimming after each step costs
+    milliseconds against seconds per step.
+    """
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def release_memory() -> None:
+    """Collect garbage and trim the heap before a big allocation (the 3 GB peak-RSS target).
+
+    The drafting model and the embedder are gone before training, and the GGUF
+    dequantization's temporaries after the model loads, but glibc keeps their freed arenas;
+    without this the reader's training process peaked at 3.05 GB instead of under 3 GB.
+    """
+    import gc
+
+    gc.collect()
+    trim_heap()

@@ -38,6 +38,7 @@ from typing import Any
 
 from engine.jobs import Job, heavy_job
 from engine.train.data import Example, TrainDataError
+from engine.train.model import release_memory
 
 #: Fraction of reader examples that hold the oracle passage (RAFT found ~0.8 best).
 DEFAULT_P_ORACLE = 0.8
@@ -328,21 +329,6 @@ def load_questions_cache(path: Path) -> list[ReaderQuestion] | None:
         return [ReaderQuestion(**json.loads(line)) for line in lines if line.strip()]
     except (OSError, ValueError, TypeError):
         return None
-
-
-def release_memory() -> None:
-    """Hand freed memory back to the OS before the training model loads (peak RSS target).
-
-    The drafting model and the embedder are gone by now, but glibc keeps their freed arenas;
-    without ``malloc_trim`` the process peaked at 3.05 GB instead of under 3 GB.
-    """
-    import contextlib
-    import ctypes
-    import gc
-
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # -- the training data of a reader or knowledge adapter -------------------------------------------

@@ -457,7 +457,7 @@ def run(plan: TrainingPlan, job: Job | None = None, *, base_model: Any = None) -
 def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
     import torch
 
-    from engine.train.model import add_lora, load_model, lora_parameters
+    from engine.train.model import add_lora, load_model, lora_parameters, release_memory, trim_heap
 
     p = plan.preset
     _check_memory(plan)
@@ -466,6 +466,9 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
     payload = ckpt.load(plan.checkpoint_dir, plan.run_id) if plan.config.resume else None
     job.status("Loading the base model")
     model = copy.deepcopy(base_model) if base_model is not None else load_model(plan.model_path)
+    # the GGUF dequantization's temporaries are freed but glibc keeps their arenas: give them
+    # back before training allocates its own (the reader's 3 GB peak-RSS target)
+    release_memory()
     peft_model = add_lora(model, p.lora_rank, p.lora_alpha, p.target_modules, p.lora_dropout,
                           p.seed)
     causal = peft_model.get_base_model()
@@ -509,6 +512,7 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
                               labels_all[order], micro_batch=p.micro_batch,
                               lr=learning_rate(state.step, p, plan.steps),
                               precision=plan.precision, lengths=real_per_block[order].tolist())
+            trim_heap()
             state.step += 1
             dt = time.perf_counter() - t0
             tokens = int(real_per_block[order].sum())

@@ -1,0 +1,62 @@
+"""Copy-biased decoding: nudge a small model to continue spans of the passages it was shown.
+
+Why: on real manuals the 135M default model had the answer sentence in its prompt for 86% of
+development questions but stated it for 42%. Its wrong answers are near misses of copying: the
+passage says "2000" and it writes "20", it restates the question and stops, it names a
+neighbouring term. When the tokens generated so far match a span of a passage, the token that
+follows that span in the passage gets a bonus that grows with the length of the match, so an
+answer that starts quoting keeps quoting exactly. Tokens of the passages also get a small bonus
+over tokens that appear nowhere in them, which favours the passages' names and numbers over
+invented ones. Generation stays the model's own: a bonus of a few logits changes its choice only
+where it was unsure.
+
+This is prompt-lookup style n-gram matching over the prompt's passage tokens (the same matching
+speculative decoders use), applied as a logits processor; it costs microseconds per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: Longest match looked up: four tokens pin a span down in a few hundred passage tokens.
+MAX_NGRAM = 4
+#: The bonus of a token that occurs in the passages, as a fraction of the span bonus (measured
+#: on the development set with a span bonus of 4: 0 answered 52%, 0.125 54%, 0.25 58%, 0.5 50%).
+VOCAB_SHARE = 0.25
+
+
+class CopyBias:
+    """A llama-cpp-python logits processor over the token ids of the passages in the prompt."""
+
+    def __init__(self, passages: Sequence[Sequence[int]], prompt_len: int, *,
+                 bonus: float) -> None:
+        """``passages``: each passage's token ids (spans never run from one into the next);
+        ``prompt_len``: the prompt's length, after which the generated tokens start."""
+        self.prompt_len = prompt_len
+        self.bonus = bonus
+        self.vocab_bonus = bonus * VOCAB_SHARE
+        self.vocab = sorted({t for p in passages for t in p})
+        self.next_of: list[dict[tuple[int, ...], set[int]]] = [{} for _ in range(MAX_NGRAM + 1)]
+        for source in passages:
+            for i in range(1, len(source)):
+                for n in range(1, min(MAX_NGRAM, i) + 1):
+                    self.next_of[n].setdefault(tuple(source[i - n:i]), set()).add(source[i])
+
+    def boosted(self, generated: Sequence[int]) -> tuple[list[int], float]:
+        """The tokens that continue the longest passage span ``generated`` ends with, and the
+        bonus they get (none when the answer so far ends in no passage span)."""
+        for n in range(min(MAX_NGRAM, len(generated)), 0, -1):
+            follow = self.next_of[n].get(tuple(generated[-n:]))
+            if follow:
+                return sorted(follow), self.bonus * n / MAX_NGRAM
+        return [], 0.0
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        generated = [int(t) for t in input_ids[self.prompt_len:]]
+        if self.vocab_bonus and self.vocab:
+            scores[self.vocab] += self.vocab_bonus
+        ids, bonus = self.boosted(generated)
+        if ids:
+            scores[ids] += bonus
+        return scores
