@@ -53,7 +53,9 @@ class CopyBias:
         return [], 0.0
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        generated = [int(t) for t in input_ids[self.prompt_len:]]
+        # only the last MAX_NGRAM generated tokens can match: the whole answer is not re-read
+        start = max(self.prompt_len, len(input_ids) - MAX_NGRAM)
+        generated = [int(t) for t in input_ids[start:]]
         if self.vocab_bonus and self.vocab:
             scores[self.vocab] += self.vocab_bonus
         ids, bonus = self.boosted(generated)
