@@ -10,10 +10,11 @@ from the user's own collection:
   numbered passages focused by :meth:`engine.answer.Assistant.prompt_for`, the question), made
   from Satchel's own retrieval of the question. A fraction ``p_oracle`` of examples holds the
   passage with the answer (the oracle) among distractors from *other* documents; the rest hold
-  distractors only. The target answer quotes the oracle's sentence and cites its number
-  ("... [2]"); without the oracle it is the same sentence uncited (RAFT: this pushes the fact
-  into the weights too). So the adapter learns to find and copy the answering sentence, and to
-  cite it.
+  distractors only. With the default one passage per answer (``Settings.top_k``) an example
+  shows the oracle alone or one distractor: the prompt stays the answer-time prompt. The target
+  answer quotes the oracle's sentence and cites its number ("... [2]"); without the oracle it
+  is the same sentence uncited (RAFT: this pushes the fact into the weights too). So the
+  adapter learns to find and copy the answering sentence, and to cite it.
 * **knowledge** (for the ``adapter`` mode, no retrieval): each fact is restated several ways, as
   closed-book question/answer pairs (several drafted questions, plus fill-in-the-blank forms) whose
   answer is the fact's sentence, and the sentence as plain text. Facts need many paraphrases to
