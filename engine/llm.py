@@ -166,6 +166,7 @@ class Runtime:
         self._path: str | None = None
         self._params: tuple[int, int, int] | None = None
         self._formatter: Any = None
+        self._openers: list[int] | None = None  # citation-opening tokens, found on first use
         self._adapters: dict[str, LoadedAdapter] = {}
         self._active: tuple[str, float] | None = None
         self._threads: tuple[int, int] = (0, 0)  # what the context runs with now
@@ -237,6 +238,7 @@ class Runtime:
             self._active = None
             self._llm.close()
             self._llm = self._info = self._path = self._params = self._formatter = None
+            self._openers = None
             self._threads = (0, 0)
 
     @property
@@ -321,10 +323,13 @@ class Runtime:
             if quote is not None and quote[1] > 0 and any(quote[0]):
                 from llama_cpp import LogitsProcessorList
 
-                from engine.copy_bias import CopyBias
+                from engine.copy_bias import CopyBias, citation_openers
 
+                if self._openers is None:
+                    self._openers = citation_openers(llm.detokenize, llm.n_vocab())
                 processors = LogitsProcessorList([CopyBias(quote[0], len(tokens),
-                                                           bonus=quote[1])])
+                                                           bonus=quote[1],
+                                                           not_first=self._openers)])
             stream = llm.create_completion(prompt=tokens, max_tokens=max_tokens,
                                            temperature=temperature, top_k=40, top_p=0.95,
                                            repeat_penalty=1.1, seed=seed, stop=stop or None,

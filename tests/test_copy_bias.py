@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.copy_bias import MAX_NGRAM, VOCAB_SHARE, CopyBias
+from engine.copy_bias import MAX_NGRAM, VOCAB_SHARE, CopyBias, citation_openers
 from engine.llm import Runtime
 
 token_lists = st.lists(st.lists(st.integers(0, 40), min_size=2, max_size=30), min_size=1,
@@ -50,6 +50,15 @@ def test_scores_change_only_for_passage_tokens_and_only_after_the_prompt():
     assert not scores[[0, 1, 2, 3, 4, 8, 9]].any()
 
 
+def test_an_answer_cannot_open_with_a_citation_but_may_cite_later():
+    bias = CopyBias([[5, 6, 7]], prompt_len=2, bonus=4.0, not_first=[8, 9])
+    first = bias(np.array([5, 6]), np.full(10, 1.0, dtype=np.float32))
+    assert first[8] == first[9] == -np.inf
+    assert np.isfinite(first[:8]).all()
+    later = bias(np.array([5, 6, 5]), np.full(10, 1.0, dtype=np.float32))
+    assert np.isfinite(later).all()  # "... 125 [1]" stays possible
+
+
 #: Shaped like a development-set question the plain model got wrong (it answers the default, 10).
 PASSAGE = ("The maximum number of attached databases can be raised to 125 at compile time; the "
            "default is 10.")
@@ -81,3 +90,11 @@ def test_the_real_model_answers_from_the_passage_under_the_bias(runtime):
     assert "125" in _answer(runtime, (source, 4.0))
     # a bias of 0 is the plain model, token for token
     assert _answer(runtime, (source, 0.0)) == _answer(runtime, None)
+
+
+def test_citation_openers_are_the_tokens_with_a_bracket(runtime):
+    llm = runtime._require()
+    openers = set(citation_openers(llm.detokenize, llm.n_vocab()))
+    for text in ("[1]", " [2]", "([3])"):
+        assert runtime.tokenize(text)[0] in openers
+    assert not openers & set(runtime.tokenize("The default is 10."))
