@@ -191,6 +191,19 @@ def test_drafted_questions_keep_only_answers_found_in_their_passage(in_sample, a
         assert reader.answer_in(q.answer, q.sentence)
 
 
+def test_reader_data_is_drafted_as_real_questions_without_fill_in_the_blanks(in_sample):
+    """A cloze repeats the answering sentence, so a reader trained on clozes learned to copy
+    the question; the reader's drafted examples are real questions only."""
+    from engine.settings import Settings
+    from engine.train.reader import load_purpose_data
+
+    data = load_purpose_data("reader", "sample", draft=6, seed=0, settings=Settings())
+    assert data.source["drafted"] >= 1
+    for ex in data.train + data.heldout:
+        question = ex.messages[1][1].rsplit("\nQuestion: ", 1)[1]
+        assert question.endswith("?") and "Fill in the blank" not in question
+
+
 def test_drafted_pairs_whose_answer_is_not_in_the_passage_are_dropped(in_sample, monkeypatch):
     from engine.train import generate_qa
     from engine.train.data import Example

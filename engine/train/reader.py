@@ -14,7 +14,8 @@ from the user's own collection:
   shows the oracle alone or one distractor: the prompt stays the answer-time prompt. The target
   answer quotes the oracle's sentence and cites its number ("... [2]"); without the oracle it
   is the same sentence uncited (RAFT: this pushes the fact into the weights too). So the
-  adapter learns to find and copy the answering sentence, and to cite it.
+  adapter learns to find and copy the answering sentence, and to cite it. Drafted questions
+  are real questions, never fill-in-the-blanks (see :func:`draft_questions_for`).
 * **knowledge** (for the ``adapter`` mode, no retrieval): each fact is restated several ways, as
   closed-book question/answer pairs (several drafted questions, plus fill-in-the-blank forms) whose
   answer is the fact's sentence, and the sentence as plain text. Facts need many paraphrases to
@@ -147,8 +148,10 @@ def draft_questions_for(collection: str, count: int, *, assistant: Any, job: Job
     ``per_fact`` > 1 drafts that many differently-worded questions about each fact (sampled):
     the knowledge adapter's restatements. ``cloze_fallback`` keeps a fill-in-the-blank for a
     fact whose question the model phrased badly instead of trying the chunk's next facts: many
-    more examples per minute of drafting, and the skill they teach (find the sentence that
-    matches the question's words, quote it) is the reader's.
+    more examples per minute of drafting, for the knowledge adapter's restatements. The reader
+    drafts real questions only: a cloze repeats the answering sentence, and a reader trained on
+    mostly clozes learned to copy the question back ("The wal-index shared memory rarely
+    exceeds. [1]") and to stop after the sentence that matched the question's words.
     """
     from engine.evaluate.draft import draft_questions
 
@@ -385,16 +388,17 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             model = Path(settings.model_path).expanduser() if settings.model_path else (
                 default_model_path())
             per_fact = 2 if kind == "knowledge" else 1
+            clozes = kind == "knowledge"  # the reader learns from real questions only
             key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
                             model=model_sha256(model), count=draft, seed=seed,
-                            per_fact=per_fact, v=4)
+                            per_fact=per_fact, clozes=clozes, v=4)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
                 job.status("Drafting questions from your documents")
                 drafted = draft_questions_for(collection, draft, assistant=assistant, job=job,
                                               seed=seed, per_fact=per_fact,
-                                              cloze_fallback=True)
+                                              cloze_fallback=clozes)
                 save_questions(drafted, cache)
             questions += drafted
             source.update(drafted=len(drafted), drafted_file=str(cache))

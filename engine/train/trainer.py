@@ -204,9 +204,11 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
 
 
 #: Preset changes per kind. A reader example is a whole RAG prompt (~250-400 tokens) with a short
-#: answer, so it needs a longer context; knowledge pairs are short and need more passes.
+#: answer, so it needs a longer context; knowledge pairs are short and need more passes. Reader:
+#: 3 epochs, not 2 (dev set, 71 drafted real questions: cited answers 48% -> 78%, correct 76% ->
+#: 74%, i.e. one question).
 KIND_OVERRIDES: dict[str, dict[str, Any]] = {
-    "reader": {"seq_len": 512, "micro_batch": 1, "grad_accum": 4, "epochs": 2,
+    "reader": {"seq_len": 512, "micro_batch": 1, "grad_accum": 4, "epochs": 3,
                "max_steps": 240, "eval_every": 10, "checkpoint_every": 10},
     "knowledge": {"seq_len": 256, "micro_batch": 4, "grad_accum": 2, "epochs": 4,
                   "max_steps": 400, "eval_every": 20, "checkpoint_every": 20, "patience": 3},
