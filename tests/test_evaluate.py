@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import SatchelError
 from engine.evaluate import EvalConfig, QuestionSetError, load_questions, parse_questions
@@ -257,3 +259,12 @@ def test_mode_plans():
     assert modes == ["rag+adapter"] and "base: skipped" in notes[0]
     with pytest.raises(SatchelError, match="unknown mode"):
         plan_modes(EvalConfig(modes=("rag", "magic")), adapter=None)
+
+
+# ------------------------------------------------------------------------------ drafting facts
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200))
+def test_every_candidate_fact_is_a_piece_of_its_sentence(sentence):
+    from engine.evaluate.draft import candidate_answers
+
+    for fact in candidate_answers(sentence):
+        assert fact and fact in sentence
