@@ -268,3 +268,15 @@ def test_every_candidate_fact_is_a_piece_of_its_sentence(sentence):
 
     for fact in candidate_answers(sentence):
         assert fact and fact in sentence
+
+
+def test_a_question_about_the_fact_is_kept_only_when_asked_for():
+    from engine.evaluate.draft import acceptable_question
+
+    sentence = "The maint-guide package contains the Debian New Maintainers' Guide."
+    about = "What does the maint-guide package contain?"
+    assert not acceptable_question(about, "maint-guide", sentence)  # names its gold answer
+    assert acceptable_question(about, "maint-guide", sentence, about_ok=True)
+    assert not acceptable_question("What is it?", "maint-guide", sentence, about_ok=True)
+    assert not acceptable_question("Who won the match yesterday?", "maint-guide", sentence,
+                                   about_ok=True)  # not about the sentence

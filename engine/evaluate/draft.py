@@ -100,13 +100,19 @@ def _content(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
 
 
-def acceptable_question(question: str, answer: str, sentence: str) -> bool:
-    """A drafted question is kept only if it can be a fair question about this sentence."""
+def acceptable_question(question: str, answer: str, sentence: str, *,
+                        about_ok: bool = False) -> bool:
+    """A drafted question is kept only if it can be a fair question about this sentence.
+
+    ``about_ok``: a question *about* the fact ("What is the maint-guide package?") is kept
+    too; the answer is then the sentence. Not for a question set (it names its gold answer),
+    but a fair question for a reader to quote the sentence for.
+    """
     q = question.strip()
     words = q.split()
     if not q.endswith("?") or not 4 <= len(words) <= 30 or "\n" in q:
         return False
-    if answer.lower() in q.lower():
+    if answer.lower() in q.lower() and not about_ok:
         return False  # gives the answer away
     sent = _content(sentence)
     if len(_content(q) & sent) < 2:
@@ -172,7 +178,7 @@ def _sample(coll: Any, count: int, seed: int) -> list[dict[str, Any]]:
 def draft_questions(collection: str, count: int = 20, *, settings: Settings | None = None,
                     runtime: Any = None, job: Job | None = None, seed: int = 0,
                     use_model: bool = True, cloze_fallback: bool = True,
-                    per_fact: int = 1) -> list[QAItem]:
+                    per_fact: int = 1, about_ok: bool = False) -> list[QAItem]:
     """Up to ``count`` questions drafted from ``collection`` (fewer if it has too few facts).
 
     Every item's gold answer occurs in its chunk, and its source/page are the chunk's. The
@@ -215,7 +221,8 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
                 for attempt in range(max(1, per_fact)):
                     question = _ask_model(assistant, sentence, answer,
                                           seed + i + 7919 * attempt,
-                                          temperature=0.0 if attempt == 0 else 0.8)
+                                          temperature=0.0 if attempt == 0 else 0.8,
+                                          about_ok=about_ok)
                     if question and question not in (q for q, _ in drafted):
                         drafted.append((question, "model"))
             if drafted:
@@ -254,7 +261,7 @@ def _facts(text: str, all_texts: list[str], used: set[str]) -> Iterator[tuple[st
 
 
 def _ask_model(assistant: Any, sentence: str, answer: str, seed: int,
-               temperature: float = 0.0) -> str | None:
+               temperature: float = 0.0, about_ok: bool = False) -> str | None:
     """Ask the model for a question about ``sentence`` whose answer is ``answer``; None if bad."""
     assistant.ensure_model()
     runtime = assistant.runtime
@@ -270,4 +277,5 @@ def _ask_model(assistant: Any, sentence: str, answer: str, seed: int,
     text = "".join(runtime.generate(tokens, max_tokens=40, temperature=temperature, seed=seed,
                                     stop=[*stop, "\n"]))
     question = " ".join(text.split())
-    return question if acceptable_question(question, answer, sentence) else None
+    return question if acceptable_question(question, answer, sentence,
+                                           about_ok=about_ok) else None

@@ -158,7 +158,7 @@ def draft_questions_for(collection: str, count: int, *, assistant: Any, job: Job
     items = draft_questions(collection, count, settings=assistant.settings,
                             runtime=assistant.runtime, job=job, seed=seed,
                             cloze_fallback=cloze_fallback,
-                            per_fact=per_fact)
+                            per_fact=per_fact, about_ok=not cloze_fallback)
     rows = {r["chunk_id"]: r for r in _chunk_rows(collection, sorted(
         {i.extra["chunk_id"] for i in items}))}
     out = []
@@ -391,7 +391,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             clozes = kind == "knowledge"  # the reader learns from real questions only
             key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
                             model=model_sha256(model), count=draft, seed=seed,
-                            per_fact=per_fact, clozes=clozes, v=4)
+                            per_fact=per_fact, clozes=clozes, v=6)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
