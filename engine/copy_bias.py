@@ -59,9 +59,9 @@ class CopyBias:
         return [], 0.0
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        # only the last MAX_NGRAM generated tokens can match: the whole answer is not re-read
         if len(input_ids) <= self.prompt_len and self.not_first:
             scores[self.not_first] = -float("inf")
+        # only the last MAX_NGRAM generated tokens can match: the whole answer is not re-read
         start = max(self.prompt_len, len(input_ids) - MAX_NGRAM)
         generated = [int(t) for t in input_ids[start:]]
         if self.vocab_bonus and self.vocab:
