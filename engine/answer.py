@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.copy_bias import Quote
 from engine.errors import SatchelError
 from engine.llm import (
     AdapterChoice,
@@ -38,6 +39,7 @@ from engine.prompt import (
     FittedPrompt,
     HistoryTurn,
     Passage,
+    best_sentence,
     build_messages,
     cited_numbers,
     fit,
@@ -220,6 +222,19 @@ class Assistant:
         return [replace(p, focused=focus(p.text, question, budget, self.runtime.count_tokens))
                 for p in passages]
 
+    def quote_for(self, question: str, passages: list[Passage]) -> Quote:
+        """What the copy bias nudges this answer towards (:mod:`engine.copy_bias`): the shown
+        passages' spans, and, favoured, the tokens of each passage's best-matching sentence that
+        the question lacks, which is where its answer is."""
+        tokenize = self.runtime.tokenize
+        asked = set(tokenize(question)) | set(tokenize(" " + question))
+        favoured: set[int] = set()
+        for p in passages:
+            sentence = best_sentence(p.focused or p.text, question)
+            favoured |= set(tokenize(sentence)) | set(tokenize(" " + sentence))
+        return Quote([tokenize(p.focused or p.text) for p in passages],
+                     self.settings.copy_bias, tuple(sorted(favoured - asked)))
+
     def prompt_for(self, question: str, passages: list[Passage], history: list[HistoryTurn],
                    answer_tokens: int, instructions: str | None = None) -> FittedPrompt:
         """The exact prompt an answer is generated from: focused, numbered, fitted passages.
@@ -298,8 +313,7 @@ class Assistant:
             extra["threads"] = answer_threads(s.n_threads)
             answer.timings.n_threads, answer.timings.n_threads_batch = extra["threads"]
             if fitted.passages and s.copy_bias > 0:  # keep to the passages' words
-                extra["quote"] = ([self.runtime.tokenize(p.focused or p.text)
-                                   for p in fitted.passages], s.copy_bias)
+                extra["quote"] = self.quote_for(question, fitted.passages)
 
         def pieces() -> Iterator[str]:
             started = time.perf_counter()

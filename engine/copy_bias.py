@@ -10,6 +10,12 @@ over tokens that appear nowhere in them, which favours the passages' names and n
 invented ones. Generation stays the model's own: a bonus of a few logits changes its choice only
 where it was unsure.
 
+The tokens of the sentence that best matches the question, less those the question already
+has, are favoured on top: that is where the answer is (the best-matching sentence held it for 38
+of 40 development questions whose answer was in the prompt), and the model's wrong answers named
+a neighbouring sentence's term ("UNION ALL" for "INTERSECT", "/var/tmp" for "SQLITE_TMPDIR").
+Development set: rag 66% -> 72%, the reader adapter 78% -> 82%.
+
 An answer may not open with a citation token: unsure where to start, the model otherwise
 sometimes answered "[2] [1]." and nothing else (development set, one passage: 60% correct with
 citation-first answers allowed, 66% without).
@@ -21,20 +27,34 @@ speculative decoders use), applied as a logits processor; it costs microseconds 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Longest match looked up: four tokens pin a span down in a few hundred passage tokens.
 MAX_NGRAM = 4
 #: The bonus of a token that occurs in the passages, as a fraction of the span bonus (measured
 #: on the development set with a span bonus of 4: 0 answered 52%, 0.125 54%, 0.25 58%, 0.5 50%).
 VOCAB_SHARE = 0.25
+#: The bonus of a favoured token (:class:`Quote`), as a fraction of the span bonus. Development
+#: set, span bonus 4: rag answered 66% with 0, 72% with 0.5, 74% with 0.6, 76% with 0.75 (answers
+#: median 57, 81, 85, 97 tokens); the reader adapter 78% with 0, 82% with 0.5, 78% with 0.75.
+FAVOUR_SHARE = 0.5
+
+
+class Quote(NamedTuple):
+    """What an answer is nudged to copy: the passages' token ids, the span bonus, and the
+    favoured tokens (those of the best-matching sentence that the question lacks)."""
+
+    passages: list[list[int]]
+    bonus: float
+    favoured: tuple[int, ...] = ()
 
 
 class CopyBias:
     """A llama-cpp-python logits processor over the token ids of the passages in the prompt."""
 
     def __init__(self, passages: Sequence[Sequence[int]], prompt_len: int, *,
-                 bonus: float, not_first: Sequence[int] = ()) -> None:
+                 bonus: float, not_first: Sequence[int] = (),
+                 favoured: Sequence[int] = ()) -> None:
         """``passages``: each passage's token ids (spans never run from one into the next);
         ``prompt_len``: the prompt's length, after which the generated tokens start;
         ``not_first``: tokens an answer may not start with (:func:`citation_openers`)."""
@@ -43,6 +63,8 @@ class CopyBias:
         self.bonus = bonus
         self.vocab_bonus = bonus * VOCAB_SHARE
         self.vocab = sorted({t for p in passages for t in p})
+        self.favoured = sorted(set(favoured))
+        self.favour_bonus = bonus * FAVOUR_SHARE
         self.next_of: list[dict[tuple[int, ...], set[int]]] = [{} for _ in range(MAX_NGRAM + 1)]
         for source in passages:
             for i in range(1, len(source)):
@@ -66,6 +88,8 @@ class CopyBias:
         generated = [int(t) for t in input_ids[start:]]
         if self.vocab_bonus and self.vocab:
             scores[self.vocab] += self.vocab_bonus
+        if self.favoured:
+            scores[self.favoured] += self.favour_bonus
         ids, bonus = self.boosted(generated)
         if ids:
             scores[ids] += bonus

@@ -33,10 +33,13 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import SatchelError
 from engine.gguf_info import GGUFInfo, ModelFileError, read_info
+
+if TYPE_CHECKING:
+    from engine.copy_bias import Quote
 
 #: ChatML, used (with a warning) when a GGUF carries no chat template.
 FALLBACK_TEMPLATE = (
@@ -296,7 +299,7 @@ class Runtime:
                  stop_event: threading.Event | None = None,
                  stats: GenerationStats | None = None,
                  adapter: AdapterChoice = None, threads: Threads = None,
-                 quote: tuple[list[list[int]], float] | None = None) -> Iterator[str]:
+                 quote: Quote | None = None) -> Iterator[str]:
         """Stream text pieces for a prompt given as tokens; ``stats`` is filled as it goes.
 
         Holds the runtime lock for the whole generation (one answer at a time) and runs it under
@@ -320,16 +323,16 @@ class Runtime:
             stats.prompt_tokens, stats.reused_tokens = len(tokens), reused
             started = time.perf_counter()
             processors = None
-            if quote is not None and quote[1] > 0 and any(quote[0]):
+            if quote is not None and quote.bonus > 0 and any(quote.passages):
                 from llama_cpp import LogitsProcessorList
 
                 from engine.copy_bias import CopyBias, citation_openers
 
                 if self._openers is None:
                     self._openers = citation_openers(llm.detokenize, llm.n_vocab())
-                processors = LogitsProcessorList([CopyBias(quote[0], len(tokens),
-                                                           bonus=quote[1],
-                                                           not_first=self._openers)])
+                processors = LogitsProcessorList([CopyBias(
+                    quote.passages, len(tokens), bonus=quote.bonus, not_first=self._openers,
+                    favoured=quote.favoured)])
             stream = llm.create_completion(prompt=tokens, max_tokens=max_tokens,
                                            temperature=temperature, top_k=40, top_p=0.95,
                                            repeat_penalty=1.1, seed=seed, stop=stop or None,

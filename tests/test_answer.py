@@ -11,7 +11,7 @@ from engine import index, paths
 from engine.answer import Assistant, retrieval_query
 from engine.errors import SatchelError
 from engine.llm import Runtime
-from engine.prompt import HistoryTurn
+from engine.prompt import HistoryTurn, Passage
 from engine.settings import Settings
 
 
@@ -35,6 +35,20 @@ def assistant(sample_home):
     paths.set_data_dir(sample_home)
     yield Assistant(Settings(default_collection="sample", temperature=0.0))
     paths.set_data_dir(None)
+
+
+def test_the_copy_bias_favours_the_best_sentence_words_the_question_lacks(assistant):
+    assistant.ensure_model()
+    text = ("The depot opened in 1961. Its winter crew numbered 27 people, led by Okafor. "
+            "Supplies arrive by ship in March.")
+    question = "How many people were in the depot's winter crew?"
+    quote = assistant.quote_for(question, [Passage(1, "/d/depot.txt", 1, text, 1.0, "c1")])
+    tokenize = assistant.runtime.tokenize
+    assert quote.passages == [tokenize(text)] and quote.bonus == assistant.settings.copy_bias
+    favoured = set(quote.favoured)
+    assert set(tokenize(" 27")) <= favoured and set(tokenize(" Okafor")) <= favoured
+    assert not favoured & set(tokenize(" " + question))  # nothing it already says
+    assert not favoured & (set(tokenize(" March")) | set(tokenize(" Supplies")))  # elsewhere
 
 
 def test_base_mode_streams_without_sources(assistant):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.copy_bias import MAX_NGRAM, VOCAB_SHARE, CopyBias, citation_openers
+from engine.copy_bias import FAVOUR_SHARE, MAX_NGRAM, VOCAB_SHARE, CopyBias, Quote, citation_openers
 from engine.llm import Runtime
 
 token_lists = st.lists(st.lists(st.integers(0, 40), min_size=2, max_size=30), min_size=1,
@@ -59,6 +59,15 @@ def test_an_answer_cannot_open_with_a_citation_but_may_cite_later():
     assert np.isfinite(later).all()  # "... 125 [1]" stays possible
 
 
+def test_favoured_tokens_get_their_bonus_on_top_of_the_passage_bonus():
+    bias = CopyBias([[5, 6, 7]], prompt_len=3, bonus=4.0, favoured=[7, 8])
+    scores = bias(np.array([5, 6, 8]), np.zeros(10, dtype=np.float32))
+    assert scores[7] == pytest.approx(4.0 * (VOCAB_SHARE + FAVOUR_SHARE))
+    assert scores[8] == pytest.approx(4.0 * FAVOUR_SHARE)  # favoured, though in no span
+    assert scores[5] == scores[6] == pytest.approx(4.0 * VOCAB_SHARE)
+    assert not scores[[0, 1, 2, 3, 4, 9]].any()
+
+
 #: Shaped like a development-set question the plain model got wrong (it answers the default, 10).
 PASSAGE = ("The maximum number of attached databases can be raised to 125 at compile time; the "
            "default is 10.")
@@ -73,7 +82,7 @@ def runtime():
     rt.unload()
 
 
-def _answer(runtime: Runtime, quote: tuple[list[list[int]], float] | None) -> str:
+def _answer(runtime: Runtime, quote: Quote | None) -> str:
     from engine.prompt import SYSTEM_RAG
 
     messages = [{"role": "system", "content": SYSTEM_RAG},
@@ -87,9 +96,9 @@ def _answer(runtime: Runtime, quote: tuple[list[list[int]], float] | None) -> st
 def test_the_real_model_answers_from_the_passage_under_the_bias(runtime):
     source = [runtime.tokenize(PASSAGE)]
     assert "125" not in _answer(runtime, None)  # the plain model misreads it
-    assert "125" in _answer(runtime, (source, 4.0))
+    assert "125" in _answer(runtime, Quote(source, 4.0))
     # a bias of 0 is the plain model, token for token
-    assert _answer(runtime, (source, 0.0)) == _answer(runtime, None)
+    assert _answer(runtime, Quote(source, 0.0, (1, 2))) == _answer(runtime, None)
 
 
 def test_citation_openers_are_the_tokens_with_a_bracket(runtime):

@@ -9,6 +9,7 @@ from engine.llm import LLMError
 from engine.prompt import (
     HistoryTurn,
     Passage,
+    best_sentence,
     cited_numbers,
     fit,
     focus,
@@ -27,6 +28,14 @@ def test_focus_keeps_the_sentence_with_the_answer():
     out = focus(text, "How many people were in the winter crew?", 12, words)
     assert "27 people" in out and words(out.replace("…", "")) <= 12
     assert focus(text, "anything", 1000, words) == text
+
+
+def test_best_sentence_is_the_one_sharing_most_question_words_earliest_first():
+    text = "The crew has 27 people. The winter crew numbered 27 people. The crew left."
+    assert best_sentence(text, "How many people were in the winter crew?") == (
+        "The winter crew numbered 27 people.")
+    assert best_sentence(text, "Who was the crew?") == "The crew has 27 people."  # a tie
+    assert best_sentence("", "anything") == ""
 
 
 @given(st.lists(st.sampled_from(["alpha beta.", "gamma delta epsilon.", "zeta 42 eta.",
