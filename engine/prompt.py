@@ -31,8 +31,9 @@ SYSTEM_RAG = ("You are Satchel. Answer the question from the numbered passages i
 SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurately."
 
 #: A sentence ends at . ! or ? followed by space (so "4.82" and "e.g." inside words stay whole),
-#: or at a line break (table rows, list items).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+#: at a line break (table rows, list items), or at the "…" that marks where :func:`focus` cut a
+#: passage. The one sentence splitter of passages: focus, the copy bias, drafting, reader quotes.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$")
 _WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)
 STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been being
 what which who whom whose when where why how does do did has have had it its this that these those
@@ -123,7 +124,7 @@ def terms(text: str) -> set[str]:
 
 
 def sentences_of(text: str) -> list[str]:
-    """The sentences of a passage, as :func:`focus` and the copy bias see them."""
+    """The sentences of a passage (or of a focused passage, its "…" marks dropped)."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 

@@ -36,6 +36,9 @@ def test_best_sentence_is_the_one_sharing_most_question_words_earliest_first():
         "The winter crew numbered 27 people.")
     assert best_sentence(text, "Who was the crew?") == "The crew has 27 people."  # a tie
     assert best_sentence("", "anything") == ""
+    # a focused passage's cut marks are not part of its sentences
+    assert best_sentence("… The crew numbered 27. It left …", "the crew") == "The crew numbered 27."
+    assert best_sentence("It left … The crew numbered 27.", "crew?") == "The crew numbered 27."
 
 
 @given(st.lists(st.sampled_from(["alpha beta.", "gamma delta epsilon.", "zeta 42 eta.",

@@ -23,9 +23,9 @@ from typing import Any
 from engine.errors import SatchelError
 from engine.evaluate.questions import QAItem
 from engine.jobs import Job
+from engine.prompt import sentences_of
 from engine.settings import Settings
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _UNIT = (r"(?:\s?(?:%|percent|per cent|km|m|metres|meters|mm|cm|kg|g|t|tonnes|knots|kn|hours?|"
          r"days?|weeks?|months?|years?|minutes?|people|persons|pairs|pups|tags|litres|liters|GB|"
          r"MB|kW|million|billion|thousand|EUR|USD)\b)?")
@@ -92,7 +92,7 @@ def candidate_answers(sentence: str) -> list[str]:
 
 def sentences(text: str) -> list[str]:
     """Sentences and table rows of a chunk, whitespace-collapsed, 5 to 60 words."""
-    parts = (" ".join(s.split()) for s in _SENTENCE_END.split(text))
+    parts = (" ".join(s.split()) for s in sentences_of(text))
     return [s for s in parts if 5 <= len(s.split()) <= 60]
 
 

@@ -33,12 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.jobs import Job, heavy_job
+from engine.prompt import sentences_of
 from engine.train.data import Example, TrainDataError
 from engine.train.model import release_memory
 
@@ -47,7 +47,6 @@ DEFAULT_P_ORACLE = 0.8
 #: The quoted sentence is cut to this many words around the answer: answer tokens cost time, and
 #: a window that starts near the answer (not at the sentence's start) teaches finding it.
 QUOTE_WORDS = 20
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$")
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def answer_in(answer: str, text: str) -> bool:
 
 def quote_for(answer: str, text: str, max_words: int = QUOTE_WORDS) -> str | None:
     """The sentence of ``text`` that contains ``answer``, cut to ``max_words`` around it."""
-    for sentence in (" ".join(s.split()) for s in _SENTENCE_END.split(text)):
+    for sentence in (" ".join(s.split()) for s in sentences_of(text)):
         if not sentence or not answer_in(answer, sentence):
             continue
         words = sentence.split()
