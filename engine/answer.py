@@ -222,7 +222,7 @@ class Assistant:
         return [replace(p, focused=focus(p.text, question, budget, self.runtime.count_tokens))
                 for p in passages]
 
-    def quote_for(self, question: str, passages: list[Passage]) -> Quote:
+    def copy_targets(self, question: str, passages: list[Passage]) -> Quote:
         """What the copy bias nudges this answer towards (:mod:`engine.copy_bias`): the shown
         passages' spans, and, favoured, the tokens of each passage's best-matching sentence that
         the question lacks, which is where its answer is."""
@@ -313,7 +313,7 @@ class Assistant:
             extra["threads"] = answer_threads(s.n_threads)
             answer.timings.n_threads, answer.timings.n_threads_batch = extra["threads"]
             if fitted.passages and s.copy_bias > 0:  # keep to the passages' words
-                extra["quote"] = self.quote_for(question, fitted.passages)
+                extra["quote"] = self.copy_targets(question, fitted.passages)
 
         def pieces() -> Iterator[str]:
             started = time.perf_counter()

@@ -42,7 +42,7 @@ def test_the_copy_bias_favours_the_best_sentence_words_the_question_lacks(assist
     text = ("The depot opened in 1961. Its winter crew numbered 27 people, led by Okafor. "
             "Supplies arrive by ship in March.")
     question = "How many people were in the depot's winter crew?"
-    quote = assistant.quote_for(question, [Passage(1, "/d/depot.txt", 1, text, 1.0, "c1")])
+    quote = assistant.copy_targets(question, [Passage(1, "/d/depot.txt", 1, text, 1.0, "c1")])
     tokenize = assistant.runtime.tokenize
     assert quote.passages == [tokenize(text)] and quote.bonus == assistant.settings.copy_bias
     favoured = set(quote.favoured)
