@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(settings)
     assistant.ensure_model()
     state = assistant.runtime.state()
-    raw = llama_cpp.Llama(model_path=state.model_path, n_ctx=state.n_ctx,
+    # the same weights file Satchel's runtime runs (its Q8_0 copy of a Q4_1 model)
+    raw = llama_cpp.Llama(model_path=state.weights_path, n_ctx=state.n_ctx,
                           n_threads=state.n_threads, n_threads_batch=state.n_threads,
                           n_batch=settings.n_batch, verbose=False, seed=0)
     # warm both (first decode pays one-off allocations)
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gen = bench_generation(assistant, raw, args.rounds, args.max_tokens)
     ttft = bench_second_question(assistant, raw)
-    adapter = bench_adapter(assistant, state.model_path or "")
+    adapter = bench_adapter(assistant, state.weights_path or "")
     raw.close()
 
     print(f"model: {Path(state.model_path or '').name}, threads {state.n_threads}, "

@@ -103,6 +103,8 @@ class RuntimeState:
     """What the status bar shows."""
 
     model_path: str | None = None
+    #: The file llama.cpp runs: ``model_path`` or its faster copy (:mod:`engine.llm_weights`)
+    weights_path: str | None = None
     model_name: str | None = None
     n_ctx: int = 0
     n_threads: int = 0
@@ -198,12 +200,18 @@ class Runtime:
             self.unload()
             import llama_cpp
 
-            try:
-                self._llm = llama_cpp.Llama(model_path=str(path), n_ctx=ctx, n_threads=threads,
-                                            n_threads_batch=threads, n_batch=n_batch,
-                                            verbose=False, seed=0)
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise LLMError(f"llama.cpp could not load {path.name}: {exc}") from None
+            from engine.llm_weights import runtime_weights
+
+            weights = runtime_weights(path, info.quantization, info.size_bytes)
+            for attempt in dict.fromkeys((weights, path)):  # a bad copy: the original runs
+                try:
+                    self._llm = llama_cpp.Llama(model_path=str(attempt), n_ctx=ctx,
+                                                n_threads=threads, n_threads_batch=threads,
+                                                n_batch=n_batch, verbose=False, seed=0)
+                    break
+                except (ValueError, RuntimeError, OSError) as exc:
+                    if attempt == path:
+                        raise LLMError(f"llama.cpp could not load {path.name}: {exc}") from None
             self._info, self._path, self._params = info, str(path), params
             self._threads = (threads, threads)
             self._formatter = self._make_formatter(info)
@@ -262,6 +270,7 @@ class Runtime:
         with self._lock:
             return RuntimeState(
                 model_path=self._path, model_name=(self._info.name if self._info else None),
+                weights_path=self._llm.model_path if self._llm is not None else None,
                 n_ctx=self.n_ctx, n_threads=self._threads[0] if self._params else 0,
                 active_adapter=self._active[0] if self._active else None,
                 adapter_scale=self._active[1] if self._active else 1.0,

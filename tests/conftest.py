@@ -18,6 +18,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the cache key follows the model files, so a kept folder is never stale.
 os.environ.setdefault("SATCHEL_ONNX_CACHE", os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), ".pytest_cache", "satchel-onnx"))
+# Likewise the chat model's Q8_0 copy (engine.llm_weights), keyed by the model file.
+os.environ.setdefault("SATCHEL_WEIGHTS_CACHE", os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), ".pytest_cache", "satchel-weights"))
 
 from engine import netguard
 

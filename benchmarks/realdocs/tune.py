@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--show", type=int, default=0, help="print the first N answers")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--model", default=None, help="a GGUF file instead of the bundled model")
     args = parser.parse_args(argv)
     if args.set != "dev":
         print("tune.py runs on the development set only: the report set is never tuned on",
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                                                   args.copy_bias):
         use_system(system)
         chosen = {"top_k": k, "context_tokens": ctx, "copy_bias": bias}
+        if args.model:
+            chosen["model_path"] = args.model
         settings = dataclasses.replace(Settings(), **{
             key: value for key, value in chosen.items() if value is not None})
         r = run_config(items, settings, args.mode, args.adapter, args.show)
