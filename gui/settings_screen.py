@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.llm_weights import wants_copy
 from engine.settings import Settings
 from gui import ops
 from gui.context import AppContext
@@ -58,8 +59,11 @@ def model_metadata(entry: Any) -> list[tuple[str, str]]:
     i = entry.info
     params = f"{i.parameters / 1e6:.0f} M" if i.parameters < 1e9 else f"{i.parameters / 1e9:.1f} B"
     template = "yes" if i.has_chat_template else "no: probably a base model, answers may be poor"
+    quant = i.quantization or "?"
+    if wants_copy(i.quantization, i.size_bytes):
+        quant += " (runs as a Q8_0 copy: prompts are read 1.6x faster)"
     return [("File", os.path.basename(i.path)), ("Architecture", i.architecture),
-            ("Parameters", params), ("Quantization", i.quantization or "?"),
+            ("Parameters", params), ("Quantization", quant),
             ("Context length", f"{i.context_length:,}" if i.context_length else "?"),
             ("Layers / width", f"{i.block_count} / {i.embedding_length}"),
             ("Chat template", template), ("Size on disk", human_size(i.size_bytes))]

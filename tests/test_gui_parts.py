@@ -155,7 +155,8 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     qtbot.waitUntil(lambda: bool(screen.models), timeout=60_000)
     meta = screen.metadata()
     assert meta["Architecture"] == "llama" and meta["Chat template"] == "yes"
-    assert meta["Quantization"] and meta["Parameters"].endswith("M")
+    assert meta["Quantization"].startswith("Q4_1 (runs as a Q8_0 copy")  # engine.llm_weights
+    assert meta["Parameters"].endswith("M")
     assert screen.reindex_note.text() == ""
     screen.temperature.setValue(0.7)
     assert screen.copy_bias.value() == 4.0
