@@ -270,6 +270,16 @@ def test_every_candidate_fact_is_a_piece_of_its_sentence(sentence):
         assert fact and fact in sentence
 
 
+def test_footnote_markers_are_not_facts():
+    from engine.evaluate.draft import candidate_answers
+
+    assert candidate_answers("These postinst and prerm files [57] are called maintainer "
+                             "scripts.") == []
+    assert "92" not in candidate_answers("Packages should not ship *.la archives.[92]")
+    assert candidate_answers("[84] The dput package has 12 options.") == ["12"]
+    assert "10" in candidate_answers("The array a holds 10 values, see a [ 10 ].")
+
+
 def test_a_question_about_the_fact_is_kept_only_when_asked_for():
     from engine.evaluate.draft import acceptable_question
 
