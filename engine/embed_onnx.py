@@ -77,9 +77,7 @@ def read_layout(folder: Path) -> dict[str, Any]:
 
 def cache_root() -> Path:
     """Where exported models live: ``$SATCHEL_ONNX_CACHE`` or the data dir's cache."""
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE]).expanduser()
-    return paths.cache_dir() / "onnx"
+    return paths.derived_cache("onnx", ENV_CACHE)
 
 
 def cache_key(folder: Path) -> str:

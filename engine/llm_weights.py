@@ -44,9 +44,7 @@ _lock = threading.Lock()
 
 def cache_root() -> Path:
     """Where the copies live: ``$SATCHEL_WEIGHTS_CACHE`` or the data dir's cache."""
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE]).expanduser()
-    return paths.cache_dir() / "weights"
+    return paths.derived_cache("weights", ENV_CACHE)
 
 
 def wants_copy(quantization: str | None, size_bytes: int) -> bool:

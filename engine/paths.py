@@ -129,6 +129,14 @@ def cache_dir() -> Path:
     return _sub("cache")
 
 
+def derived_cache(name: str, env: str) -> Path:
+    """Files derived from a model file (an ONNX export, a faster weights copy): ``cache/name``
+    in the data dir, or where ``$env`` points (the test suite shares one across its data dirs)."""
+    if os.environ.get(env):
+        return Path(os.environ[env]).expanduser()
+    return cache_dir() / name
+
+
 def logs_dir() -> Path:
     """Log files, one per process start, rotated."""
     return _sub("logs")

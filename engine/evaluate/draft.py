@@ -49,7 +49,7 @@ _DATE = re.compile(r"\b\d{1,2} (?:January|February|March|April|May|June|July|Aug
                    r"October|November|December)\b")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 #: Footnote markers ("... maintainer scripts [57].", "... in general.[92]"): numbers, never facts.
-#: In a prose manual (Debian's New Maintainers' Guide) they were a third of the drafted numbers.
+#: In a prose manual (Debian's New Maintainers' Guide) they were 9 of the 17 drafted numbers.
 _FOOTNOTE = re.compile(r"\[\d{1,3}\]")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = set("what which who whom whose when where why how does do did is are was were the a an "
