@@ -48,9 +48,11 @@ class Settings:
     #: passage held the answer for 88% of questions, the second added it for 2% and distracted
     #: the model far more often. 1 x 120 answered 60% (gold answer within the first 25 words:
     #: 52%) in 1.1 s (p50) where 2 x 160 answered 58% (42%) in 1.2-1.5 s; 1 x 160 answered
-    #: 68% (54%) but in 1.6 s, over the 1.5 s target: it copies longer.
+    #: 68% (54%) but in 1.6 s, over the 1.5 s target: it copies longer. Once the bundled model
+    #: ran as a Q8_0 copy (prompts read 1.6x faster), 1 x 140 answered 76% in 1.1 s against 72%
+    #: in 1.0 s for 1 x 120 (1 x 160: 80% but 1.5 s; one run each, same machine).
     top_k: int = 1
-    context_tokens: int = 120
+    context_tokens: int = 140
     retrieval_mode: str = "hybrid"
     default_collection: str = "default"
     # ingestion

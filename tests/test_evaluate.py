@@ -280,6 +280,19 @@ def test_footnote_markers_are_not_facts():
     assert "10" in candidate_answers("The array a holds 10 values, see a [ 10 ].")
 
 
+def test_title_case_headings_run_into_the_text_are_not_names():
+    from engine.evaluate.draft import candidate_answers
+
+    # a heading glued to its section's first sentence, as SQLite's pages are extracted
+    assert candidate_answers("- Maximum Number Of Tables In A Join SQLite does not support "
+                             "joins containing more than 64 tables.") == ["64"]
+    assert candidate_answers("Why Does Not Work The Same As MySQL is a question.") == []
+    # real names, with or without a lowercase particle, are still facts
+    assert candidate_answers("It reports time in Universal Coordinated Time, as the "
+                             "Bank of England does.") == ["Universal Coordinated Time",
+                                                          "Bank of England"]
+
+
 def test_a_question_about_the_fact_is_kept_only_when_asked_for():
     from engine.evaluate.draft import acceptable_question
 

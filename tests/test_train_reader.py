@@ -240,13 +240,14 @@ def test_tiny_reader_training_raises_the_gold_answer_log_prob_through_llama_cpp(
 
     plan = prepare(TrainConfig(collection="sample", data_file=str(QA_PATH), kind="reader",
                                draft=0, name="reader", max_steps=10, settings=Settings(),
-                               overrides={"eval_every": 5, "checkpoint_every": 5,
-                                          "learning_rate": 2e-3}))
+                               overrides={"checkpoint_every": 5, "learning_rate": 2e-3}))
     assert plan.data.source["kind"] == "reader" and plan.data.source["from_file"] >= 50
     assert "passages | A: " in plan.data.preview(1)[0]
     result = run(plan)
     entry = get_adapter("reader")
     assert adapter_kind(entry) == "reader" and result.steps_done == 10
+    # a reader trains every step and keeps its last weights (no early stop on held-out loss)
+    assert not result.stopped_early and result.metrics["best_step"] == 10
 
     scorer = LlamaScorer(default_model_path())
     try:
