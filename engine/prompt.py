@@ -14,6 +14,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Collection
@@ -123,9 +124,59 @@ def terms(text: str) -> set[str]:
     return out
 
 
+#: A line that starts a list item, a quote, a table row or a heading (or is a heading's
+#: underline): the break before it is real even inside a hard-wrapped paragraph.
+_BLOCK_START = re.compile(r"\s*(?:[-*+•#>|]|\d{1,3}[.)]\s|[-=~_]{3,}\s*$)")
+#: Hard-wrapped text is set to a fixed width (e-mail 72-78 columns, Markdown and plain-text
+#: sources 70-100); a paragraph whose longest line is outside this range is not wrapped prose.
+_WRAP_WIDTH = (40, 100)
+#: A table row rendered with its header ("Name: Ada; Role: Engineer", engine.ingest's tables).
+KEYED_ROW = re.compile(r"[^:;]{1,60}: [^;]+(?:; [^:;]{1,60}: [^;]+)+")
+
+
+def _soft_break(prev: str, line: str, width: int) -> bool:
+    """Whether the line break between ``prev`` and ``line`` only wraps a sentence."""
+    prev, line = prev.strip(), line.strip()
+    if not prev or not line or prev.endswith((".", "!", "?", ":", ";")) or _BLOCK_START.match(line):
+        return False
+    if prev.startswith("#") or " | " in prev or " | " in line or KEYED_ROW.fullmatch(prev):
+        return False  # a heading, table rows
+    first, next_first = prev.split()[0], line.split()[0]
+    if first == next_first or (first.isdigit() and next_first.isdigit()):
+        return False  # rows of one kind ("Name: x" / "Name: y", "237371 ..." / "237485 ...")
+    if line[0].islower():  # "...a sentence that goes\non here": a continuation
+        return True
+    # a line capitalised at the start: wrapped only if the line before it was full (a heading
+    # or a short row ends early)
+    return _WRAP_WIDTH[0] <= width <= _WRAP_WIDTH[1] and len(prev) >= 0.7 * width
+
+
+def unwrap(text: str) -> str:
+    """Hard-wrapped prose (plain text, e-mail, Markdown source, a <pre> block) joined into whole
+    lines, so that a sentence is not cut at every line end.
+
+    Why: the sentences of a passage are where focus starts, what the copy bias favours and what
+    drafting asks about. Split at each wrapped line end, an e-mail's sentence became four
+    fragments, and drafted questions asked about "...any work containing the".
+    Paragraphs (blank lines), list items, table rows and headings keep their breaks.
+    """
+    if "\n" not in text:
+        return text
+    out = []
+    for para in re.split(r"\n[ \t]*\n", text):
+        lines = para.split("\n")
+        width = max(len(line.strip()) for line in lines)
+        joined = lines[0]
+        for prev, line in itertools.pairwise(lines):
+            joined += (" " + line.strip()) if _soft_break(prev, line, width) else "\n" + line
+        out.append(joined)
+    return "\n\n".join(out)
+
+
 def sentences_of(text: str) -> list[str]:
-    """The sentences of a passage (or of a focused passage, its "…" marks dropped)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    """The sentences of a passage (or of a focused passage, its "…" marks dropped); a
+    hard-wrapped sentence is one sentence (:func:`unwrap`)."""
+    return [s.strip() for s in _SENTENCE_END.split(unwrap(text)) if s.strip()]
 
 
 def best_sentence_index(sentences: list[str], question: str) -> int:

@@ -293,6 +293,41 @@ def test_title_case_headings_run_into_the_text_are_not_names():
                                                           "Bank of England"]
 
 
+def test_numbers_and_codes_are_whole_and_section_numbers_are_not_facts():
+    from engine.evaluate.draft import candidate_answers
+
+    # a version is one fact, an address none, a file name is not a code
+    assert candidate_answers("Android 4.0.3 running on android x86 emulator.") == ["4.0.3"]
+    assert candidate_answers("Give it the option --log-socket=127.0.0.1:12345 first.") == []
+    assert "SomePackage-2" not in candidate_answers("Run pip hash ./SomePackage-2.2.tar.gz now.")
+    # a table of contents run into the text: "4.5." is the number of the next section
+    assert candidate_answers("Valgrind behaves unexpectedly: 4.5.; B: Memcheck reports "
+                             "nothing.") == []
+    # a number that ends its sentence is still a fact
+    assert candidate_answers("It is covered by the License, Version 1.2.")[0] == "1.2"
+
+
+def test_headings_labels_and_references_are_not_sentences_to_draft_from():
+    from engine.evaluate.draft import sentences
+
+    text = ("Acting on Cachegrind's Information 5.8.\n"
+            "(VEE 2007), San Diego, California, USA, June 2007.\n"
+            "The Global and Function-level Counts 5.2.6.\n"
+            "Name: Ada Lovelace; Role: Chief Engineer\n"
+            "The winter crew numbered 27 people in all.")
+    assert sentences(text) == ["Name: Ada Lovelace; Role: Chief Engineer",
+                               "The winter crew numbered 27 people in all."]
+
+
+def test_a_hard_wrapped_sentence_is_drafted_whole():
+    from engine.evaluate.draft import sentences
+
+    text = ("A \"Modified Version\" of the Document means any work containing the\n"
+            "Document or a portion of it, either copied verbatim, or with\n"
+            "modifications and/or translated into another language.")
+    assert sentences(text) == [" ".join(text.split())]
+
+
 def test_a_question_about_the_fact_is_kept_only_when_asked_for():
     from engine.evaluate.draft import acceptable_question
 

@@ -14,6 +14,8 @@ from engine.prompt import (
     fit,
     focus,
     number_passages,
+    sentences_of,
+    unwrap,
     user_message,
 )
 
@@ -50,6 +52,42 @@ def test_focus_output_is_a_budgeted_slice_of_the_input(sentences, budget):
     core = out.replace("… ", "").replace(" …", "")
     assert core in text
     assert words(core) <= max(budget, 1)
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence():
+    mail = ("Hi all,\n\nThe build server moves to the new rack on Friday, so please\n"
+            "push your branches before noon. Jobs queued after that will\n"
+            "wait until Monday.\n\nThanks,\nAda")
+    assert sentences_of(mail) == [
+        "Hi all,", "The build server moves to the new rack on Friday, so please push your "
+        "branches before noon.", "Jobs queued after that will wait until Monday.", "Thanks,",
+        "Ada"]
+    # a line capitalised at its start continues the sentence when the line before was full
+    assert sentences_of("A \"Modified Version\" of the Document means any work containing the\n"
+                        "Document or a portion of it, either copied verbatim.") == [
+        "A \"Modified Version\" of the Document means any work containing the Document or a "
+        "portion of it, either copied verbatim."]
+
+
+def test_lists_rows_and_headings_keep_their_line_breaks():
+    text = ("Hardware facilities\n-------------------\nValgrind runs on the host machine\n"
+            "- first item of the list here\n- second item\n"
+            "Name: Ada; Role: Engineer and author of the notes\nName: Bob; Role: Manager\n"
+            "237371 better support for the malloc-like block requests\n"
+            "237485 symlink is not supported on Mac OS\n"
+            "# Installing pip from the sources of the project\npip is the installer")
+    assert sentences_of(text) == [line for line in text.split("\n")]
+
+
+@given(st.lists(st.sampled_from(["alpha beta", "Gamma delta.", "- item", "", "  ", "x | y",
+                                 "# Head", "zeta eta theta iota kappa lambda mu nu xi omicron",
+                                 "Name: a; Role: b", "12 rows", "---"]), max_size=12))
+def test_unwrap_only_turns_line_breaks_into_spaces(lines):
+    text = "\n".join(lines)
+    out = unwrap(text)
+    assert out.split() == text.split()  # no word lost, added or moved
+    assert out.count("\n") <= text.count("\n")
+    assert unwrap(" ".join(lines)) == " ".join(lines)  # one line: unchanged
 
 
 def fake_render(messages):

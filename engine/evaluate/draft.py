@@ -23,21 +23,31 @@ from typing import Any
 from engine.errors import SatchelError
 from engine.evaluate.questions import QAItem
 from engine.jobs import Job
-from engine.prompt import sentences_of
+from engine.prompt import KEYED_ROW, sentences_of
 from engine.settings import Settings
 
 _UNIT = (r"(?:\s?(?:%|percent|per cent|km|m|metres|meters|mm|cm|kg|g|t|tonnes|knots|kn|hours?|"
          r"days?|weeks?|months?|years?|minutes?|people|persons|pairs|pups|tags|litres|liters|GB|"
          r"MB|kW|million|billion|thousand|EUR|USD)\b)?")
-_NUMBER = re.compile(r"(?<![\w.,:-])(?:EUR |USD |\$|€)?\d(?:[\d,]*\d)?(?:\.\d+)?(?![\d:])"
+#: A number, not a piece of one: "4.0.3" is a version, not "4.0"; an address (127.0.0.1:80) none.
+_NUMBER = re.compile(r"(?<![\w.,:-])(?:EUR |USD |\$|€)?\d(?:[\d,]*\d)?(?:\.\d+)*(?![\d:]|\.\d)"
                      + _UNIT)
+#: A section number ("4.5." in "Valgrind behaves unexpectedly: 4.5.; B: ..."), from a table of
+#: contents run into the text: a dotted number closed by a full stop that does not end the
+#: sentence.
+_SECTION = re.compile(r"\d+(?:\.\d+)+\.(?!\d)(?=.*\S)")
+#: A statement has a lower-case word: a sentence without one is a heading, a navigation label
+#: or a reference ("Acting on Cachegrind's Information 5.8.", "(VEE 2007), San Diego, ...");
+#: a table row ("Name: Ada; Role: Engineer") is kept. In a real manual (Valgrind's) these were
+#: 5 of the first 24 facts drafted.
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]{4,}\b")
 _WORDNUM = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
                       + _UNIT.replace(")?", ")", 1).replace("(?:\\s?", "(?:\\s", 1),
                       re.IGNORECASE)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
 _PLACE = re.compile(r"\b(?:Hut|Store|Room|Block|Gate|Zone|Pier|Bay) [A-Z0-9]\b")
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
-                   r"(?![\w-])")
+                   r"(?![\w-]|\.\w)")  # not the start of a file name (SomePackage-2.2.tar.gz)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|de|van))*"
                    r"[ -][A-Z][a-z]+\b")
 #: Identifiers, the facts of technical manuals: snake_case names, ALL-CAPS keywords (VACUUM,
@@ -88,6 +98,8 @@ def candidate_answers(sentence: str) -> list[str]:
         text = m.group().strip()
         if any(text in f[2] or f[2] in text for f in found) or text.count(",") > 1:
             continue
+        if _SECTION.match(numbers, m.start()):
+            continue
         priority = 4 if _YEAR.match(text) else (1 if " " in text or not text.isdigit() else 3)
         found.append((priority, m.start(), text))
     for m in _NAME.finditer(sentence):
@@ -103,9 +115,11 @@ def candidate_answers(sentence: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences and table rows of a chunk, whitespace-collapsed, 5 to 60 words."""
+    """Sentences and table rows of a chunk, whitespace-collapsed, 5 to 60 words; headings,
+    labels and references are not sentences (see ``_LOWER_WORD``)."""
     parts = (" ".join(s.split()) for s in sentences_of(text))
-    return [s for s in parts if 5 <= len(s.split()) <= 60]
+    return [s for s in parts if 5 <= len(s.split()) <= 60
+            and (_LOWER_WORD.search(s) or KEYED_ROW.fullmatch(s.rstrip(".")))]
 
 
 def _content(text: str) -> set[str]:

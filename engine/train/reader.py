@@ -390,7 +390,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             clozes = kind == "knowledge"  # the reader learns from real questions only
             key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
                             model=model_sha256(model), count=draft, seed=seed,
-                            per_fact=per_fact, clozes=clozes, v=8)
+                            per_fact=per_fact, clozes=clozes, v=9)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
