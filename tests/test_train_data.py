@@ -205,7 +205,32 @@ def test_presets_and_estimate():
     fast = estimate_seconds(quick, 15, 107e6, threads=2)
     slow = estimate_seconds(thorough, 1500, 107e6, threads=2)
     assert 10 < fast < 600 < slow
-    assert estimate_seconds(quick, 15, 107e6, threads=2, bf16=True) < fast
+    assert estimate_seconds(quick, 15, 107e6, threads=2, tokens_per_s=50.0) > fast  # measured
+
+
+def test_the_estimate_uses_the_throughput_measured_on_this_machine():
+    from engine.train import TrainConfig, prepare
+    from engine.train.speed import KEEP, MIN_SECONDS, _file, measured_tokens_per_s, remember
+
+    _file().unlink(missing_ok=True)  # a cache: another test's run may have timed this set-up
+    config = TrainConfig(data_file=str(QA_PATH), name="timed", max_steps=20)
+    rough = prepare(config)
+    assert not rough.timed_here and "from the last runs" not in rough.describe()
+    assert not remember(rough.speed_key, 10.0, MIN_SECONDS - 1)  # too short to time well
+    assert measured_tokens_per_s(rough.speed_key) is None
+    for tps in (30.0, 10.0, 20.0):
+        assert remember(rough.speed_key, tps, 60.0)
+    assert measured_tokens_per_s(rough.speed_key) == 20.0  # the median: one slow run is noise
+    timed = prepare(config)
+    assert timed.timed_here and "from the last runs here" in timed.describe()
+    assert timed.estimate_s > rough.estimate_s  # 20 tokens/s is far below the reference
+    for _ in range(KEEP):
+        remember(rough.speed_key, 1000.0, 60.0)
+    assert measured_tokens_per_s(rough.speed_key) == 1000.0  # only the last runs count
+    _file().write_text("{not json", encoding="utf-8")
+    assert measured_tokens_per_s(rough.speed_key) is None
+    assert not prepare(config).timed_here  # a damaged cache brings the rough estimate back
+    _file().unlink()
 
 
 def test_learning_rate_and_block_order_are_pure_functions():

@@ -11,8 +11,10 @@ learning rate, but can pick "quick" and see "about 3 minutes". Every field can s
 * a scale of alpha / rank = 2 with a high learning rate for "quick" (few steps must move the
   weights), lower for longer runs where early stopping has room to work.
 
-The estimate is rough on purpose (within a factor of about 1.5): it assumes the throughput this
-trainer measured on this class of machine, scaled by the model's size and the thread count.
+The first estimate is rough on purpose (within a factor of about 1.5): it assumes the throughput
+this trainer measured on this class of machine, scaled by the model's size and the thread count.
+Once a run has trained on the machine, the throughput it measured is used instead
+(:mod:`engine.train.speed`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,12 @@ ALL_TARGETS: tuple[str, ...] = tuple(TARGET_KINDS.values())
 #: measured with this trainer (SmolLM2-135M: 107M non-embedding parameters, fp32, packed).
 REFERENCE_TOKENS_PER_S_PER_CORE = 100.0
 REFERENCE_PARAMS = 107e6
-#: bfloat16 autocast on a CPU with native bf16 (measured 2.3x on Zen 4; counted conservatively).
-BF16_SPEEDUP = 1.8
+#: bfloat16 autocast on a CPU with native bf16. A linear layer ran 2.3x faster on Zen 4, but
+#: whole training steps on a 2-core AMD EPYC with native bf16 ran at 150-228 data tokens/s
+#: (readers 150-215, knowledge 228), the fp32 reference rate: 1.8 made every estimate there
+#: about half the real time. Counted as no speedup; after one run, the throughput measured on
+#: the machine replaces the reference (engine.train.speed).
+BF16_SPEEDUP = 1.0
 #: Seconds to import torch/transformers and load + dequantize a GGUF base per 100M parameters
 #: (measured 21.4 s for SmolLM2-135M on 2 cores).
 LOAD_S_PER_100M = 20.0
@@ -128,13 +134,16 @@ def estimate_tokens_per_s(body_params: float, threads: int | None = None, *,
 
 def estimate_seconds(preset: Preset, steps: int, body_params: float, *, eval_tokens: int = 0,
                      threads: int | None = None, include_load: bool = True,
-                     bf16: bool = False, fill: float = 1.0) -> float:
+                     bf16: bool = False, fill: float = 1.0,
+                     tokens_per_s: float | None = None) -> float:
     """Rough wall time for a run: load + training steps + evaluations.
 
     ``fill``: the share of each block that is data. The trainer trims a micro-batch's filler,
     so one short example per block (reader adapters) costs its own length, not the block's.
+    ``tokens_per_s``: the throughput measured on this machine (:mod:`engine.train.speed`),
+    when known, instead of the reference model's.
     """
-    tps = estimate_tokens_per_s(body_params, threads, bf16=bf16)
+    tps = tokens_per_s or estimate_tokens_per_s(body_params, threads, bf16=bf16)
     train_s = steps * preset.tokens_per_step * min(1.0, max(fill, 0.05)) / tps
     n_evals = steps // max(1, preset.eval_every) + 2  # periodic + before + after
     eval_s = n_evals * eval_tokens / (EVAL_SPEEDUP * tps)

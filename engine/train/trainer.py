@@ -35,6 +35,7 @@ from engine.train.presets import (
     get_preset,
     planned_steps,
 )
+from engine.train.speed import measured_tokens_per_s, remember, speed_key
 
 #: Fraction of available RAM training may plan to use before turning gradient checkpointing on.
 MEMORY_FRACTION = 0.6
@@ -84,6 +85,8 @@ class TrainingPlan:
     threads: int
     run_id: str
     precision: str  # "bf16" (autocast) or "fp32"
+    speed_key: str = ""  # engine.train.speed: where this run's throughput is remembered
+    timed_here: bool = False  # the estimate uses a throughput measured on this machine
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -113,7 +116,8 @@ class TrainingPlan:
                 f"tokens on {len(self.data.train)} examples ({len(self.data.heldout)} held out, "
                 f"{self.train.real_tokens:,} training tokens); LoRA rank {self.preset.lora_rank} "
                 f"on {self.info.architecture}, {self.precision}, {self.threads} threads; estimated "
-                f"{format_eta(self.estimate_s)}")
+                f"{format_eta(self.estimate_s)}"
+                f"{' (from the last runs here)' if self.timed_here else ''}")
 
 
 @dataclass
@@ -191,16 +195,20 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     precision = resolve_precision(config.precision)
     eval_tokens = heldout.real_tokens + len(control) * preset.seq_len
     fill = train.real_tokens / max(1, len(train) * preset.seq_len)
-    estimate = estimate_seconds(preset, steps, body_parameters(info), eval_tokens=eval_tokens,
-                                threads=threads, bf16=precision == "bf16", fill=fill)
     sha = model_sha256(model_path)
+    key = speed_key(sha, precision, threads, kind)
+    measured = measured_tokens_per_s(key)
+    estimate = estimate_seconds(preset, steps, body_parameters(info), eval_tokens=eval_tokens,
+                                threads=threads, bf16=precision == "bf16", fill=fill,
+                                tokens_per_s=measured)
     identity = json.dumps({"model": sha, "data": data.fingerprint(), "preset": preset.to_json(),
                            "steps": steps, "name": name, "format": ckpt.FORMAT,
                            "precision": precision},
                           sort_keys=True)
     run_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
     return TrainingPlan(config, preset, data, model_path.resolve(), info, sha, name, tokenizer,
-                        train, heldout, control, steps, estimate, threads, run_id, precision)
+                        train, heldout, control, steps, estimate, threads, run_id, precision,
+                        key, measured is not None)
 
 
 #: Preset changes per kind. A reader example is a whole RAG prompt (~250-400 tokens) with a short
@@ -597,6 +605,8 @@ def _finish(plan: TrainingPlan, job: Job, causal: Any, peft_model: Any, lora: di
         "gradient_checkpointing": use_gc, "precision": plan.precision,
         "final_loss": round(state.history[-1]["loss"], 4) if state.history else None,
     }
+    if plan.speed_key:
+        remember(plan.speed_key, metrics["tokens_per_s"], state.train_seconds)
     job.status("Exporting the GGUF adapter")
     tensors = lora_tensors({k: v.detach() for k, v in lora.items()})
     gguf_path = write_adapter(plan.checkpoint_dir / "adapter.gguf", tensors,
