@@ -85,9 +85,13 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
                 print(f"  read by {file['loader']}: {file['path']}")
         for failure in summary.files_failed:
             print(f"  failed: {failure['path']}: {failure['reason']}")
-        if summary.files_skipped:
-            print(f"  skipped {len(summary.files_skipped)} unsupported files, e.g. "
-                  f"{summary.files_skipped[0]['path']}: {summary.files_skipped[0]['reason']}")
+        if summary.files_skipped:  # one line per reason: a photo folder is not a wall of text
+            reasons: dict[str, list[str]] = {}
+            for skip in summary.files_skipped:
+                reasons.setdefault(skip["reason"].split(" (")[0], []).append(skip["path"])
+            for reason, skipped in reasons.items():
+                many = f"{len(skipped)} files" if len(skipped) > 1 else "1 file"
+                print(f"  skipped {many} ({reason}), e.g. {skipped[0]}")
         if summary.rebuilt:
             print(f"  rebuilt for the new embedder or chunking settings: every source of "
                   f"{collection} was indexed again")

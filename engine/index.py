@@ -143,7 +143,8 @@ def docs_schema() -> pa.Schema:
 
 @dataclass(frozen=True)
 class DocRecord:
-    """One row of the documents table (status "ok" or "failed")."""
+    """One row of the documents table (status "ok", "failed" or "empty": a file without
+    words, a photo, reported as skipped)."""
 
     path: str
     content_hash: str

@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.index import Collection, DocRecord, chunk_id
 from engine.ingest.document import container_of
-from engine.ingest.isolation import ParseConfig, ParsedFile, ParseFailed, ParseWorker
+from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.scan import ScanResult, is_under, scan
 from engine.jobs import Cancelled, Job, heavy_job
 from engine.settings import Settings
@@ -79,7 +79,7 @@ class _Item:
     """One file's outcome from the parse thread."""
 
     path: str
-    kind: str  # "parsed" | "failed" | "unchanged"
+    kind: str  # "parsed" | "failed" | "empty" (no words: skipped) | "unchanged"
     stat: os.stat_result | None
     digest: str = ""
     parsed: ParsedFile | None = None
@@ -159,6 +159,9 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                 if doc.status == "ok":
                     summary.files_unchanged += 1
                     continue
+                if doc.status == "empty":  # read before: no words in it, no need to OCR again
+                    summary.files_skipped.append({"path": path, "reason": doc.error})
+                    continue
                 if not retry_failed:
                     summary.files_failed.append({"path": path, "reason": doc.error})
                     continue
@@ -176,8 +179,9 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                 (pipeline or _run_pipeline)(coll, todo, docs, config, settings, job, summary)
         except Cancelled:
             summary.cancelled = True
+        tried = dict(todo)
         changed = summary.files_indexed or summary.files_removed or gone or orphans or any(
-            f["path"] in dict(todo) for f in summary.files_failed)
+            f["path"] in tried for f in summary.files_failed + summary.files_skipped)
         if rebuilding and summary.cancelled:
             summary.rebuild_pending = True  # the current generation still answers; resumed later
         elif changed or rebuilding or coll.needs_finalize():
@@ -285,7 +289,8 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                     f"Reading {name}: {message}"))  # OCR, page by page
                 out.put(_Item(path, "parsed", st, digest, parsed))
             except ParseFailed as exc:
-                out.put(_Item(path, "failed", st, digest, reason=str(exc)))
+                kind = "empty" if isinstance(exc, NoText) else "failed"
+                out.put(_Item(path, kind, st, digest, reason=str(exc)))
     except BaseException as exc:  # surfaced in the calling thread
         errors.append(exc)
     finally:
@@ -385,6 +390,8 @@ def _account(item: _Item, summary: IndexSummary) -> None:
                                         for d in docs[1:]]})
     elif item.kind == "unchanged":
         summary.files_unchanged += 1
+    elif item.kind == "empty":
+        summary.files_skipped.append({"path": item.path, "reason": item.reason})
     else:
         summary.files_failed.append({"path": item.path, "reason": item.reason})
 
@@ -449,7 +456,8 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
             # Same content, new mtime (a touch or a copy): only the stat fields move forward.
             docs.append(replace(item.old, size=size, mtime_ns=mtime))
         else:
-            docs.append(DocRecord(item.path, item.digest, size, mtime, status="failed",
+            docs.append(DocRecord(item.path, item.digest, size, mtime,
+                                  status="empty" if item.kind == "empty" else "failed",
                                   error=item.reason, indexed_at=_now()))
             replaced += [item.path, *parts_of.get(item.path, [])]
     return replaced, rows, docs

@@ -63,7 +63,8 @@ def collection_files(ctx: TaskContext, name: str) -> list[FileStatus]:
     if name not in {m.name for m in index.list_collections()}:
         return []
     docs = index.Collection.open(name).documents()
-    return [FileStatus(d.path, "stored" if d.status == "ok" else "failed",
+    shown = {"ok": "stored", "empty": "skipped"}
+    return [FileStatus(d.path, shown.get(d.status, "failed"),
                        d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader)
             for d in sorted(docs.values(), key=lambda d: d.path)]
 
@@ -118,9 +119,10 @@ def index_files(ctx: TaskContext, inputs: list[str], collection: str,
     after = _docs_or_empty(collection)
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in inputs]
     failed = {f["path"]: f["reason"] for f in summary.files_failed}
+    skipped = {f["path"] for f in summary.files_skipped}
     rows: list[FileStatus] = []
     for path, doc in sorted(after.items()):
-        if not is_under(path, roots) or path in failed:
+        if not is_under(path, roots) or path in failed or path in skipped:
             continue
         old = before.get(path)
         changed = old is None or old.indexed_at != doc.indexed_at or \

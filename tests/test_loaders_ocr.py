@@ -220,3 +220,30 @@ def test_scanned_pdf_is_searchable_end_to_end(scans, tmp_path):
     assert hits and hits[0].path.endswith("scanned.pdf")
     assert hits[0].page == 2
     _assert_reads(hits[0].text, SENTENCES[1])
+
+
+def test_an_image_without_words_is_skipped_not_failed(scans, tmp_path):
+    """A photo or an icon is fine, it just holds no text: skipped, remembered, not read again."""
+    from PIL import Image
+
+    from engine.indexer import index_paths
+    from engine.ingest.document import NothingToRead
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (320, 200), (40, 120, 200)).save(folder / "sky.png")  # a plain photo
+    shutil.copy(scans["page1.png"], folder / "note.png")
+    with pytest.raises(NothingToRead, match=r"^no text in this image$"):
+        load(folder / "sky.png")
+    summary = index_paths([folder], "photos")
+    assert summary.files_failed == [] and summary.files_indexed == 1
+    assert summary.files_skipped == [{"path": str(folder / "sky.png"),
+                                      "reason": "no text in this image"}]
+    from engine.index import Collection
+
+    record = Collection.open("photos").documents()[str(folder / "sky.png")]
+    assert record.status == "empty"
+    again = index_paths([folder], "photos")  # recorded: the photo is not OCR'd again
+    assert again.files_unchanged == 1 and again.files_skipped == summary.files_skipped
+    assert again.files_indexed == 0
+    assert Collection.open("photos").documents()[str(folder / "sky.png")] == record

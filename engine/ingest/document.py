@@ -132,3 +132,8 @@ class LoadError(Exception):
     Raised for encrypted, corrupt, truncated, empty, unsupported or binary files. Never raised for
     a bug: those surface as ordinary exceptions and the indexer reports them with their type.
     """
+
+
+class NothingToRead(LoadError):
+    """A file that is fine but holds no words (a photo, an icon, a drawing): reported as
+    skipped, not failed. A folder of holiday photos is not a list of errors to fix."""

@@ -64,12 +64,17 @@ class ParseFailed(Exception):
     """The file could not be parsed; ``str()`` is the one-line reason for the report."""
 
 
+class NoText(ParseFailed):
+    """The file is fine but holds no words (a photo): skipped, not failed."""
+
+
 class ParserUnavailable(SatchelError):
     """The parser process itself cannot run (not one file's fault): the whole run stops."""
 
 
 def _child_main(conn: Any, config: ParseConfig) -> None:
-    """Child loop: receive a path, reply ("ok", ParsedFile) or ("error", reason)."""
+    """Child loop: receive a path, reply ("ok", ParsedFile), ("empty", reason) or
+    ("error", reason)."""
     from engine import netguard
 
     netguard.install()  # every Satchel process refuses the network, parser children included
@@ -85,7 +90,7 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
     try:
         from engine.ingest import loaders, progress
         from engine.ingest.chunker import chunk_document
-        from engine.ingest.document import LoadError, LoadOptions
+        from engine.ingest.document import LoadError, LoadOptions, NothingToRead
         from engine.ingest.tokens import load_tokenizer
 
         options = LoadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
@@ -115,6 +120,8 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
             if not any(p.chunks for p in parsed):
                 raise LoadError("no extractable text")
             reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:])))
+        except NothingToRead as exc:
+            reply = ("empty", str(exc))
         except LoadError as exc:
             reply = ("error", str(exc).splitlines()[0] if str(exc) else "cannot load file")
         except MemoryError:
@@ -213,7 +220,7 @@ class ParseWorker:
             raise ParseFailed("the parser stopped unexpectedly on this file") from None
         if status == "ok":
             return payload
-        raise ParseFailed(payload)
+        raise NoText(payload) if status == "empty" else ParseFailed(payload)
 
     def close(self) -> None:
         """Stop the child cleanly (or kill it if it does not stop)."""

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.ingest.document import Document, LoadError, LoadOptions
+from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
@@ -40,6 +40,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "LoadError",
     "LoadOptions",
+    "NothingToRead",
     "detect_format",
     "is_supported_name",
     "load",
@@ -122,6 +123,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     except PermissionError as exc:
         raise LoadError("permission denied") from exc
     doc.loader = doc.loader or LOADER_NAMES.get(fmt, fmt)
+    if doc.is_empty and fmt == "image" and (options or LoadOptions()).ocr:
+        raise NothingToRead("no text in this image")
     if doc.is_empty:
         hint = " (scanned or image-only, and OCR is off?)" if fmt == "pdf" else ""
         raise LoadError(f"no extractable text{hint}")
