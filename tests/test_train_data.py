@@ -233,6 +233,20 @@ def test_the_estimate_uses_the_throughput_measured_on_this_machine():
     _file().unlink()
 
 
+def test_a_reader_is_measured_once_at_its_last_step_whatever_the_step_count():
+    from engine.train.presets import PRESETS
+    from engine.train.trainer import KIND_OVERRIDES, measured_once_at_end
+
+    reader = KIND_OVERRIDES["reader"]
+    quick = PRESETS["quick"].with_overrides(**reader)
+    for steps in (10, 64, 200):  # --steps 200 must not bring checks at 64, 128, 192 back
+        assert measured_once_at_end(quick, steps, reader, {}).eval_every == steps
+    assert measured_once_at_end(quick, 200, reader, {"eval_every": 50}).eval_every == 64
+    knowledge = KIND_OVERRIDES["knowledge"]  # early stopping on held-out loss stays
+    assert measured_once_at_end(PRESETS["quick"].with_overrides(**knowledge), 200, knowledge,
+                                {}).eval_every == knowledge["eval_every"]
+
+
 def test_learning_rate_and_block_order_are_pure_functions():
     from engine.train.presets import PRESETS
     from engine.train.trainer import block_order, learning_rate

@@ -191,6 +191,7 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
     if not len(train) or not train.loss_tokens:
         raise TrainDataError("the training data has no tokens to learn from")
     steps = config.max_steps or planned_steps(preset, len(train))
+    preset = measured_once_at_end(preset, steps, kind_overrides, config.overrides)
     threads = config.threads or cpu_threads()
     precision = resolve_precision(config.precision)
     eval_tokens = heldout.real_tokens + len(control) * preset.seq_len
@@ -229,6 +230,21 @@ KIND_OVERRIDES: dict[str, dict[str, Any]] = {
                   "max_steps": 400, "eval_every": 20, "checkpoint_every": 20, "patience": 3},
 }
 KINDS = ("text", "pairs", "reader", "knowledge")
+
+
+def measured_once_at_end(preset: Preset, steps: int, kind_overrides: dict[str, Any],
+                         overrides: dict[str, Any]) -> Preset:
+    """The preset with its held-out check moved to the last step when the kind's schedule
+    says "measure once, at the end" (``eval_every`` == ``max_steps``: a reader).
+
+    Why: with ``--steps`` above the default cap, a check every 64 steps brought early stopping
+    (and a restore of older weights) back to a reader. An ``eval_every`` the user set stays.
+    """
+    once = "eval_every" in kind_overrides and (
+        kind_overrides["eval_every"] == kind_overrides.get("max_steps"))
+    if not once or "eval_every" in overrides:
+        return preset
+    return preset.with_overrides(eval_every=steps)
 
 
 def resolve_kind(config: TrainConfig) -> str:
