@@ -269,6 +269,53 @@ def _pdf(path: Path, text: str | None = "Hello from a test PDF.", password: str 
     return path
 
 
+def test_pdf_paragraphs_survive_code_words_and_small_bullets(tmp_path):
+    """A wrapped line that starts with a word in a smaller code font, and list items whose
+    bullet glyph is set smaller than their text, stay whole paragraphs; the paragraph after a
+    list spaced like its items is not glued onto the last item."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    lead = 4.2  # mm between wrapped lines (12 pt for 10 pt text)
+
+    def line(y: float, *pieces: tuple[str, int, str]) -> None:
+        x = 20.0
+        for family, size, words in pieces:
+            pdf.set_font(family, "", size)
+            pdf.text(x, y, words)
+            x += pdf.get_string_width(words) + 1.2
+
+    body = "Helvetica", 10
+    y = 30.0
+    for words in ("Each application installs a single file into the packages folder,",
+                  "and after installing, removing or changing that file it must run",
+                  "the database tool; the file keeps the name of the application,"):
+        line(y, (*body, words))
+        y += lead
+    line(y, ("Courier", 9, "update-db"), (*body, "is that tool and ships with the database."))
+    y += 2.4 * lead
+    bullet = ("Helvetica", 7, "\u00b7")
+    line(y, bullet, (*body, "glob elements have a pattern attribute. Any file whose name"))
+    y += lead
+    line(y, (*body, "matches the pattern is given this type; the default weight is 50."))
+    y += 1.38 * lead
+    line(y, bullet, (*body, "magic elements hold a list of match rules."))
+    y += 1.38 * lead
+    line(y, (*body, "The format of the generated files is explained below."))
+    pdf.output(str(tmp_path / "spec.pdf"))
+
+    text = load(tmp_path / "spec.pdf").pages[0].text
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    assert paragraphs[0].startswith("Each application")
+    assert paragraphs[0].endswith("update-db is that tool and ships with the database.")
+    items = paragraphs[1].splitlines()
+    assert len(items) == 2
+    assert "file whose name matches the pattern is given this type" in items[0]
+    assert items[1].endswith("magic elements hold a list of match rules.")
+    assert paragraphs[2] == "The format of the generated files is explained below."
+
+
 def test_encrypted_pdf(tmp_path):
     path = _pdf(tmp_path / "locked.pdf", password="hunter2")
     _assert_load_error(path, "encrypted PDF", "password")

@@ -3,8 +3,11 @@
 PDFium returns a page's text as lines with no notion of paragraphs. Chunking line by line would cut
 sentences, so lines are regrouped here: a larger gap between baselines than the body's usual
 leading starts a new paragraph, and a line set in a font clearly larger than the document's body
-text becomes a heading (levels ranked by size across the whole document). Only one character per
-line is asked for its position and size, which keeps big PDFs fast.
+text becomes a heading (levels ranked by size across the whole document). Only five characters
+per line are asked for their position and size, which keeps big PDFs fast; the line takes the
+size most of them share, so a bullet glyph or a code word that starts a line does not cut its
+paragraph in two (measured on a DocBook spec: "magic-deleteall" in a 9 pt code font began a
+wrapped line of 10 pt text, and 8 pt bullets began every list item).
 
 Pages without a text layer (a scan, a photo, text drawn as outlines; see :func:`_needs_ocr`) are
 rendered one at a time and read with Tesseract (:mod:`engine.ingest.loaders.ocr`), only those
@@ -38,6 +41,10 @@ MIN_TEXT_CHARS = 20
 #: A rendered page whose darkest and lightest pixels differ by less than this is blank.
 _BLANK_RANGE = 8
 _LOADER = "PDF text layer (pypdfium2)"
+#: A line set this much larger than body text is a heading (when short).
+HEADING_STEP = 1.15
+#: Where along a line (fractions of its visible characters) its font is sampled.
+_SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass
@@ -77,14 +84,11 @@ def _open(path: Path):  # -> pypdfium2.PdfDocument
 
 
 def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
-    """The page's text lines, each with the font size and baseline of its first character."""
-    import pypdfium2.raw as pdfium_c
-
+    """The page's text lines, each with its font size and baseline (see :func:`_line_font`)."""
     text = textpage.get_text_range()
     if not text.strip():
         return []
     bmp_only = len(text.encode("utf-16-le")) == 2 * len(text)
-    x, y = ctypes.c_double(), ctypes.c_double()
     lines: list[_Line] = []
     for match in re.finditer(r"[^\r\n]+", text):
         raw = match.group()
@@ -92,15 +96,38 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         if not content:
             continue
         first = match.start() + (len(raw) - len(raw.lstrip()))
-        text_index = first if bmp_only else len(text[:first].encode("utf-16-le")) // 2
-        char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
-        size, baseline = 0.0, float("nan")
-        if char_index >= 0:
-            size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index))
-            if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
-                baseline = y.value
-        lines.append(_Line(content, round(size, 1), baseline))
+        solid = [i for i, ch in enumerate(content) if not ch.isspace()]
+        picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
+        indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
+        size, baseline = _line_font(textpage, indexes)
+        lines.append(_Line(content, size, baseline))
     return lines
+
+
+def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float]:
+    """(size, baseline) of a line from a few of its visible characters (:data:`_SAMPLES`): the
+    size most of them share (on a tie, the one nearest the middle) and that character's
+    baseline; (0, nan) when PDFium knows neither."""
+    import pypdfium2.raw as pdfium_c
+
+    x, y = ctypes.c_double(), ctypes.c_double()
+    found: list[tuple[float, float]] = []
+    for text_index in text_indexes:
+        char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
+        if char_index < 0:
+            continue
+        size = round(float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index)), 1)
+        baseline = float("nan")
+        if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
+            baseline = y.value
+        found.append((size, baseline))
+    if not found:
+        return 0.0, float("nan")
+    counts = Counter(size for size, _ in found)
+    top = max(counts.values())
+    middle = (len(found) - 1) / 2
+    return min((f for f in found if counts[f[0]] == top),
+               key=lambda f: abs(found.index(f) - middle))
 
 
 def _body_size(pages: list[list[_Line]]) -> float:
@@ -118,7 +145,7 @@ def _heading_levels(pages: list[list[_Line]], body: float) -> dict[float, int]:
         line.size
         for lines in pages
         for line in lines
-        if body and line.size >= body * 1.15 and len(line.text) <= 120
+        if body and line.size >= body * HEADING_STEP and len(line.text) <= 120
     }
     return {s: min(i + 1, 6) for i, s in enumerate(sorted(sizes, reverse=True))}
 
@@ -158,6 +185,8 @@ def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[B
                 blocks.append(Block(text))
         para.clear()
 
+    # A list item's wrapped lines sit one leading apart; the next paragraph, even when the
+    # document spaces it like its list items (1.38 leadings in a DocBook spec), sits further.
     for line in lines:
         if para:
             prev = para[-1]
@@ -166,7 +195,7 @@ def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[B
                 line.size != prev.size
                 or math.isnan(gap)  # position unknown
                 or gap <= 0  # moved up: a new column or a floating element
-                or gap > leading * 1.4
+                or gap > leading * (1.2 if _BULLET.match(para[0].text) else 1.4)
                 or bool(_BULLET.match(line.text))
             )
             if new_para:
