@@ -45,6 +45,8 @@ from engine.prompt import (
     fit,
     focus,
     number_passages,
+    repeat_start,
+    repeated_run,
     shown_passages,
 )
 from engine.settings import Settings
@@ -85,7 +87,8 @@ class Answer:
     stopped: bool = False
     error: str | None = None
     #: why generation ended: "stop" (end of answer or a stop string), "length" (max tokens),
-    #: "stopped" (the stop flag)
+    #: "stopped" (the stop flag), "repeat" (it began repeating itself: the repeat is cut, see
+    #: :func:`engine.prompt.repeat_start`)
     finish_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -317,18 +320,32 @@ class Assistant:
 
         def pieces() -> Iterator[str]:
             started = time.perf_counter()
-            chunks: list[str] = []
+            text, shown, cut = "", 0, None
+            tokens = self.runtime.generate(fitted.tokens, max_tokens=answer_tokens,
+                                           temperature=temp, seed=seed, stop=stops,
+                                           stop_event=stop_event, stats=stats, adapter=weights,
+                                           **extra)
             try:
-                for piece in self.runtime.generate(fitted.tokens, max_tokens=answer_tokens,
-                                                   temperature=temp, seed=seed, stop=stops,
-                                                   stop_event=stop_event, stats=stats,
-                                                   adapter=weights, **extra):
-                    chunks.append(piece)
-                    yield piece
+                for piece in tokens:
+                    text += piece
+                    run = repeated_run(text)
+                    if run is not None and run[1]:  # looping: stop, keep the first copy only
+                        tokens.close()
+                        stats.finish_reason = "repeat"
+                        cut = repeat_start(text)
+                        break
+                    # a repeat that may yet turn into a loop is held back, not shown
+                    upto = run[0] if run is not None else len(text)
+                    if upto > shown:
+                        yield text[shown:upto]
+                        shown = upto
+                if (cut if cut is not None else len(text)) > shown:
+                    yield text[shown:cut]
             except (LLMError, RuntimeError, ValueError, OSError) as exc:
                 answer.error = f"generation failed: {exc}"
             finally:
-                answer.text = "".join(chunks).strip()
+                tokens.close()
+                answer.text = text[:cut].strip()
                 answer.cited = cited_numbers(answer.text, [p.n for p in answer.sources])
                 answer.stopped = stats.stopped
                 answer.finish_reason = stats.finish_reason

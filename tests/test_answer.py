@@ -311,3 +311,32 @@ def test_adapter_for_another_model_is_refused(assistant, stored_adapter, tmp_pat
     assert "wide" not in runtime.state().loaded_adapters
     # and the runtime still answers
     assert assistant.ask("Name a primary colour.", "base", max_tokens=8).consume().text
+
+
+def test_an_answer_that_loops_stops_and_keeps_one_copy(assistant):
+    """The bundled model answers this sample question with "...; 2025-03-20; 2025-03-20; ..."
+    until the token limit when let run: the answer stops once it loops, cut to one copy."""
+    from engine.prompt import LOOP_CHARS
+
+    stream = assistant.ask("At what depth was buoy HRB-07 deployed?", "rag")
+    streamed = "".join(stream)
+    answer = stream.answer
+    assert answer.finish_reason == "repeat" and not answer.error and not answer.stopped
+    assert answer.timings.completion_tokens < assistant.settings.max_answer_tokens // 2
+    # a short loop shows a few copies before it is told from a list; a long one is held back
+    assert answer.text and streamed.startswith(answer.text)
+    assert len(streamed) - len(answer.text) <= 2 * LOOP_CHARS
+    text = answer.text
+    windows = [text[i:i + LOOP_CHARS] for i in range(len(text) - LOOP_CHARS + 1)]
+    assert len(windows) == len(set(windows))  # nothing in it repeats
+
+
+def test_a_long_loop_is_held_back_from_the_stream(assistant):
+    """Here the bundled model quotes its passage, then quotes it again: the second copy is held
+    back while it could still be new text, and never shown once it is a loop."""
+    stream = assistant.ask("How many Merrow petrel nesting pairs were counted at Gull Point?",
+                           "rag")
+    streamed = "".join(stream)
+    answer = stream.answer
+    assert answer.finish_reason == "repeat" and "412" in answer.text
+    assert streamed.strip() == answer.text

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from engine.llm import LLMError
 from engine.prompt import (
+    LOOP_CHARS,
+    LOOP_RUN,
     HistoryTurn,
     Passage,
     best_sentence,
@@ -14,6 +16,7 @@ from engine.prompt import (
     fit,
     focus,
     number_passages,
+    repeat_start,
     sentences_of,
     unwrap,
     user_message,
@@ -153,3 +156,41 @@ def test_follow_up_passages_keep_their_numbers_and_are_only_referred_to():
     fresh = number_passages([_p("x"), _p("y")], [turn])
     assert [(p.n, p.repeated) for p in fresh] == [(1, False), (2, False)]
     assert cited_numbers("see [4] and [2]", [p.n for p in mixed]) == [4]
+
+
+# -- answers that loop ----------------------------------------------------------------------------
+def test_a_repeated_paragraph_is_cut_to_its_first_copy():
+    para = ("The default weight of a glob element is 50 [1]. The maximum is 100, and a file "
+            "whose name matches several globs takes the one with the biggest weight.\n\n")
+    looped = para * 3
+    cut = repeat_start(looped[:len(para) + LOOP_RUN + 10])
+    assert cut is not None and looped[:cut].strip() == para.strip()
+
+
+def test_a_short_loop_is_cut_at_once_and_a_reused_phrase_is_not():
+    looped = "Deployed 18.9502; 386; 2025-03-20" + "; 2025-03-20" * 5
+    assert repeat_start(looped) == len("Deployed 18.9502; 386; 2025-03-20")
+    phrase = " the maximum number of simultaneously attached databases"
+    said_again = f"At run time you can lower{phrase}. At compile time you can raise{phrase}"
+    assert said_again.endswith(said_again[-LOOP_CHARS:]) and repeat_start(said_again) is None
+    assert repeat_start("-" * 200) is None  # a table rule is not a loop
+
+
+def test_a_new_sentence_running_into_a_repeat_is_kept_whole():
+    both = ("Both the Windows and Linux binaries are compiled this way, and a program can ask "
+            "the library whether it was. ")
+    new = "But to be thread-safe it must be built with the THREADSAFE macro set to 1. "
+    looped = "The macro set to 1. " + both + new + both + new + both
+    cut = repeat_start(looped)  # the repeat starts at " macro set to 1.", inside ``new``
+    assert cut is not None and looped[:cut].endswith(both + "But to be thread-safe it must be "
+                                                     "built with the THREADSAFE macro set to 1.")
+
+
+@given(st.text(alphabet="abc xyz,;", max_size=60),
+       st.text(alphabet="abcdefghij 0123456789,;-", min_size=8, max_size=90)
+       .filter(lambda u: sum(c.isalnum() for c in u) >= 6))
+def test_a_loop_keeps_at_most_one_copy_of_what_repeats(prefix, unit):
+    copies = 2 + (LOOP_RUN + LOOP_CHARS) // len(unit)
+    text = prefix + unit * copies
+    cut = repeat_start(text)
+    assert cut is not None and cut <= len(prefix) + len(unit)
