@@ -61,6 +61,8 @@ def stream_to_terminal(stream: Any) -> Any:
         print(" [stopped]", end="")
     print()
     answer = stream.answer
+    if answer.finish_reason == "repeat":
+        print("(stopped: the answer began repeating itself)", file=sys.stderr)
     if answer.error:
         print(f"satchel: {answer.error}", file=sys.stderr)
     return answer

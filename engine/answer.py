@@ -34,6 +34,7 @@ from engine.llm import (
 )
 from engine.modes import ADAPTER_MODES, MODES, RETRIEVAL_MODES
 from engine.prompt import (
+    HOLD_CHARS,
     SYSTEM_BASE,
     SYSTEM_RAG,
     FittedPrompt,
@@ -335,7 +336,8 @@ class Assistant:
                         cut = repeat_start(text)
                         break
                     # a repeat that may yet turn into a loop is held back, not shown
-                    upto = run[0] if run is not None else len(text)
+                    held = [r[0] for r in (run, repeated_run(text, HOLD_CHARS)) if r]
+                    upto = min(held, default=len(text))
                     if upto > shown:
                         yield text[shown:upto]
                         shown = upto

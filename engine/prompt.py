@@ -229,6 +229,11 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
     return ("… " if lo > 0 else "") + body + (" …" if hi < len(sentences) - 1 else "")
 
 
+#: Where a small model that has answered from passages goes on to write the next user turn
+#: itself ("Question: <the question again>", "Passages: ..."), seen on real manuals.
+NEXT_TURN = ("\nQuestion:", "\nPassages:")
+
+
 def user_message(question: str, passages: list[Passage]) -> str:
     """The final user turn: numbered passages (if any), then the question."""
     if not passages:
@@ -281,6 +286,8 @@ def fit(render: Callable[[list[dict[str, str]]], tuple[str, list[int], list[str]
         messages = build_messages(system, history, question, passages)
         _, tokens, stop = render(messages)
         if len(tokens) <= limit:
+            if passages:  # the model writing the next user turn itself: the answer is over
+                stop = [*stop, *(s for s in NEXT_TURN if s not in stop)]
             return FittedPrompt(messages, tokens, stop, passages, history,
                                 messages[-1]["content"], dropped_p, dropped_t)
         if len(passages) > 1 or (passages and not history):
@@ -330,18 +337,19 @@ def cited_numbers(text: str, count: int | Collection[int]) -> list[int]:
 #: of 38 correct answers).
 LOOP_CHARS = 48
 LOOP_RUN = 200
+#: A streamed answer shows a repeat this long or longer only once it is followed by new text.
+HOLD_CHARS = 16
 
 
-def repeated_run(text: str) -> tuple[int, bool] | None:
+def repeated_run(text: str, window: int = LOOP_CHARS) -> tuple[int, bool] | None:
     """The repeat ``text`` ends in: (where it starts, whether it is a loop), or None.
 
-    The run is found from the nearest earlier copy of the last :data:`LOOP_CHARS` characters,
-    followed back while both copies agree. It is a loop when it is :data:`LOOP_RUN` characters
-    long, or the copies sit back to back. A run of punctuation (a table rule) is not a repeat.
-    A streamed answer holds back a run that is not (yet) a loop: it shows it once the answer
-    goes on with new text, and never when it turns out to loop.
+    The run is found from the nearest earlier copy of the last ``window`` characters, followed
+    back while both copies agree. It is a loop when it is :data:`LOOP_RUN` characters long, or
+    the copies sit back to back. A run of punctuation (a table rule) is not a repeat. A
+    streamed answer holds back a run of :data:`HOLD_CHARS` or more that is not (yet) a loop:
+    it shows it once the answer goes on with new text, and never when it turns out to loop.
     """
-    window = LOOP_CHARS
     if len(text) <= window:
         return None
     tail = text[-window:]
@@ -354,13 +362,14 @@ def repeated_run(text: str) -> tuple[int, bool] | None:
     back = 0
     while back < earlier and text[earlier - back - 1] == text[end - back - 1]:
         back += 1
-    return end - back, window + back >= LOOP_RUN or end - earlier <= window
+    return end - back, window + back >= LOOP_RUN or end - earlier <= LOOP_CHARS
 
 
 def repeat_start(text: str) -> int | None:
     """Where a looping ``text`` is cut (None: it does not loop): the first copy is kept, and
     the cut moves to a sentence end, forward when the loop began inside a new sentence (its
-    start is new text), else where the loop begins."""
+    start is new text), else where the loop begins; a list item's marker left on its own
+    ("...\n2.") goes too."""
     run = repeated_run(text)
     if run is None or not run[1]:
         return None
@@ -369,9 +378,12 @@ def repeat_start(text: str) -> int | None:
     if not any(m.end() == len(head) for m in _CITED_SENTENCE_END.finditer(head)):
         after = _CITED_SENTENCE_END.search(text, cut)
         if after is not None:
-            return after.end()
-    return cut
+            cut = after.end()
+    marker = _DANGLING_MARKER.search(text[:cut].rstrip())  # "...\n2." whose item repeats
+    return marker.start() if marker is not None else cut
 
 
+#: A list item's marker left alone on the last line.
+_DANGLING_MARKER = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,3}[.)]|[-*\u2022])[ \t]*$")
 #: The end of an answer's sentence, with the citation that may follow it ("... is 50. [1]").
 _CITED_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;-]\s*\d+)*\])?(?=\s|$)")

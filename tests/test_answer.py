@@ -313,14 +313,17 @@ def test_adapter_for_another_model_is_refused(assistant, stored_adapter, tmp_pat
     assert assistant.ask("Name a primary colour.", "base", max_tokens=8).consume().text
 
 
-def test_an_answer_that_loops_stops_and_keeps_one_copy(assistant):
+def test_an_answer_that_loops_stops_and_keeps_one_copy(assistant, capsys):
     """The bundled model answers this sample question with "...; 2025-03-20; 2025-03-20; ..."
-    until the token limit when let run: the answer stops once it loops, cut to one copy."""
+    until the token limit when let run: the answer stops once it loops, cut to one copy, and
+    `satchel ask` says why it stopped."""
+    from cli.answering import stream_to_terminal
     from engine.prompt import LOOP_CHARS
 
-    stream = assistant.ask("At what depth was buoy HRB-07 deployed?", "rag")
-    streamed = "".join(stream)
-    answer = stream.answer
+    answer = stream_to_terminal(assistant.ask("At what depth was buoy HRB-07 deployed?", "rag"))
+    printed = capsys.readouterr()
+    streamed = printed.out.rstrip("\n")
+    assert "began repeating itself" in printed.err
     assert answer.finish_reason == "repeat" and not answer.error and not answer.stopped
     assert answer.timings.completion_tokens < assistant.settings.max_answer_tokens // 2
     # a short loop shows a few copies before it is told from a list; a long one is held back

@@ -9,6 +9,7 @@ from engine.llm import LLMError
 from engine.prompt import (
     LOOP_CHARS,
     LOOP_RUN,
+    NEXT_TURN,
     HistoryTurn,
     Passage,
     best_sentence,
@@ -117,6 +118,17 @@ def test_fit_drops_lowest_ranked_passages_then_oldest_turns():
     assert tight.user_message.endswith("Question: what now?")
 
 
+def test_an_answer_from_passages_ends_where_the_model_starts_the_next_turn():
+    with_passages = fit(fake_render, n_ctx=300, answer_tokens=50, system="sys", history=[],
+                        question="what now?", passages=[passage(1, 20)])
+    assert set(NEXT_TURN) <= set(with_passages.stop)
+    for marker in NEXT_TURN:  # both are how the prompt itself writes a user turn
+        assert marker.strip() in with_passages.user_message
+    closed_book = fit(fake_render, n_ctx=300, answer_tokens=50, system="sys", history=[],
+                      question="what now?", passages=[])
+    assert closed_book.stop == []
+
+
 def test_fit_never_cuts_the_question():
     try:
         fit(fake_render, n_ctx=50, answer_tokens=10, system="s", history=[],
@@ -174,6 +186,12 @@ def test_a_short_loop_is_cut_at_once_and_a_reused_phrase_is_not():
     said_again = f"At run time you can lower{phrase}. At compile time you can raise{phrase}"
     assert said_again.endswith(said_again[-LOOP_CHARS:]) and repeat_start(said_again) is None
     assert repeat_start("-" * 200) is None  # a table rule is not a loop
+    item = (" nobody, nogroup: daemons that need not own any files sometimes run as user "
+            "nobody, although a dedicated user is far preferable; no files should be owned by "
+            "this user or group, and a daemon that needs to own files gets a user of its own.")
+    assert len(item) >= LOOP_RUN
+    listed = "1." + item + "\n2." + item
+    assert listed[:repeat_start(listed)] == "1." + item  # not "...\n2."
 
 
 def test_a_new_sentence_running_into_a_repeat_is_kept_whole():
