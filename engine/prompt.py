@@ -369,7 +369,7 @@ def repeat_start(text: str) -> int | None:
     """Where a looping ``text`` is cut (None: it does not loop): the first copy is kept, and
     the cut moves to a sentence end, forward when the loop began inside a new sentence (its
     start is new text), else where the loop begins; a list item's marker left on its own
-    ("...\n2.") goes too."""
+    (a last line "2.") goes too."""
     run = repeated_run(text)
     if run is None or not run[1]:
         return None
@@ -386,4 +386,4 @@ def repeat_start(text: str) -> int | None:
 #: A list item's marker left alone on the last line.
 _DANGLING_MARKER = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,3}[.)]|[-*\u2022])[ \t]*$")
 #: The end of an answer's sentence, with the citation that may follow it ("... is 50. [1]").
-_CITED_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;-]\s*\d+)*\])?(?=\s|$)")
+_CITED_SENTENCE_END = re.compile(rf"[.!?](?:\s*{_CITATION.pattern})?(?=\s|$)")
