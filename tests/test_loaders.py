@@ -566,7 +566,11 @@ def test_plain_text_keeps_every_visible_character_in_order(text):
 @given(_text | _lines)
 def test_markdown_keeps_all_words_in_order(text):
     blocks = parse_markdown(text)
-    assert _alnum("".join(b.text for b in blocks)) == _alnum(text)
+    kept = _alnum("".join(b.text for b in blocks))
+    if not any(c in text for c in "[<"):  # no link, tag or comment: every word stays
+        assert kept == _alnum(text)
+    source = iter(_alnum(text))
+    assert all(c in source for c in kept)  # markup aside, nothing is dropped out of order
     assert all(b.text.strip() for b in blocks)
     assert all(1 <= b.level <= 6 for b in blocks if b.kind == "heading")
 
@@ -607,3 +611,57 @@ def test_markdown_structure_round_trips(parts):
             expected.append(("paragraph", text, 0))
     blocks = parse_markdown("\n\n".join(source))
     assert [(b.kind, b.text, b.level) for b in blocks] == expected
+
+
+_link_word = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=8)
+_inline_piece = st.one_of(
+    _link_word.map(lambda w: (w, w)),
+    st.tuples(_link_word, _link_word).map(lambda t: (f"[{t[0]}](https://x.org/{t[1]})", t[0])),
+    st.tuples(_link_word, st.integers(1, 9)).map(lambda t: (f"[{t[0]}][{t[1]}]", t[0])),
+    _link_word.map(lambda w: (f"[{w}][]", w)),
+    _link_word.map(lambda w: (f"![{w}](img/{w}.png)", w)),
+    _link_word.map(lambda w: (f"[[{w}]]", w)),
+    _link_word.map(lambda w: (f"<span>{w}</span>", w)),
+    _link_word.map(lambda w: (f"`[{w}](x) <T>`", f"`[{w}](x) <T>`")),  # code stays as written
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_inline_piece, min_size=1, max_size=10))
+def test_markdown_links_read_as_their_text_and_code_spans_stay(pieces):
+    source = " ".join(markup for markup, _ in pieces)
+    blocks = parse_markdown(f"{source}\n\n[1]: https://x.org/one\n[2]: <https://x.org/two> \"T\"")
+    assert [b.text for b in blocks] == [" ".join(shown for _, shown in pieces)]
+
+
+def test_markdown_drops_what_a_rendered_page_hides(tmp_path):
+    """Node.js's API docs as shipped by Debian: YAML history in comments, reference links."""
+    (tmp_path / "api.md").write_text(
+        "# The `\"packageManager\"` field <a id=\"pm\"></a>\n\n"
+        "<!-- YAML\nadded:\n  - v16.9.0\n-->\n\n"
+        "> Stability: 1 - Experimental\n\n"
+        "It can be set to any of the [supported package managers][], see the\n"
+        "[Corepack][2] page. <!-- TODO: link -->Use it with care.\n"
+        "<!-- a comment between lines ends the paragraph -->\n"
+        "* an item with a [link](https://nodejs.org/api/corepack.html \"Corepack\")\n\n"
+        "```html\n<!-- comments in code stay -->\n```\n\n"
+        "    <!-- and in indented code -->\n\n"
+        "[supported package managers]: corepack.md#supported-package-managers\n"
+        "[2]: https://nodejs.org/api/corepack.html\n")
+    doc = load(tmp_path / "api.md")
+    assert [(b.kind, b.text) for b in doc.pages[0].blocks] == [
+        ("heading", 'The `"packageManager"` field'),
+        ("paragraph", "> Stability: 1 - Experimental"),
+        ("paragraph", "It can be set to any of the supported package managers, see the\n"
+                      "Corepack page. Use it with care."),
+        ("list", "* an item with a link"),
+        ("code", "```html\n<!-- comments in code stay -->\n```"),
+        ("code", "    <!-- and in indented code -->"),
+    ]
+    assert doc.title == 'The `"packageManager"` field'
+
+
+def test_markdown_unclosed_comment_keeps_the_text(tmp_path):
+    (tmp_path / "notes.md").write_text("First line.\n\n<!-- never closed\n\nThe rest stays.\n")
+    text = load(tmp_path / "notes.md").pages[0].text
+    assert "First line." in text and "The rest stays." in text

@@ -26,6 +26,7 @@ from engine.ingest.loaders.common import (
 )
 from engine.ingest.loaders.encoding import decode_text
 from engine.ingest.loaders.formats import format_for_name
+from engine.ingest.loaders.markdown_inline import LINK_DEFINITION, drop_comment, render_inline
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -67,8 +68,10 @@ def load_plain(path: Path) -> Document:
 def parse_markdown(text: str) -> list[Block]:
     """Blocks from Markdown: ATX/setext headings, fenced and indented code, lists, tables.
 
-    Fenced code keeps its fences (and so its language tag) so the model sees it as code. Inline
-    markup is left as written: it is readable, and rewriting it could lose text.
+    Fenced code keeps its fences (and so its language tag) so the model sees it as code. Outside
+    code, what a rendered page hides goes (:mod:`engine.ingest.loaders.markdown_inline`): link
+    syntax (links read as their text), HTML comments and tags, link definitions. Emphasis and
+    backticks stay as written: they are readable, and rewriting them could lose text.
     """
     lines = raw_lines(text)
     blocks: list[Block] = []
@@ -81,6 +84,14 @@ def parse_markdown(text: str) -> list[Block]:
     i = _skip_front_matter(lines, blocks)
     while i < len(lines):
         line = lines[i]
+        code_start = _FENCE.match(line) or (not para and not listing
+                                             and line.startswith(("    ", "\t")))
+        if "<!--" in line and not code_start:
+            line, i = drop_comment(lines, i)
+            if not line.strip():  # a comment on its own lines ends a paragraph, as a blank does
+                flush()
+                i += 1
+                continue
         stripped = line.strip()
         if fence := _FENCE.match(line):
             flush()
@@ -95,9 +106,11 @@ def parse_markdown(text: str) -> list[Block]:
             flush()
         elif atx := _ATX.match(line):
             flush()
-            title = clean_inline(atx.group(2) or "")
+            title = clean_inline(render_inline(atx.group(2) or ""))
             if title:
                 blocks.append(Block(title, "heading", len(atx.group(1))))
+        elif not para and not listing and LINK_DEFINITION.match(line):
+            pass  # "[label]: url" is never shown; the links that use it read as their text
         elif para and not listing and _SETEXT.match(line):
             title = clean_inline(" ".join(para))
             para.clear()
@@ -107,7 +120,7 @@ def parse_markdown(text: str) -> list[Block]:
         elif _MD_ITEM.match(line) or (listing and line[:1] in (" ", "\t")):
             if para:
                 flush()
-            listing.append(line.rstrip())
+            listing.append(render_inline(line.rstrip()))
         elif not para and not listing and line.startswith(("    ", "\t")):
             end = i
             while end < len(lines) and (not lines[end].strip() or lines[end][:1] in " \t"):
@@ -119,7 +132,7 @@ def parse_markdown(text: str) -> list[Block]:
         else:
             if listing:
                 flush()
-            para.append(stripped)
+            para.append(render_inline(stripped))
         i += 1
     flush()
     return blocks
@@ -245,7 +258,7 @@ def parse_rst(text: str) -> list[Block]:
         else:
             if listing:
                 flush()
-            para.append(stripped)
+            para.append(render_inline(stripped))
         i += 1
     flush()
     return blocks

@@ -1,0 +1,76 @@
+"""What a reader of a rendered Markdown page sees of its inline markup: link text, not link syntax.
+
+Why: Markdown notes and READMEs, and whole documentation sets (Node.js's API docs, for one),
+are full of markup a rendered page hides: reference links ``[text][ref]`` with their
+``[ref]: url`` definitions gathered at the end, inline links and images, badges, HTML comments
+(Node.js keeps each API's version history as YAML inside one), anchors (``<a id="x"></a>``),
+Obsidian-style ``[[wiki links]]``. Left as written they cost prompt tokens, the small model
+copies them into answers ("… any of the [supported package managers][], and …"), and a numbered
+reference (``[the manual][2]``) reads exactly like a citation of passage 2.
+
+So links and images become their text, wiki links their title, HTML comments, known inline tags
+and link definitions go. Code spans are kept exactly as written (a ``<T>`` or ``a[i](x)`` in code
+is code), and so are emphasis and backticks: they read fine and carry meaning.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: A code span: a run of backticks, anything, the same run (CommonMark's rule, on one line).
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_WIKI_LINK = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
+_TARGET = r"(?:<[^<>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)"
+_TITLE = r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?"
+_IMAGE = re.compile(rf"!\[([^\[\]\n]*)\](?:\(\s*{_TARGET}{_TITLE}\s*\)|\[[^\[\]\n]*\])")
+_INLINE_LINK = re.compile(rf"\[([^\[\]\n]+)\]\(\s*{_TARGET}{_TITLE}\s*\)")
+_REFERENCE_LINK = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
+#: Inline HTML a Markdown page renders as nothing but its content (a line break as a space).
+_HTML_TAG = re.compile(r"</?(?:a|abbr|b|br|cite|code|del|div|em|i|img|ins|kbd|mark|p|s|samp|"
+                       r"small|span|strong|sub|sup|u|var)(?:\s[^<>\n]*)?/?>", re.IGNORECASE)
+#: A link reference definition, which a rendered page never shows: ``[label]: url "title"``.
+LINK_DEFINITION = re.compile(rf"^ {{0,3}}\[[^\[\]\n]+\]:\s*{_TARGET}{_TITLE}\s*$")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def render_inline(line: str) -> str:
+    """``line`` as its rendered text reads: links and images as their text, no inline tags."""
+    if not any(c in line for c in "[<"):
+        return line
+    spans: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    text = _CODE_SPAN.sub(keep, line)
+    text = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1).split("#")[0] or m.group(1))
+                          .strip(), text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _INLINE_LINK.sub(r"\1", text)
+    text = _REFERENCE_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(lambda m: " " if m.group(0)[1:3].lower() == "br" else "", text)
+    return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], text)
+
+
+def drop_comment(lines: list[str], i: int) -> tuple[str, int]:
+    """Line ``i`` without its HTML comments; a comment left open runs on over the next lines.
+
+    Returns what is left of the text and the index of the last line the comment used. An
+    unclosed comment hides the rest of the file on a rendered page, but here it keeps its text:
+    a stray ``<!--`` must not lose a document.
+    """
+    text = lines[i]
+    end = i
+    while True:
+        text = _COMMENT.sub("", text)
+        start = text.find("<!--")
+        if start < 0:
+            return text, end
+        close = next((j for j in range(end + 1, len(lines)) if "-->" in lines[j]), None)
+        if close is None:
+            return text, end
+        text = text[:start] + "<!--" + " ".join(lines[end + 1:close + 1])
+        end = close
