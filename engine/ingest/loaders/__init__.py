@@ -29,9 +29,11 @@ from engine.ingest.loaders.formats import (
     DISPLAY_NAMES,
     LEGACY_OFFICE,
     LOADER_NAMES,
+    ODF_MIMETYPES,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
     ZIP_FORMATS,
+    a_file,
     format_for_name,
 )
 
@@ -51,7 +53,9 @@ __all__ = [
 _LOADERS: dict[str, tuple[str, str]] = {
     "pdf": ("pdf", "load_pdf"),
     "docx": ("word", "load_docx"),
-    "odt": ("word", "load_odt"),
+    "odt": ("opendocument", "load_odt"),
+    "ods": ("opendocument", "load_ods"),
+    "odp": ("opendocument", "load_odp"),
     "pptx": ("slides", "load_pptx"),
     "xlsx": ("sheets", "load_xlsx"),
     "csv": ("sheets", "load_csv"),
@@ -182,9 +186,9 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt in ("msg", *LEGACY_OFFICE):
         if head.startswith(_ZIP_MAGIC) and fmt in LEGACY_OFFICE:
             modern = LEGACY_OFFICE[fmt].upper()
-            return None, f"not a {name} file (a zip archive: a {modern} file named .{fmt}?)"
+            return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
         if not head.startswith(_OLE_MAGIC):
-            return None, f"not a {name} file (no OLE header; mislabelled?)"
+            return None, f"not {a_file(name)} (no OLE header; mislabelled?)"
         return fmt, None
     if fmt == "rtf":
         if not head.startswith(b"{\\rtf"):
@@ -206,17 +210,17 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if head.startswith(_OLE_MAGIC):
         if fmt in ("docx", "pptx", "xlsx") and _is_encrypted_ooxml(path):
             return None, f"encrypted {name} (password protected)"
-        return None, f"not a {name} file (legacy binary Office format; save it as {name})"
+        return None, f"not {a_file(name)} (legacy binary Office format; save it as {name})"
     if head.startswith(_EMPTY_ZIP):
         return None, f"corrupt {name}: empty zip archive"
     if not head.startswith(_ZIP_MAGIC):
-        return None, f"not a {name} file (not a zip archive; mislabelled?)"
+        return None, f"not {a_file(name)} (not a zip archive; mislabelled?)"
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             marker = ZIP_FORMATS[fmt]
             if not any(n == marker or n.startswith(marker) for n in names):
-                return None, f"not a {name} file (zip archive without {marker})"
+                return None, f"not {a_file(name)} (zip archive without {marker})"
             encrypted = _zip_encryption_reason(zf, fmt, names)
             if encrypted:
                 return None, encrypted
@@ -230,8 +234,14 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
 def _zip_encryption_reason(zf: zipfile.ZipFile, fmt: str, names: list[str]) -> str | None:
     """Reason when an ODF or EPUB container is password-encrypted or DRM-protected."""
     manifest = "META-INF/manifest.xml"
-    if fmt == "odt" and manifest in names and b"encryption-data" in zf.read(manifest):
-        return "encrypted ODT (password protected)"
+    if fmt in ODF_MIMETYPES and manifest in names and b"encryption-data" in zf.read(manifest):
+        return f"encrypted {DISPLAY_NAMES[fmt]} (password protected)"
+    if fmt in ODF_MIMETYPES and "mimetype" in names:
+        kind = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+        actual = next((f for f, m in ODF_MIMETYPES.items() if m == kind), None)
+        if actual and actual != fmt:
+            return (f"not {a_file(DISPLAY_NAMES[fmt])} (it is an {DISPLAY_NAMES[actual]}: "
+                    f"rename it .{actual})")
     if fmt == "epub" and "META-INF/encryption.xml" in names:
         # Font obfuscation also uses encryption.xml; only encrypted content documents are DRM.
         text = zf.read("META-INF/encryption.xml").decode("utf-8", "replace").lower()

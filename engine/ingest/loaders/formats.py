@@ -89,6 +89,8 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".pdf": "pdf",
     ".docx": "docx",
     ".odt": "odt",
+    ".ods": "ods",
+    ".odp": "odp",
     ".pptx": "pptx",
     ".xlsx": "xlsx",
     ".csv": "csv",
@@ -131,7 +133,16 @@ ZIP_FORMATS: dict[str, str] = {
     "pptx": "ppt/",
     "xlsx": "xl/",
     "odt": "content.xml",
+    "ods": "content.xml",
+    "odp": "content.xml",
     "epub": "META-INF/container.xml",
+}
+
+#: The ``mimetype`` member that tells the OpenDocument kinds apart (all hold content.xml).
+ODF_MIMETYPES: dict[str, str] = {
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
 }
 
 #: Display names used in messages ("not a DOCX file").
@@ -139,6 +150,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "pdf": "PDF",
     "docx": "DOCX",
     "odt": "ODT",
+    "ods": "ODS",
+    "odp": "ODP",
     "pptx": "PPTX",
     "xlsx": "XLSX",
     "csv": "CSV",
@@ -168,6 +181,8 @@ LOADER_NAMES: dict[str, str] = {
     "pdf": "PDF text layer (pypdfium2)",
     "docx": "python-docx",
     "odt": "odfpy",
+    "ods": "odfpy",
+    "odp": "odfpy",
     "pptx": "python-pptx",
     "xlsx": "openpyxl",
     "csv": "CSV reader",
@@ -187,6 +202,14 @@ LOADER_NAMES: dict[str, str] = {
     "rtf": "LibreOffice (converted to DOCX)",
     "image": "OCR (Tesseract)",
 }
+
+
+def a_file(name: str) -> str:
+    """"a PDF file", "an ODS file": the article as the initialism is spoken."""
+    first = name.split()[0] if name.strip() else "x"
+    # an initialism is spoken letter by letter ("an XLSX", "a JSON"), a word as written
+    vowel = first[0] in "AEFHILMNORSX" if first.isupper() else first[0].lower() in "aeiou"
+    return f"{'an' if vowel else 'a'} {name} file"
 
 
 def format_for_name(path: Path) -> tuple[str | None, str | None]:

@@ -29,7 +29,7 @@ MAX_ROWS_PER_SHEET = 5000
 MAX_ROWS_TOTAL = 20000
 
 
-def _take_rows(rows: Iterable[list[str]], limit: int) -> tuple[list[list[str]], int]:
+def take_rows(rows: Iterable[list[str]], limit: int) -> tuple[list[list[str]], int]:
     """Up to ``limit`` non-empty rows (trailing empty cells trimmed) and the count left out."""
     kept: list[list[str]] = []
     skipped = 0
@@ -45,7 +45,7 @@ def _take_rows(rows: Iterable[list[str]], limit: int) -> tuple[list[list[str]], 
     return kept, skipped
 
 
-def _sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
+def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
     if not rows:
         return []
     heading = [Block(name, "heading", 1)] if name else []
@@ -69,12 +69,12 @@ def load_xlsx(path: Path) -> Document:
                 values = (
                     [format_value(v) for v in row] for row in sheet.iter_rows(values_only=True)
                 )
-                rows, left_out = _take_rows(values, min(MAX_ROWS_PER_SHEET, budget))
+                rows, left_out = take_rows(values, min(MAX_ROWS_PER_SHEET, budget))
                 budget -= len(rows)
                 if left_out:
                     skipped[sheet.title] = left_out
                 title = clean_inline(sheet.title)
-                pages.append(Page(number, _sheet_blocks(title, rows), label=title))
+                pages.append(Page(number, sheet_blocks(title, rows), label=title))
             props = workbook.properties
             title = clean_inline(props.title or "") if props is not None else ""
             author = clean_inline(props.creator or "") if props is not None else ""
@@ -108,7 +108,7 @@ def load_csv(path: Path) -> Document:
     dialect = _dialect(text[:65536], path.suffix.lower() == ".tsv")
     try:
         reader = csv.reader(io.StringIO(text, newline=""), dialect)
-        rows, left_out = _take_rows(
+        rows, left_out = take_rows(
             ([clean_inline(c) for c in row] for row in reader), MAX_ROWS_PER_SHEET
         )
     except csv.Error as exc:
@@ -119,6 +119,6 @@ def load_csv(path: Path) -> Document:
     return Document(
         path=str(path),
         format="csv",
-        pages=[Page(number=1, blocks=_sheet_blocks(None, rows))],
+        pages=[Page(number=1, blocks=sheet_blocks(None, rows))],
         metadata=metadata,
     )

@@ -1,4 +1,4 @@
-"""Word-processor documents: DOCX via python-docx, ODT via odfpy.
+"""Word-processor documents: DOCX via python-docx (ODT: :mod:`engine.ingest.loaders.opendocument`).
 
 Neither format has stable pages (pagination happens at render time), so each file is one page.
 What the chunker needs is structure: heading paragraphs (by style or outline level) become heading
@@ -28,7 +28,7 @@ from engine.ingest.loaders.common import (
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
 
-class _Builder:
+class Builder:
     """Collects blocks, grouping consecutive list items into one list block."""
 
     def __init__(self) -> None:
@@ -139,7 +139,7 @@ def load_docx(path: Path) -> Document:
         import docx
 
         document = docx.Document(str(path))
-        builder = _Builder()
+        builder = Builder()
         for item in _docx_items(document.element.body, document):
             if item.__class__.__name__ == "Table":
                 builder.table(_docx_table(item))
@@ -153,121 +153,10 @@ def load_docx(path: Path) -> Document:
                 builder.paragraph(item.text)
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
-    return _single_page(path, "docx", builder.finish(), title, author)
+    return single_page(path, "docx", builder.finish(), title, author)
 
 
-# ------------------------------------------------------------------------------------- ODT
-
-_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
-_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-#: Elements whose text is not part of the running text (comments, deleted changes, footnotes).
-_ODF_SKIP = {
-    (_OFFICE_NS, "annotation"),
-    (_TEXT_NS, "tracked-changes"),
-    (_TEXT_NS, "note"),
-    (_TEXT_NS, "sequence-decls"),
-}
-
-
-def _odf_text(element: Any) -> str:
-    """Inline text of an ODF element, unwrapping ``text:s``, ``text:tab``, ``text:line-break``."""
-    out: list[str] = []
-    for child in element.childNodes:
-        if child.nodeType == child.TEXT_NODE:
-            out.append(child.data)
-            continue
-        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODF_SKIP:
-            continue
-        if child.qname == (_TEXT_NS, "line-break"):
-            out.append("\n")
-        elif child.qname == (_TEXT_NS, "tab"):
-            out.append("\t")
-        elif child.qname == (_TEXT_NS, "s"):
-            count = str(child.attributes.get((_TEXT_NS, "c"), "1"))
-            out.append(" " * (int(count) if count.isdecimal() else 1))
-        else:
-            out.append(_odf_text(child))
-    return "".join(out)
-
-
-def _odf_list(element: Any, depth: int, builder: _Builder) -> None:
-    for item in element.childNodes:
-        if item.nodeType != item.ELEMENT_NODE:
-            continue
-        for child in item.childNodes:
-            if child.nodeType != child.ELEMENT_NODE:
-                continue
-            if child.qname == (_TEXT_NS, "list"):
-                _odf_list(child, depth + 1, builder)
-            elif child.qname in ((_TEXT_NS, "p"), (_TEXT_NS, "h")):
-                builder.item(depth, _odf_text(child))
-
-
-def _odf_rows(element: Any) -> Iterator[Any]:
-    """Direct rows of a table, looking inside header-row and row groups but not nested tables."""
-    for child in element.childNodes:
-        if child.nodeType != child.ELEMENT_NODE or child.qname[0] != _TABLE_NS:
-            continue
-        if child.qname[1] == "table-row":
-            yield child
-        elif child.qname[1] in ("table-header-rows", "table-rows", "table-row-group"):
-            yield from _odf_rows(child)
-
-
-def _odf_table(element: Any) -> list[list[str]]:
-    rows: list[list[str]] = []
-    for row in _odf_rows(element):
-        cells: list[str] = []
-        for cell in row.childNodes:
-            if cell.nodeType != cell.ELEMENT_NODE or cell.qname[1] != "table-cell":
-                continue
-            text = " ".join(_odf_text(p) for p in cell.childNodes if p.nodeType == p.ELEMENT_NODE)
-            repeat = str(cell.attributes.get((_TABLE_NS, "number-columns-repeated"), "1"))
-            # Repeated empty cells pad rows to the sheet width; expand only real content.
-            times = min(int(repeat), 50) if repeat.isdecimal() and text.strip() else 1
-            cells.extend([text] * times)
-        while cells and not cells[-1].strip():
-            cells.pop()
-        rows.append(cells)
-    return rows
-
-
-def _odf_walk(element: Any, builder: _Builder) -> None:
-    for child in element.childNodes:
-        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODF_SKIP:
-            continue
-        ns, name = child.qname
-        if ns == _TEXT_NS and name == "h":
-            level = str(child.attributes.get((_TEXT_NS, "outline-level"), "1"))
-            builder.heading(_odf_text(child), int(level) if level.isdecimal() else 1)
-        elif ns == _TEXT_NS and name == "p":
-            builder.paragraph(_odf_text(child))
-        elif ns == _TEXT_NS and name == "list":
-            _odf_list(child, 0, builder)
-        elif ns == _TABLE_NS and name == "table":
-            builder.table(_odf_table(child))
-        else:  # sections, frames, index bodies: descend
-            _odf_walk(child, builder)
-
-
-def load_odt(path: Path) -> Document:
-    """ODT -> one page: text:h headings with their outline level, lists, tables, paragraphs."""
-    with library_errors("ODT"):
-        from odf import dc
-        from odf.opendocument import load
-
-        document = load(str(path))
-        builder = _Builder()
-        _odf_walk(document.text, builder)
-        titles = document.meta.getElementsByType(dc.Title)
-        title = clean_inline(_odf_text(titles[0])) if titles else ""
-        creators = document.meta.getElementsByType(dc.Creator)
-        author = clean_inline(_odf_text(creators[0])) if creators else ""
-    return _single_page(path, "odt", builder.finish(), title, author)
-
-
-def _single_page(path: Path, fmt: str, blocks: list[Block], title: str, author: str) -> Document:
+def single_page(path: Path, fmt: str, blocks: list[Block], title: str, author: str) -> Document:
     """Word-processor files have no reliable page breaks: one page, title from metadata."""
     return Document(
         path=str(path),

@@ -1,0 +1,297 @@
+"""OpenDocument files via odfpy: text (ODT), spreadsheets (ODS) and presentations (ODP).
+
+These are what LibreOffice saves by default, so a LibreOffice user's letters, budgets and talks
+are in them. Each maps onto what its Office sibling gives (the same blocks, pages and labels):
+
+* ODT: one page (no stable pagination), ``text:h`` headings with their outline level, lists,
+  tables, paragraphs; comments, footnotes and deleted tracked changes are not running text.
+* ODS: one page per sheet (label = sheet name), each row rendered with its column headers, as
+  for XLSX (:mod:`engine.ingest.loaders.sheets`). Cells are read as displayed (the ``text:p``
+  LibreOffice writes: "12.50 €", "2025-03-01"), and a run of repeated cells or rows (how ODF
+  stores a filled-down column or a blank stretch) is expanded only when it holds something, so
+  the empty million rows at a sheet's end cost nothing and columns stay aligned.
+* ODP: one page per slide (label = its title), frames read top-to-bottom, left-to-right, outline
+  placeholders as lists, tables as tables, speaker notes under a "Speaker notes" heading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.ingest.document import Block, Document, Page
+from engine.ingest.loaders.common import clean_inline, first_heading, library_errors
+from engine.ingest.loaders.sheets import (
+    MAX_ROWS_PER_SHEET,
+    MAX_ROWS_TOTAL,
+    sheet_blocks,
+    take_rows,
+)
+from engine.ingest.loaders.word import Builder, single_page
+
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_DRAW_NS = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+_SVG_NS = "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
+_PRESENTATION_NS = "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"
+#: Elements whose text is not part of the running text (comments, deleted changes, footnotes).
+_ODF_SKIP = {
+    (_OFFICE_NS, "annotation"),
+    (_TEXT_NS, "tracked-changes"),
+    (_TEXT_NS, "note"),
+    (_TEXT_NS, "sequence-decls"),
+}
+#: A repeated cell or row is expanded up to this many times (a sheet is capped at far fewer rows
+#: than this anyway; a row wider than this is not a table anyone reads cell by cell).
+MAX_REPEAT = 1024
+#: Cell values used when a cell has no displayed text (LibreOffice always writes one).
+_VALUE_ATTRIBUTES = ("string-value", "date-value", "time-value", "value", "boolean-value")
+
+
+def _elements(element: Any) -> Iterator[Any]:
+    for child in element.childNodes:
+        if child.nodeType == child.ELEMENT_NODE:
+            yield child
+
+
+def _attr(element: Any, ns: str, name: str, default: str = "") -> str:
+    return str(element.attributes.get((ns, name), default))
+
+
+def _repeat(element: Any, name: str) -> int:
+    count = _attr(element, _TABLE_NS, name, "1")
+    return max(1, min(int(count), MAX_REPEAT)) if count.isdecimal() else 1
+
+
+def odf_text(element: Any) -> str:
+    """Inline text of an ODF element, unwrapping ``text:s``, ``text:tab``, ``text:line-break``."""
+    out: list[str] = []
+    for child in element.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            out.append(child.data)
+            continue
+        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODF_SKIP:
+            continue
+        if child.qname == (_TEXT_NS, "line-break"):
+            out.append("\n")
+        elif child.qname == (_TEXT_NS, "tab"):
+            out.append("\t")
+        elif child.qname == (_TEXT_NS, "s"):
+            count = _attr(child, _TEXT_NS, "c", "1")
+            out.append(" " * (int(count) if count.isdecimal() else 1))
+        else:
+            out.append(odf_text(child))
+    return "".join(out)
+
+
+def _odf_list(element: Any, depth: int, builder: Builder) -> None:
+    for item in _elements(element):
+        for child in _elements(item):
+            if child.qname == (_TEXT_NS, "list"):
+                _odf_list(child, depth + 1, builder)
+            elif child.qname in ((_TEXT_NS, "p"), (_TEXT_NS, "h")):
+                builder.item(depth, odf_text(child))
+
+
+def _odf_rows(element: Any) -> Iterator[Any]:
+    """Direct rows of a table, looking inside header-row and row groups but not nested tables."""
+    for child in _elements(element):
+        if child.qname[0] != _TABLE_NS:
+            continue
+        if child.qname[1] == "table-row":
+            yield child
+        elif child.qname[1] in ("table-header-rows", "table-rows", "table-row-group"):
+            yield from _odf_rows(child)
+
+
+def _cell_text(cell: Any) -> str:
+    text = " ".join(odf_text(p) for p in _elements(cell) if p.qname[0] == _TEXT_NS)
+    if text.strip():
+        return text
+    return next((value for name in _VALUE_ATTRIBUTES
+                 if (value := _attr(cell, _OFFICE_NS, name))), "")
+
+
+def _row_cells(row: Any) -> list[str]:
+    """A row's cells as displayed; covered (merged-over) cells are empty, like a sheet shows
+    them. Empty repeated cells are expanded only before a later non-empty one."""
+    cells: list[str] = []
+    pending = 0  # empty cells not yet known to lie between two filled ones
+    for cell in _elements(row):
+        if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+            continue
+        text = _cell_text(cell) if cell.qname[1] == "table-cell" else ""
+        times = _repeat(cell, "number-columns-repeated")
+        if not text.strip():
+            pending += times
+            continue
+        cells.extend([""] * min(pending, MAX_REPEAT))
+        pending = 0
+        cells.extend([text] * times)
+    return cells
+
+
+def odf_table(element: Any) -> Iterator[list[str]]:
+    """The rows of a ``table:table``; a repeated row is expanded when it holds text."""
+    for row in _odf_rows(element):
+        cells = _row_cells(row)
+        for _ in range(_repeat(row, "number-rows-repeated") if cells else 1):
+            yield list(cells)
+
+
+def _odf_walk(element: Any, builder: Builder) -> None:
+    for child in _elements(element):
+        if child.qname in _ODF_SKIP:
+            continue
+        ns, name = child.qname
+        if ns == _TEXT_NS and name == "h":
+            level = _attr(child, _TEXT_NS, "outline-level", "1")
+            builder.heading(odf_text(child), int(level) if level.isdecimal() else 1)
+        elif ns == _TEXT_NS and name == "p":
+            builder.paragraph(odf_text(child))
+        elif ns == _TEXT_NS and name == "list":
+            _odf_list(child, 0, builder)
+        elif ns == _TABLE_NS and name == "table":
+            builder.table(list(odf_table(child)))
+        else:  # sections, frames, text boxes, index bodies: descend
+            _odf_walk(child, builder)
+
+
+def _meta(document: Any) -> tuple[str, str]:
+    """(title, author) from the file's metadata, empty when absent; the author is the last
+    editor, else the one who created the file (all LibreOffice Calc records, often)."""
+    from odf import dc, meta
+
+    titles = document.meta.getElementsByType(dc.Title)
+    creators = (document.meta.getElementsByType(dc.Creator)
+                or document.meta.getElementsByType(meta.InitialCreator))
+    return (clean_inline(odf_text(titles[0])) if titles else "",
+            clean_inline(odf_text(creators[0])) if creators else "")
+
+
+# ------------------------------------------------------------------------------------- ODT
+
+
+def load_odt(path: Path) -> Document:
+    """ODT -> one page: text:h headings with their outline level, lists, tables, paragraphs."""
+    with library_errors("ODT"):
+        from odf.opendocument import load
+
+        document = load(str(path))
+        builder = Builder()
+        _odf_walk(document.text, builder)
+        title, author = _meta(document)
+    return single_page(path, "odt", builder.finish(), title, author)
+
+
+# ------------------------------------------------------------------------------------- ODS
+
+
+def load_ods(path: Path) -> Document:
+    """ODS -> one page per sheet (label = sheet name), rows with their column headers."""
+    with library_errors("ODS"):
+        from odf.opendocument import load
+
+        document = load(str(path))
+        pages: list[Page] = []
+        skipped: dict[str, int] = {}
+        budget = MAX_ROWS_TOTAL
+        sheets = [t for t in _elements(document.spreadsheet) if t.qname == (_TABLE_NS, "table")]
+        for number, sheet in enumerate(sheets, start=1):
+            name = clean_inline(_attr(sheet, _TABLE_NS, "name")) or f"Sheet{number}"
+            limit = min(MAX_ROWS_PER_SHEET, budget)
+            rows, left_out = take_rows(odf_table(sheet), limit)
+            budget -= len(rows)
+            if left_out:
+                skipped[name] = left_out
+            pages.append(Page(number, sheet_blocks(name, rows), label=name))
+        title, author = _meta(document)
+    metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
+    if author:
+        metadata["author"] = author
+    if skipped:
+        metadata["rows_not_indexed"] = ", ".join(f"{k}: {v}" for k, v in skipped.items())
+    return Document(path=str(path), format="ods", pages=pages, title=title or None,
+                    metadata=metadata)
+
+
+# ------------------------------------------------------------------------------------- ODP
+
+_LENGTH = re.compile(r"^\s*(-?[\d.]+)\s*(cm|mm|in|pt|pc|px)?\s*$")
+_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72, "pc": 2.54 / 6, "px": 2.54 / 96}
+
+
+def _position(shape: Any) -> tuple[float, float]:
+    """(top, left) of a shape in centimetres, for reading order; (0, 0) when it has none."""
+    def cm(name: str) -> float:
+        match = _LENGTH.match(_attr(shape, _SVG_NS, name, "0"))
+        if not match:
+            return 0.0
+        try:
+            return float(match.group(1)) * _CM[match.group(2) or "cm"]
+        except ValueError:
+            return 0.0
+    return cm("y"), cm("x")
+
+
+def _shapes(element: Any) -> Iterator[Any]:
+    """The drawing shapes of a slide with groups opened, in reading order."""
+    found: list[Any] = []
+
+    def collect(parent: Any) -> None:
+        for child in _elements(parent):
+            if child.qname == (_DRAW_NS, "g"):
+                collect(child)
+            elif child.qname[0] == _DRAW_NS:
+                found.append(child)
+    collect(element)
+    return iter(sorted(found, key=_position))
+
+
+def _blocks(shape: Any) -> list[Block]:
+    builder = Builder()
+    _odf_walk(shape, builder)
+    return builder.finish()
+
+
+def _slide_page(number: int, slide: Any) -> Page:
+    title = ""
+    blocks: list[Block] = []
+    notes: list[Block] = []
+    for shape in _shapes(slide):
+        kind = _attr(shape, _PRESENTATION_NS, "class")
+        if kind == "title" and not title:
+            title = clean_inline(" ".join(b.text for b in _blocks(shape)))
+        elif kind not in ("page-number", "footer", "date-time", "header"):
+            blocks += _blocks(shape)
+    for part in _elements(slide):
+        if part.qname == (_PRESENTATION_NS, "notes"):
+            notes += [b for shape in _shapes(part)
+                      if _attr(shape, _PRESENTATION_NS, "class") == "notes"
+                      for b in _blocks(shape)]
+    if title:
+        blocks.insert(0, Block(title, "heading", 1))
+    if notes:
+        blocks += [Block("Speaker notes", "heading", 2), *notes]
+    return Page(number=number, blocks=blocks, label=title or None)
+
+
+def load_odp(path: Path) -> Document:
+    """ODP -> one page per slide (hidden slides included: they keep the deck's numbering)."""
+    with library_errors("ODP"):
+        from odf.opendocument import load
+
+        document = load(str(path))
+        slides = [p for p in _elements(document.presentation) if p.qname == (_DRAW_NS, "page")]
+        pages = [_slide_page(n, slide) for n, slide in enumerate(slides, start=1)]
+        title, author = _meta(document)
+    metadata = {"slides": str(len(pages))}
+    if author:
+        metadata["author"] = author
+    first_title = next((p.label for p in pages if p.label), None)
+    return Document(path=str(path), format="odp", pages=pages,
+                    title=title or first_title or first_heading(
+                        b for p in pages for b in p.blocks), metadata=metadata)

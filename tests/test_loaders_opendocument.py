@@ -1,0 +1,134 @@
+"""OpenDocument spreadsheets (ODS) and presentations (ODP): what LibreOffice saves by default.
+
+The main files are real LibreOffice output: the sample corpus's XLSX workbook and PPTX deck,
+saved as ODS/ODP by ``soffice --convert-to``, must read exactly like the originals (same pages,
+labels, blocks). The storage details LibreOffice writes only for bigger sheets (repeated cells
+and rows, merged cells, the empty million rows at a sheet's end) are built with odfpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from engine.ingest.document import Document
+from engine.ingest.loaders import detect_format, load, skip_reason
+from engine.samples import CORPUS_DIR
+
+SOFFICE = shutil.which("soffice")
+
+
+def _convert(sources: list[Path], fmt: str, out: Path) -> None:
+    profile = out.parent / "lo-profile"
+    home = out.parent / "home"
+    home.mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+         "--nolockcheck", "--convert-to", fmt, "--outdir", str(out), *map(str, sources)],
+        env={**os.environ, "HOME": str(home)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert proc.wait(120) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if SOFFICE is None:
+        pytest.skip("needs LibreOffice (soffice)")
+    out = tmp_path_factory.mktemp("odf") / "out"
+    out.mkdir()
+    _convert([CORPUS_DIR / "stores_and_fleet.xlsx"], "ods", out)
+    _convert([CORPUS_DIR / "onboarding_2025.pptx"], "odp", out)
+    return out
+
+
+def _pages(doc: Document) -> list[tuple[int, str | None, list[tuple[str, str, int]]]]:
+    return [(p.number, p.label, [(b.kind, b.text, b.level) for b in p.blocks])
+            for p in doc.pages]
+
+
+@pytest.mark.parametrize(("odf", "ooxml"), [("stores_and_fleet.ods", "stores_and_fleet.xlsx"),
+                                            ("onboarding_2025.odp", "onboarding_2025.pptx")])
+def test_libreoffice_files_read_like_their_office_originals(converted, odf, ooxml):
+    doc, original = load(converted / odf), load(CORPUS_DIR / ooxml)
+    assert doc.format == odf.rsplit(".", 1)[1]
+    assert _pages(doc) == _pages(original)
+    assert doc.title == original.title
+    assert doc.metadata.get("author") == original.metadata.get("author")
+
+
+def test_odp_keeps_slide_titles_lists_and_speaker_notes(converted):
+    doc = load(converted / "onboarding_2025.odp")
+    assert [p.label for p in doc.pages][:2] == ["Welcome to Halcyon Reach", "Getting around"]
+    kinds = {b.kind for p in doc.pages for b in p.blocks}
+    assert {"heading", "list"} <= kinds
+    assert all(any(b.text == "Speaker notes" for b in p.blocks) for p in doc.pages)
+
+
+def _sheet_file(path: Path, rows: list[list[tuple[str, int]] | tuple[list[tuple[str, int]], int]],
+                name: str = "Log") -> Path:
+    """An ODS with one sheet; each row is [(text, columns repeated)] or (that, rows repeated).
+    An empty text is an empty cell; "<covered>" a cell merged over."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name=name)
+    for spec in rows:
+        cells, times = spec if isinstance(spec, tuple) else (spec, 1)
+        row = TableRow(numberrowsrepeated=times) if times > 1 else TableRow()
+        for text, repeat in cells:
+            if text == "<covered>":
+                row.addElement(CoveredTableCell())
+                continue
+            cell = TableCell(numbercolumnsrepeated=repeat) if repeat > 1 else TableCell()
+            if text:
+                cell.addElement(P(text=text))
+            row.addElement(cell)
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    document.save(str(path))
+    return path
+
+
+def test_ods_repeated_and_merged_cells_keep_columns_aligned(tmp_path):
+    path = _sheet_file(tmp_path / "log.ods", [
+        [("Boat", 1), ("", 2), ("Skipper", 1), ("", 1020)],           # a gap in the header
+        [("Kittiwake", 1), ("<covered>", 1), ("", 1), ("Mara Quist", 1)],
+        ([("Tern", 1), ("", 2), ("Ole Berg", 1)], 3),                    # a row filled down
+        ([("", 1024)], 1_048_000),                                       # the empty rest
+    ])
+    started = time.perf_counter()
+    doc = load(path)
+    assert time.perf_counter() - started < 5  # the million empty rows are never expanded
+    assert doc.pages[0].label == "Log"
+    text = doc.pages[0].text
+    assert "Boat: Kittiwake; Skipper: Mara Quist" in text
+    assert text.count("Boat: Tern; Skipper: Ole Berg") == 3
+
+
+def test_ods_mislabelled_and_damaged_files_get_one_line_reasons(tmp_path, converted):
+    odp_as_ods = tmp_path / "budget.ods"
+    shutil.copy(converted / "onboarding_2025.odp", odp_as_ods)
+    assert skip_reason(odp_as_ods) == "not an ODS file (it is an ODP: rename it .odp)"
+    truncated = tmp_path / "talk.odp"
+    truncated.write_bytes((converted / "onboarding_2025.odp").read_bytes()[:3000])
+    assert detect_format(truncated) is None
+    assert "corrupt or truncated ODP" in (skip_reason(truncated) or "")
+    with zipfile.ZipFile(tmp_path / "empty.ods", "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    assert skip_reason(tmp_path / "empty.ods") == (
+        "not an ODS file (zip archive without content.xml)")
