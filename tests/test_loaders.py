@@ -665,3 +665,37 @@ def test_markdown_unclosed_comment_keeps_the_text(tmp_path):
     (tmp_path / "notes.md").write_text("First line.\n\n<!-- never closed\n\nThe rest stays.\n")
     text = load(tmp_path / "notes.md").pages[0].text
     assert "First line." in text and "The rest stays." in text
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_text | _lines | st.lists(st.sampled_from(
+    ["Title", "=====", "-----", "Concepts", "--------", "~~~", "", "a b", "x"]), max_size=20)
+    .map("\n".join))
+def test_plain_text_with_headings_keeps_every_word_in_order(text):
+    from engine.ingest.loaders.text import plain_blocks
+
+    blocks = plain_blocks(text)
+    assert _alnum("".join(b.text for b in blocks)) == _alnum(text)
+    assert all(b.text.strip() for b in blocks)
+    assert all(1 <= b.level <= 6 for b in blocks if b.kind == "heading")
+
+
+def test_plain_text_underlined_headings_name_sections(tmp_path):
+    """dpkg's spec files and Git's release notes (shipped by Debian) mark sections like this."""
+    (tmp_path / "triggers.txt").write_text(
+        "========\nTRIGGERS\n========\n\nIntroduction\n------------\n\n"
+        "A dpkg trigger is a facility that allows events caused by one package.\n\n"
+        "Concepts\n--------\nTriggers are named.\n\n"
+        "Name    Value\n----    -----\nalpha   1\n\n"
+        "The last line of a paragraph\nunder a rule\n-----------------\n")
+    doc = load(tmp_path / "triggers.txt")
+    assert [(b.kind, b.level, b.text) for b in doc.pages[0].blocks] == [
+        ("heading", 1, "TRIGGERS"),
+        ("heading", 2, "Introduction"),
+        ("paragraph", 0, "A dpkg trigger is a facility that allows events caused by one package."),
+        ("heading", 2, "Concepts"),
+        ("paragraph", 0, "Triggers are named."),
+        ("paragraph", 0, "Name Value\n---- -----\nalpha 1"),
+        ("paragraph", 0, "The last line of a paragraph\nunder a rule\n-----------------"),
+    ]
+    assert doc.title == "TRIGGERS"

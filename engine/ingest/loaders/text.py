@@ -56,10 +56,54 @@ def _document(path: Path, fmt: str, blocks: list[Block], encoding: str, **meta: 
 # --------------------------------------------------------------------------------------- TXT
 
 
+#: A plain-text heading's underline (or overline): one punctuation character, three or more.
+_UNDERLINE = re.compile(r"^([=\-~^*#+_])\1{2,}$")
+
+
+def _underlines(title: str, line: str) -> bool:
+    """``line`` underlines ``title``: about as long (typed to match it, give or take)."""
+    return (bool(_UNDERLINE.match(line)) and not _UNDERLINE.match(title) and len(title) <= 100
+            and any(c.isalnum() for c in title)
+            and 0.6 * len(title) <= len(line) <= 1.5 * len(title) + 3)
+
+
+def plain_blocks(text: str) -> list[Block]:
+    """Blocks of a plain-text file: paragraphs, and underlined headings.
+
+    Release notes, FAQs and specs written as plain text mark their sections the way Markdown
+    and RST took over: a title on its own over a line of "=" or "-" (or between two such lines).
+    As headings they name the section in citations ("triggers.txt > Concepts") and start a new
+    chunk. Levels follow RST's rule: the first underline style seen is level 1, the next new one
+    level 2. Only a title that opens its paragraph counts, so a rule under a paragraph's last
+    line or a table's header ("Name  Value" / "----  -----") stays text.
+    """
+    blocks: list[Block] = []
+    styles: list[tuple[str, bool]] = []
+    for block in paragraph_blocks(text):
+        lines = block.text.split("\n")
+        heading, rest = None, lines
+        if (len(lines) >= 3 and lines[0] == lines[2] and _underlines(lines[1].strip(), lines[0])):
+            heading, rest = (lines[1].strip(), lines[0][0], True), lines[3:]
+        elif len(lines) >= 2 and _underlines(lines[0], lines[1]):
+            heading, rest = (lines[0], lines[1][0], False), lines[2:]
+        if heading is None:
+            blocks.append(block)
+            continue
+        title, char, overlined = heading
+        if (char, overlined) not in styles:
+            styles.append((char, overlined))
+        blocks.append(Block(clean_inline(title), "heading",
+                            min(styles.index((char, overlined)) + 1, 6)))
+        if rest:
+            blocks.append(Block("\n".join(rest), block.kind))
+    return blocks
+
+
 def load_plain(path: Path) -> Document:
-    """TXT/LOG: paragraphs split on blank lines (long runs split at line boundaries)."""
+    """TXT/LOG: paragraphs split on blank lines (long runs split at line boundaries), and
+    underlined headings (:func:`plain_blocks`)."""
     text, encoding = read_text(path)
-    return _document(path, "text", paragraph_blocks(text), encoding)
+    return _document(path, "text", plain_blocks(text), encoding)
 
 
 # ---------------------------------------------------------------------------------- Markdown
