@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.ingest.document import Document
+from engine.ingest.document import Document, LoadError
 from engine.ingest.loaders import detect_format, load, skip_reason
 from engine.samples import CORPUS_DIR
 
@@ -132,3 +132,15 @@ def test_ods_mislabelled_and_damaged_files_get_one_line_reasons(tmp_path, conver
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
     assert skip_reason(tmp_path / "empty.ods") == (
         "not an ODS file (zip archive without content.xml)")
+
+
+def test_an_odf_file_of_another_kind_without_its_mimetype_is_a_clear_error(tmp_path, converted):
+    """The mimetype member names the kind; without it the body decides (no traceback)."""
+    source = converted / "onboarding_2025.odp"
+    stripped = tmp_path / "talk.ods"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(stripped, "w") as zout:
+        for item in zin.infolist():
+            if item.filename != "mimetype":
+                zout.writestr(item, zin.read(item.filename))
+    with pytest.raises(LoadError, match=r"^not an ODS file \(it holds no spreadsheet\)$"):
+        load(stripped)

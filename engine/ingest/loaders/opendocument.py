@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.ingest.document import Block, Document, Page
+from engine.ingest.document import Block, Document, LoadError, Page
 from engine.ingest.loaders.common import clean_inline, first_heading, library_errors
+from engine.ingest.loaders.formats import DISPLAY_NAMES, a_file
 from engine.ingest.loaders.sheets import (
     MAX_ROWS_PER_SHEET,
     MAX_ROWS_TOTAL,
@@ -160,6 +161,15 @@ def _odf_walk(element: Any, builder: Builder) -> None:
             _odf_walk(child, builder)
 
 
+def _body(document: Any, part: str, fmt: str) -> Any:
+    """The document's ``office:text`` / ``spreadsheet`` / ``presentation``, or a clear error
+    for an OpenDocument file of another kind (or none) behind this extension."""
+    body = getattr(document, part, None)
+    if body is None:
+        raise LoadError(f"not {a_file(DISPLAY_NAMES[fmt])} (it holds no {part})")
+    return body
+
+
 def _meta(document: Any) -> tuple[str, str]:
     """(title, author) from the file's metadata, empty when absent; the author is the last
     editor, else the one who created the file (all LibreOffice Calc records, often)."""
@@ -182,7 +192,7 @@ def load_odt(path: Path) -> Document:
 
         document = load(str(path))
         builder = Builder()
-        _odf_walk(document.text, builder)
+        _odf_walk(_body(document, "text", "odt"), builder)
         title, author = _meta(document)
     return single_page(path, "odt", builder.finish(), title, author)
 
@@ -199,7 +209,8 @@ def load_ods(path: Path) -> Document:
         pages: list[Page] = []
         skipped: dict[str, int] = {}
         budget = MAX_ROWS_TOTAL
-        sheets = [t for t in _elements(document.spreadsheet) if t.qname == (_TABLE_NS, "table")]
+        sheets = [t for t in _elements(_body(document, "spreadsheet", "ods"))
+                  if t.qname == (_TABLE_NS, "table")]
         for number, sheet in enumerate(sheets, start=1):
             name = clean_inline(_attr(sheet, _TABLE_NS, "name")) or f"Sheet{number}"
             limit = min(MAX_ROWS_PER_SHEET, budget)
@@ -285,7 +296,8 @@ def load_odp(path: Path) -> Document:
         from odf.opendocument import load
 
         document = load(str(path))
-        slides = [p for p in _elements(document.presentation) if p.qname == (_DRAW_NS, "page")]
+        slides = [p for p in _elements(_body(document, "presentation", "odp"))
+                  if p.qname == (_DRAW_NS, "page")]
         pages = [_slide_page(n, slide) for n, slide in enumerate(slides, start=1)]
         title, author = _meta(document)
     metadata = {"slides": str(len(pages))}
