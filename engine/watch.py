@@ -13,6 +13,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 
+def _indexable(path: str) -> bool:
+    """Whether a change at ``path`` can matter to an index run: not a hidden file, not inside a
+    folder the scan skips (:func:`engine.ingest.scan.skipped_folder`)."""
+    from engine.ingest.scan import skipped_folder
+
+    folder, name = os.path.split(path)
+    if name.startswith("."):
+        return False
+    parts = folder.split(os.sep)
+    return not any(part and skipped_folder(os.sep.join(parts[:i]) or os.sep, part)
+                   for i, part in enumerate(parts))
+
+
 class FolderWatcher:
     """Calls ``on_change(changed_paths)`` from a background thread after changes settle."""
 
@@ -29,8 +42,7 @@ class FolderWatcher:
         self._thread: threading.Thread | None = None
 
     def _record(self, *paths: str) -> None:
-        relevant = [p for p in paths if p and not any(
-            part.startswith(".") for part in p.split(os.sep) if part)]
+        relevant = [p for p in paths if p and _indexable(p)]
         if not relevant:
             return
         with self._lock:

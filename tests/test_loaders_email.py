@@ -521,3 +521,64 @@ def test_msg_subject_and_body_round_trip(tmp_path, subject, body):
     doc = load(path)
     assert doc.title == subject and subject in doc.pages[0].blocks[0].text
     assert body in _text(doc)
+
+
+# ------------------------------------------------------------------------ mail without .eml
+
+
+def test_maildir_folders_and_their_maildir_plus_subfolders_are_mail(tmp_path):
+    """mutt/Evolution/Dovecot keep one file per message in cur/ and new/ (named
+    "<time>.<unique>.<host>:2,<flags>"), sub-folders as hidden ".Sent" folders (Maildir++)."""
+    from engine.ingest.scan import scan
+    from engine.watch import _indexable
+
+    box = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    box.add(_message("Ferry times", "The winter ferry leaves at nine."))
+    key = box.add(_message("Budget", "The lantern budget is 400 crowns."))
+    seen = box[key]
+    seen.set_subdir("cur")
+    seen.add_flag("S")
+    box[key] = seen
+    box.add_folder("Sent").add(_message("Re: Budget", "Approved."))
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "notes.txt").write_text("tool state, never indexed")
+    found = [f for f in scan([tmp_path]).files if "/cur/" in f or "/new/" in f]
+    assert len(found) == 3 and not any("/.cache/" in f for f in scan([tmp_path]).files)
+    assert any("/.Sent/" in f for f in found) and any(f.endswith(":2,S") for f in found)
+    docs = {load(f).title: load(f) for f in found}
+    assert set(docs) == {"Ferry times", "Budget", "Re: Budget"}
+    assert docs["Budget"].format == "eml"
+    assert docs["Budget"].pages[0].blocks[0].text.startswith("Budget — Ada Lovelace, 2024-03-05")
+    assert all(_indexable(f) for f in found)  # the folder watcher sees the same files
+    assert not _indexable(str(tmp_path / ".cache" / "notes.txt"))
+
+
+THUNDERBIRD_SEPARATOR = "From - Tue Mar 05 10:00:00 2024\nX-Mozilla-Status: 0001\n"
+
+
+def test_thunderbird_mail_folders_without_an_extension_are_mailboxes(tmp_path):
+    folder = tmp_path / "Local Folders"
+    folder.mkdir()
+    inbox = folder / "Inbox"
+    inbox.write_text("".join(THUNDERBIRD_SEPARATOR + _message(subject, body).as_string() + "\n"
+                             for subject, body in (("Harbour meeting", "Moved to Friday."),
+                                                   ("Crane repair", "New winch cable."))))
+    doc = load(inbox)
+    assert (doc.format, doc.metadata["messages"]) == ("mbox", "2")
+    assert [m.title for m in doc.parts] == ["Harbour meeting", "Crane repair"]
+    saved = tmp_path / "message-from-ada"  # a message saved without ".eml"
+    saved.write_bytes(_message("Lunch", "Orchard café at noon?").as_bytes())
+    assert load(saved).format == "eml" and "Orchard café" in _text(load(saved))
+    for name, text in (("README", "From the author: thanks for reading.\nMore text.\n"),
+                       ("NOTES", "Title: notes\nAuthor: me\nDate: today\n\nNot mail.\n")):
+        (tmp_path / name).write_text(text)
+        assert load(tmp_path / name).format == "text", name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600) | st.text(max_size=600).map(str.encode))
+def test_mail_sniffing_never_fails_on_any_bytes(head):
+    from engine.ingest.loaders.formats import mail_format
+
+    assert mail_format(head) in (None, "eml", "mbox")
+    assert mail_format(THUNDERBIRD_SEPARATOR.encode() + head) == "mbox"

@@ -1,9 +1,10 @@
 """Turn the paths a user dropped into the list of files to index.
 
 Folders are walked with symlinks followed but every real folder visited once (symlink loops end),
-hidden entries and tool folders skipped, permission errors reported per folder instead of ending
-the walk. Files with types Satchel cannot read are listed as skipped with the reason, so a folder
-full of photos is not a wall of errors but is not silently ignored either.
+hidden entries (Maildir++ mail folders aside) and tool folders skipped, permission errors
+reported per folder instead of ending the walk. Files with types Satchel cannot read are listed
+as skipped with the reason, so a folder full of photos is not a wall of errors but is not
+silently ignored either.
 """
 
 from __future__ import annotations
@@ -84,12 +85,21 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
                 dirs[:] = []
                 continue
             seen_dirs.add(real)
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+            dirs[:] = sorted(d for d in dirs if not skipped_folder(folder, d))
             for name in sorted(files):
                 if name.startswith("."):
                     continue
                 add_file(os.path.join(folder, name), explicit=False)
     return result
+
+
+def skipped_folder(parent: str, name: str) -> bool:
+    """Folders never indexed: tool state, and hidden ones. A Maildir++ folder (Dovecot,
+    Courier: ".Sent", ".Archive" beside the inbox's cur/ and new/) is hidden by name but holds
+    mail, unlike the tool state other dot-folders hold, so it is walked."""
+    if name in SKIP_DIRS:
+        return True
+    return name.startswith(".") and not os.path.isdir(os.path.join(parent, name, "cur"))
 
 
 def is_under(path: str, roots: list[str]) -> bool:

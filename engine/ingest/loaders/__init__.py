@@ -35,6 +35,7 @@ from engine.ingest.loaders.formats import (
     ZIP_FORMATS,
     a_file,
     format_for_name,
+    mail_format,
 )
 
 __all__ = [
@@ -172,6 +173,8 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
         return None, "permission denied"
     except OSError as exc:
         return None, f"cannot read file: {exc.strerror or type(exc).__name__}"
+    if fmt == "text" and not path.suffix:
+        fmt = mail_format(head) or fmt
     return _check_content(path, fmt, head)
 
 

@@ -6,6 +6,7 @@ but this table.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 #: Source-code and config extensions -> language recorded in ``Document.metadata["language"]``.
@@ -212,15 +213,60 @@ def a_file(name: str) -> str:
     return f"{'an' if vowel else 'a'} {name} file"
 
 
+#: A Maildir message (mutt, Evolution, KMail, Dovecot, offlineimap): one file per message in the
+#: folder's cur/ or new/, named "<seconds>.<unique>.<host>[:2,<flags>]" (no usable extension).
+_MAILDIR_NAME = re.compile(r"^\d{9,11}\.[^/\\]+$")
+_MAILDIR_FOLDERS = ("cur", "new")
+#: The "From " line that starts each message of an mbox: Thunderbird's "From - Tue Nov 05
+#: 10:00:00 2024", the classic "From ada@example.org Tue Nov  5 10:00:00 2024".
+_MBOX_SEPARATOR = re.compile(rb"From \S+ +[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{1,2}:\d\d")
+_HEADER_FIELD = re.compile(rb"^([!-9;-~]+):")
+_MAIL_FIELDS = frozenset({b"from", b"to", b"cc", b"subject", b"date", b"message-id",
+                          b"received", b"return-path", b"delivered-to", b"mime-version",
+                          b"content-type", b"reply-to", b"x-mozilla-status", b"in-reply-to"})
+
+
+def mail_format(head: bytes) -> str | None:
+    """"mbox" or "eml" when a file without an extension is mail, by its first bytes.
+
+    Thunderbird keeps each mail folder as an mbox named like the folder ("Inbox", "Sent"), and
+    some tools save messages without ".eml". Read as plain text, such a file gives headers and
+    base64 attachments as prose; read as mail it gives one cited document per message, with its
+    attachments. A text that merely starts with "From" is not mail: an mbox needs the dated
+    separator line and a header after it, a message at least three well-known header fields
+    (one of them From or Date) before its first blank line.
+    """
+    text = head.lstrip(b"\r\n")
+    lines = text.split(b"\n", 64)
+    if _MBOX_SEPARATOR.match(text) and len(lines) > 1 and _HEADER_FIELD.match(lines[1]):
+        return "mbox"
+    fields: set[bytes] = set()
+    for line in lines[:-1]:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):  # a folded header goes on
+            continue
+        match = _HEADER_FIELD.match(line)
+        if not match:
+            return None
+        fields.add(match.group(1).lower())
+    known = fields & _MAIL_FIELDS
+    return "eml" if len(known) >= 3 and known & {b"from", b"date"} else None
+
+
 def format_for_name(path: Path) -> tuple[str | None, str | None]:
     """``(format, language)`` from the file name alone; ``(None, None)`` when unsupported.
 
-    Files without an extension (README, LICENSE, notes) are candidates for plain text; the caller
-    still checks their content, since executables often have no extension either.
+    Files without an extension (README, LICENSE, notes, Thunderbird's mail folders) are
+    candidates for plain text; the caller still checks their content (:func:`mail_format`),
+    since executables often have no extension either. Maildir messages are e-mail.
     """
     name = path.name.lower()
     if name in CODE_FILENAMES:
         return "code", CODE_FILENAMES[name]
+    if path.parent.name in _MAILDIR_FOLDERS and _MAILDIR_NAME.match(path.name):
+        return "eml", None
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
