@@ -699,3 +699,78 @@ def test_plain_text_underlined_headings_name_sections(tmp_path):
         ("paragraph", 0, "The last line of a paragraph\nunder a rule\n-----------------"),
     ]
     assert doc.title == "TRIGGERS"
+
+
+def _manual_pdf(path, pages: int, *, furniture: bool = True) -> None:
+    """A manual set like libtasn1's and the shared-mime-info spec (fpdf2): a title page, then
+    pages with a running title, a chapter header carrying the printed page number (front
+    matter shifts it by one) and a page number at the foot."""
+    from fpdf import FPDF
+
+    class Manual(FPDF):
+        def header(self) -> None:
+            if furniture and self.page_no() > 1:
+                self.set_font("Helvetica", "", 9)
+                self.cell(0, 6, "Harbour Signals Manual", new_x="LMARGIN", new_y="NEXT")
+                chapter = "Chapter 1: Lights" if self.page_no() < 4 else "Chapter 2: Horns"
+                self.cell(0, 6, f"{chapter} {self.page_no() - 1}", new_x="LMARGIN", new_y="NEXT")
+                self.ln(6)
+
+        def footer(self) -> None:
+            if furniture and self.page_no() > 1:
+                self.set_y(-15)
+                self.set_font("Helvetica", "", 9)
+                self.cell(0, 6, str(self.page_no()), align="C")
+
+    pdf = Manual()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 24)
+    pdf.cell(0, 20, "Harbour Signals Manual", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 6, "How the harbour talks to ships, by light and by horn.")
+    for n in range(2, pages + 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "", 11)
+        pdf.multi_cell(0, 6, f"Signal {n} is shown from the mole for {n * 7} seconds.")
+        pdf.ln(12)
+        pdf.multi_cell(0, 6, f"Pilots answer signal {n} with {n + 1} short blasts.")
+    pdf.output(str(path))
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path):
+    _manual_pdf(tmp_path / "manual.pdf", 6)
+    doc = load(tmp_path / "manual.pdf")
+    assert doc.title == "Harbour Signals Manual"  # the title page's own heading stays
+    assert doc.pages[0].blocks[0].text == "Harbour Signals Manual"
+    for page in doc.pages[1:]:
+        n = page.number
+        assert [b.text for b in page.blocks] == [
+            f"Signal {n} is shown from the mole for {n * 7} seconds.",
+            f"Pilots answer signal {n} with {n + 1} short blasts."], n
+    assert int(doc.metadata["running_lines_removed"]) >= 2 * 5  # header block(s) and foot
+
+
+def test_pdf_without_running_lines_keeps_every_block(tmp_path):
+    _manual_pdf(tmp_path / "plain.pdf", 6, furniture=False)
+    _manual_pdf(tmp_path / "short.pdf", 2)  # two pages: too few to tell furniture from text
+    plain, short = load(tmp_path / "plain.pdf"), load(tmp_path / "short.pdf")
+    assert "running_lines_removed" not in plain.metadata
+    assert sum(len(p.blocks) for p in plain.pages) == 2 + 2 * 5
+    assert "Chapter 1: Lights 1" in short.pages[1].text and short.pages[1].text.endswith("2")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_sentence, min_size=1, max_size=4, unique=True), min_size=1,
+                max_size=12))
+def test_running_lines_removal_keeps_text_that_does_not_repeat(pages_text):
+    from engine.ingest.document import Block, Page
+    from engine.ingest.loaders.page_furniture import strip_running_lines
+
+    seen: set[str] = set()
+    pages = [Page(n, [Block(t) for t in texts if not (t in seen or seen.add(t))])
+             for n, texts in enumerate(pages_text, start=100)]  # numbers far from the text's
+    before = [[b.text for b in p.blocks] for p in pages]
+    if any(any(c.isdigit() for t in texts for c in t) for texts in before):
+        return  # a number that runs with the page is furniture by design
+    assert strip_running_lines(pages) == 0
+    assert [[b.text for b in p.blocks] for p in pages] == before

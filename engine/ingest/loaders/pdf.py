@@ -31,6 +31,7 @@ from engine.ingest import progress
 from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
 from engine.ingest.loaders import ocr
 from engine.ingest.loaders.common import clean_inline, library_errors, one_line, short_message
+from engine.ingest.loaders.page_furniture import strip_running_lines
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
 _EOF_WINDOW = 16384
@@ -347,7 +348,10 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
     reason = None if any(b.text.strip() for p in pages for b in p.blocks) else reader.empty_reason()
     if reason:
         raise LoadError(reason)
+    furniture = strip_running_lines(pages)
     metadata = {"pages": str(len(pages))}
+    if furniture:
+        metadata["running_lines_removed"] = str(furniture)
     for key in ("Author", "Subject", "Creator", "Producer"):
         if meta.get(key):
             metadata[key.lower()] = meta[key]
