@@ -774,3 +774,20 @@ def test_running_lines_removal_keeps_text_that_does_not_repeat(pages_text):
         return  # a number that runs with the page is furniture by design
     assert strip_running_lines(pages) == 0
     assert [[b.text for b in p.blocks] for p in pages] == before
+
+
+def test_html_heading_permalinks_are_not_part_of_the_heading(tmp_path):
+    """Sphinx and MkDocs end every heading with a permalink ("¶"); other generators with "#"
+    or "§". A heading that is itself a link keeps its text."""
+    (tmp_path / "policy.html").write_text(
+        "<html><body><main>"
+        '<h1>Python Policy<a class="headerlink" href="#top" title="Permalink">¶</a></h1>'
+        "<p>Intro.</p>"
+        '<h2>3.1. Versions<a href="#versions">§</a></h2><p>Use python3.</p>'
+        '<h2><a href="install.html">Install guide</a></h2><p>Steps.</p>'
+        '<p>See <a class="headerlink" href="#x">¶</a>the list.</p>'
+        "</main></body></html>")
+    doc = load(tmp_path / "policy.html")
+    headings = [b.text for b in doc.pages[0].blocks if b.kind == "heading"]
+    assert headings == ["Python Policy", "3.1. Versions", "Install guide"]
+    assert "¶" not in doc.pages[0].text and "See the list." in doc.pages[0].text

@@ -34,6 +34,8 @@ _DROP = (
 _DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+#: What a heading's permalink shows (nothing: an icon).
+_PERMALINK_MARKS = {"", "¶", "#", "§", "🔗", "\u2693"}
 #: Elements that break the inline flow (text before and after becomes separate paragraphs).
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "body", "html", "blockquote", "figure",
@@ -51,6 +53,13 @@ def _remove_chrome(soup: Any) -> None:
             node.extract()
     for tag in soup.find_all(_DROP):
         tag.decompose()
+    for tag in soup.find_all("a"):
+        # A heading's permalink (Sphinx's and MkDocs' "headerlink", "¶"; "#", "§" elsewhere)
+        # would end every heading and citation path with the symbol.
+        classes = tag.get("class") or []
+        if "headerlink" in classes or (tag.find_parent(list(_HEADINGS)) is not None
+                                       and tag.get_text(strip=True) in _PERMALINK_MARKS):
+            tag.decompose()
     for tag in soup.find_all(["header", "footer"]):
         if not tag.decomposed and tag.find_parent("article") is None:
             tag.decompose()
