@@ -791,3 +791,23 @@ def test_html_heading_permalinks_are_not_part_of_the_heading(tmp_path):
     headings = [b.text for b in doc.pages[0].blocks if b.kind == "heading"]
     assert headings == ["Python Policy", "3.1. Versions", "Install guide"]
     assert "¶" not in doc.pages[0].text and "See the list." in doc.pages[0].text
+
+
+def test_rst_links_and_roles_read_as_their_text(tmp_path):
+    """PyJWT's and Jansson's READMEs (shipped by Debian) and any Sphinx source."""
+    (tmp_path / "README.rst").write_text(
+        "PyJWT\n=====\n\n"
+        "A Python implementation of `RFC 7519 <https://tools.ietf.org/html/rfc7519>`_. Original\n"
+        "implementation by `@progrium <https://github.com/progrium>`__.\n\n"
+        "- `Comprehensive documentation`_\n"
+        "- Call :func:`~jwt.api.decode` or :class:`the class <jwt.PyJWT>`.\n\n"
+        "Literals stay: ``pip install pyjwt[crypto]`` and ``x`_``, as does |badge|.\n\n"
+        ".. _Comprehensive documentation: https://pyjwt.readthedocs.io/\n")
+    blocks = [(b.kind, b.text) for b in load(tmp_path / "README.rst").pages[0].blocks]
+    assert blocks == [
+        ("heading", "PyJWT"),
+        ("paragraph", "A Python implementation of RFC 7519. Original\n"
+                      "implementation by @progrium."),
+        ("list", "- Comprehensive documentation\n- Call decode or the class."),
+        ("paragraph", "Literals stay: ``pip install pyjwt[crypto]`` and ``x`_``, as does |badge|."),
+    ]

@@ -26,7 +26,12 @@ from engine.ingest.loaders.common import (
 )
 from engine.ingest.loaders.encoding import decode_text
 from engine.ingest.loaders.formats import format_for_name
-from engine.ingest.loaders.markdown_inline import LINK_DEFINITION, drop_comment, render_inline
+from engine.ingest.loaders.inline_markup import (
+    LINK_DEFINITION,
+    drop_comment,
+    render_markdown_inline,
+    render_rst_inline,
+)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -113,7 +118,7 @@ def parse_markdown(text: str) -> list[Block]:
     """Blocks from Markdown: ATX/setext headings, fenced and indented code, lists, tables.
 
     Fenced code keeps its fences (and so its language tag) so the model sees it as code. Outside
-    code, what a rendered page hides goes (:mod:`engine.ingest.loaders.markdown_inline`): link
+    code, what a rendered page hides goes (:mod:`engine.ingest.loaders.inline_markup`): link
     syntax (links read as their text), HTML comments and tags, link definitions. Emphasis and
     backticks stay as written: they are readable, and rewriting them could lose text.
     """
@@ -150,7 +155,7 @@ def parse_markdown(text: str) -> list[Block]:
             flush()
         elif atx := _ATX.match(line):
             flush()
-            title = clean_inline(render_inline(atx.group(2) or ""))
+            title = clean_inline(render_markdown_inline(atx.group(2) or ""))
             if title:
                 blocks.append(Block(title, "heading", len(atx.group(1))))
         elif not para and not listing and LINK_DEFINITION.match(line):
@@ -164,7 +169,7 @@ def parse_markdown(text: str) -> list[Block]:
         elif _MD_ITEM.match(line) or (listing and line[:1] in (" ", "\t")):
             if para:
                 flush()
-            listing.append(render_inline(line.rstrip()))
+            listing.append(render_markdown_inline(line.rstrip()))
         elif not para and not listing and line.startswith(("    ", "\t")):
             end = i
             while end < len(lines) and (not lines[end].strip() or lines[end][:1] in " \t"):
@@ -176,7 +181,7 @@ def parse_markdown(text: str) -> list[Block]:
         else:
             if listing:
                 flush()
-            para.append(render_inline(stripped))
+            para.append(render_markdown_inline(stripped))
         i += 1
     flush()
     return blocks
@@ -244,7 +249,8 @@ def parse_rst(text: str) -> list[Block]:
         if _RST_ADORN.match(stripped) and nxt and _RST_ADORN.match(after) and not para:
             # Overlined title: adornment, title, adornment.
             flush()
-            blocks.append(Block(clean_inline(nxt), "heading", level(stripped[0], True)))
+            blocks.append(Block(clean_inline(render_rst_inline(nxt)), "heading",
+                                level(stripped[0], True)))
             i += 3
             continue
         if (
@@ -256,7 +262,8 @@ def parse_rst(text: str) -> list[Block]:
             and not _RST_ADORN.match(stripped)
         ):
             flush()
-            blocks.append(Block(clean_inline(stripped), "heading", level(nxt[0], False)))
+            blocks.append(Block(clean_inline(render_rst_inline(stripped)), "heading",
+                                level(nxt[0], False)))
             i += 2
             continue
         if _RST_CODE_DIRECTIVE.match(stripped):
@@ -296,13 +303,13 @@ def parse_rst(text: str) -> list[Block]:
         elif _RST_ITEM.match(line) or (listing and line[:1] in (" ", "\t")):
             if para:
                 flush()
-            listing.append(line)
+            listing.append(render_rst_inline(line))
         elif _RST_ADORN.match(stripped) and len(stripped) >= 4 and not para:
             flush()  # transition line
         else:
             if listing:
                 flush()
-            para.append(render_inline(stripped))
+            para.append(render_rst_inline(stripped))
         i += 1
     flush()
     return blocks

@@ -1,16 +1,19 @@
-"""What a reader of a rendered Markdown page sees of its inline markup: link text, not link syntax.
+"""What a reader of a rendered page sees of inline markup: link text, not link syntax.
 
 Why: Markdown notes and READMEs, and whole documentation sets (Node.js's API docs, for one),
 are full of markup a rendered page hides: reference links ``[text][ref]`` with their
 ``[ref]: url`` definitions gathered at the end, inline links and images, badges, HTML comments
 (Node.js keeps each API's version history as YAML inside one), anchors (``<a id="x"></a>``),
-Obsidian-style ``[[wiki links]]``. Left as written they cost prompt tokens, the small model
-copies them into answers ("… any of the [supported package managers][], and …"), and a numbered
-reference (``[the manual][2]``) reads exactly like a citation of passage 2.
+Obsidian-style ``[[wiki links]]``. reStructuredText (Sphinx sources, Python READMEs) has its
+own: ```RFC 7519 <https://...>`_``, ``:func:`~pkg.mod.load```. Left as written they cost prompt
+tokens, the small model copies them into answers ("… any of the [supported package
+managers][], and …"), and a numbered reference (``[the manual][2]``) reads exactly like a
+citation of passage 2.
 
-So links and images become their text, wiki links their title, HTML comments, known inline tags
-and link definitions go. Code spans are kept exactly as written (a ``<T>`` or ``a[i](x)`` in code
-is code), and so are emphasis and backticks: they read fine and carry meaning.
+So links and images become their text, wiki links their title, roles their text, HTML comments,
+known inline tags and link definitions go. Code spans and literals are kept exactly as written
+(a ``<T>`` or ``a[i](x)`` in code is code), and so are emphasis and backticks: they read fine
+and carry meaning.
 """
 
 from __future__ import annotations
@@ -34,17 +37,12 @@ LINK_DEFINITION = re.compile(rf"^ {{0,3}}\[[^\[\]\n]+\]:\s*{_TARGET}{_TITLE}\s*$
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
-def render_inline(line: str) -> str:
-    """``line`` as its rendered text reads: links and images as their text, no inline tags."""
+def render_markdown_inline(line: str) -> str:
+    """A Markdown ``line`` as its rendered text reads: links and images as their text, no
+    inline tags."""
     if not any(c in line for c in "[<"):
         return line
-    spans: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        spans.append(match.group(0))
-        return f"\x00{len(spans) - 1}\x00"
-
-    text = _CODE_SPAN.sub(keep, line)
+    text, spans = _protect(_CODE_SPAN, line)
     text = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1).split("#")[0] or m.group(1))
                           .strip(), text)
     text = _IMAGE.sub(r"\1", text)
@@ -52,7 +50,50 @@ def render_inline(line: str) -> str:
     text = _REFERENCE_LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _HTML_TAG.sub(lambda m: " " if m.group(0)[1:3].lower() == "br" else "", text)
+    return _restore(text, spans)
+
+
+def _protect(code: re.Pattern[str], line: str) -> tuple[str, list[str]]:
+    """``line`` with its code spans swapped for placeholders (no markup rule may touch code),
+    and the spans, for :func:`_restore`. Control characters never reach here (the loaders
+    strip them), so a NUL-delimited placeholder cannot clash with text."""
+    spans: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    return code.sub(keep, line), spans
+
+
+def _restore(text: str, spans: list[str]) -> str:
     return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], text)
+
+
+#: ``literal`` (kept as written), a role with its text, a hyperlink reference with or without
+#: its target (named ``_`` or anonymous ``__``).
+_RST_LITERAL = re.compile(r"``.+?``")
+_RST_ROLE = re.compile(r":[\w.+-]+(?::[\w.+-]+)*:`([^`]+)`")
+_RST_LINK = re.compile(r"`([^`<]*?)\s*(?:<[^<>`]*>)?`__?(?![\w])")
+_RST_TARGET = re.compile(r"^(.*?)\s*<[^<>]*>$")
+
+
+def _role_text(text: str) -> str:
+    """What Sphinx shows for a role: its title, or the last part of a "~" target."""
+    if match := _RST_TARGET.match(text):
+        return match.group(1) or text
+    return text[1:].rsplit(".", 1)[-1] if text.startswith("~") else text
+
+
+def render_rst_inline(line: str) -> str:
+    """A reStructuredText ``line`` as its rendered text reads: hyperlinks as their text
+    (```RFC 7519 <https://...>`_`` -> "RFC 7519"), roles as their title."""
+    if "`" not in line:
+        return line
+    text, spans = _protect(_RST_LITERAL, line)
+    text = _RST_ROLE.sub(lambda m: _role_text(m.group(1)), text)
+    text = _RST_LINK.sub(lambda m: m.group(1) or m.group(0), text)
+    return _restore(text, spans)
 
 
 def drop_comment(lines: list[str], i: int) -> tuple[str, int]:
