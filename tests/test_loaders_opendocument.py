@@ -1,4 +1,5 @@
-"""OpenDocument spreadsheets (ODS) and presentations (ODP): what LibreOffice saves by default.
+"""What LibreOffice writes: OpenDocument spreadsheets (ODS) and presentations (ODP), which it
+saves by default, and PDFs exported from a Word document.
 
 The main files are real LibreOffice output: the sample corpus's XLSX workbook and PPTX deck,
 saved as ODS/ODP by ``soffice --convert-to``, must read exactly like the originals (same pages,
@@ -144,3 +145,29 @@ def test_an_odf_file_of_another_kind_without_its_mimetype_is_a_clear_error(tmp_p
                 zout.writestr(item, zin.read(item.filename))
     with pytest.raises(LoadError, match=r"^not an ODS file \(it holds no spreadsheet\)$"):
         load(stripped)
+
+
+def test_bullets_of_a_pdf_made_from_a_word_document_make_a_list(tmp_path):
+    """Word's bullets are Symbol-font glyphs: the PDF text layer gives U+F0B7 for each."""
+    if SOFFICE is None:
+        pytest.skip("needs LibreOffice (soffice)")
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Packing list", 1)
+    document.add_paragraph("Bring these on the boat:")
+    for item in ("A lantern with spare oil", "Two coils of rope", "The harbour chart"):
+        document.add_paragraph(item, style="List Bullet")
+    document.add_paragraph("Leave the rest ashore.")
+    document.save(str(tmp_path / "packing.docx"))
+    out = tmp_path / "out"
+    out.mkdir()
+    _convert([tmp_path / "packing.docx"], "pdf", out)
+    blocks = [(b.kind, b.text) for b in load(out / "packing.pdf").pages[0].blocks]
+    assert blocks == [
+        ("heading", "Packing list"),
+        ("paragraph", "Bring these on the boat:"),
+        ("list", "\u2022 A lantern with spare oil\n\u2022 Two coils of rope\n"
+                 "\u2022 The harbour chart"),
+        ("paragraph", "Leave the rest ashore."),
+    ]

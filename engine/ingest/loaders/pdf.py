@@ -35,7 +35,17 @@ from engine.ingest.loaders.page_furniture import strip_running_lines
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
 _EOF_WINDOW = 16384
-_BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u2013\u00b7*-]|\d{1,3}[.)])\s")
+_BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u25a0\u25a1\u25e6\u27a2\u2756\u2713\u2751\u2013"
+                     r"\u00b7*-]|\d{1,3}[.)])\s")
+#: Word and LibreOffice set list bullets in the Symbol and Wingdings fonts, whose glyphs a PDF's
+#: text layer gives as private-use code points (U+F0B7 for the usual round bullet). Unmapped, a
+#: bulleted list of a PDF made from a Word document read as one run-on paragraph of "\uf0b7 A
+#: lantern \uf0b7 Two coils ...". Each maps to the character it shows.
+_SYMBOL_BULLETS = str.maketrans({
+    "\uf0b7": "\u2022", "\uf06c": "\u25cf", "\uf0a7": "\u25aa", "\uf06e": "\u25a0",
+    "\uf0a8": "\u25a1", "\uf06f": "\u25a1", "\uf071": "\u2751", "\uf076": "\u2756",
+    "\uf0d8": "\u27a2", "\uf0fc": "\u2713", "\uf09f": "\u2022", "\uf0a1": "\u25e6",
+})
 #: A page holding an image whose text layer has fewer non-space characters than this is read by
 #: OCR (a scanner's "Page 3" stamp or footer must not hide the scanned page behind it).
 MIN_TEXT_CHARS = 20
@@ -101,7 +111,7 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
         indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
         size, baseline = _line_font(textpage, indexes)
-        lines.append(_Line(content, size, baseline))
+        lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline))
     return lines
 
 
