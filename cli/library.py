@@ -80,6 +80,12 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
               f"{summary.files_removed} removed, {len(summary.files_failed)} failed, "
               f"{len(summary.files_skipped)} skipped; {summary.chunks} chunks in "
               f"{summary.seconds:.1f} s (collection {collection})")
+        if summary.files_reread:
+            print(f"  read again with today's readers: {summary.files_reread} file(s) indexed "
+                  "by an earlier version")
+        if summary.chunks_reused:
+            print(f"  {summary.chunks_reused} of {summary.chunks} chunks of files read again "
+                  "were unchanged and kept their vectors")
         for file in summary.files:  # say when a file was not read from its own text
             if "OCR" in file["loader"] or "LibreOffice" in file["loader"]:
                 print(f"  read by {file['loader']}: {file['path']}")

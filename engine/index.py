@@ -138,6 +138,7 @@ def docs_schema() -> pa.Schema:
         pa.field("pages", pa.int32()), pa.field("chunks", pa.int32()),
         pa.field("status", pa.string()), pa.field("error", pa.string()),
         pa.field("indexed_at", pa.string()), pa.field("loader", pa.string()),
+        pa.field("reader", pa.string()),
     ])
 
 
@@ -159,6 +160,9 @@ class DocRecord:
     indexed_at: str = ""
     #: what read the file ("python-docx", "... + OCR on 2 of 5 pages"); "" in older indexes
     loader: str = ""
+    #: the revisions of the readers that read it (:mod:`engine.ingest.revisions`); a file whose
+    #: tag is not today's is read again; "" in older indexes
+    reader: str = ""
 
 
 def connect() -> Any:
@@ -404,6 +408,24 @@ class Collection:
         import pyarrow.compute as pc
 
         return set(pc.unique(table["path"]).to_pylist())
+
+    def vectors_by_hash(self, paths: Iterable[str]) -> dict[str, Any]:
+        """content hash -> vector (a numpy array) of the chunks of ``paths`` (200 per query):
+        what the indexer reuses when a file is read again."""
+        import numpy as np
+
+        wanted = sorted(set(paths))
+        out: dict[str, Any] = {}
+        for start in range(0, len(wanted), 200):
+            where = f"path IN ({', '.join(sql_str(p) for p in wanted[start:start + 200])})"
+            table = (self.chunks.search().where(where).select(["content_hash", "vector"])
+                     .limit(None).to_arrow())
+            if not table.num_rows:
+                continue
+            vectors = table["vector"].combine_chunks()
+            matrix = np.asarray(vectors.flatten(), np.float32).reshape(len(vectors), -1)
+            out.update(zip(table["content_hash"].to_pylist(), matrix, strict=True))
+        return out
 
     def count_chunks(self) -> int:
         return self.chunks.count_rows()

@@ -4,8 +4,12 @@ Three stages overlap so the embedder, the slow part, never waits: a parse thread
 through the isolated parser process (time and memory limits per file), the calling thread embeds
 whole files' chunks in large batches, and a writer thread commits each batch to LanceDB in one
 transaction. Unchanged files (same size and mtime, or same content hash) cost a stat, or a read and
-a hash: no parsing, no embedding. Cancellation is checked between batches; everything committed
-before stays, so the next run resumes with the remaining files only.
+a hash: no parsing, no embedding. A file read by an older revision of its reader is read again
+(:mod:`engine.ingest.revisions`). A file read again, because it changed or its reader did, keeps
+the vectors of every chunk whose text is the same: only new text is embedded, so editing a
+paragraph of a long document or upgrading a reader costs little more than the parsing.
+Cancellation is checked between batches; everything committed before stays, so the next run
+resumes with the remaining files only.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from engine.index import Collection, DocRecord, chunk_id
 from engine.ingest.document import container_of
 from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
+from engine.ingest.loaders.formats import format_for_name
+from engine.ingest.revisions import formats_in, is_current, reading_tag
 from engine.ingest.scan import ScanResult, is_under, scan
 from engine.jobs import Cancelled, Job, heavy_job
 from engine.settings import Settings
@@ -41,12 +48,16 @@ class IndexSummary:
     collection: str
     files_indexed: int = 0
     files_unchanged: int = 0
+    #: files whose content had not changed, read again because their reader is newer
+    files_reread: int = 0
     files_removed: int = 0
     files_failed: list[dict[str, str]] = field(default_factory=list)
     #: every file (re)indexed by this run: path, what read it, pages, chunks, parts
     files: list[dict[str, Any]] = field(default_factory=list)
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     chunks: int = 0
+    #: chunks of files read again whose text had not changed: their vectors were kept
+    chunks_reused: int = 0
     seconds: float = 0.0
     cancelled: bool = False
     rebuilt: bool = False
@@ -57,6 +68,7 @@ class IndexSummary:
         return {"files_indexed": self.files_indexed, "files_unchanged": self.files_unchanged,
                 "files_removed": self.files_removed, "files_failed": self.files_failed,
                 "chunks": self.chunks, "seconds": round(self.seconds, 3),
+                "files_reread": self.files_reread, "chunks_reused": self.chunks_reused,
                 "collection": self.collection, "files_skipped": self.files_skipped,
                 "cancelled": self.cancelled, "rebuilt": self.rebuilt,
                 "rebuild_pending": self.rebuild_pending, "files": self.files}
@@ -84,7 +96,23 @@ class _Item:
     digest: str = ""
     parsed: ParsedFile | None = None
     reason: str = ""
-    old: DocRecord | None = None
+    old: DocRecord | None = None  # the file's row before this run, if it had one
+
+    @property
+    def same_content(self) -> bool:
+        """The file was indexed before with this very content (read again: its reader changed)."""
+        return (self.old is not None and self.old.status == "ok"
+                and self.old.content_hash == self.digest)
+
+    @property
+    def reread(self) -> bool:
+        """Parsed again, with the same content, because its reader changed."""
+        return self.kind == "parsed" and self.same_content
+
+    @property
+    def keeps_earlier(self) -> bool:
+        """Today's reader failed on content an earlier one read: the earlier text stays."""
+        return self.kind in ("failed", "empty") and self.same_content
 
 
 def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, ParseConfig]:
@@ -155,7 +183,8 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                                              f"{exc.strerror or exc}"})
                 continue
             doc = docs.get(path)
-            if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+            if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns and \
+                    is_current(doc.reader):
                 if doc.status == "ok":
                     summary.files_unchanged += 1
                     continue
@@ -280,17 +309,18 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 out.put(_Item(path, "failed", st, "", reason=f"cannot read file: {reason}"))
                 continue
             old = docs.get(path)
-            if old and old.status == "ok" and old.content_hash == digest:
+            if old and old.status == "ok" and old.content_hash == digest and \
+                    is_current(old.reader):
                 out.put(_Item(path, "unchanged", st, digest, old=old))
                 continue
             try:
                 name = os.path.basename(path)
                 parsed = worker.parse(path, timeout_s, lambda message, name=name: job.status(
                     f"Reading {name}: {message}"))  # OCR, page by page
-                out.put(_Item(path, "parsed", st, digest, parsed))
+                out.put(_Item(path, "parsed", st, digest, parsed, old=old))
             except ParseFailed as exc:
                 kind = "empty" if isinstance(exc, NoText) else "failed"
-                out.put(_Item(path, kind, st, digest, reason=str(exc)))
+                out.put(_Item(path, kind, st, digest, reason=str(exc), old=old))
     except BaseException as exc:  # surfaced in the calling thread
         errors.append(exc)
     finally:
@@ -351,7 +381,9 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
             if pending and (item is None or pending_chunks >= EMBED_BATCH
                             or len(pending) >= COMMIT_FILES
                             or (pending_chunks and parsed_q.empty())):
-                batch = _embed_batch(pending, embedder, coll.meta.dim, job, parts_of)
+                known = _known_vectors(coll, pending, parts_of)
+                batch = _embed_batch(pending, embedder, coll.meta.dim, job, parts_of, known)
+                summary.chunks_reused += sum(h in known for h in _chunk_hashes(pending))
                 if writer_error:
                     raise writer_error[0]
                 commit_q.put(batch)
@@ -376,9 +408,26 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
             raise errors[0]
 
 
+def _chunk_hashes(items: list[_Item]) -> list[str]:
+    """The content hash of every chunk of these files and their parts, in commit order."""
+    return [ch.content_hash for item in items
+            for part in (item.parsed.walk() if item.parsed else []) for ch in part.chunks]
+
+
+def _known_vectors(coll: Collection, items: list[_Item],
+                   parts_of: dict[str, list[str]]) -> dict[str, Any]:
+    """content hash -> vector of the chunks these files (and their parts) have in the index
+    now: a chunk whose text comes out the same is not embedded again. Files new to the index
+    have none, and cost no query."""
+    paths = [p for item in items if item.parsed and item.old is not None
+             for p in (item.path, *parts_of.get(item.path, []))]
+    return coll.vectors_by_hash(paths) if paths else {}
+
+
 def _account(item: _Item, summary: IndexSummary) -> None:
     if item.kind == "parsed" and item.parsed:
         summary.files_indexed += 1
+        summary.files_reread += item.reread
         docs = item.parsed.walk()
         chunks = sum(len(d.chunks) for d in docs)
         summary.chunks += chunks
@@ -390,6 +439,9 @@ def _account(item: _Item, summary: IndexSummary) -> None:
                                         for d in docs[1:]]})
     elif item.kind == "unchanged":
         summary.files_unchanged += 1
+    elif item.keeps_earlier:
+        summary.files_failed.append({"path": item.path, "reason": f"{item.reason}; the text "
+                                     "read by an earlier version is kept"})
     elif item.kind == "empty":
         summary.files_skipped.append({"path": item.path, "reason": item.reason})
     else:
@@ -397,27 +449,34 @@ def _account(item: _Item, summary: IndexSummary) -> None:
 
 
 def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
-                 parts_of: dict[str, list[str]]) -> tuple[list[str], Any, list[DocRecord]]:
+                 parts_of: dict[str, list[str]], known: dict[str, Any] | None = None,
+                 ) -> tuple[list[str], Any, list[DocRecord]]:
     """Embed every chunk of these files (and of their parts) and build the commit: (paths,
-    chunk rows, doc rows). A file's old parts are replaced with it: ``parts_of`` lists them."""
+    chunk rows, doc rows). A file's old parts are replaced with it: ``parts_of`` lists them.
+    ``known``: vectors by content hash (:func:`_known_vectors`), used instead of embedding."""
     import numpy as np
     import pyarrow as pa
 
     from engine.index import chunks_schema
 
+    known = known or {}
+    hashes = _chunk_hashes(items)
     texts: list[str] = []
     counts: list[int] = []
     for item in items:
         for part in item.parsed.walk() if item.parsed else []:
             for ch in part.chunks:
-                texts.append(ch.text)
-                counts.append(ch.tokens)
+                if ch.content_hash not in known:
+                    texts.append(ch.text)
+                    counts.append(ch.tokens)
     vectors = []
     for start in range(0, len(texts), EMBED_BATCH * 4):
         job.check()
         end = start + EMBED_BATCH * 4
         vectors.append(embedder.encode(texts[start:end], token_counts=counts[start:end]))
-    matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+    fresh = iter(np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32))
+    matrix = (np.stack([known[h] if h in known else next(fresh) for h in hashes]).astype(
+        np.float32, copy=False) if hashes else np.zeros((0, dim), np.float32))
     cols: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "path", "page", "start", "end",
                                                   "ordinal", "heading", "text", "content_hash",
                                                   "doc_hash", "tokens")}
@@ -439,25 +498,33 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
     arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
     flat = pa.array(matrix.reshape(-1), type=pa.float32())
     arrays.append(pa.FixedSizeListArray.from_arrays(flat, dim))
-    rows = pa.Table.from_arrays(arrays, schema=schema) if texts else None
+    rows = pa.Table.from_arrays(arrays, schema=schema) if hashes else None
     docs: list[DocRecord] = []
     replaced: list[str] = []
     for item in items:
         st = item.stat
         size, mtime = (st.st_size, st.st_mtime_ns) if st else (0, 0)
         if item.kind == "parsed" and item.parsed:
+            tag = reading_tag({part.format for part in item.parsed.walk()})
             for part in item.parsed.walk():
                 docs.append(DocRecord(part.path, item.digest, size, mtime, part.format,
                                       part.title, part.pages, len(part.chunks), "ok", "",
-                                      _now(), part.loader))
+                                      _now(), part.loader, tag))
                 replaced.append(part.path)
             replaced += parts_of.get(item.path, [])
         elif item.kind == "unchanged" and item.old is not None:
             # Same content, new mtime (a touch or a copy): only the stat fields move forward.
             docs.append(replace(item.old, size=size, mtime_ns=mtime))
+        elif item.keeps_earlier and item.old is not None:
+            # Not lost to a newer reader's failure (or a busy machine's time-out); marked as
+            # read today, so the failure is not repeated at every run until the next upgrade.
+            docs.append(replace(item.old, size=size, mtime_ns=mtime, reader=reading_tag(
+                {item.old.format, *(formats_in(item.old.reader) or [])})))
         else:
             docs.append(DocRecord(item.path, item.digest, size, mtime,
                                   status="empty" if item.kind == "empty" else "failed",
-                                  error=item.reason, indexed_at=_now()))
+                                  error=item.reason, indexed_at=_now(),
+                                  reader=reading_tag({format_for_name(Path(item.path))[0]
+                                                      or ""})))
             replaced += [item.path, *parts_of.get(item.path, [])]
     return replaced, rows, docs

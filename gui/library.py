@@ -69,8 +69,10 @@ class LibraryScreen(QWidget):
         self.new_button = QPushButton("New…")
         self.remove_button = QPushButton("Remove")
         self.reindex_button = QPushButton("Re-index")
-        self.reindex_button.setToolTip("Scan this collection's files and folders again (needed "
-                                       "after changing chunk size or embedder)")
+        self.reindex_button.setToolTip("Scan this collection's files and folders again: new "
+                                       "and changed files are indexed, files read by an earlier "
+                                       "version of Satchel are read again (also needed after "
+                                       "changing chunk size or embedder)")
         for b in (self.new_button, self.remove_button, self.reindex_button):
             row.addWidget(b)
         sl.addLayout(row)
@@ -210,7 +212,10 @@ class LibraryScreen(QWidget):
 
         def done(rows: list[ops.FileStatus]) -> None:
             if name == self.ctx.active_collection:
-                self.table_title.setText(f"In “{name}”: {len(rows)} files")
+                older = sum(r.outdated for r in rows)
+                self.table_title.setText(f"In “{name}”: {len(rows)} files" + (
+                    f" ({older} read by an earlier version of Satchel: Re-index to read them "
+                    "with today's readers)" if older else ""))
                 self.model.set_rows(rows, self.style())
 
         self.ctx.executor.submit(ops.collection_files, name,
@@ -304,6 +309,8 @@ class LibraryScreen(QWidget):
             text = (f"{s.files_indexed} indexed, {s.files_unchanged} unchanged, "
                     f"{len(s.files_failed)} failed, {s.files_removed} removed"
                     + (f", {len(s.files_skipped)} skipped" if s.files_skipped else "")
+                    + (f" ({s.files_reread} read again with today's readers)"
+                       if s.files_reread else "")
                     + f" in {s.seconds:.1f} s")
             self.table_title.setText(f"Last run into “{collection}”: {text}"
                                      + (" (cancelled; finished files are kept)"

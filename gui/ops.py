@@ -36,6 +36,7 @@ class FileStatus:
     detail: str = ""
     chunks: int = 0
     loader: str = ""  # what read the file ("python-docx", "... + OCR on 2 of 5 pages")
+    outdated: bool = False  # read by an earlier version's readers; Re-index reads it again
 
 
 @dataclass
@@ -62,17 +63,25 @@ def collection_files(ctx: TaskContext, name: str) -> list[FileStatus]:
 
     if name not in {m.name for m in index.list_collections()}:
         return []
+    from engine.ingest.document import container_of
+    from engine.ingest.revisions import is_current
+
     docs = index.Collection.open(name).documents()
     shown = {"ok": "stored", "empty": "skipped"}
     return [FileStatus(d.path, shown.get(d.status, "failed"),
-                       d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader)
+                       d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader,
+                       outdated=d.status == "ok" and container_of(d.path) == d.path
+                       and not is_current(d.reader))
             for d in sorted(docs.values(), key=lambda d: d.path)]
 
 
 def _doc_detail(doc: Any) -> str:
     pages = f"{doc.pages} page{'s' if doc.pages != 1 else ''}, " if doc.pages else ""
     chunks = f"{doc.chunks} chunk{'s' if doc.chunks != 1 else ''}"
-    return f"{pages}{chunks}, indexed {doc.indexed_at.replace('T', ' ')}"
+    from engine.ingest.revisions import is_current
+
+    older = "" if is_current(doc.reader) else " by an earlier version"
+    return f"{pages}{chunks}, indexed {doc.indexed_at.replace('T', ' ')}{older}"
 
 
 def _docs_or_empty(name: str) -> dict[str, Any]:

@@ -101,6 +101,18 @@ def test_drop_indexes_files_with_per_file_status(make_window, qtbot, tmp_path):
     assert statuses["notes.md"] == "unchanged" and "tides.txt" not in statuses
     assert statuses["broken.pdf"] == "failed"  # retried, still failing, still explained
     assert outcome.summary.files_removed == 1
+    # files read by an earlier version are pointed out, and Re-index reads them again
+    from engine import index
+
+    index.Collection.open("default").docs.update(values={"reader": ""})
+    window.library.show_documents()
+    qtbot.waitUntil(lambda: "1 read by an earlier version" in window.library.table_title.text(),
+                    timeout=30_000)
+    stored = next(r for r in window.library.model.rows if r.path.endswith("notes.md"))
+    assert stored.outdated and "by an earlier version" in stored.detail
+    outcome = wait_for(qtbot, window.library.indexed, lambda: window.library.reindex("default"))
+    assert outcome.summary.files_reread == 1
+    assert "1 read again with today's readers" in window.library.table_title.text()
 
 
 def test_first_run_prepares_the_sample_collection(make_window, qtbot):

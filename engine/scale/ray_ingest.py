@@ -184,6 +184,7 @@ def _run_on_ray(coll: Any, todo: list[tuple[str, os.stat_result | None]], docs: 
 def _merge(summary: IndexSummary, report: IndexSummary) -> None:
     summary.files_indexed += report.files_indexed
     summary.files_unchanged += report.files_unchanged
+    summary.files_reread += report.files_reread
     summary.chunks += report.chunks
     summary.files += report.files
     summary.files_failed += report.files_failed

@@ -1,0 +1,76 @@
+"""Which revision of Satchel's readers produced a document in the index.
+
+Why: readers get better (a PDF's running headers dropped, Markdown links read as their text, a
+mailbox sniffed as mail), but an unchanged file is never read again, so a collection built by an
+older Satchel would keep the old text for good. Each document row records the revisions of the
+readers that read it (:func:`reading_tag`); an index run reads a file again when its row's tag is
+not today's (:func:`is_current`), and reuses the vectors of every chunk whose text came out the
+same, so reading a collection again costs the parsing and the few chunks that changed.
+
+Bump a format's number when its reader's output changes (text, headings, pages, parts), and
+:data:`CHUNKER_REVISION` when chunking does: every file of that format, or every file, is read
+again at the next index run. Kept apart from the loaders so the indexer imports only this table.
+"""
+
+from __future__ import annotations
+
+#: format -> revision of its reader. Revision 1 is the first recorded; rows written before
+#: revisions existed have no tag and are read again once.
+READER_REVISIONS: dict[str, int] = {
+    "pdf": 1,
+    "docx": 1,
+    "odt": 1,
+    "ods": 1,
+    "odp": 1,
+    "pptx": 1,
+    "xlsx": 1,
+    "csv": 1,
+    "epub": 1,
+    "html": 1,
+    "markdown": 1,
+    "rst": 1,
+    "text": 1,
+    "code": 1,
+    "json": 1,
+    "eml": 1,
+    "mbox": 1,
+    "msg": 1,
+    "doc": 1,
+    "xls": 1,
+    "ppt": 1,
+    "rtf": 1,
+    "image": 1,
+}
+
+#: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.
+CHUNKER_REVISION = 1
+_CHUNKS = "chunks"
+
+
+def reading_tag(formats: list[str] | set[str] | tuple[str, ...]) -> str:
+    """The tag recorded for a file read by the readers of ``formats`` (its own and its parts'):
+    "chunks/1 eml/1 mbox/1 pdf/1". Formats without a reader count as revision 0."""
+    revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f != _CHUNKS}
+    revisions[_CHUNKS] = CHUNKER_REVISION
+    return " ".join(f"{name}/{rev}" for name, rev in sorted(revisions.items()))
+
+
+def formats_in(tag: str) -> list[str] | None:
+    """The formats a tag names (the chunker's entry included); None when it does not parse."""
+    formats = []
+    for item in tag.split():
+        name, _, rev = item.partition("/")
+        if not name or not rev.isdigit():
+            return None
+        formats.append(name)
+    return formats
+
+
+def is_current(tag: str) -> bool:
+    """Whether a file recorded with ``tag`` would be read the same way today.
+
+    An empty tag (a row from before revisions were recorded), a tag that does not parse, or one
+    with another revision of any of its readers or of the chunker is not current.
+    """
+    formats = formats_in(tag)
+    return bool(formats) and reading_tag(formats) == tag
