@@ -701,16 +701,23 @@ def test_plain_text_underlined_headings_name_sections(tmp_path):
     assert doc.title == "TRIGGERS"
 
 
-def _manual_pdf(path, pages: int, *, furniture: bool = True) -> None:
+def _manual_pdf(path, pages: int, *, furniture: bool = True, stamp: bool = False) -> None:
     """A manual set like libtasn1's and the shared-mime-info spec (fpdf2): a title page, then
     pages with a running title, a chapter header carrying the printed page number (front
-    matter shifts it by one) and a page number at the foot."""
+    matter shifts it by one) and a page number at the foot. ``stamp``: a draft stamp and a
+    dated line above them, each set apart, as TUGboat preprints have."""
     from fpdf import FPDF
 
     class Manual(FPDF):
         def header(self) -> None:
             if furniture and self.page_no() > 1:
                 self.set_font("Helvetica", "", 9)
+                if stamp:
+                    self.cell(0, 6, "draft", new_x="LMARGIN", new_y="NEXT")
+                    self.ln(8)
+                    self.cell(0, 6, "preliminary draft, September 24, 2008 20:26",
+                              new_x="LMARGIN", new_y="NEXT")
+                    self.ln(8)
                 self.cell(0, 6, "Harbour Signals Manual", new_x="LMARGIN", new_y="NEXT")
                 chapter = "Chapter 1: Lights" if self.page_no() < 4 else "Chapter 2: Horns"
                 self.cell(0, 6, f"{chapter} {self.page_no() - 1}", new_x="LMARGIN", new_y="NEXT")
@@ -737,6 +744,43 @@ def _manual_pdf(path, pages: int, *, furniture: bool = True) -> None:
     pdf.output(str(path))
 
 
+def test_pdf_bold_subsections_of_a_latex_style_document_are_headings(tmp_path):
+    """LaTeX at 11 pt: sections 14.4 pt bold, subsections 12 pt bold (1.09 x body), numbered
+    subsubsections bold at body size; a bold table of contents and a line that merely starts in
+    bold stay text."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+
+    def line(text: str, style: str = "", size: float = 11, gap: float = 4) -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    line("Contents", "B", 14.4)
+    line("1 Lights 1", "B", 12, 1)
+    line("2 Horns 2", "B", 12)
+    line("1 Lights", "B", 14.4)
+    line("The harbour shows its signals from the mole, day and night, all year round. " * 3)
+    line("1.1 Lights at night", "B", 12)
+    line("A red light over a green one means the entrance is closed to all traffic. " * 3)
+    line("1.1.1 Red over green", "B")
+    line("Ships wait outside the breakwater until the green light shows alone again. " * 3)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.write(5.5, "Warning: ")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(5.5, "a flashing red light means a vessel is leaving under tow. " * 3)
+    pdf.output(str(tmp_path / "latex.pdf"))
+    blocks = load(tmp_path / "latex.pdf").pages[0].blocks
+    headings = [(b.text, b.level) for b in blocks if b.kind == "heading"]
+    assert headings == [("Contents", 1), ("1 Lights", 1), ("1.1 Lights at night", 2),
+                        ("1.1.1 Red over green", 3)]
+    texts = [b.text for b in blocks if b.kind != "heading"]
+    assert texts[0] == "1 Lights 1 2 Horns 2"  # the contents stay text
+    assert texts[-1].startswith("Warning: a flashing red light")
+
+
 def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path):
     _manual_pdf(tmp_path / "manual.pdf", 6)
     doc = load(tmp_path / "manual.pdf")
@@ -748,6 +792,16 @@ def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path):
             f"Signal {n} is shown from the mole for {n * 7} seconds.",
             f"Pilots answer signal {n} with {n + 1} short blasts."], n
     assert int(doc.metadata["running_lines_removed"]) >= 2 * 5  # header block(s) and foot
+
+
+def test_pdf_running_lines_stacked_three_deep_all_go(tmp_path):
+    _manual_pdf(tmp_path / "preprint.pdf", 7, stamp=True)
+    doc = load(tmp_path / "preprint.pdf")
+    for page in doc.pages[1:]:
+        n = page.number
+        assert [b.text for b in page.blocks] == [
+            f"Signal {n} is shown from the mole for {n * 7} seconds.",
+            f"Pilots answer signal {n} with {n + 1} short blasts."], n
 
 
 def test_pdf_without_running_lines_keeps_every_block(tmp_path):

@@ -156,7 +156,8 @@ def test_a_mailbox_is_read_again_with_its_messages(tmp_path, monkeypatch, embedd
 
 
 def test_reading_tags():
-    assert reading_tag(["pdf"]) == f"chunks/{revisions.CHUNKER_REVISION} pdf/1"
+    assert reading_tag(["pdf"]) == (f"chunks/{revisions.CHUNKER_REVISION} "
+                                    f"pdf/{revisions.READER_REVISIONS['pdf']}")
     assert reading_tag(["mbox", "eml", "eml"]) == reading_tag(["eml", "mbox"])
     for stale in ("", "pdf", "pdf/x", "chunks/1 pdf/1 /2", "chunks/0 pdf/1", "chunks/1 pdf/0"):
         assert not is_current(stale), stale

@@ -17,7 +17,7 @@ from __future__ import annotations
 #: format -> revision of its reader. Revision 1 is the first recorded; rows written before
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
-    "pdf": 1,
+    "pdf": 2,  # 2: bold subsection headings; running lines stacked 3-4 deep go
     "docx": 1,
     "odt": 1,
     "ods": 1,

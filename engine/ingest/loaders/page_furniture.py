@@ -18,7 +18,8 @@ What counts, on the first or last block of a page (a short single line), two rul
   that differs only in its numbers from page to page is a template of the text ("Signal 4 is
   shown for 28 seconds."), not a header, unless its number is the page's (first rule).
 
-A page is checked twice from each end, so a title line and a page number line both go.
+A page is checked again from each end while lines go, so a title line, a page number line and
+a draft stamp above them all go (a TUGboat preprint stacks three), up to :data:`MAX_LINES` per end.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ REPEAT_SHARE = 0.4
 NUMBERED_SHARE = 1 / 3
 #: Longest block that can be page furniture (a header is a line, not a paragraph).
 MAX_CHARS = 90
+#: Most running lines taken from one end of a page.
+MAX_LINES = 4
 _PAGE_NUMBER = re.compile(r"^\W*(\d{1,5})\b|\b(?<![\d.,])(\d{1,5})\W*$|\bpage\s+(\d{1,5})\b",
                           re.IGNORECASE)
 
@@ -82,9 +85,12 @@ def strip_running_lines(pages: list[Page]) -> int:
     """Remove running headers, footers and page numbers from ``pages`` in place; returns how
     many blocks went. Documents of fewer than :data:`MIN_PAGES` pages are left alone."""
     removed = 0
-    for _ in range(2):
-        for end in (0, -1):
-            for i in sorted(_furniture(pages, end), reverse=True):
+    for end in (0, -1):
+        for _ in range(MAX_LINES):
+            drop = _furniture(pages, end)
+            for i in drop:
                 pages[i].blocks.pop(end)
-                removed += 1
+            removed += len(drop)
+            if not drop:
+                break
     return removed

@@ -3,7 +3,10 @@
 PDFium returns a page's text as lines with no notion of paragraphs. Chunking line by line would cut
 sentences, so lines are regrouped here: a larger gap between baselines than the body's usual
 leading starts a new paragraph, and a line set in a font clearly larger than the document's body
-text becomes a heading (levels ranked by size across the whole document). Only five characters
+text becomes a heading (levels ranked by size across the whole document). A bold line counts at a
+smaller step: LaTeX sets a subsection in 12 pt bold over 10.95 pt text (1.10 times), and a
+subsubsection at body size, which is a heading when it is numbered ("2.3.1 Limits") and a line of
+its own; without that, a LaTeX document's subsections ran into the text. Only five characters
 per line are asked for their position and size, which keeps big PDFs fast; the line takes the
 size most of them share, so a bullet glyph or a code word that starts a line does not cut its
 paragraph in two (measured on a DocBook spec: "magic-deleteall" in a 9 pt code font began a
@@ -54,6 +57,17 @@ _BLANK_RANGE = 8
 _LOADER = "PDF text layer (pypdfium2)"
 #: A line set this much larger than body text is a heading (when short).
 HEADING_STEP = 1.15
+#: ... and a line wholly in bold this much larger (LaTeX's 12 pt subsections over 10.95 pt).
+BOLD_HEADING_STEP = 1.05
+#: PDFium's font weight from which a character counts as bold (regular faces report 300-400).
+BOLD_WEIGHT = 500
+#: A table of contents' line: a section number, its title, the page it starts on.
+_CONTENTS_LINE = re.compile(r"^(?:\d{1,2}|[A-Z])(?:\.\d{1,2}){0,4}\.?\s+\S.*\s\d{1,4}$")
+#: Bold by name, for fonts that declare no weight (TeX's EC fonts: SFBX1000 reports 250).
+_BOLD_NAME = re.compile(rb"(?i:bold|black|heavy|demi)|BX(?:TI|SL)?\d")
+#: A bold body-size line that is a heading: a section number, then a short title, no full stop.
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,4}|[A-Z](?:\.\d{1,2}){1,4})\.?\s+"
+                               r"[^\W\d_](?:.{0,72}[^.:;,])?$")
 #: Where along a line (fractions of its visible characters) its font is sampled.
 _SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -63,6 +77,11 @@ class _Line:
     text: str
     size: float
     y: float
+    bold: bool = False  # every sampled character is bold
+
+    @property
+    def style(self) -> tuple[float, bool]:
+        return self.size, self.bold
 
 
 def _check_complete(path: Path) -> None:
@@ -110,19 +129,20 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         solid = [i for i, ch in enumerate(content) if not ch.isspace()]
         picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
         indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
-        size, baseline = _line_font(textpage, indexes)
-        lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline))
+        size, baseline, bold = _line_font(textpage, indexes)
+        lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline, bold))
     return lines
 
 
-def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float]:
-    """(size, baseline) of a line from a few of its visible characters (:data:`_SAMPLES`): the
-    size most of them share (on a tie, the one nearest the middle) and that character's
-    baseline; (0, nan) when PDFium knows neither."""
+def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
+    """(size, baseline, bold) of a line from a few of its visible characters (:data:`_SAMPLES`):
+    the size most of them share (on a tie, the one nearest the middle), that character's
+    baseline, and whether all of them are bold; (0, nan, False) when PDFium knows nothing."""
     import pypdfium2.raw as pdfium_c
 
     x, y = ctypes.c_double(), ctypes.c_double()
     found: list[tuple[float, float]] = []
+    bold = True
     for text_index in text_indexes:
         char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
         if char_index < 0:
@@ -132,33 +152,81 @@ def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float]:
         if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
             baseline = y.value
         found.append((size, baseline))
+        bold = bold and _is_bold(textpage, char_index)
     if not found:
-        return 0.0, float("nan")
+        return 0.0, float("nan"), False
     counts = Counter(size for size, _ in found)
     top = max(counts.values())
     middle = (len(found) - 1) / 2
-    return min((f for f in found if counts[f[0]] == top),
-               key=lambda f: abs(found.index(f) - middle))
+    size, baseline = min((f for f in found if counts[f[0]] == top),
+                         key=lambda f: abs(found.index(f) - middle))
+    return size, baseline, bold
 
 
-def _body_size(pages: list[list[_Line]]) -> float:
-    """The font size carrying the most characters: the document's body text."""
-    weights: Counter[float] = Counter()
+def _is_bold(textpage, char_index: int) -> bool:  # textpage: pypdfium2.PdfTextPage
+    import pypdfium2.raw as pdfium_c
+
+    if pdfium_c.FPDFText_GetFontWeight(textpage.raw, char_index) >= BOLD_WEIGHT:
+        return True
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    size = pdfium_c.FPDFText_GetFontInfo(textpage.raw, char_index, name, len(name),
+                                         ctypes.byref(flags))
+    return bool(size) and bool(_BOLD_NAME.search(name.value))
+
+
+def _body_style(pages: list[list[_Line]]) -> tuple[float, bool]:
+    """The (font size, bold) carrying the most characters: the document's body text."""
+    weights: Counter[tuple[float, bool]] = Counter()
     for lines in pages:
         for line in lines:
-            weights[line.size] += len(line.text)
-    return weights.most_common(1)[0][0] if weights else 0.0
+            weights[line.style] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else (0.0, False)
 
 
-def _heading_levels(pages: list[list[_Line]], body: float) -> dict[float, int]:
-    """Font sizes used for short lines clearly above body size -> heading level (1 = largest)."""
-    sizes = {
-        line.size
-        for lines in pages
-        for line in lines
-        if body and line.size >= body * HEADING_STEP and len(line.text) <= 120
-    }
-    return {s: min(i + 1, 6) for i, s in enumerate(sorted(sizes, reverse=True))}
+@dataclass
+class _Headings:
+    """Heading styles (size, bold) -> level (1 = largest). ``numbered_only``: the styles that
+    make a heading only of a numbered line of its own (bold at body size); ``by_bold``: those
+    that are headings for being bold, whose table-of-contents lines ("2 Text fonts 4") are not."""
+
+    levels: dict[tuple[float, bool], int]
+    numbered_only: set[tuple[float, bool]]
+    by_bold: set[tuple[float, bool]]
+
+    def level(self, para: list[_Line], text: str) -> int | None:
+        style = para[0].style
+        if style in self.numbered_only and not (len(para) == 1 and _NUMBERED_HEADING.match(text)):
+            return None
+        if style in self.by_bold and _CONTENTS_LINE.match(text):
+            return None
+        return self.levels.get(style)
+
+
+def _heading_levels(pages: list[list[_Line]], body: tuple[float, bool]) -> _Headings:
+    """The heading styles of a document whose body text is ``body``: short lines clearly
+    larger, bold ones a little larger, and numbered bold lines at body size. Bold steps apply
+    only when the body text is not bold itself."""
+    size, body_bold = body
+    styles: set[tuple[float, bool]] = set()
+    bolder: set[tuple[float, bool]] = set()
+    numbered: set[tuple[float, bool]] = set()
+    for lines in pages:
+        for line in lines:
+            if not size or len(line.text) > 120:
+                continue
+            if line.size >= size * HEADING_STEP:
+                styles.add(line.style)
+            elif line.bold and not body_bold and line.size >= size * BOLD_HEADING_STEP:
+                bolder.add(line.style)
+            elif (line.bold and not body_bold and line.size >= size * 0.97
+                  and _NUMBERED_HEADING.match(line.text)):
+                numbered.add(line.style)
+    bolder -= styles
+    numbered -= styles | bolder
+    ranked = sorted(styles | bolder | numbered, key=lambda s: (-s[0], not s[1]))
+    return _Headings({s: min(i + 1, 6) for i, s in enumerate(ranked)}, numbered,
+                     bolder | numbered)
 
 
 def _join(lines: list[str]) -> str:
@@ -174,7 +242,7 @@ def _join(lines: list[str]) -> str:
     return clean_inline(out)
 
 
-def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[Block]:
+def _blocks(lines: list[_Line], body: float, headings: _Headings) -> list[Block]:
     gaps = [
         a.y - b.y
         for a, b in itertools.pairwise(lines)
@@ -187,8 +255,8 @@ def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[B
     def flush() -> None:
         if not para:
             return
-        level = levels.get(para[0].size)
         text = _join([ln.text for ln in para])
+        level = headings.level(para, text)
         if text:
             if level and len(text) <= 200:
                 blocks.append(Block(text, "heading", level))
@@ -204,6 +272,8 @@ def _blocks(lines: list[_Line], body: float, levels: dict[float, int]) -> list[B
             gap = prev.y - line.y
             new_para = (
                 line.size != prev.size
+                or (line.bold != prev.bold and line.size < body * HEADING_STEP
+                    and (line.style in headings.levels or prev.style in headings.levels))
                 or math.isnan(gap)  # position unknown
                 or gap <= 0  # moved up: a new column or a floating element
                 or gap > leading * (1.2 if _BULLET.match(para[0].text) else 1.4)
@@ -348,11 +418,11 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
         finally:
             pdf.close()
     text_pages = [lines for i, lines in enumerate(raw_pages) if i not in scanned]
-    body = _body_size(text_pages)
-    levels = _heading_levels(text_pages, body)
+    body = _body_style(text_pages)
+    headings = _heading_levels(text_pages, body)
     pages = [
         Page(number=n, label=label,
-             blocks=scanned.get(n - 1) or _blocks(lines, body, levels))
+             blocks=scanned.get(n - 1) or _blocks(lines, body[0], headings))
         for n, (lines, label) in enumerate(zip(raw_pages, labels, strict=True), start=1)
     ]
     reason = None if any(b.text.strip() for p in pages for b in p.blocks) else reader.empty_reason()
