@@ -6,6 +6,11 @@ product codes are where vectors fail and BM25 shines; paraphrases are the opposi
 rank fusion needs no score calibration between the two, which is why it is the standard.
 
 Queries always use the embedder that filled the collection, never whatever the settings say now.
+
+A passage is listed once: copies of a file ("report.pdf" and "report (1).pdf", an attachment
+forwarded three times, a licence paragraph in every file) have chunks of the very same text, and
+listing each copy would fill the results, and the model's few passages, with one passage.
+The best-ranked copy stays; the next different passage takes the freed place.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ TEXT_WEIGHT = 1.5
 VECTOR_WEIGHT = 1.0
 EXACT_WEIGHT = 1.0
 COLUMNS = ["chunk_id", "path", "page", "start", "end", "heading", "text"]
+#: Extra hits a single-list search asks for, so that copies listed once still leave ``k``.
+COPIES_ROOM = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,19 @@ def _vector(coll: Collection, query: str, k: int, where: str | None) -> list[Hit
         q = q.where(where, prefilter=True)
     rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
     return _to_hits(rows, [1.0 - r["_distance"] for r in rows], coll.meta.name)
+
+
+def distinct(hits: list[Hit], k: int) -> list[Hit]:
+    """The first ``k`` hits whose text differs from every earlier hit's (copies listed once)."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        if hit.text not in seen:
+            seen.add(hit.text)
+            out.append(hit)
+            if len(out) == k:
+                break
+    return out
 
 
 def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
@@ -157,8 +177,8 @@ def fuse(lists: list[list[Hit]], k: int, weights: list[float] | None = None) -> 
         for rank, hit in enumerate(hits, start=1):
             scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (RRF_K + rank)
             first.setdefault(hit.chunk_id, hit)
-    ranked = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
-    return [Hit(**{**asdict(first[cid]), "score": scores[cid]}) for cid in ranked]
+    ranked = sorted(scores, key=lambda cid: (-scores[cid], cid))
+    return distinct([Hit(**{**asdict(first[cid]), "score": scores[cid]}) for cid in ranked], k)
 
 
 def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "hybrid",
@@ -192,10 +212,9 @@ def _search(coll: Collection, query: str, k: int, mode: str,
     if coll.count_chunks() == 0:
         return []
     where = _path_filter(paths)
-    if mode == "vector":
-        return _vector(coll, query, k, where)
-    if mode == "text":
-        return _text(coll, query, k, where)
+    if mode in ("vector", "text"):  # room for a few copies, which are listed once
+        run = _vector if mode == "vector" else _text
+        return distinct(run(coll, query, k + COPIES_ROOM, where), k)
     depth = max(k * 4, 20)
     # The full-text search needs no query vector: it runs (in LanceDB's native threads) while this
     # thread embeds the query and searches the vectors; on 2 cores that hides most of its cost.

@@ -377,3 +377,20 @@ def test_path_filter_treats_underscore_and_percent_literally(tmp_path):
     index_paths([literal, lookalike])
     hits = search("Reference code", k=10, paths=[str(literal)])
     assert hits and all(h.path.startswith(str(literal) + os.sep) for h in hits)
+
+
+def test_copies_of_a_file_are_listed_once_in_search_results(tmp_path):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    text = "# Mooring\n\nBuoy HRB-09 is moored with a 40 metre chain at the harbour mouth.\n"
+    for name in ("mooring.md", "mooring (1).md", "mooring (2).md"):
+        (folder / name).write_text(text)
+    (folder / "chain.md").write_text("# Chains\n\nChain links are inspected every spring for "
+                                     "wear at the harbour mouth buoys.\n")
+    index_paths([folder])
+    for mode in ("hybrid", "vector", "text"):
+        hits = search("HRB-09 moored chain harbour mouth", mode=mode, k=2)
+        assert [Path(h.path).name.startswith("mooring") for h in hits] == [True, False], mode
+        assert len({h.text for h in hits}) == 2
+    only = search("HRB-09", mode="text", k=5, paths=[str(folder / "mooring (2).md")])
+    assert [Path(h.path).name for h in only] == ["mooring (2).md"]  # a chosen copy still shows
