@@ -409,6 +409,15 @@ class Collection:
 
         return set(pc.unique(table["path"]).to_pylist())
 
+    def outdated_files(self) -> list[str]:
+        """Files read by an earlier revision of their readers: the next index run reads them
+        again (:mod:`engine.ingest.revisions`)."""
+        from engine.ingest.document import container_of
+        from engine.ingest.revisions import is_current
+
+        return sorted(p for p, d in self.documents().items()
+                      if d.status == "ok" and container_of(p) == p and not is_current(d.reader))
+
     def vectors_by_hash(self, paths: Iterable[str]) -> dict[str, Any]:
         """content hash -> vector (a numpy array) of the chunks of ``paths`` (200 per query):
         what the indexer reuses when a file is read again."""

@@ -63,15 +63,13 @@ def collection_files(ctx: TaskContext, name: str) -> list[FileStatus]:
 
     if name not in {m.name for m in index.list_collections()}:
         return []
-    from engine.ingest.document import container_of
-    from engine.ingest.revisions import is_current
-
-    docs = index.Collection.open(name).documents()
+    coll = index.Collection.open(name)
+    docs = coll.documents()
+    outdated = set(coll.outdated_files())
     shown = {"ok": "stored", "empty": "skipped"}
     return [FileStatus(d.path, shown.get(d.status, "failed"),
                        d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader,
-                       outdated=d.status == "ok" and container_of(d.path) == d.path
-                       and not is_current(d.reader))
+                       outdated=d.path in outdated)
             for d in sorted(docs.values(), key=lambda d: d.path)]
 
 

@@ -79,12 +79,14 @@ def test_an_index_from_before_reader_revisions_is_read_again_once(tmp_path, embe
     coll = index.Collection.open("default")
     coll.docs.drop_columns(["reader"])  # the documents table an older Satchel wrote
     assert index.Collection.open("default").documents()[str(folder / "note_0000.md")].reader == ""
+    assert len(index.Collection.open("default").outdated_files()) == 3
     embedded.clear()
 
     again = index_paths([folder])
     assert (again.files_reread, again.files_unchanged) == (3, 0)
     assert embedded == [] and vectors().keys() == before.keys()
     assert (index_paths([folder]).files_unchanged, index_paths([folder]).files_reread) == (3, 0)
+    assert index.Collection.open("default").outdated_files() == []
 
 
 def test_editing_one_paragraph_embeds_only_the_chunks_that_changed(tmp_path, embedded):
