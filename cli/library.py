@@ -202,10 +202,12 @@ def run_collections(args: argparse.Namespace) -> int:
         print("no collections yet; add files with: satchel index PATH")
     else:
         for c in data:
-            older = len(index.Collection.open(c["name"]).outdated_files())
+            older = len(index.Collection.open(c["name"]).outdated_files(
+                ocr=args.settings.ocr))
             them = "them" if older > 1 else "it"
             print(f"{c['name']}: {c['documents']} documents, {c['chunks']} chunks "
-                  f"({c['embedder']})" + (f"; {older} read by an earlier version of Satchel "
-                                          f"(`satchel index --collection {c['name']}` reads "
-                                          f"{them} again)" if older else ""))
+                  f"({c['embedder']})" + (f"; {older} to read again, read by an earlier "
+                                          "version of Satchel or while OCR was off (`satchel "
+                                          f"index --collection {c['name']}` reads {them})"
+                                          if older else ""))
     return 0

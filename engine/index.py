@@ -409,14 +409,15 @@ class Collection:
 
         return set(pc.unique(table["path"]).to_pylist())
 
-    def outdated_files(self) -> list[str]:
-        """Files read by an earlier revision of their readers: the next index run reads them
-        again (:mod:`engine.ingest.revisions`)."""
+    def outdated_files(self, *, ocr: bool = False) -> list[str]:
+        """Files the next index run reads again (:mod:`engine.ingest.revisions`): read by an
+        earlier revision of their readers, or, with ``ocr`` on, with scanned pages left unread
+        while OCR was off."""
         from engine.ingest.document import container_of
         from engine.ingest.revisions import is_current
 
-        return sorted(p for p, d in self.documents().items()
-                      if d.status == "ok" and container_of(p) == p and not is_current(d.reader))
+        return sorted(p for p, d in self.documents().items() if d.status == "ok"
+                      and container_of(p) == p and not is_current(d.reader, ocr=ocr))
 
     def vectors_by_hash(self, paths: Iterable[str]) -> dict[str, Any]:
         """content hash -> vector (a numpy array) of the chunks of ``paths`` (200 per query):

@@ -39,6 +39,9 @@ from engine.settings import Settings
 EMBED_BATCH = 256
 #: Files committed per transaction at most (many small files are committed together).
 COMMIT_FILES = 64
+#: Formats that may need OCR: a file of these that failed while OCR was off is tried again once
+#: OCR is on (:mod:`engine.ingest.revisions`).
+OCR_FORMATS = frozenset({"image", "pdf"})
 
 
 @dataclass
@@ -97,6 +100,7 @@ class _Item:
     parsed: ParsedFile | None = None
     reason: str = ""
     old: DocRecord | None = None  # the file's row before this run, if it had one
+    ocr_off: bool = False  # failed while OCR was off, in a format that may need it
 
     @property
     def same_content(self) -> bool:
@@ -184,7 +188,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                 continue
             doc = docs.get(path)
             if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns and \
-                    is_current(doc.reader):
+                    is_current(doc.reader, ocr=config.ocr):
                 if doc.status == "ok":
                     summary.files_unchanged += 1
                     continue
@@ -310,7 +314,7 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 continue
             old = docs.get(path)
             if old and old.status == "ok" and old.content_hash == digest and \
-                    is_current(old.reader):
+                    is_current(old.reader, ocr=config.ocr):
                 out.put(_Item(path, "unchanged", st, digest, old=old))
                 continue
             try:
@@ -320,7 +324,9 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 out.put(_Item(path, "parsed", st, digest, parsed, old=old))
             except ParseFailed as exc:
                 kind = "empty" if isinstance(exc, NoText) else "failed"
-                out.put(_Item(path, kind, st, digest, reason=str(exc), old=old))
+                out.put(_Item(path, kind, st, digest, reason=str(exc), old=old,
+                              ocr_off=not config.ocr and format_for_name(Path(path))[0]
+                              in OCR_FORMATS))
     except BaseException as exc:  # surfaced in the calling thread
         errors.append(exc)
     finally:
@@ -505,7 +511,8 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
         st = item.stat
         size, mtime = (st.st_size, st.st_mtime_ns) if st else (0, 0)
         if item.kind == "parsed" and item.parsed:
-            tag = reading_tag({part.format for part in item.parsed.walk()})
+            tag = reading_tag({part.format for part in item.parsed.walk()},
+                              ocr_off=any(part.ocr_off for part in item.parsed.walk()))
             for part in item.parsed.walk():
                 docs.append(DocRecord(part.path, item.digest, size, mtime, part.format,
                                       part.title, part.pages, len(part.chunks), "ok", "",
@@ -525,6 +532,6 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
                                   status="empty" if item.kind == "empty" else "failed",
                                   error=item.reason, indexed_at=_now(),
                                   reader=reading_tag({format_for_name(Path(item.path))[0]
-                                                      or ""})))
+                                                      or ""}, ocr_off=item.ocr_off)))
             replaced += [item.path, *parts_of.get(item.path, [])]
     return replaced, rows, docs

@@ -214,11 +214,12 @@ class LibraryScreen(QWidget):
             if name == self.ctx.active_collection:
                 older = sum(r.outdated for r in rows)
                 self.table_title.setText(f"In “{name}”: {len(rows)} files" + (
-                    f" ({older} read by an earlier version of Satchel: Re-index to read "
-                    f"{'them' if older > 1 else 'it'} with today's readers)" if older else ""))
+                    f" ({older} to read again, read by an earlier version of Satchel or while "
+                    f"OCR was off: Re-index reads {'them' if older > 1 else 'it'})"
+                    if older else ""))
                 self.model.set_rows(rows, self.style())
 
-        self.ctx.executor.submit(ops.collection_files, name,
+        self.ctx.executor.submit(ops.collection_files, name, self.ctx.settings.ocr,
                                  label="Reading documents", on_done=done)
 
     def new_collection(self) -> None:

@@ -57,15 +57,16 @@ def list_collections(ctx: TaskContext) -> list[CollectionInfo]:
     return out
 
 
-def collection_files(ctx: TaskContext, name: str) -> list[FileStatus]:
-    """What the index holds for ``name``: one row per document, failed ones with the reason."""
+def collection_files(ctx: TaskContext, name: str, ocr: bool = False) -> list[FileStatus]:
+    """What the index holds for ``name``: one row per document, failed ones with the reason;
+    ``outdated`` rows are read again by the next index run (``ocr``: OCR is on now)."""
     from engine import index
 
     if name not in {m.name for m in index.list_collections()}:
         return []
     coll = index.Collection.open(name)
     docs = coll.documents()
-    outdated = set(coll.outdated_files())
+    outdated = set(coll.outdated_files(ocr=ocr))
     shown = {"ok": "stored", "empty": "skipped"}
     return [FileStatus(d.path, shown.get(d.status, "failed"),
                        d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader,

@@ -106,7 +106,7 @@ def test_drop_indexes_files_with_per_file_status(make_window, qtbot, tmp_path):
 
     index.Collection.open("default").docs.update(values={"reader": ""})
     window.library.show_documents()
-    qtbot.waitUntil(lambda: "1 read by an earlier version" in window.library.table_title.text(),
+    qtbot.waitUntil(lambda: "1 to read again" in window.library.table_title.text(),
                     timeout=30_000)
     stored = next(r for r in window.library.model.rows if r.path.endswith("notes.md"))
     assert stored.outdated and "by an earlier version" in stored.detail

@@ -8,6 +8,7 @@ revisions existed is one whose documents table lacks the ``reader`` column.
 from __future__ import annotations
 
 import mailbox
+import shutil
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from engine.embed import Embedder
 from engine.indexer import index_paths
 from engine.ingest import revisions
 from engine.ingest.revisions import formats_in, is_current, reading_tag
+from engine.retrieve import search
 from engine.settings import Settings
 from tests.helpers_corpus import copy_corpus, write_text_files
 
@@ -164,6 +166,10 @@ def test_reading_tags():
     for stale in ("", "pdf", "pdf/x", "chunks/1 pdf/1 /2", "chunks/0 pdf/1", "chunks/1 pdf/0"):
         assert not is_current(stale), stale
     assert formats_in("chunks/1 pdf/x") is None
+    scans = reading_tag(["pdf"], ocr_off=True)
+    assert is_current(scans) and not is_current(scans, ocr=True)
+    assert is_current(reading_tag(["pdf"]), ocr=True)
+    assert not is_current(f"ocr-off {reading_tag(['pdf'])}")  # the mark comes last
 
 
 @given(st.sets(st.sampled_from(sorted(revisions.READER_REVISIONS)), max_size=4),
@@ -177,3 +183,27 @@ def test_a_tag_is_current_until_one_of_its_readers_changes(formats, bumped):
         assert is_current(tag) == (bumped not in formats)
     finally:
         revisions.READER_REVISIONS[bumped] = saved
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract-ocr")
+def test_scans_left_unread_while_ocr_was_off_are_read_once_it_is_on(tmp_path):
+    from tests.test_formats_e2e import OCR_SENTENCE, _scanned_pdf
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    _scanned_pdf(folder)  # night_log.pdf: a typed page and a scanned one; a PNG of the scan
+    off = index_paths([folder], settings=Settings(ocr=False))
+    failed = {Path(f["path"]).name for f in off.files_failed}
+    assert failed == {"photo_of_page.png"} and off.files_indexed == 1
+    docs = index.Collection.open("default").documents()
+    log = str(folder / "night_log.pdf")
+    assert docs[log].reader.endswith("ocr-off") and is_current(docs[log].reader)
+    assert index.Collection.open("default").outdated_files(ocr=True) == [log]
+    assert index_paths([folder], settings=Settings(ocr=False)).files_indexed == 0
+
+    on = index_paths([folder], settings=Settings(ocr=True))  # no --retry-failed needed
+    assert on.files_indexed == 2 and on.files_reread == 1 and not on.files_failed
+    assert on.chunks_reused >= 1  # the typed page's chunk kept its vector
+    hits = search(OCR_SENTENCE, mode="text", k=1, paths=[log])
+    assert hits and hits[0].page == 2
+    assert index_paths([folder], settings=Settings(ocr=True)).files_indexed == 0

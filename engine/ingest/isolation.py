@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.errors import SatchelError
 from engine.ingest.chunker import Chunk
+from engine.ingest.revisions import OCR_OFF_KEY
 
 STARTUP_TIMEOUT_S = 120.0
 
@@ -54,6 +55,8 @@ class ParsedFile:
     loader: str = ""
     #: documents inside the file (messages, attachments), each with its own part path
     parts: tuple[ParsedFile, ...] = ()
+    #: pages that needed OCR were left unread because OCR was off
+    ocr_off: bool = False
 
     def walk(self) -> list[ParsedFile]:
         """This file's own document first, then its parts."""
@@ -116,7 +119,8 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
                                         overlap_tokens=config.overlap_tokens)
                 if chunks or part is doc:  # the file itself is recorded even without text
                     parsed.append(ParsedFile(part.path, part.format, part.title or "",
-                                             len(part.pages), chunks, part.loader))
+                                             len(part.pages), chunks, part.loader,
+                                             ocr_off=OCR_OFF_KEY in part.metadata))
             if not any(p.chunks for p in parsed):
                 raise LoadError("no extractable text")
             reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:])))

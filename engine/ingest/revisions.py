@@ -7,6 +7,9 @@ readers that read it (:func:`reading_tag`); an index run reads a file again when
 not today's (:func:`is_current`), and reuses the vectors of every chunk whose text came out the
 same, so reading a collection again costs the parsing and the few chunks that changed.
 
+A file read while OCR was off that needed it (an image, a PDF with scanned pages) carries the
+:data:`OCR_OFF` mark: once OCR is on, it is not current any more, and its scans get read.
+
 Bump a format's number when its reader's output changes (text, headings, pages, parts), and
 :data:`CHUNKER_REVISION` when chunking does: every file of that format, or every file, is read
 again at the next index run. Kept apart from the loaders so the indexer imports only this table.
@@ -45,20 +48,28 @@ READER_REVISIONS: dict[str, int] = {
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.
 CHUNKER_REVISION = 1
 _CHUNKS = "chunks"
+#: The mark of a file that needed OCR while OCR was off (it has no revision number).
+OCR_OFF = "ocr-off"
+#: The document metadata key a loader sets when pages needed OCR and OCR was off.
+OCR_OFF_KEY = "ocr_off_pages"
 
 
-def reading_tag(formats: list[str] | set[str] | tuple[str, ...]) -> str:
+def reading_tag(formats: list[str] | set[str] | tuple[str, ...], *, ocr_off: bool = False) -> str:
     """The tag recorded for a file read by the readers of ``formats`` (its own and its parts'):
-    "chunks/1 eml/1 mbox/1 pdf/1". Formats without a reader count as revision 0."""
+    "chunks/1 eml/1 mbox/1 pdf/1", then :data:`OCR_OFF` when it needed OCR that was off.
+    Formats without a reader count as revision 0."""
     revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f != _CHUNKS}
     revisions[_CHUNKS] = CHUNKER_REVISION
-    return " ".join(f"{name}/{rev}" for name, rev in sorted(revisions.items()))
+    tag = " ".join(f"{name}/{rev}" for name, rev in sorted(revisions.items()))
+    return f"{tag} {OCR_OFF}" if ocr_off else tag
 
 
 def formats_in(tag: str) -> list[str] | None:
     """The formats a tag names (the chunker's entry included); None when it does not parse."""
     formats = []
     for item in tag.split():
+        if item == OCR_OFF:
+            continue
         name, _, rev = item.partition("/")
         if not name or not rev.isdigit():
             return None
@@ -66,11 +77,14 @@ def formats_in(tag: str) -> list[str] | None:
     return formats
 
 
-def is_current(tag: str) -> bool:
-    """Whether a file recorded with ``tag`` would be read the same way today.
+def is_current(tag: str, *, ocr: bool = False) -> bool:
+    """Whether a file recorded with ``tag`` would be read the same way today, with OCR on
+    (``ocr``) or off.
 
-    An empty tag (a row from before revisions were recorded), a tag that does not parse, or one
-    with another revision of any of its readers or of the chunker is not current.
+    An empty tag (a row from before revisions were recorded), a tag that does not parse, one
+    with another revision of any of its readers or of the chunker, or one of a file that needed
+    OCR while it was off when OCR is on now, is not current.
     """
     formats = formats_in(tag)
-    return bool(formats) and reading_tag(formats) == tag
+    off = tag.split()[-1:] == [OCR_OFF]
+    return bool(formats) and reading_tag(formats, ocr_off=off) == tag and not (off and ocr)

@@ -35,6 +35,7 @@ from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
 from engine.ingest.loaders import ocr
 from engine.ingest.loaders.common import clean_inline, library_errors, one_line, short_message
 from engine.ingest.loaders.page_furniture import strip_running_lines
+from engine.ingest.revisions import OCR_OFF_KEY
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
 _EOF_WINDOW = 16384
@@ -432,6 +433,8 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
     metadata = {"pages": str(len(pages))}
     if furniture:
         metadata["running_lines_removed"] = str(furniture)
+    if reader.missed and not options.ocr:  # read again once OCR is on (engine.ingest.revisions)
+        metadata[OCR_OFF_KEY] = str(reader.missed)
     for key in ("Author", "Subject", "Creator", "Producer"):
         if meta.get(key):
             metadata[key.lower()] = meta[key]
