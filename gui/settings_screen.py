@@ -279,13 +279,17 @@ class SettingsScreen(QWidget):
             self.ctx.messages.error(problems[0])
             return
         reindex = self.needs_reindex(new)
+        ocr_on = new.ocr and not self.ctx.settings.ocr  # scans read without OCR can be read now
         self.ctx.apply_settings(new)
         self.status.setText("Saved.")
         self._update_reindex_note()
-        self.reindex_button.setVisible(reindex)
+        self.reindex_button.setVisible(reindex or ocr_on)
         if reindex:
             self.ctx.messages.warning("The new chunking or embedder applies to new indexing: "
                                       "re-index your collections to use it.")
+        elif ocr_on:
+            self.ctx.messages.info("OCR is on: re-index a collection to read the scanned pages "
+                                   "and images it holds that were left unread.")
         self.saved.emit()
 
     def _reindex(self) -> None:

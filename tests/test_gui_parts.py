@@ -179,6 +179,13 @@ def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
     with qtbot.waitSignal(window.messages.shown) as shown:
         screen.save_button.click()
     assert shown.args[0] == "error" and "chunk_overlap" in shown.args[1]
+    screen.chunk_overlap.setValue(window.ctx.settings.chunk_overlap)
+    screen.reindex_button.hide()
+    screen.ocr.setChecked(True)  # scans left unread while it was off can be read now
+    with qtbot.waitSignal(window.messages.shown) as shown:
+        screen.save_button.click()
+    assert shown.args[0] == "info" and "re-index" in shown.args[1]
+    assert screen.reindex_button.isVisible() and window.ctx.settings.ocr
 
 
 def test_watched_folder_reindexes_on_change_and_collections_can_be_removed(
