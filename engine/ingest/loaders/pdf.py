@@ -62,6 +62,9 @@ HEADING_STEP = 1.15
 BOLD_HEADING_STEP = 1.05
 #: PDFium's font weight from which a character counts as bold (regular faces report 300-400).
 BOLD_WEIGHT = 500
+#: A table of contents' line with dot leaders to its page: never a heading, whatever its font
+#: (Texinfo sets the chapter lines of a GNU manual's contents in a heading's bold).
+_LEADERS = re.compile(r"(?:\s?\.){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
 #: A table of contents' line: a section number, its title, the page it starts on.
 _CONTENTS_LINE = re.compile(r"^(?:\d{1,2}|[A-Z])(?:\.\d{1,2}){0,4}\.?\s+\S.*\s\d{1,4}$")
 #: Bold by name, for fonts that declare no weight (TeX's EC fonts: SFBX1000 reports 250).
@@ -199,7 +202,7 @@ class _Headings:
         style = para[0].style
         if style in self.numbered_only and not (len(para) == 1 and _NUMBERED_HEADING.match(text)):
             return None
-        if style in self.by_bold and _CONTENTS_LINE.match(text):
+        if (style in self.by_bold and _CONTENTS_LINE.match(text)) or _LEADERS.search(text):
             return None
         return self.levels.get(style)
 
