@@ -366,6 +366,38 @@ def test_zero_byte_file(tmp_path):
         _assert_load_error(tmp_path / name, "empty file")
 
 
+def test_docx_code_paragraphs_become_one_code_block_with_their_indentation(tmp_path):
+    """Preformatted/code styles (LibreOffice's "Preformatted Text" from HTML, a "Source Code"
+    style) and paragraphs typed wholly in a monospace font are code; a word in Courier is not."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    code_style = document.styles.add_style("Source Code", WD_STYLE_TYPE.PARAGRAPH)
+    listing = document.styles.add_style("Listing Body", WD_STYLE_TYPE.PARAGRAPH)
+    listing.base_style = code_style
+    document.add_paragraph("Pin a package to the stable release:")
+    document.add_paragraph("Package: *", style=code_style)
+    document.add_paragraph("Pin: release a=stable", style=listing)  # based on a code style
+    document.add_paragraph("", style=code_style)
+    document.add_paragraph("    Pin-Priority: 900", style=code_style)
+    document.add_paragraph("Then update the lists:")
+    typed = document.add_paragraph()
+    typed.add_run("# apt update").font.name = "Courier New"
+    mixed = document.add_paragraph("Run ")
+    mixed.add_run("apt update").font.name = "Consolas"
+    mixed.add_run(" as root.")
+    document.save(str(tmp_path / "apt.docx"))
+    blocks = load(tmp_path / "apt.docx").pages[0].blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("paragraph", "Pin a package to the stable release:"),
+        ("code", "Package: *\nPin: release a=stable\n\n    Pin-Priority: 900"),
+        ("paragraph", "Then update the lists:"),
+        ("code", "# apt update"),
+        ("paragraph", "Run apt update as root."),
+    ]
+
+
 def test_docx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "report.docx"
     path.write_text("This is plain text pretending to be a Word document.")

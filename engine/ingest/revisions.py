@@ -21,7 +21,7 @@ from __future__ import annotations
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
     "pdf": 2,  # 2: bold subsection headings; running lines stacked 3-4 deep go
-    "docx": 1,
+    "docx": 2,  # 2: code paragraphs (preformatted style, monospace) make code blocks
     "odt": 1,
     "ods": 1,
     "odp": 1,

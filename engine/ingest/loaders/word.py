@@ -2,9 +2,11 @@
 
 Neither format has stable pages (pagination happens at render time), so each file is one page.
 What the chunker needs is structure: heading paragraphs (by style or outline level) become heading
-blocks, consecutive list paragraphs one list block, tables table blocks whose rows carry their
-column headers. Body content is walked in document order, including content controls (``w:sdt``)
-and ODF sections, which the libraries' convenience iterators skip.
+blocks, consecutive list paragraphs one list block, consecutive code paragraphs (a preformatted
+style, or every run in a monospace font) one code block with its lines and indentation kept,
+tables table blocks whose rows carry their column headers. Body content is walked in document
+order, including content controls (``w:sdt``) and ODF sections, which the libraries' convenience
+iterators skip. (ODT code paragraphs are not told apart yet: their styles need resolving.)
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ from engine.ingest.loaders.common import (
 )
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+#: Paragraph styles that hold code: LibreOffice's and Word's preformatted and code styles.
+_CODE_STYLE = re.compile(r"preformatted|source text|\bcode\b|macro text|verbatim|listing",
+                         re.IGNORECASE)
+#: Fonts that mark a paragraph typed wholly in them as code.
+MONOSPACE_FONTS = frozenset({
+    "courier", "courier new", "consolas", "menlo", "monaco", "lucida console", "liberation mono",
+    "dejavu sans mono", "source code pro", "cascadia code", "cascadia mono", "fira code",
+    "fira mono", "ubuntu mono", "noto sans mono", "roboto mono", "jetbrains mono", "sf mono"})
 
 
 class Builder:
@@ -34,12 +44,23 @@ class Builder:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self._items: list[tuple[int, str]] = []
+        self._code: list[str] = []
 
     def _flush_list(self) -> None:
         block = list_block(self._items)
         if block:
             self.blocks.extend(Block(p, "list") for p in split_long(block.text))
         self._items = []
+        code = "\n".join(self._code).strip("\n")
+        if code.strip():
+            self.blocks.extend(Block(p, "code") for p in split_long(code.rstrip()))
+        self._code = []
+
+    def code(self, line: str) -> None:
+        """One line of a code listing (a paragraph may hold several, joined by breaks)."""
+        if self._items:
+            self._flush_list()
+        self._code.append(line.replace("\xa0", " ").rstrip())
 
     def heading(self, text: str, level: int) -> None:
         self._flush_list()
@@ -54,6 +75,8 @@ class Builder:
             self.blocks.extend(Block(p) for p in split_long(text))
 
     def item(self, depth: int, text: str) -> None:
+        if self._code:
+            self._flush_list()
         if text.strip():
             self._items.append((depth, text))
 
@@ -87,7 +110,8 @@ def _docx_items(container: Any, parent: Any) -> Iterator[Any]:
 
 
 def _docx_level(paragraph: Any) -> tuple[str, int]:
-    """("heading", level) / ("list", depth) / ("paragraph", 0) for a python-docx Paragraph."""
+    """("heading", level) / ("list", depth) / ("code", 0) / ("paragraph", 0) for a python-docx
+    Paragraph."""
     from docx.oxml.ns import qn
 
     style = paragraph.style
@@ -96,6 +120,8 @@ def _docx_level(paragraph: Any) -> tuple[str, int]:
         return "heading", 1
     if match := _HEADING_STYLE.match(name):
         return "heading", int(match.group(1))
+    if _is_code(paragraph, style):
+        return "code", 0
     ppr = paragraph._p.pPr
     if ppr is not None:
         outline = ppr.find(qn("w:outlineLvl"))
@@ -111,6 +137,17 @@ def _docx_level(paragraph: Any) -> tuple[str, int]:
         digits = re.findall(r"\d+", name)
         return "list", int(digits[0]) - 1 if digits else 0
     return "paragraph", 0
+
+
+def _is_code(paragraph: Any, style: Any) -> bool:
+    """A paragraph in a code style (or one based on it), or typed wholly in a monospace font."""
+    seen = 0
+    while style is not None and seen < 10:  # a style's base chain
+        if _CODE_STYLE.search(style.name or ""):
+            return True
+        style, seen = style.base_style, seen + 1
+    runs = [r for r in paragraph.runs if r.text.strip()]
+    return bool(runs) and all((r.font.name or "").lower() in MONOSPACE_FONTS for r in runs)
 
 
 def _docx_cell_text(cell: Any) -> str:
@@ -147,6 +184,8 @@ def load_docx(path: Path) -> Document:
             kind, level = _docx_level(item)
             if kind == "heading":
                 builder.heading(item.text, level)
+            elif kind == "code":
+                builder.code(item.text)
             elif kind == "list":
                 builder.item(level, item.text)
             else:
