@@ -21,6 +21,7 @@ from engine import index
 from engine.embed import Embedder
 from engine.indexer import index_paths
 from engine.ingest import revisions
+from engine.ingest.loaders.formats import CONVERTED_TO
 from engine.ingest.revisions import formats_in, is_current, reading_tag
 from engine.retrieve import search
 from engine.settings import Settings
@@ -166,6 +167,14 @@ def test_reading_tags():
     for stale in ("", "pdf", "pdf/x", "chunks/1 pdf/1 /2", "chunks/0 pdf/1", "chunks/1 pdf/0"):
         assert not is_current(stale), stale
     assert formats_in("chunks/1 pdf/x") is None
+    doc = reading_tag(["doc"])  # read through its DOCX conversion: the DOCX reader counts
+    assert formats_in(doc) == ["chunks", "doc", "docx"] and is_current(doc)
+    saved = revisions.READER_REVISIONS["docx"]
+    revisions.READER_REVISIONS["docx"] = saved + 1
+    try:
+        assert not is_current(doc)
+    finally:
+        revisions.READER_REVISIONS["docx"] = saved
     scans = reading_tag(["pdf"], ocr_off=True)
     assert is_current(scans) and not is_current(scans, ocr=True)
     assert is_current(reading_tag(["pdf"]), ocr=True)
@@ -176,11 +185,12 @@ def test_reading_tags():
        st.sampled_from(sorted(revisions.READER_REVISIONS)))
 def test_a_tag_is_current_until_one_of_its_readers_changes(formats, bumped):
     tag = reading_tag(formats)
-    assert is_current(tag) and set(formats_in(tag) or []) == {*formats, "chunks"}
+    readers = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO)}
+    assert is_current(tag) and set(formats_in(tag) or []) == {*readers, "chunks"}
     saved = revisions.READER_REVISIONS[bumped]
     revisions.READER_REVISIONS[bumped] = saved + 1
     try:
-        assert is_current(tag) == (bumped not in formats)
+        assert is_current(tag) == (bumped not in readers)
     finally:
         revisions.READER_REVISIONS[bumped] = saved
 

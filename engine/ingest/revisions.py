@@ -17,6 +17,8 @@ again at the next index run. Kept apart from the loaders so the indexer imports 
 
 from __future__ import annotations
 
+from engine.ingest.loaders.formats import CONVERTED_TO
+
 #: format -> revision of its reader. Revision 1 is the first recorded; rows written before
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
@@ -57,7 +59,9 @@ OCR_OFF_KEY = "ocr_off_pages"
 def reading_tag(formats: list[str] | set[str] | tuple[str, ...], *, ocr_off: bool = False) -> str:
     """The tag recorded for a file read by the readers of ``formats`` (its own and its parts'):
     "chunks/1 eml/1 mbox/1 pdf/1", then :data:`OCR_OFF` when it needed OCR that was off.
-    Formats without a reader count as revision 0."""
+    Formats without a reader count as revision 0. A format read through a conversion (.doc
+    through DOCX) brings the revision of the reader of the converted file too."""
+    formats = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO)}
     revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f != _CHUNKS}
     revisions[_CHUNKS] = CHUNKER_REVISION
     tag = " ".join(f"{name}/{rev}" for name, rev in sorted(revisions.items()))

@@ -175,6 +175,8 @@ DISPLAY_NAMES: dict[str, str] = {
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
 LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
+#: Formats read by converting them with LibreOffice and reading the result with its loader.
+CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from engine.ingest import progress
 from engine.ingest.document import Document, LoadError
-from engine.ingest.loaders.formats import DISPLAY_NAMES, LEGACY_OFFICE, format_for_name
+from engine.ingest.loaders.formats import CONVERTED_TO, DISPLAY_NAMES, format_for_name
 from engine.ingest.loaders.sheets import load_xlsx
 from engine.ingest.loaders.slides import load_pptx
 from engine.ingest.loaders.word import load_docx
@@ -56,7 +56,7 @@ CONVERT_TIMEOUT_S = 120.0
 PROGRESS_EVERY_S = 2.0
 
 #: Legacy format -> the modern format LibreOffice converts it to.
-TARGETS: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx"}
+TARGETS: dict[str, str] = CONVERTED_TO
 
 #: Debian/Ubuntu package that lets LibreOffice read each format (named in the install hint).
 PACKAGES: dict[str, str] = {
