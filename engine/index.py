@@ -165,6 +165,17 @@ class DocRecord:
     reader: str = ""
 
 
+def outdated(docs: dict[str, DocRecord], *, ocr: bool = False) -> list[str]:
+    """Of these documents rows, the files the next index run reads again
+    (:mod:`engine.ingest.revisions`): read by an earlier revision of their readers, or, with
+    ``ocr`` on, with scanned pages left unread while OCR was off."""
+    from engine.ingest.document import container_of
+    from engine.ingest.revisions import is_current
+
+    return sorted(p for p, d in docs.items() if d.status == "ok" and container_of(p) == p
+                  and not is_current(d.reader, ocr=ocr))
+
+
 def connect() -> Any:
     """The LanceDB connection for the current data dir's index (cached per location; the data
     dir's folder, or an object store: :mod:`engine.storage`)."""
@@ -410,14 +421,8 @@ class Collection:
         return set(pc.unique(table["path"]).to_pylist())
 
     def outdated_files(self, *, ocr: bool = False) -> list[str]:
-        """Files the next index run reads again (:mod:`engine.ingest.revisions`): read by an
-        earlier revision of their readers, or, with ``ocr`` on, with scanned pages left unread
-        while OCR was off."""
-        from engine.ingest.document import container_of
-        from engine.ingest.revisions import is_current
-
-        return sorted(p for p, d in self.documents().items() if d.status == "ok"
-                      and container_of(p) == p and not is_current(d.reader, ocr=ocr))
+        """Files the next index run reads again: see :func:`outdated`."""
+        return outdated(self.documents(), ocr=ocr)
 
     def vectors_by_hash(self, paths: Iterable[str]) -> dict[str, Any]:
         """content hash -> vector (a numpy array) of the chunks of ``paths`` (200 per query):

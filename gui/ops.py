@@ -64,9 +64,8 @@ def collection_files(ctx: TaskContext, name: str, ocr: bool = False) -> list[Fil
 
     if name not in {m.name for m in index.list_collections()}:
         return []
-    coll = index.Collection.open(name)
-    docs = coll.documents()
-    outdated = set(coll.outdated_files(ocr=ocr))
+    docs = index.Collection.open(name).documents()
+    outdated = set(index.outdated(docs, ocr=ocr))
     shown = {"ok": "stored", "empty": "skipped"}
     return [FileStatus(d.path, shown.get(d.status, "failed"),
                        d.error if d.status != "ok" else _doc_detail(d), d.chunks, d.loader,

@@ -46,7 +46,8 @@ class Builder:
         self._items: list[tuple[int, str]] = []
         self._code: list[str] = []
 
-    def _flush_list(self) -> None:
+    def _flush(self) -> None:
+        """End the list or code listing being collected (the next block is something else)."""
         block = list_block(self._items)
         if block:
             self.blocks.extend(Block(p, "list") for p in split_long(block.text))
@@ -59,33 +60,33 @@ class Builder:
     def code(self, line: str) -> None:
         """One line of a code listing (a paragraph may hold several, joined by breaks)."""
         if self._items:
-            self._flush_list()
+            self._flush()
         self._code.append(line.replace("\xa0", " ").rstrip())
 
     def heading(self, text: str, level: int) -> None:
-        self._flush_list()
+        self._flush()
         text = clean_inline(text)
         if text:
             self.blocks.append(Block(text, "heading", max(1, min(level, 6))))
 
     def paragraph(self, text: str) -> None:
-        self._flush_list()
+        self._flush()
         text = clean_text(text)
         if text:
             self.blocks.extend(Block(p) for p in split_long(text))
 
     def item(self, depth: int, text: str) -> None:
         if self._code:
-            self._flush_list()
+            self._flush()
         if text.strip():
             self._items.append((depth, text))
 
     def table(self, rows: list[list[str]]) -> None:
-        self._flush_list()
+        self._flush()
         self.blocks.extend(table_blocks(rows))
 
     def finish(self) -> list[Block]:
-        self._flush_list()
+        self._flush()
         return self.blocks
 
 
