@@ -16,7 +16,7 @@ import pytest
 
 from engine.ingest import progress
 from engine.ingest.document import LoadError, LoadOptions
-from engine.ingest.loaders import load
+from engine.ingest.loaders import detect_format, load, skip_reason
 from engine.ingest.loaders import ocr as ocr_mod
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
@@ -112,6 +112,29 @@ def test_multi_frame_tiff_gives_one_page_per_frame(scans, reports):
     for page, sentence in zip(doc.pages, SENTENCES, strict=True):
         _assert_reads(page.text, sentence)
     assert reports == ["OCR page 1 of 2", "OCR page 2 of 2"]
+
+
+def test_webp_and_gif_screenshots_are_read(scans, tmp_path, reports):
+    """Screenshots saved as WebP (browsers, Android) and GIF are read like PNGs; an animated
+    GIF's frames are moments of one picture, so only its first frame is read."""
+    from PIL import Image
+
+    page1 = Image.open(scans["page1.png"])
+    page1.save(tmp_path / "shot.webp", lossless=True)
+    page1.convert("P").save(tmp_path / "shot.gif")
+    blank = Image.new("L", page1.size, 255)
+    page1.convert("L").save(tmp_path / "anim.gif", save_all=True, append_images=[blank] * 3,
+                            duration=100)
+    for name in ("shot.webp", "shot.gif", "anim.gif"):
+        assert detect_format(tmp_path / name) == "image"
+        doc = load(tmp_path / name)
+        assert [p.number for p in doc.pages] == [1], name
+        _assert_reads(doc.pages[0].text, SENTENCES[0])
+    assert reports.count("OCR page 1 of 1") == 3 and not any("of 4" in r for r in reports)
+    # a text file named .webp is not an image
+    (tmp_path / "fake.webp").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + b"\x00" * 40)
+    assert detect_format(tmp_path / "fake.webp") is None
+    assert skip_reason(tmp_path / "fake.webp") == "not a WEBP image (unknown header)"
 
 
 def test_scanned_pdf_is_ocrd_page_by_page(scans, reports):

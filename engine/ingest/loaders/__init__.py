@@ -80,8 +80,9 @@ _LOADERS: dict[str, tuple[str, str]] = {
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg"})
 
-#: First bytes of the image formats OCR reads.
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
+#: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
+                b"GIF87a", b"GIF89a")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -198,7 +199,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not an RTF file (no {\\rtf header; mislabelled?)"
         return fmt, None
     if fmt == "image":
-        if not head.startswith(_IMAGE_MAGIC):
+        if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
         return fmt, None
     if fmt in TEXT_FORMATS:

@@ -217,7 +217,9 @@ def _frames(path: Path):  # -> Iterator[tuple[int, int, PIL.Image.Image]]
     except (PILImage.UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise LoadError(f"corrupt image: not a readable {_kind(path)} file") from exc
     with image:
-        count = getattr(image, "n_frames", 1)
+        # a TIFF's frames are the pages of a scan; an animated GIF's or WebP's are moments of
+        # one picture (a screen recording, a spinner), read once
+        count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
         for index in range(count):
             try:
                 image.seek(index)

@@ -22,6 +22,7 @@ from engine.ingest.loaders.common import (
     paragraph_blocks,
     table_blocks,
 )
+from engine.ingest.loaders.ooxml import open_presentation
 
 
 def _reading_order(shapes: Any) -> list[Any]:
@@ -91,9 +92,7 @@ def _slide_page(number: int, slide: Any) -> Page:
 def load_pptx(path: Path) -> Document:
     """PPTX -> one Page per slide (hidden slides included: they keep the deck's numbering)."""
     with library_errors("PPTX"):
-        from pptx import Presentation
-
-        deck = Presentation(str(path))
+        deck = open_presentation(path)
         pages = [_slide_page(n, slide) for n, slide in enumerate(deck.slides, start=1)]
         props = deck.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")

@@ -26,6 +26,7 @@ from engine.ingest.loaders.common import (
     split_long,
     table_blocks,
 )
+from engine.ingest.loaders.ooxml import open_word
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 #: Paragraph styles that hold code: LibreOffice's and Word's preformatted and code styles.
@@ -174,9 +175,7 @@ def _docx_table(table: Any) -> list[list[str]]:
 def load_docx(path: Path) -> Document:
     """DOCX -> one page: headings by style/outline level, lists, tables, paragraphs."""
     with library_errors("DOCX"):
-        import docx
-
-        document = docx.Document(str(path))
+        document = open_word(path)
         builder = Builder()
         for item in _docx_items(document.element.body, document):
             if item.__class__.__name__ == "Table":
