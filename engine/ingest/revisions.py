@@ -45,6 +45,7 @@ READER_REVISIONS: dict[str, int] = {
     "ppt": 1,
     "rtf": 1,
     "image": 1,
+    "zip": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

@@ -75,10 +75,11 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "ppt": ("legacy", "load_legacy"),
     "rtf": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
+    "zip": ("archive", "load_zip"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg"})
+_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip"})
 
 #: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
@@ -201,6 +202,12 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "zip":
+        if head.startswith(_EMPTY_ZIP):
+            return None, "empty ZIP archive"
+        if not head.startswith(_ZIP_MAGIC):
+            return None, "not a ZIP archive (no zip header; mislabelled?)"
         return fmt, None
     if fmt in TEXT_FORMATS:
         if looks_binary(head):

@@ -24,7 +24,6 @@ import mailbox
 import mimetypes
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ingest import loaders
-from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page, part_path, rebase
+from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page, part_path
 from engine.ingest.loaders.common import (
     clean_inline,
     library_errors,
@@ -41,6 +40,7 @@ from engine.ingest.loaders.common import (
     read_bytes,
     short_message,
 )
+from engine.ingest.loaders.embedded import load_embedded, safe_name
 from engine.ingest.loaders.html import parse_html
 
 #: Messages inside messages deeper than this are listed as skipped, not loaded.
@@ -109,12 +109,9 @@ class _Parts:
 
     def key(self, name: str) -> str:
         """A file-system-safe name, unique within the message (it ends the part's path)."""
-        name = os.path.basename(name.replace("\\", "/"))
-        name = re.sub(r'[\x00-\x1f\x7f<>:"|?*]', "_", name).strip(" .") or "attachment"
+        name = safe_name(os.path.basename(name.replace("\\", "/")) or "attachment")
         stem, ext = os.path.splitext(name)
-        if len(name) > 120:
-            stem, ext = stem[:100], ext[:20]
-        key, n = stem + ext, 1
+        key, n = name, 1
         while key.lower() in self._used:
             n += 1
             key = f"{stem} ({n}){ext}"
@@ -149,18 +146,11 @@ class _Parts:
         if not loaders.is_supported_name(key):
             self.skip(key, "unsupported file type")
             return
-        with tempfile.TemporaryDirectory(prefix="satchel-mail-") as tmp:
-            file = Path(tmp) / key
-            try:
-                file.write_bytes(data)
-                child = loaders.load(file, options=self.options)
-            except LoadError as exc:
-                self.skip(key, str(exc))
-                return
-            except OSError as exc:  # writing the temporary copy (disk full...)
-                self.skip(key, f"cannot write a temporary copy ({exc.strerror or exc})")
-                return
-        self.doc.parts.append(rebase(child, part_path(self.doc.path, key)))
+        try:
+            self.doc.parts.append(load_embedded(self.doc.path, key, lambda f: f.write_bytes(data),
+                                                self.options))
+        except LoadError as exc:
+            self.skip(key, str(exc))
 
     def finish(self) -> None:
         if self.skipped:

@@ -138,6 +138,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".pot": "ppt",
     ".webp": "image",
     ".gif": "image",
+    ".zip": "zip",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -193,6 +194,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "ppt": "PowerPoint 97-2003 (.ppt)",
     "rtf": "RTF",
     "image": "image",
+    "zip": "ZIP archive",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -226,6 +228,7 @@ LOADER_NAMES: dict[str, str] = {
     "ppt": "LibreOffice (converted to PPTX)",
     "rtf": "LibreOffice (converted to DOCX)",
     "image": "OCR (Tesseract)",
+    "zip": "ZIP archive (Python zipfile)",
 }
 
 

@@ -1,0 +1,45 @@
+"""Files held inside other files (an e-mail's attachments, an archive's members).
+
+Each is written to a temporary folder under its own name and read by the ordinary loaders, so
+an attached PDF or a zipped DOCX is read exactly as the same file on disk would be; it then
+takes its path inside the holder ("/mail/inbox.mbox//3//report.pdf"), the path it is cited by.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.ingest import loaders
+from engine.ingest.document import Document, LoadError, LoadOptions, part_path, rebase
+
+#: Characters a file name cannot hold on some system, and control characters.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+def safe_name(name: str, limit: int = 120) -> str:
+    """``name`` as a file name any system accepts, its extension kept when it is cut."""
+    name = _UNSAFE.sub("_", name).strip(" .") or "file"
+    if len(name) > limit:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: limit - 21] + dot + ext[:20]) if dot and stem else name[:limit]
+    return name
+
+
+def load_embedded(holder: str, key: str, write: Callable[[Path], None],
+                  options: LoadOptions) -> Document:
+    """Load the file ``key`` (a safe file name, see :func:`safe_name`) of ``holder``.
+
+    ``write(path)`` puts its bytes at ``path``. Raises LoadError with a one-line reason (the
+    loaders' own, or a temporary copy that cannot be written).
+    """
+    with tempfile.TemporaryDirectory(prefix="satchel-part-") as tmp:
+        file = Path(tmp) / key
+        try:
+            write(file)
+        except OSError as exc:  # disk full, a name the file system refuses...
+            raise LoadError(f"cannot write a temporary copy ({exc.strerror or exc})") from exc
+        child = loaders.load(file, options=options)
+    return rebase(child, part_path(holder, key))

@@ -1,0 +1,164 @@
+"""ZIP archives: the documents inside are read, indexed and cited one by one.
+
+Real archives written with zipfile around the real sample corpus files, plus the things real
+archives hold besides documents: macOS clutter, programs, archives inside archives, encrypted
+and damaged members.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.indexer import index_paths
+from engine.ingest.document import LoadError, NothingToRead, display_name
+from engine.ingest.loaders import archive, detect_format, load, skip_reason
+from engine.retrieve import search
+from engine.samples import CORPUS_DIR
+
+DOCS = ("annual_report_2025.pdf", "field_safety_handbook.docx", "data_management.md")
+
+
+def _zip_bytes(members: dict[str, bytes], *, encrypted: tuple[str, ...] = ()) -> bytes:
+    """A zip archive of ``members``; those named in ``encrypted`` carry the flag a
+    password-protected member has (zipfile cannot encrypt, so the flag is set in the bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    raw = bytearray(buf.getvalue())
+    for signature, flags_at, name_len_at, name_at in ((b"PK\x03\x04", 6, 26, 30),
+                                                      (b"PK\x01\x02", 8, 28, 46)):
+        at = raw.find(signature)
+        while at >= 0:
+            size = int.from_bytes(raw[at + name_len_at:at + name_len_at + 2], "little")
+            if raw[at + name_at:at + name_at + size].decode() in encrypted:
+                raw[at + flags_at] |= 0x1
+            at = raw.find(signature, at + 4)
+    return bytes(raw)
+
+
+def _bundle(folder: Path) -> Path:
+    members = {f"docs/{name}": (CORPUS_DIR / name).read_bytes() for name in DOCS}
+    members["__MACOSX/docs/._data_management.md"] = b"\x00\x05\x16\x07 resource fork"
+    members["docs/.DS_Store"] = b"\x00\x00\x00\x01Bud1"
+    members["setup.exe"] = b"MZ\x90\x00" + b"\x00" * 200
+    members["broken.pdf"] = b"%PDF-1.7\n" + b"\x00" * 300
+    members["logs.zip"] = _zip_bytes({
+        "2025/wildlife_log_2025.txt": (CORPUS_DIR / "wildlife_log_2025.txt").read_bytes()})
+    path = folder / "bundle.zip"
+    path.write_bytes(_zip_bytes(members))
+    return path
+
+
+def test_an_archive_is_a_container_of_its_documents(tmp_path):
+    path = _bundle(tmp_path)
+    assert detect_format(path) == "zip"
+    doc = load(path)
+    assert doc.format == "zip" and doc.pages == []
+    assert doc.loader == "ZIP archive (Python zipfile)"
+    names = [display_name(p.path) for p in doc.walk()[1:]]
+    assert names == ["bundle.zip › docs › annual_report_2025.pdf",
+                     "bundle.zip › docs › field_safety_handbook.docx",
+                     "bundle.zip › docs › data_management.md",
+                     "bundle.zip › logs.zip",
+                     "bundle.zip › logs.zip › 2025 › wildlife_log_2025.txt"]
+    pdf = doc.parts[0]
+    assert pdf.format == "pdf" and len(pdf.pages) == 5  # read as the PDF on disk is
+    assert load(CORPUS_DIR / DOCS[0]).pages[3].text == pdf.pages[3].text
+    skipped = doc.metadata["members_skipped"].split("; ")
+    assert skipped[0] == "setup.exe: unsupported file type"
+    assert skipped[1].startswith("broken.pdf: ")
+    assert not any("MACOSX" in s or "DS_Store" in s for s in skipped)  # clutter: not listed
+    assert doc.metadata["files"] == "6"
+    assert doc.title == "bundle.zip: 4 of 6 files read"
+
+
+def test_archives_nest_two_deep_at_most(tmp_path):
+    inner = _zip_bytes({"note.txt": b"The innermost note says the code is 4711."})
+    middle = _zip_bytes({"inner.zip": inner, "readme.txt": b"The middle readme."})
+    (tmp_path / "outer.zip").write_bytes(_zip_bytes({"middle.zip": middle}))
+    doc = load(tmp_path / "outer.zip")
+    mid = doc.parts[0]
+    assert [display_name(p.path) for p in mid.parts] == ["outer.zip › middle.zip › readme.txt"]
+    assert mid.metadata["members_skipped"] == "inner.zip: archives nested more than 2 deep"
+
+
+def test_encrypted_members_are_listed_and_an_encrypted_archive_fails_in_one_line(tmp_path):
+    mixed = tmp_path / "mixed.zip"
+    mixed.write_bytes(_zip_bytes({"open.txt": b"Open words.", "secret.txt": b"xxxxxxxx"},
+                                 encrypted=("secret.txt",)))
+    doc = load(mixed)
+    assert [display_name(p.path) for p in doc.parts] == ["mixed.zip › open.txt"]
+    assert doc.metadata["members_skipped"] == "secret.txt: encrypted (password protected)"
+    locked = tmp_path / "locked.zip"
+    locked.write_bytes(_zip_bytes({"a.txt": b"xxxx", "b.txt": b"yyyy"},
+                                  encrypted=("a.txt", "b.txt")))
+    with pytest.raises(LoadError, match=r"^encrypted ZIP archive \(password protected\)$"):
+        load(locked)
+
+
+def test_size_limits_hold_while_unpacking(tmp_path, monkeypatch):
+    big = b"The harbour log. " * 4000  # 68 KB, compresses to almost nothing
+    path = tmp_path / "big.zip"
+    path.write_bytes(_zip_bytes({"a.txt": big, "b.txt": big, "c.txt": b"Small and fine."}))
+    monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 100_000)
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 100_000)  # room for one of the two
+    doc = load(path)
+    assert [display_name(p.path) for p in doc.parts] == ["big.zip › a.txt", "big.zip › c.txt"]
+    assert doc.metadata["members_skipped"] == (
+        "b.txt: unpacks to more than the archive's size limit")
+    monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 10_000)
+    assert "a.txt: larger than 0 MB unpacked" in load(path).metadata["members_skipped"]
+
+
+def test_archives_without_documents_and_broken_archives(tmp_path):
+    photos = tmp_path / "programs.zip"
+    photos.write_bytes(_zip_bytes({"a.exe": b"MZ\x00", "b.dll": b"MZ\x01"}))
+    with pytest.raises(NothingToRead, match=r"^no documents in the archive \(2 files"):
+        load(photos)
+    clutter = tmp_path / "clutter.zip"
+    clutter.write_bytes(_zip_bytes({"__MACOSX/._x": b"x", ".DS_Store": b"y"}))
+    with pytest.raises(NothingToRead, match=r"^empty archive \(no files\)$"):
+        load(clutter)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(_bundle(tmp_path).read_bytes()[:5000])
+    with pytest.raises(LoadError) as info:
+        load(cut)
+    assert "\n" not in str(info.value) and str(info.value).startswith("corrupt ZIP archive")
+    (tmp_path / "fake.zip").write_text("just some words")
+    assert detect_format(tmp_path / "fake.zip") is None
+    assert skip_reason(tmp_path / "fake.zip") == "not a ZIP archive (no zip header; mislabelled?)"
+
+
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
+                        max_size=40), min_size=1, max_size=6))
+def test_member_keys_are_safe_file_names_that_keep_the_file_name(parts):
+    name = "/".join(parts) + ".txt"
+    key = archive.member_key(name)
+    assert "/" not in key and "\\" not in key and "\x00" not in key
+    assert len(key) <= 240
+    assert key.endswith(".txt")
+
+
+def test_an_indexed_archive_is_searched_and_cited_by_member(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    _bundle(folder)
+    summary = index_paths([folder])
+    assert summary.files_indexed == 1 and not summary.files_failed
+    hit = search("Kept by ranger Zoë Achterberg", mode="text", k=1)[0]
+    assert display_name(hit.path) == "bundle.zip › logs.zip › 2025 › wildlife_log_2025.txt"
+    report = search("Merrow petrel tracking GPS tags", mode="text", k=1)[0]
+    assert display_name(report.path) == "bundle.zip › docs › annual_report_2025.pdf"
+    assert report.page == 4
+    again = index_paths([folder])
+    assert again.files_indexed == 0 and again.files_removed == 0
+    (folder / "bundle.zip").unlink()
+    assert index_paths([folder]).files_removed == 1
+    assert not search("Kept by ranger Zoë Achterberg", mode="text", k=3)
