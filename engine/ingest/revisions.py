@@ -46,6 +46,8 @@ READER_REVISIONS: dict[str, int] = {
     "rtf": 1,
     "image": 1,
     "zip": 1,
+    "subtitles": 1,
+    "mhtml": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

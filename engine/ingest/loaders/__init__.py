@@ -36,6 +36,7 @@ from engine.ingest.loaders.formats import (
     a_file,
     format_for_name,
     mail_format,
+    starts_with_headers,
 )
 
 __all__ = [
@@ -76,6 +77,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "rtf": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
+    "subtitles": ("subtitles", "load_subtitles"),
+    "mhtml": ("mhtml", "load_mhtml"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
@@ -194,6 +197,12 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
         if not head.startswith(_OLE_MAGIC):
             return None, f"not {a_file(name)} (no OLE header; mislabelled?)"
+        return fmt, None
+    if fmt == "mhtml":  # text, but its base64 and 8-bit parts need not look like text
+        if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<":
+            return None, "not a saved web page (an HTML file: rename it .html)"
+        if not starts_with_headers(head):
+            return None, "not a saved web page (no MIME headers; mislabelled?)"
         return fmt, None
     if fmt == "rtf":
         if not head.startswith(b"{\\rtf"):

@@ -145,11 +145,16 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".tif": "image",
     ".tiff": "image",
     ".bmp": "image",
+    ".vtt": "subtitles",
+    ".srt": "subtitles",
+    ".mht": "mhtml",
+    ".mhtml": "mhtml",
     **dict.fromkeys(CODE_LANGUAGES, "code"),
 }
 
 #: Formats whose files are plain text (checked for binary content before loading).
-TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json"})
+TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
+                          "subtitles"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -195,6 +200,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "rtf": "RTF",
     "image": "image",
     "zip": "ZIP archive",
+    "subtitles": "subtitles (.vtt, .srt)",
+    "mhtml": "saved web page (.mht)",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -229,6 +236,8 @@ LOADER_NAMES: dict[str, str] = {
     "rtf": "LibreOffice (converted to DOCX)",
     "image": "OCR (Tesseract)",
     "zip": "ZIP archive (Python zipfile)",
+    "subtitles": "WebVTT/SubRip reader",
+    "mhtml": "MHTML (Python email + HTML)",
 }
 
 
@@ -280,6 +289,13 @@ def mail_format(head: bytes) -> str | None:
         fields.add(match.group(1).lower())
     known = fields & _MAIL_FIELDS
     return "eml" if len(known) >= 3 and known & {b"from", b"date"} else None
+
+
+def starts_with_headers(head: bytes) -> bool:
+    """Whether a file starts with a MIME header line ("Name: value"), as a saved web page
+    (.mht) does whatever saved it: Chrome's opens with From:, Word's with MIME-Version:."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+    return bool(_HEADER_FIELD.match(text.split(b"\n", 1)[0]))
 
 
 def format_for_name(path: Path) -> tuple[str | None, str | None]:
