@@ -114,6 +114,34 @@ def test_multi_frame_tiff_gives_one_page_per_frame(scans, reports):
     assert reports == ["OCR page 1 of 2", "OCR page 2 of 2"]
 
 
+def _has_orientation_data() -> bool:
+    return bool(shutil.which("tesseract")) and "osd" in ocr_mod.find_tesseract().languages
+
+
+@pytest.mark.skipif(not _has_orientation_data(),
+                    reason="needs Tesseract's orientation data (tesseract-ocr-osd)")
+def test_pages_scanned_upside_down_or_sideways_are_read(scans, tmp_path):
+    """A page fed into the scanner the wrong way round, as an image and inside a PDF.
+
+    A page of text, as a scanned letter is: Tesseract needs a few lines to tell which way up
+    they are (a one-line page is read as it lies)."""
+    import pypdfium2 as pdfium
+
+    letter = _text_pdf(tmp_path / "letter.pdf", [" ".join([*SENTENCES, *SENTENCES[::-1]] * 2)])
+    pdf = pdfium.PdfDocument(letter)
+    bitmap = pdf[0].render(scale=RENDER_DPI / 72, grayscale=True)
+    page = bitmap.to_pil().copy()
+    bitmap.close()
+    pdf.close()
+    page.rotate(180, expand=True).save(tmp_path / "upside_down.png")
+    page.rotate(90, expand=True).save(tmp_path / "sideways.png")
+    for name in ("upside_down.png", "sideways.png"):
+        _assert_reads(load(tmp_path / name).pages[0].text, SENTENCES[0])
+    pdf = _text_pdf(tmp_path / "turned.pdf", [tmp_path / "upside_down.png"])
+    _assert_reads(load(pdf).pages[0].text, SENTENCES[0])
+    assert ocr_mod.page_mode(ocr_mod.find_tesseract()) == "1"
+
+
 def test_webp_and_gif_screenshots_are_read(scans, tmp_path, reports):
     """Screenshots saved as WebP (browsers, Android) and GIF are read like PNGs; an animated
     GIF's frames are moments of one picture, so only its first frame is read."""

@@ -122,6 +122,19 @@ def _env() -> dict[str, str]:
     return {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
+def page_mode(tess: Tesseract) -> str:
+    """Tesseract's page segmentation mode: 1 (find the page's orientation, then read it as 3
+    does) when the orientation data is installed, else 3.
+
+    Why: pages go into scanners upside down and sideways, and phone scans lack the EXIF tag that
+    would right them. Read as they lie (mode 3), a page turned 90 or 180 degrees gave garbage
+    ("sINOY OMY AJ@AS..."); mode 1 read all four turns word for word, at the same time per page
+    (4.4-5.1 s against 4.6-4.9 s on a 1700x2200 page, measured alternately). Debian's
+    tesseract-ocr installs the orientation data (osd) with it.
+    """
+    return "1" if "osd" in tess.languages else "3"
+
+
 def run_tesseract(tess: Tesseract, image: Image, languages: str, *,
                   dpi: float | None = None, what: str = "image") -> str:
     """The text Tesseract reads in ``image`` (any PIL image; converted to grayscale here).
@@ -131,7 +144,7 @@ def run_tesseract(tess: Tesseract, image: Image, languages: str, *,
     :data:`PAGE_TIMEOUT_S` (the process is killed).
     """
     pgm = to_pgm(image)
-    cmd = [tess.binary, "stdin", "stdout", "--psm", "3", "-l", languages]
+    cmd = [tess.binary, "stdin", "stdout", "--psm", page_mode(tess), "-l", languages]
     if dpi and 70 <= dpi <= 2400:
         cmd += ["--dpi", str(round(dpi))]
     try:
