@@ -162,3 +162,56 @@ def test_an_indexed_archive_is_searched_and_cited_by_member(tmp_path):
     (folder / "bundle.zip").unlink()
     assert index_paths([folder]).files_removed == 1
     assert not search("Kept by ranger Zoë Achterberg", mode="text", k=3)
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str, *, link: str | None = None) -> Path:
+    import tarfile
+
+    with tarfile.open(path, mode) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type, info.linkname = tarfile.SYMTYPE, next(iter(members))
+            tf.addfile(info)
+    return path
+
+
+@pytest.mark.parametrize(("name", "mode"), [("papers.tar", "w"), ("papers.tar.gz", "w:gz"),
+                                            ("papers.tgz", "w:gz"), ("papers.tar.bz2", "w:bz2"),
+                                            ("papers.tar.xz", "w:xz")])
+def test_tarballs_are_read_like_zip_archives(tmp_path, name, mode):
+    members = {f"papers/{doc}": (CORPUS_DIR / doc).read_bytes() for doc in DOCS}
+    members["papers/._data_management.md"] = b"\x00\x05\x16\x07 AppleDouble"
+    members["papers/build.o"] = b"\x7fELF" + b"\x00" * 64
+    path = _tar(tmp_path / name, members, mode, link="papers/latest.pdf")
+    assert detect_format(path) == "tar"
+    doc = load(path)
+    assert doc.format == "tar" and doc.loader == "tar archive (Python tarfile)"
+    assert [display_name(p.path) for p in doc.parts] == [
+        f"{name} › papers › {d}" for d in DOCS]
+    assert len(doc.parts[0].pages) == 5
+    assert doc.metadata["members_skipped"] == "papers › build.o: unsupported file type"
+    assert doc.title == f"{name}: 3 of 4 files read"  # the link is not a file of its own
+
+
+def test_a_damaged_tarball_keeps_what_was_read_before_the_damage(tmp_path):
+    import gzip
+
+    first = (CORPUS_DIR / "data_management.md").read_bytes()
+    noise = bytes(range(256)) * 400  # does not compress: the damage lands in the second file
+    whole = _tar(tmp_path / "whole.tar", {"a.md": first, "b.txt": noise}, "w").read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(gzip.compress(whole)[: len(gzip.compress(whole)) * 2 // 3])
+    doc = load(cut)
+    assert [display_name(p.path) for p in doc.parts] == ["cut.tar.gz › a.md"]
+    assert "damaged" in doc.metadata["members_skipped"]
+    (tmp_path / "notes.tar.gz").write_text("not compressed at all")
+    assert skip_reason(tmp_path / "notes.tar.gz") == (
+        "not a tar archive (no tar or compression header; mislabelled?)")
+    (tmp_path / "junk.tar").write_bytes(b"\x1f\x8b" + b"\x00" * 100)
+    with pytest.raises(LoadError) as info:
+        load(tmp_path / "junk.tar")
+    assert str(info.value).startswith("corrupt tar archive") and "\n" not in str(info.value)

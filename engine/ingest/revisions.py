@@ -46,6 +46,7 @@ READER_REVISIONS: dict[str, int] = {
     "rtf": 1,
     "image": 1,
     "zip": 1,
+    "tar": 1,
     "subtitles": 1,
     "mhtml": 1,
 }

@@ -77,12 +77,13 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "rtf": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
+    "tar": ("archive", "load_tar"),
     "subtitles": ("subtitles", "load_subtitles"),
     "mhtml": ("mhtml", "load_mhtml"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip"})
+_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip", "tar"})
 
 #: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
@@ -91,6 +92,8 @@ _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP = b"PK\x05\x06"
+#: gzip, bzip2 and xz streams: how a compressed tarball starts.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 
 
 def is_supported_name(path: str | os.PathLike[str]) -> bool:
@@ -211,6 +214,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "tar":
+        if not head.startswith(_COMPRESSED_MAGIC) and head[257:262] != b"ustar":
+            return None, "not a tar archive (no tar or compression header; mislabelled?)"
         return fmt, None
     if fmt == "zip":
         if head.startswith(_EMPTY_ZIP):

@@ -1,7 +1,8 @@
-"""ZIP archives: every document inside is indexed and cited on its own.
+"""Archives (ZIP, tar): every document inside is indexed and cited on its own.
 
 People keep documents zipped: a downloaded bundle of papers, a project handed over, an export of
-a shared drive, an old folder packed away. An archive becomes a container Document (like an
+a shared drive, an old folder packed away (as .zip, or as a tarball: .tar, .tar.gz, .tgz,
+.tar.bz2, .tar.xz). An archive becomes a container Document (like an
 mbox) whose parts are its readable members, each read by the ordinary loaders
 (:mod:`engine.ingest.loaders.embedded`) and cited as "bundle.zip › reports › q1.pdf p. 3".
 
@@ -15,10 +16,15 @@ silently: they are not the user's files.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from engine.ingest import loaders, progress
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
@@ -33,6 +39,8 @@ MAX_MEMBER_BYTES = 512 << 20
 MAX_TOTAL_BYTES = 4 << 30
 #: An archive inside an archive is read; one inside that is listed as skipped.
 MAX_NESTING = 2
+#: File names that are archives (an archive inside one counts towards :data:`MAX_NESTING`).
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".tar.gz", ".tar.bz2", ".tar.xz")
 #: Shown between the folders of a member's path in its citation ("bundle.zip › docs › a.pdf").
 FOLDER_MARK = " › "
 
@@ -61,10 +69,21 @@ def is_clutter(name: str) -> bool:
                for p in name.replace("\\", "/").split("/") if p)
 
 
-def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: int) -> int:
-    """Unpack ``info`` to ``dest``, at most ``budget`` bytes (raises _TooBig past it)."""
+@dataclass
+class Member:
+    """One file of an archive, as the reading loop needs it whatever the archive's kind."""
+
+    name: str  # its path in the archive ("docs/2024/q1.pdf")
+    size: int  # uncompressed size as the archive declares it
+    encrypted: bool
+    open: Callable[[], IO[bytes]]
+
+
+def _copy(member: Member, dest: Path, budget: int) -> int:
+    """Unpack ``member`` to ``dest``, at most ``budget`` bytes (raises _TooBig past it): a
+    member's declared size can lie."""
     written = 0
-    with zf.open(info) as src, dest.open("wb") as out:
+    with member.open() as src, dest.open("wb") as out:
         while block := src.read(1 << 20):
             written += len(block)
             if written > budget:
@@ -73,72 +92,124 @@ def _copy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: int) -
     return written
 
 
-def load_zip(path: Path, options: LoadOptions) -> Document:
-    """A .zip file -> a container Document (no pages) whose parts are its readable members."""
+def _zip_members(zf: zipfile.ZipFile) -> Iterator[Member]:
+    for info in zf.infolist():
+        if not info.is_dir():
+            yield Member(info.filename, info.file_size, bool(info.flag_bits & 0x1),
+                         lambda i=info: zf.open(i))
+
+
+def _tar_members(tf: tarfile.TarFile) -> Iterator[Member]:
+    """Regular files in archive order (a compressed tarball is read front to back once);
+    links, devices and folders are not files of their own."""
+    for info in tf:
+        if info.isfile():
+            yield Member(info.name, info.size, False,
+                         lambda i=info: tf.extractfile(i))  # type: ignore[arg-type, return-value]
+
+
+@contextlib.contextmanager
+def _one_level_deeper() -> Iterator[int]:
+    """The nesting depth of the archive being opened; archives opened inside it are deeper."""
     depth = _depth.get()
     token = _depth.set(depth + 1)
     try:
-        with library_errors("ZIP archive"):
-            zf = zipfile.ZipFile(path)
-        with zf:
-            return _read_members(path, zf, options, depth)
+        yield depth
     finally:
         _depth.reset(token)
 
 
-def _read_members(path: Path, zf: zipfile.ZipFile, options: LoadOptions, depth: int) -> Document:
-    with library_errors("ZIP archive"):
-        infos = [i for i in zf.infolist() if not i.is_dir() and not is_clutter(i.filename)]
-    if not infos:
-        raise NothingToRead("empty archive (no files)")
-    doc = Document(path=str(path), format="zip")
+def load_zip(path: Path, options: LoadOptions) -> Document:
+    """A .zip file -> a container Document (no pages) whose parts are its readable members."""
+    with _one_level_deeper() as depth:
+        with library_errors("ZIP archive"):
+            zf = zipfile.ZipFile(path)
+        with zf:
+            return _read_members(path, "zip", _zip_members(zf), options, depth)
+
+
+def load_tar(path: Path, options: LoadOptions) -> Document:
+    """A tarball (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) -> a container Document, read as a
+    stream (``r|*``): one pass through the compressed data, whatever its size."""
+    with _one_level_deeper() as depth:
+        with library_errors("tar archive"):
+            tf = tarfile.open(path, "r|*")  # noqa: SIM115 - closed by the with below
+        with tf:
+            return _read_members(path, "tar", _tar_members(tf), options, depth)
+
+
+#: What a damaged member raises while it is unpacked, by zipfile, tarfile or the decompressors.
+_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, ValueError,
+            NotImplementedError, OSError)
+
+
+def _skip_reason(member: Member, key: str, depth: int) -> str | None:
+    if not loaders.is_supported_name(key):
+        return "unsupported file type"
+    if member.encrypted:
+        return "encrypted (password protected)"
+    if member.name.lower().endswith(ARCHIVE_SUFFIXES) and depth + 1 >= MAX_NESTING:
+        return f"archives nested more than {MAX_NESTING} deep"
+    if member.size > MAX_MEMBER_BYTES:
+        return f"larger than {MAX_MEMBER_BYTES >> 20} MB unpacked"
+    return None
+
+
+def _read_members(path: Path, fmt: str, members: Iterator[Member], options: LoadOptions,
+                  depth: int) -> Document:
+    what = "ZIP archive" if fmt == "zip" else "tar archive"
+    doc = Document(path=str(path), format=fmt)
     skipped: list[str] = []
     used: set[str] = set()
-    unpacked = encrypted = 0
-    for number, info in enumerate(infos, 1):
-        key = member_key(info.filename)
-        while key.lower() in used:  # a malformed archive may name a member twice
-            key = f"{key} ({number})"
-        used.add(key.lower())
-        if number > MAX_MEMBERS:
-            skipped.append(f"{len(infos) - MAX_MEMBERS} more files: only the first "
-                           f"{MAX_MEMBERS} of an archive are read")
-            break
-        reason = None
-        if not loaders.is_supported_name(key):
-            reason = "unsupported file type"
-        elif info.flag_bits & 0x1:
-            reason, encrypted = "encrypted (password protected)", encrypted + 1
-        elif info.filename.lower().endswith(".zip") and depth + 1 >= MAX_NESTING:
-            reason = f"archives nested more than {MAX_NESTING} deep"
-        elif info.file_size > MAX_MEMBER_BYTES:
-            reason = f"larger than {MAX_MEMBER_BYTES >> 20} MB unpacked"
-        if reason is not None:
-            skipped.append(f"{key}: {reason}")
-            continue
-        progress.report(f"file {number} of {len(infos)} in the archive")
-        budget = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - unpacked)
-        sizes: list[int] = []
-        try:
-            doc.parts.append(load_embedded(
-                str(path), key,
-                lambda f, i=info, b=budget, s=sizes: s.append(_copy(zf, i, f, b)), options))
-        except _TooBig:
-            skipped.append(f"{key}: unpacks to more than the archive's size limit")
-        except LoadError as exc:
-            skipped.append(f"{key}: {one_line(str(exc)).replace(';', ',')}")
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-            skipped.append(f"{key}: damaged in the archive ({one_line(str(exc) or 'bad data')})")
-        unpacked += sum(sizes)
-    if encrypted == len(infos):
-        raise LoadError("encrypted ZIP archive (password protected)")
+    files = unpacked = encrypted = 0
+    try:
+        for member in members:
+            if is_clutter(member.name):
+                continue
+            files += 1
+            if files > MAX_MEMBERS:
+                continue  # counted, not read
+            key = member_key(member.name)
+            while key.lower() in used:  # a malformed archive may name a member twice
+                key = f"{key} ({files})"
+            used.add(key.lower())
+            reason = _skip_reason(member, key, depth)
+            encrypted += member.encrypted
+            if reason is not None:
+                skipped.append(f"{key}: {reason}")
+                continue
+            progress.report(f"file {files} in the archive")
+            budget = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - unpacked)
+            sizes: list[int] = []
+            try:
+                doc.parts.append(load_embedded(
+                    str(path), key,
+                    lambda f, m=member, b=budget, s=sizes: s.append(_copy(m, f, b)), options))
+            except _TooBig:
+                skipped.append(f"{key}: unpacks to more than the archive's size limit")
+            except LoadError as exc:
+                skipped.append(f"{key}: {one_line(str(exc)).replace(';', ',')}")
+            except _DAMAGED as exc:
+                skipped.append(f"{key}: damaged in the archive "
+                               f"({one_line(str(exc) or type(exc).__name__)})")
+            unpacked += sum(sizes)
+    except _DAMAGED as exc:  # the archive's own structure, past the members read so far
+        if not files:
+            raise LoadError(f"corrupt {what}: {one_line(str(exc) or type(exc).__name__)}") from exc
+        skipped.append(f"the rest of the archive: damaged ({one_line(str(exc) or 'bad data')})")
+    if not files:
+        raise NothingToRead("empty archive (no files)")
+    if files > MAX_MEMBERS:
+        skipped.append(f"{files - MAX_MEMBERS} more files: only the first {MAX_MEMBERS} of an "
+                       "archive are read")
+    if encrypted == files:
+        raise LoadError(f"encrypted {what} (password protected)")
     if skipped:
         doc.metadata["members_skipped"] = "; ".join(skipped)
-    doc.metadata["files"] = str(len(infos))
+    doc.metadata["files"] = str(files)
     if not doc.parts:
         if all(s.endswith(": unsupported file type") for s in skipped):
-            raise NothingToRead(f"no documents in the archive ({len(infos)} files of other "
-                                "types)")
+            raise NothingToRead(f"no documents in the archive ({files} files of other types)")
         raise LoadError(f"no readable documents in the archive ({skipped[0]})")
-    doc.title = f"{path.name}: {len(doc.parts)} of {len(infos)} files read"
+    doc.title = f"{path.name}: {len(doc.parts)} of {files} files read"
     return doc

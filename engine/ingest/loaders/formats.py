@@ -139,6 +139,10 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".webp": "image",
     ".gif": "image",
     ".zip": "zip",
+    ".tar": "tar",
+    ".tgz": "tar",
+    ".tbz2": "tar",
+    ".txz": "tar",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -151,6 +155,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".mhtml": "mhtml",
     **dict.fromkeys(CODE_LANGUAGES, "code"),
 }
+
+#: Compressed tarballs, named with two suffixes (the last alone, ".gz", is one compressed file).
+COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
@@ -200,6 +207,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "rtf": "RTF",
     "image": "image",
     "zip": "ZIP archive",
+    "tar": "tar archive",
     "subtitles": "subtitles (.vtt, .srt)",
     "mhtml": "saved web page (.mht)",
 }
@@ -236,6 +244,7 @@ LOADER_NAMES: dict[str, str] = {
     "rtf": "LibreOffice (converted to DOCX)",
     "image": "OCR (Tesseract)",
     "zip": "ZIP archive (Python zipfile)",
+    "tar": "tar archive (Python tarfile)",
     "subtitles": "WebVTT/SubRip reader",
     "mhtml": "MHTML (Python email + HTML)",
 }
@@ -310,6 +319,8 @@ def format_for_name(path: Path) -> tuple[str | None, str | None]:
         return "code", CODE_FILENAMES[name]
     if path.parent.name in _MAILDIR_FOLDERS and _MAILDIR_NAME.match(path.name):
         return "eml", None
+    if name.endswith(COMPRESSED_TAR):
+        return "tar", None
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
