@@ -84,8 +84,8 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
             print(f"  read again with today's readers: {summary.files_reread} file(s) indexed "
                   "by an earlier version")
         if summary.chunks_reused:
-            print(f"  {summary.chunks_reused} of {summary.chunks} chunks of files read again "
-                  "were unchanged and kept their vectors")
+            print(f"  {summary.chunks_reused} of {summary.chunks} chunks were in the index "
+                  "already (unchanged text, copies of a file) and kept their vectors")
         for file in summary.files:  # say when a file was not read from its own text
             if "OCR" in file["loader"] or "LibreOffice" in file["loader"]:
                 print(f"  read by {file['loader']}: {file['path']}")

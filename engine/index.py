@@ -110,6 +110,11 @@ def chunk_id(path: str, ordinal: int, content_hash: str) -> str:
     return hashlib.sha1(f"{path}\x00{ordinal}\x00{content_hash}".encode()).hexdigest()[:20]
 
 
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def sql_str(value: str) -> str:
     """A SQL string literal for LanceDB filters (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
@@ -424,15 +429,19 @@ class Collection:
         """Files the next index run reads again: see :func:`outdated`."""
         return outdated(self.documents(), ocr=ocr)
 
-    def vectors_by_hash(self, paths: Iterable[str]) -> dict[str, Any]:
-        """content hash -> vector (a numpy array) of the chunks of ``paths`` (200 per query):
-        what the indexer reuses when a file is read again."""
+    def vectors_by_hash(self, paths: Iterable[str] = (), *,
+                        hashes: Iterable[str] = ()) -> dict[str, Any]:
+        """content hash -> vector (a numpy array) of the chunks of ``paths``, and of any chunk
+        whose content hash is in ``hashes`` (200 per query): what the indexer reuses instead of
+        embedding a text again (a file read again, a copy of a file)."""
         import numpy as np
 
-        wanted = sorted(set(paths))
         out: dict[str, Any] = {}
-        for start in range(0, len(wanted), 200):
-            where = f"path IN ({', '.join(sql_str(p) for p in wanted[start:start + 200])})"
+        queries = [f"path IN ({', '.join(sql_str(p) for p in part)})"
+                   for part in _batches(sorted(set(paths)), 200)]
+        queries += [f"content_hash IN ({', '.join(sql_str(h) for h in part)})"
+                    for part in _batches(sorted(set(hashes)), 200)]
+        for where in queries:
             table = (self.chunks.search().where(where).select(["content_hash", "vector"])
                      .limit(None).to_arrow())
             if not table.num_rows:

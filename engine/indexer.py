@@ -14,6 +14,7 @@ resumes with the remaining files only.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import os
@@ -39,6 +40,9 @@ from engine.settings import Settings
 EMBED_BATCH = 256
 #: Files committed per transaction at most (many small files are committed together).
 COMMIT_FILES = 64
+#: Vectors embedded in this run that are kept for copies met before their commit lands (the
+#: commit queue holds two batches): 8 batches' worth, about 12 MB.
+RECENT_VECTORS = 8 * EMBED_BATCH
 #: Formats that may need OCR: a file of these that failed while OCR was off is tried again once
 #: OCR is on (:mod:`engine.ingest.revisions`).
 OCR_FORMATS = frozenset({"image", "pdf"})
@@ -372,6 +376,8 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
     done = 0
     pending: list[_Item] = []
     pending_chunks = 0
+    # vectors embedded in this run, for copies whose first version is not committed yet
+    recent: collections.OrderedDict[str, Any] = collections.OrderedDict()
     try:
         while True:
             job.check()
@@ -388,8 +394,12 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
                             or len(pending) >= COMMIT_FILES
                             or (pending_chunks and parsed_q.empty())):
                 known = _known_vectors(coll, pending, parts_of)
-                batch = _embed_batch(pending, embedder, coll.meta.dim, job, parts_of, known)
-                summary.chunks_reused += sum(h in known for h in _chunk_hashes(pending))
+                known.update({h: recent[h] for h in _chunk_hashes(pending)
+                              if h in recent and h not in known})
+                batch = _embed_batch(pending, embedder, coll.meta.dim, job, parts_of, known,
+                                     recent)
+                hashes = _chunk_hashes(pending)  # reused: all but the texts embedded now
+                summary.chunks_reused += len(hashes) - len(set(hashes) - known.keys())
                 if writer_error:
                     raise writer_error[0]
                 commit_q.put(batch)
@@ -422,12 +432,16 @@ def _chunk_hashes(items: list[_Item]) -> list[str]:
 
 def _known_vectors(coll: Collection, items: list[_Item],
                    parts_of: dict[str, list[str]]) -> dict[str, Any]:
-    """content hash -> vector of the chunks these files (and their parts) have in the index
-    now: a chunk whose text comes out the same is not embedded again. Files new to the index
-    have none, and cost no query."""
+    """content hash -> vector of every chunk of these files (and their parts) whose text the
+    index holds already: their own chunks before a file was read again, and the same text in
+    any other file (a copy, "report (1).pdf", an attachment also saved on disk, a file both in
+    a folder and in its zipped backup). Such a chunk is not embedded again: a vector depends
+    on the text alone, and the collection has one embedder."""
     paths = [p for item in items if item.parsed and item.old is not None
              for p in (item.path, *parts_of.get(item.path, []))]
-    return coll.vectors_by_hash(paths) if paths else {}
+    if not paths and not coll.count_chunks():
+        return {}
+    return coll.vectors_by_hash(paths, hashes=_chunk_hashes(items))
 
 
 def _account(item: _Item, summary: IndexSummary) -> None:
@@ -456,10 +470,13 @@ def _account(item: _Item, summary: IndexSummary) -> None:
 
 def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
                  parts_of: dict[str, list[str]], known: dict[str, Any] | None = None,
+                 recent: collections.OrderedDict[str, Any] | None = None,
                  ) -> tuple[list[str], Any, list[DocRecord]]:
     """Embed every chunk of these files (and of their parts) and build the commit: (paths,
     chunk rows, doc rows). A file's old parts are replaced with it: ``parts_of`` lists them.
-    ``known``: vectors by content hash (:func:`_known_vectors`), used instead of embedding."""
+    ``known``: vectors by content hash (:func:`_known_vectors`), used instead of embedding.
+    ``recent`` receives the vectors embedded here (the last :data:`RECENT_VECTORS` are kept):
+    a copy in the next batches finds them before their commit lands."""
     import numpy as np
     import pyarrow as pa
 
@@ -467,21 +484,26 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
 
     known = known or {}
     hashes = _chunk_hashes(items)
-    texts: list[str] = []
+    texts: dict[str, str] = {}  # each text not in the index yet, once (copies in one batch)
     counts: list[int] = []
     for item in items:
         for part in item.parsed.walk() if item.parsed else []:
             for ch in part.chunks:
-                if ch.content_hash not in known:
-                    texts.append(ch.text)
+                if ch.content_hash not in known and ch.content_hash not in texts:
+                    texts[ch.content_hash] = ch.text
                     counts.append(ch.tokens)
+    todo = list(texts.values())
     vectors = []
-    for start in range(0, len(texts), EMBED_BATCH * 4):
+    for start in range(0, len(todo), EMBED_BATCH * 4):
         job.check()
         end = start + EMBED_BATCH * 4
-        vectors.append(embedder.encode(texts[start:end], token_counts=counts[start:end]))
-    fresh = iter(np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32))
-    matrix = (np.stack([known[h] if h in known else next(fresh) for h in hashes]).astype(
+        vectors.append(embedder.encode(todo[start:end], token_counts=counts[start:end]))
+    fresh = dict(zip(texts, np.concatenate(vectors) if vectors else [], strict=True))
+    if recent is not None:
+        recent.update(fresh)
+        while len(recent) > RECENT_VECTORS:
+            recent.popitem(last=False)
+    matrix = (np.stack([known[h] if h in known else fresh[h] for h in hashes]).astype(
         np.float32, copy=False) if hashes else np.zeros((0, dim), np.float32))
     cols: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "path", "page", "start", "end",
                                                   "ordinal", "heading", "text", "content_hash",

@@ -115,6 +115,40 @@ def test_editing_one_paragraph_embeds_only_the_chunks_that_changed(tmp_path, emb
     assert all(after[r["text"]] == r["vector"] for r in kept)
 
 
+def test_copies_of_a_file_are_embedded_once(tmp_path, embedded):
+    """A copy on disk, a copy in a zipped backup and a copy indexed later: each text is
+    embedded once, and every copy is found with the same vector."""
+    import zipfile
+
+    folder = tmp_path / "docs"
+    [doc] = write_text_files(folder, 1, 1200)
+    shutil.copyfile(doc, folder / f"{doc.stem} (1).md")
+    with zipfile.ZipFile(folder / "backup.zip", "w") as zf:
+        zf.write(doc, f"old/{doc.name}")
+    first = index_paths([folder])
+    texts = {r["text"] for r in index.Collection.open("default").chunks.to_arrow()
+             .select(["text"]).to_pylist()}
+    assert first.files_indexed == 3 and first.chunks == 3 * len(texts)
+    assert sorted(embedded) == sorted(texts)  # once each, not three times
+    assert first.chunks_reused == first.chunks - len(texts)
+    embedded.clear()
+
+    later = tmp_path / "later"
+    later.mkdir()
+    shutil.copyfile(doc, later / "forwarded.md")
+    second = index_paths([later])
+    assert embedded == [] and second.chunks_reused == second.chunks == len(texts)
+    by_text: dict[str, set[bytes]] = {}
+    for row in index.Collection.open("default").chunks.to_arrow().select(
+            ["text", "vector"]).to_pylist():
+        by_text.setdefault(row["text"], set()).add(np.asarray(row["vector"]).tobytes())
+    assert all(len(v) == 1 for v in by_text.values())
+    hit = search("harbour ledger", mode="text", k=10)
+    assert {h.path for h in hit} <= {str(folder / doc.name), str(later / "forwarded.md"),
+                                     str(folder / f"{doc.stem} (1).md"),
+                                     f"{folder / 'backup.zip'}//old › {doc.name}"}
+
+
 def test_a_newer_reader_that_fails_keeps_the_earlier_text(tmp_path, monkeypatch):
     folder = tmp_path / "notes"
     files = write_text_files(folder, 2, 400)
