@@ -14,12 +14,14 @@ from typing import Any
 
 
 def _indexable(path: str) -> bool:
-    """Whether a change at ``path`` can matter to an index run: not a hidden file, not inside a
+    """Whether a change at ``path`` can matter to an index run: not a hidden file or program
+    clutter (a mail program rewrites its .msf and index files all the time), not inside a
     folder the scan skips (:func:`engine.ingest.scan.skipped_folder`)."""
+    from engine.ingest.loaders.formats import is_clutter
     from engine.ingest.scan import skipped_folder
 
     folder, name = os.path.split(path)
-    if name.startswith("."):
+    if is_clutter(name):
         return False
     parts = folder.split(os.sep)
     return not any(part and skipped_folder(os.sep.join(parts[:i]) or os.sep, part)

@@ -551,6 +551,15 @@ def test_maildir_folders_and_their_maildir_plus_subfolders_are_mail(tmp_path):
     assert docs["Budget"].pages[0].blocks[0].text.startswith("Budget — Ada Lovelace, 2024-03-05")
     assert all(_indexable(f) for f in found)  # the folder watcher sees the same files
     assert not _indexable(str(tmp_path / ".cache" / "notes.txt"))
+    # Dovecot's indexes and uid list and the Maildir marker are not mail and not documents:
+    # neither read (as text, they were junk in the index) nor listed as skipped
+    clutter = ["dovecot.index", "dovecot.index.log", "dovecot-uidlist", "maildirfolder"]
+    for name in clutter:
+        (tmp_path / "Maildir" / name).write_bytes(b"3 V1700000000 N4 G1a2b\n1 :1700000000\n")
+    result = scan([tmp_path])
+    listed = [*result.files, *(p for p, _ in result.skipped), *(p for p, _ in result.failed)]
+    assert not any(os.path.basename(p) in clutter for p in listed)
+    assert not any(_indexable(str(tmp_path / "Maildir" / name)) for name in clutter)
 
 
 THUNDERBIRD_SEPARATOR = "From - Tue Mar 05 10:00:00 2024\nX-Mozilla-Status: 0001\n"
@@ -563,6 +572,13 @@ def test_thunderbird_mail_folders_without_an_extension_are_mailboxes(tmp_path):
     inbox.write_text("".join(THUNDERBIRD_SEPARATOR + _message(subject, body).as_string() + "\n"
                              for subject, body in (("Harbour meeting", "Moved to Friday."),
                                                    ("Crane repair", "New winch cable."))))
+    (folder / "Inbox.msf").write_text("// <!-- <mdb:mork:z v=\"1.4\"/> -->\n< <(a=c)> >\n")
+    from engine.ingest.scan import scan
+    from engine.watch import _indexable
+
+    result = scan([tmp_path])  # Thunderbird's summary file: neither read nor listed
+    assert result.files == [str(inbox)] and result.skipped == [] and result.failed == []
+    assert _indexable(str(inbox)) and not _indexable(str(folder / "Inbox.msf"))
     doc = load(inbox)
     assert (doc.format, doc.metadata["messages"]) == ("mbox", "2")
     assert [m.title for m in doc.parts] == ["Harbour meeting", "Crane repair"]

@@ -38,6 +38,7 @@ def _abs(path: str | os.PathLike[str]) -> str:
 def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
     """Expand files and folders into supported files; a missing input is a user error."""
     from engine.ingest.loaders import is_supported_name
+    from engine.ingest.loaders.formats import is_clutter
 
     result = ScanResult()
     missing = [os.fspath(p) for p in inputs if not os.path.lexists(_abs(p))]
@@ -87,7 +88,7 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
             seen_dirs.add(real)
             dirs[:] = sorted(d for d in dirs if not skipped_folder(folder, d))
             for name in sorted(files):
-                if name.startswith("."):
+                if is_clutter(name):  # hidden files, caches, mail programs' indexes
                     continue
                 add_file(os.path.join(folder, name), explicit=False)
     return result
@@ -97,7 +98,9 @@ def skipped_folder(parent: str, name: str) -> bool:
     """Folders never indexed: tool state, and hidden ones. A Maildir++ folder (Dovecot,
     Courier: ".Sent", ".Archive" beside the inbox's cur/ and new/) is hidden by name but holds
     mail, unlike the tool state other dot-folders hold, so it is walked."""
-    if name in SKIP_DIRS:
+    from engine.ingest.loaders.formats import is_clutter
+
+    if name in SKIP_DIRS or (is_clutter(name) and not name.startswith(".")):
         return True
     return name.startswith(".") and not os.path.isdir(os.path.join(parent, name, "cur"))
 

@@ -30,6 +30,7 @@ from engine.ingest import loaders, progress
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders.common import library_errors, one_line
 from engine.ingest.loaders.embedded import load_embedded, safe_name
+from engine.ingest.loaders.formats import is_clutter
 
 #: Members read from one archive at most (the rest are listed as skipped).
 MAX_MEMBERS = 2000
@@ -45,9 +46,6 @@ ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".tar.gz", ".tar.bz
 FOLDER_MARK = " › "
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("satchel_zip_depth", default=0)
-_CLUTTER = frozenset({"__macosx", ".ds_store", "thumbs.db", "desktop.ini"})
-
-
 class _TooBig(Exception):
     pass
 
@@ -62,11 +60,9 @@ def member_key(name: str) -> str:
     return key
 
 
-def is_clutter(name: str) -> bool:
-    """System files that are not the user's: macOS resource forks, Finder and Explorer caches,
-    hidden files and folders."""
-    return any(p.lower() in _CLUTTER or p.startswith(".")
-               for p in name.replace("\\", "/").split("/") if p)
+def in_clutter(name: str) -> bool:
+    """Whether a member's path is, or is inside, program clutter or a hidden folder."""
+    return any(is_clutter(p) for p in name.replace("\\", "/").split("/") if p)
 
 
 @dataclass
@@ -164,7 +160,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
     files = unpacked = encrypted = 0
     try:
         for member in members:
-            if is_clutter(member.name):
+            if in_clutter(member.name):
                 continue
             files += 1
             if files > MAX_MEMBERS:

@@ -307,6 +307,24 @@ def starts_with_headers(head: bytes) -> bool:
     return bool(_HEADER_FIELD.match(text.split(b"\n", 1)[0]))
 
 
+#: Files and folders that programs keep beside the user's files, never documents: Finder and
+#: Explorer caches, macOS resource-fork folders from unpacked archives, the indexes mail programs
+#: keep in mail folders (Thunderbird's .msf summaries, Dovecot's index and uid lists, Maildir's
+#: marker). Read as text they put junk in the index; listed as skipped, noise in every report.
+CLUTTER_NAMES = frozenset({"__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r",
+                           "maildirfolder", "dovecot-uidlist", "dovecot-keywords",
+                           "dovecot-uidvalidity"})
+_CLUTTER_PREFIXES = ("dovecot.", "dovecot-uidvalidity.")
+_CLUTTER_SUFFIXES = (".msf",)
+
+
+def is_clutter(name: str) -> bool:
+    """Whether a file or folder name is program clutter (:data:`CLUTTER_NAMES`) or hidden."""
+    low = name.lower()
+    return (low in CLUTTER_NAMES or low.startswith(".") or low.startswith(_CLUTTER_PREFIXES)
+            or low.endswith(_CLUTTER_SUFFIXES))
+
+
 def format_for_name(path: Path) -> tuple[str | None, str | None]:
     """``(format, language)`` from the file name alone; ``(None, None)`` when unsupported.
 
