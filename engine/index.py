@@ -172,13 +172,19 @@ class DocRecord:
 
 def outdated(docs: dict[str, DocRecord], *, ocr: bool = False) -> list[str]:
     """Of these documents rows, the files the next index run reads again
-    (:mod:`engine.ingest.revisions`): read by an earlier revision of their readers, or, with
-    ``ocr`` on, with scanned pages left unread while OCR was off."""
+    (:mod:`engine.ingest.revisions`): read by an earlier revision of their readers, or by a
+    reader that no longer reads their name (or the name of one of their parts: a .tex in a
+    zip), or, with ``ocr`` on, with scanned pages left unread while OCR was off. A file's own
+    row decides: its tag names what read it and its parts."""
     from engine.ingest.document import container_of
     from engine.ingest.revisions import is_current
 
-    return sorted(p for p, d in docs.items() if d.status == "ok" and container_of(p) == p
-                  and not is_current(d.reader, ocr=ocr))
+    stale = set()
+    for path, doc in docs.items():
+        holder = docs.get(container_of(path))
+        if doc.status == "ok" and holder and not is_current(holder.reader, ocr=ocr, path=path):
+            stale.add(holder.path)
+    return sorted(stale)
 
 
 def connect() -> Any:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.index import Collection, DocRecord, chunk_id
+from engine.index import Collection, DocRecord, chunk_id, outdated
 from engine.ingest.document import container_of
 from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.loaders.formats import format_for_name
@@ -182,6 +182,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
             job.status("Rebuilding the collection for the new settings")
             _add_rebuild_inputs(found, collection, summary)
         docs = coll.documents()
+        stale = set(outdated(docs, ocr=config.ocr))  # a part's reader moved counts too
         todo: list[tuple[str, os.stat_result | None]] = []
         for path in found.files:
             try:
@@ -192,7 +193,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                 continue
             doc = docs.get(path)
             if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns and \
-                    is_current(doc.reader, ocr=config.ocr):
+                    is_current(doc.reader, ocr=config.ocr, path=path) and path not in stale:
                 if doc.status == "ok":
                     summary.files_unchanged += 1
                     continue
@@ -298,6 +299,7 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
     and ends the run, so it is reported instead of looking like an empty folder.
     """
     worker = ParseWorker(config)
+    stale = set(outdated(docs, ocr=config.ocr))
     try:
         for path, st in todo:
             if stop.is_set():
@@ -318,7 +320,7 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 continue
             old = docs.get(path)
             if old and old.status == "ok" and old.content_hash == digest and \
-                    is_current(old.reader, ocr=config.ocr):
+                    is_current(old.reader, ocr=config.ocr, path=path) and path not in stale:
                 out.put(_Item(path, "unchanged", st, digest, old=old))
                 continue
             try:
@@ -547,8 +549,11 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
         elif item.keeps_earlier and item.old is not None:
             # Not lost to a newer reader's failure (or a busy machine's time-out); marked as
             # read today, so the failure is not repeated at every run until the next upgrade.
+            # The formats its name and its parts' names map to today count as tried.
+            named = {format_for_name(Path(p))[0] or ""
+                     for p in (item.path, *parts_of.get(item.path, []))}
             docs.append(replace(item.old, size=size, mtime_ns=mtime, reader=reading_tag(
-                {item.old.format, *(formats_in(item.old.reader) or [])})))
+                {item.old.format, *(formats_in(item.old.reader) or []), *named})))
         else:
             docs.append(DocRecord(item.path, item.digest, size, mtime,
                                   status="empty" if item.kind == "empty" else "failed",

@@ -78,7 +78,7 @@ def _doc_detail(doc: Any) -> str:
     chunks = f"{doc.chunks} chunk{'s' if doc.chunks != 1 else ''}"
     from engine.ingest.revisions import is_current
 
-    older = "" if is_current(doc.reader) else " by an earlier version"
+    older = "" if is_current(doc.reader, path=doc.path) else " by an earlier version"
     return f"{pages}{chunks}, indexed {doc.indexed_at.replace('T', ' ')}{older}"
 
 

@@ -85,7 +85,7 @@ def test_corpus_has_one_file_per_format_and_stays_small():
     # (test_loaders_email/legacy/ocr/opendocument, test_formats_e2e): the shipped corpus stays
     # unchanged, so the sample question set and its numbers do too.
     made_by_tests = {"eml", "mbox", "msg", "doc", "xls", "ppt", "rtf", "image", "ods", "odp",
-                     "zip", "tar", "subtitles", "mhtml"}
+                     "zip", "tar", "subtitles", "mhtml", "latex"}
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 

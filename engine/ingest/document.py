@@ -53,8 +53,8 @@ class Document:
     """One parsed file."""
 
     path: str
-    #: Short format name: "pdf", "docx", "odt", "pptx", "xlsx", "csv", "epub", "html",
-    #: "markdown", "rst", "text", "code", "json".
+    #: Short format name ("pdf", "docx", "markdown", "eml", "zip", ...): the values of
+    #: :data:`engine.ingest.loaders.formats.SUPPORTED_EXTENSIONS`.
     format: str
     pages: list[Page] = field(default_factory=list)
     title: str | None = None

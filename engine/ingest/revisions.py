@@ -17,7 +17,9 @@ again at the next index run. Kept apart from the loaders so the indexer imports 
 
 from __future__ import annotations
 
-from engine.ingest.loaders.formats import CONVERTED_TO
+from pathlib import Path
+
+from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 
 #: format -> revision of its reader. Revision 1 is the first recorded; rows written before
 #: revisions existed have no tag and are read again once.
@@ -34,6 +36,7 @@ READER_REVISIONS: dict[str, int] = {
     "html": 1,
     "markdown": 1,
     "rst": 1,
+    "latex": 1,
     "text": 1,
     "code": 1,
     "json": 1,
@@ -85,14 +88,31 @@ def formats_in(tag: str) -> list[str] | None:
     return formats
 
 
-def is_current(tag: str, *, ocr: bool = False) -> bool:
+def is_current(tag: str, *, ocr: bool = False, path: str | None = None) -> bool:
     """Whether a file recorded with ``tag`` would be read the same way today, with OCR on
     (``ocr``) or off.
 
     An empty tag (a row from before revisions were recorded), a tag that does not parse, one
     with another revision of any of its readers or of the chunker, or one of a file that needed
-    OCR while it was off when OCR is on now, is not current.
+    OCR while it was off when OCR is on now, is not current. Given the file's ``path``, neither
+    is a tag without the format its name maps to today (:func:`names_its_format`).
     """
     formats = formats_in(tag)
     off = tag.split()[-1:] == [OCR_OFF]
-    return bool(formats) and reading_tag(formats, ocr_off=off) == tag and not (off and ocr)
+    return (bool(formats) and reading_tag(formats, ocr_off=off) == tag and not (off and ocr)
+            and (path is None or names_its_format(formats, path)))
+
+
+def names_its_format(formats: list[str], path: str) -> bool:
+    """Whether a tag's ``formats`` include the one the name of ``path`` (a file, or a part of
+    one: a zip's member) maps to today.
+
+    Why: a file whose extension moved to another reader was read by a reader whose revision
+    did not change: a .tex read as source code before Satchel had a LaTeX reader has the
+    current "code/1" tag, and would keep its code chunks for good. Mail is let be: an mbox or
+    a message is found by its content whatever its name (or lack of one), and an attached
+    message takes whatever name its sender gave it.
+    """
+    fmt = format_for_name(Path(path))[0]
+    # None: no longer read at all (the scan skips it)
+    return fmt is None or fmt in formats or not {"eml", "mbox", "msg"}.isdisjoint(formats)

@@ -65,6 +65,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "html": ("html", "load_html"),
     "markdown": ("text", "load_markdown"),
     "rst": ("text", "load_rst"),
+    "latex": ("latex", "load_latex"),
     "text": ("text", "load_plain"),
     "code": ("text", "load_code"),
     "json": ("text", "load_json"),

@@ -67,7 +67,6 @@ CODE_LANGUAGES: dict[str, str] = {
     ".css": "css",
     ".scss": "scss",
     ".less": "less",
-    ".tex": "latex",
     ".gradle": "groovy",
     ".cmake": "cmake",
 }
@@ -103,6 +102,8 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".rst": "rst",
+    ".tex": "latex",
+    ".ltx": "latex",
     ".txt": "text",
     ".text": "text",
     ".log": "text",
@@ -161,7 +162,7 @@ COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
-                          "subtitles"})
+                          "subtitles", "latex"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -195,6 +196,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "html": "HTML",
     "markdown": "Markdown",
     "rst": "reStructuredText",
+    "latex": "LaTeX",
     "text": "text",
     "code": "source",
     "json": "JSON",
@@ -232,6 +234,7 @@ LOADER_NAMES: dict[str, str] = {
     "html": "HTML (BeautifulSoup)",
     "markdown": "Markdown",
     "rst": "reStructuredText",
+    "latex": "LaTeX reader",
     "text": "plain text",
     "code": "source code",
     "json": "JSON",
