@@ -341,17 +341,28 @@ def build_large_collection(base: Path, pool: list[str], texts: list[str], vector
     row a unique product code) and that chunk's vector moved towards a second chunk plus noise,
     renormalised: a continuum of realistic vectors, not 2k tight clusters of copies.
     """
-    import numpy as np
-    import pyarrow as pa
 
     from engine.embed import get_embedder
-    from engine.index import Collection, DocRecord, chunk_id, chunks_schema
+    from engine.index import Collection, writer_lock
 
     fresh_home(base, "retrieval")
     embedder = get_embedder()
     dim = int(vectors.shape[1])
-    coll, _ = Collection.open_or_create(COLLECTION, embedder.name, str(embedder.folder), dim,
-                                        180, 24)
+    with writer_lock(COLLECTION):
+        coll, _ = Collection.open_for_writing(COLLECTION, embedder.name, str(embedder.folder),
+                                              dim, 180, 24)
+        return _fill(coll, base, pool, texts, vectors, rows)
+
+
+def _fill(coll: Any, base: Path, pool: list[str], texts: list[str], vectors: Any,
+          rows: int) -> dict[str, Any]:
+    """Write ``rows`` chunk rows into ``coll`` (the writer lock held), then finalize it."""
+    import numpy as np
+    import pyarrow as pa
+
+    from engine.index import DocRecord, chunk_id, chunks_schema
+
+    dim = int(vectors.shape[1])
     rng = random.Random(5)
     nrng = np.random.default_rng(5)
     base_vecs = np.asarray(vectors, dtype=np.float32)
