@@ -120,7 +120,7 @@ def test_size_limits_hold_while_unpacking(tmp_path, monkeypatch):
 def test_archives_without_documents_and_broken_archives(tmp_path):
     photos = tmp_path / "programs.zip"
     photos.write_bytes(_zip_bytes({"a.exe": b"MZ\x00", "b.dll": b"MZ\x01"}))
-    with pytest.raises(NothingToRead, match=r"^no documents in the archive \(2 files"):
+    with pytest.raises(NothingToRead, match=r"^no documents in the ZIP archive \(2 files"):
         load(photos)
     clutter = tmp_path / "clutter.zip"
     clutter.write_bytes(_zip_bytes({"__MACOSX/._x": b"x", ".DS_Store": b"y"}))
@@ -215,3 +215,34 @@ def test_a_damaged_tarball_keeps_what_was_read_before_the_damage(tmp_path):
     with pytest.raises(LoadError) as info:
         load(tmp_path / "junk.tar")
     assert str(info.value).startswith("corrupt tar archive") and "\n" not in str(info.value)
+
+
+def test_one_compressed_file_is_read_as_the_file_inside(tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    notes = (CORPUS_DIR / "data_management.md").read_bytes()
+    (tmp_path / "guide.md.gz").write_bytes(gzip.compress(notes))
+    (tmp_path / "guide.md.bz2").write_bytes(bz2.compress(notes))
+    (tmp_path / "buoys.csv.xz").write_bytes(lzma.compress(
+        (CORPUS_DIR / "buoy_deployments.csv").read_bytes()))
+    plain = load(CORPUS_DIR / "data_management.md")
+    for name in ("guide.md.gz", "guide.md.bz2"):
+        assert detect_format(tmp_path / name) == "compressed"
+        doc = load(tmp_path / name)
+        assert [display_name(p.path) for p in doc.parts] == [f"{name} › guide.md"]
+        assert doc.parts[0].format == "markdown" and doc.title == plain.title
+        assert doc.parts[0].pages[0].text == plain.pages[0].text
+    assert load(tmp_path / "buoys.csv.xz").parts[0].format == "csv"
+    # a man page or a compressed program is not a document: not even tried
+    (tmp_path / "ls.1.gz").write_bytes(gzip.compress(b".TH LS 1"))
+    assert skip_reason(tmp_path / "ls.1.gz") == "unsupported file type '.gz'"
+    (tmp_path / "fake.txt.gz").write_text("not compressed")
+    assert skip_reason(tmp_path / "fake.txt.gz") == (
+        "not a gz-compressed file (no gz header; mislabelled?)")
+    words = " ".join(f"w{i * 7919 % 100003}" for i in range(20000)).encode()
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(words)[:20000])  # cut in the middle
+    with pytest.raises(LoadError, match=r"^no readable documents in the compressed file "
+                                        r"\(cut.txt: damaged in the compressed file"):
+        load(tmp_path / "cut.txt.gz")

@@ -50,6 +50,7 @@ READER_REVISIONS: dict[str, int] = {
     "image": 1,
     "zip": 1,
     "tar": 1,
+    "compressed": 1,
     "subtitles": 1,
     "mhtml": 1,
 }

@@ -79,12 +79,13 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
+    "compressed": ("archive", "load_compressed"),
     "subtitles": ("subtitles", "load_subtitles"),
     "mhtml": ("mhtml", "load_mhtml"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip", "tar"})
+_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip", "tar", "compressed"})
 
 #: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
@@ -215,6 +216,11 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "compressed":
+        kind = path.suffix.lower()
+        if not head.startswith(_COMPRESSED_MAGIC[(".gz", ".bz2", ".xz").index(kind)]):
+            return None, f"not a {kind[1:]}-compressed file (no {kind[1:]} header; mislabelled?)"
         return fmt, None
     if fmt == "tar":
         if not head.startswith(_COMPRESSED_MAGIC) and head[257:262] != b"ustar":

@@ -16,8 +16,11 @@ silently: they are not the user's files.
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import contextvars
+import gzip
+import lzma
 import tarfile
 import zipfile
 import zlib
@@ -134,9 +137,23 @@ def load_tar(path: Path, options: LoadOptions) -> Document:
             return _read_members(path, "tar", _tar_members(tf), options, depth)
 
 
+def load_compressed(path: Path, options: LoadOptions) -> Document:
+    """One compressed file ("notes.txt.gz") -> a container of the file inside, read by its
+    own loader and cited as "notes.txt.gz › notes.txt"."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    inner = Member(path.name[: -len(path.suffix)], 0, False,
+                   lambda: opener(path, "rb"))  # type: ignore[operator]
+    with _one_level_deeper() as depth:
+        doc = _read_members(path, "compressed", iter([inner]), options, depth)
+    doc.title = doc.parts[0].title or doc.parts[0].path
+    return doc
+
+
 #: What a damaged member raises while it is unpacked, by zipfile, tarfile or the decompressors.
-_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, ValueError,
-            NotImplementedError, OSError)
+_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError,
+            ValueError, NotImplementedError, OSError)
+#: What each kind of container is called in messages.
+_WHAT = {"zip": "ZIP archive", "tar": "tar archive", "compressed": "compressed file"}
 
 
 def _skip_reason(member: Member, key: str, depth: int) -> str | None:
@@ -153,7 +170,7 @@ def _skip_reason(member: Member, key: str, depth: int) -> str | None:
 
 def _read_members(path: Path, fmt: str, members: Iterator[Member], options: LoadOptions,
                   depth: int) -> Document:
-    what = "ZIP archive" if fmt == "zip" else "tar archive"
+    what = _WHAT[fmt]
     doc = Document(path=str(path), format=fmt)
     skipped: list[str] = []
     used: set[str] = set()
@@ -186,7 +203,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
             except LoadError as exc:
                 skipped.append(f"{key}: {one_line(str(exc)).replace(';', ',')}")
             except _DAMAGED as exc:
-                skipped.append(f"{key}: damaged in the archive "
+                skipped.append(f"{key}: damaged in the {what} "
                                f"({one_line(str(exc) or type(exc).__name__)})")
             unpacked += sum(sizes)
     except _DAMAGED as exc:  # the archive's own structure, past the members read so far
@@ -205,7 +222,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
     doc.metadata["files"] = str(files)
     if not doc.parts:
         if all(s.endswith(": unsupported file type") for s in skipped):
-            raise NothingToRead(f"no documents in the archive ({files} files of other types)")
-        raise LoadError(f"no readable documents in the archive ({skipped[0]})")
+            raise NothingToRead(f"no documents in the {what} ({files} files of other types)")
+        raise LoadError(f"no readable documents in the {what} ({skipped[0]})")
     doc.title = f"{path.name}: {len(doc.parts)} of {files} files read"
     return doc

@@ -159,6 +159,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 
 #: Compressed tarballs, named with two suffixes (the last alone, ".gz", is one compressed file).
 COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz")
+#: One compressed file ("notes.txt.gz", "changelog.Debian.gz", "access.log.xz"): read as the file
+#: inside when Satchel reads that file's name ("ls.1.gz", a man page, is not).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
@@ -210,6 +213,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "image": "image",
     "zip": "ZIP archive",
     "tar": "tar archive",
+    "compressed": "compressed file",
     "subtitles": "subtitles (.vtt, .srt)",
     "mhtml": "saved web page (.mht)",
 }
@@ -248,6 +252,7 @@ LOADER_NAMES: dict[str, str] = {
     "image": "OCR (Tesseract)",
     "zip": "ZIP archive (Python zipfile)",
     "tar": "tar archive (Python tarfile)",
+    "compressed": "gzip/bzip2/xz (Python)",
     "subtitles": "WebVTT/SubRip reader",
     "mhtml": "MHTML (Python email + HTML)",
 }
@@ -342,6 +347,10 @@ def format_for_name(path: Path) -> tuple[str | None, str | None]:
         return "eml", None
     if name.endswith(COMPRESSED_TAR):
         return "tar", None
+    if name.endswith(COMPRESSED_SUFFIXES):
+        inner = Path(path.name[: -len(path.suffix)])
+        return ("compressed", None) if inner.suffix and format_for_name(inner)[0] else (
+            None, None)
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
