@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.ingest.document import Block, Document, LoadError
+from engine.ingest.document import Block, Document, LoadError, NothingToRead
 from engine.ingest.loaders import CODE_LANGUAGES, detect_format, load, skip_reason
 from engine.ingest.loaders.formats import DISPLAY_NAMES, LOADER_NAMES, SUPPORTED_EXTENSIONS
 from engine.ingest.loaders.latex import parse_latex
@@ -272,8 +272,11 @@ def test_broken_files_keep_their_text(tmp_path, tex):
     (b"", "empty file"),
     (b"\x00\x01\x02\xff\xfe binary \x00\x00 junk" * 50, "binary"),
     (b"\\documentclass{article}\n\\usepackage{x}\n\\begin{document}\n\\end{document}\n",
-     "no extractable text"),
-    (b"% only a comment\n{}\n", "no extractable text"),
+     "no text of its own: a LaTeX file without prose in its body"),
+    (b"% only a comment\n{}\n", "no text of its own"),
+    # a driver file: its text is in the .dtx it inputs (said as skipped, not failed)
+    (b"\\AtBeginDocument{\\OnlyDescription}\n\\input{ltpara.dtx}\n",
+     "no text of its own: a LaTeX file that includes ltpara.dtx"),
     (b"\\textbf{" * 3000 + b"x" + b"}" * 3000, "nested too deeply"),
 ])
 def test_files_without_readable_text_are_a_one_line_load_error(tmp_path, data, reason):
@@ -281,6 +284,8 @@ def test_files_without_readable_text_are_a_one_line_load_error(tmp_path, data, r
     with pytest.raises(LoadError) as err:
         load(path)
     assert reason in str(err.value) and "\n" not in str(err.value)
+    # a file that is fine but says nothing is skipped, not failed
+    assert isinstance(err.value, NothingToRead) == reason.startswith("no text of its own")
 
 
 def test_tex_is_latex_not_source_code(tmp_path):
@@ -328,7 +333,7 @@ def test_a_tex_file_indexed_as_source_code_is_read_again_as_latex(tmp_path):
     index_paths([folder])
     coll = index.Collection.open("default")
     rows = coll.documents()
-    assert (rows[str(paper)].format, rows[str(draft)].status) == ("latex", "failed")
+    assert (rows[str(paper)].format, rows[str(draft)].status) == ("latex", "empty")
     # the rows an earlier Satchel wrote, when .tex files were read as source code
     coll.touch_documents([replace(rows[str(p)], format="code", loader="source code", status="ok",
                                   error="", reader=reading_tag(["code"])) for p in (paper, draft)])

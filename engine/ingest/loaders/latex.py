@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.ingest.document import Block, Document, Page
+from engine.ingest.document import Block, Document, NothingToRead, Page
 from engine.ingest.loaders.common import (
     MAX_BLOCK_CHARS,
     clean_inline,
@@ -99,9 +99,27 @@ def load_latex(path: Path) -> Document:
     text, encoding = decode_text(read_bytes(path))
     with library_errors("LaTeX"):  # only a file nested too deeply for Python lands here
         blocks, title, author = parse_latex(text)
+    if not blocks and text.strip():
+        raise NothingToRead(_why_no_text(text))
     metadata = {"encoding": encoding, **({"author": author} if author else {})}
     return Document(path=str(path), format="latex", pages=[Page(number=1, blocks=blocks)],
                     title=title or first_heading(blocks), metadata=metadata)
+
+
+#: Commands that pull another file's text in: a file made only of them has no text of its own.
+_INCLUDES = re.compile(r"\\(?:input|include|subfile|DocInput|import)\s*\{([^{}]+)\}")
+
+
+def _why_no_text(text: str) -> str:
+    """Why a LaTeX file with content gave no prose (said as skipped, not failed: a driver file
+    that inputs a .dtx, or a test file whose document is empty, is fine, it just says nothing).
+    """
+    names = [n.strip() for line in raw_lines(text) if not line.lstrip().startswith("%")
+             for n in _INCLUDES.findall(line)]
+    if names:
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        return f"no text of its own: a LaTeX file that includes {names[0]}{more}"
+    return "no text of its own: a LaTeX file without prose in its body"
 
 
 def parse_latex(text: str) -> tuple[list[Block], str | None, str | None]:
