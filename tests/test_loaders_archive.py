@@ -235,6 +235,8 @@ def test_one_compressed_file_is_read_as_the_file_inside(tmp_path):
         assert doc.parts[0].format == "markdown" and doc.title == plain.title
         assert doc.parts[0].pages[0].text == plain.pages[0].text
     assert load(tmp_path / "buoys.csv.xz").parts[0].format == "csv"
+    (tmp_path / "ChangeLog.gz").write_bytes(gzip.compress(b"2024-03-01 Ada: fix the tide table."))
+    assert "fix the tide table" in load(tmp_path / "ChangeLog.gz").parts[0].pages[0].text
     # a man page or a compressed program is not a document: not even tried
     (tmp_path / "ls.1.gz").write_bytes(gzip.compress(b".TH LS 1"))
     assert skip_reason(tmp_path / "ls.1.gz") == "unsupported file type '.gz'"

@@ -348,9 +348,8 @@ def format_for_name(path: Path) -> tuple[str | None, str | None]:
     if name.endswith(COMPRESSED_TAR):
         return "tar", None
     if name.endswith(COMPRESSED_SUFFIXES):
-        inner = Path(path.name[: -len(path.suffix)])
-        return ("compressed", None) if inner.suffix and format_for_name(inner)[0] else (
-            None, None)
+        inner = Path(path.name[: -len(path.suffix)])  # "ChangeLog.gz": text, as "ChangeLog"
+        return ("compressed", None) if format_for_name(inner)[0] else (None, None)
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
