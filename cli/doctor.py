@@ -100,6 +100,31 @@ def generate_check() -> dict[str, Any]:
             "completion_tokens": tokens}
 
 
+def outside_readers() -> dict[str, Any]:
+    """The programs some formats are read with: Tesseract (scans and pictures) and LibreOffice
+    (.doc, .xls, .ppt, .rtf). Optional, so a missing one is a note with its install line, not
+    a problem: the other formats read without them. Users ask "why is my scan not found?"."""
+    from engine.ingest.document import LoadError
+    from engine.ingest.loaders.legacy import PACKAGES, find_soffice
+    from engine.ingest.loaders.ocr import find_tesseract
+
+    out: dict[str, Any] = {}
+    try:
+        tess = find_tesseract()
+        out["ocr"] = {"found": True, "path": tess.binary, "version": tess.version,
+                      "languages": sorted(tess.languages - {"osd"}),
+                      "orientation": "osd" in tess.languages}
+    except LoadError as exc:
+        out["ocr"] = {"found": False, "hint": str(exc)}
+    soffice = find_soffice()
+    out["libreoffice"] = {"found": soffice is not None, "path": soffice}
+    if soffice is None:
+        packages = " ".join(sorted(set(PACKAGES.values())))
+        out["libreoffice"]["hint"] = (f"reading .doc, .xls, .ppt and .rtf needs LibreOffice: "
+                                      f"sudo apt install {packages}")
+    return out
+
+
 def collect(generate: bool = True) -> dict[str, Any]:
     """The whole report as a dict (what ``--json`` prints); each check catches its own failure."""
     from engine.gguf_info import ModelFileError, read_info
@@ -121,6 +146,7 @@ def collect(generate: bool = True) -> dict[str, Any]:
     except ModelFileError as exc:
         report["embedder"] = {"found": False, "error": str(exc)}
         report["problems"].append(str(exc))
+    report["readers"] = outside_readers()
     report["cpu"] = cpu_features()
     try:
         report["llama_cpp"] = llama_build(report["cpu"])
@@ -165,6 +191,12 @@ def _print_human(report: dict[str, Any]) -> None:
     emb = report["embedder"]
     table.add_row("embedder", f"{emb['name']} at {emb['path']}" if emb["found"]
                   else f"[red]{emb['error']}")
+    ocr, office = report["readers"]["ocr"], report["readers"]["libreoffice"]
+    table.add_row("OCR", f"Tesseract {ocr['version']} ({', '.join(ocr['languages'])}"
+                  f"{'; turned pages righted' if ocr['orientation'] else ''})" if ocr["found"]
+                  else f"[yellow]{ocr['hint']}")
+    table.add_row("LibreOffice", office["path"] if office["found"]
+                  else f"[yellow]{office['hint']}")
     cpu = report["cpu"]
     flags = " ".join(f for f, on in cpu["flags"].items() if on)
     table.add_row("cpu", f"{cpu['model']}, {cpu['logical_cores']} threads; {flags}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,22 @@ def test_doctor_json_generates_with_the_bundled_model(tmp_path):
     assert report["network_guard"]["active"] is True
     assert report["data_dir"] == str(tmp_path.resolve())
     assert report["versions"]["torch"].startswith("2.13.0")
+    # the outside readers: Tesseract and LibreOffice are installed by make test
+    ocr, office = report["readers"]["ocr"], report["readers"]["libreoffice"]
+    assert ocr["found"] is bool(shutil.which("tesseract"))
+    assert not ocr["found"] or ("eng" in ocr["languages"] and ocr["version"].startswith("5"))
+    assert office["found"] is bool(shutil.which("soffice")) or office["path"]
+
+
+def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
+    from cli.doctor import outside_readers
+    from engine.ingest.loaders import legacy, ocr
+
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    monkeypatch.setattr(legacy, "find_soffice", lambda: None)
+    readers = outside_readers()
+    assert readers["ocr"] == {"found": False, "hint": ocr.INSTALL_HINT}
+    assert readers["libreoffice"]["found"] is False
+    assert readers["libreoffice"]["hint"].endswith("sudo apt install libreoffice-calc-nogui "
+                                                   "libreoffice-impress-nogui "
+                                                   "libreoffice-writer-nogui")
