@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QProcess, Qt, QUrl, Signal
@@ -31,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.ingest.document import container_of, display_name
+from engine.ingest.document import PART_SEPARATOR, container_of, display_name
+from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
 
 if TYPE_CHECKING:
     from engine.prompt import Passage  # arrives as a gui.tasks.Record with the same attributes
@@ -96,10 +98,18 @@ def launch(target: list[str] | QUrl) -> bool:
 def open_source(path: str, page: int) -> bool:
     """Open a cited file at its page as well as the system allows; False if nothing opened.
 
-    A part of a file (a message in a mailbox, an attachment) opens the file that holds it.
+    A document inside an archive is copied out (to the cache) and opened at its page; another
+    part of a file (a message in a mailbox, an attachment) opens the file that holds it.
     """
     if container_of(path) != path:
-        path, page = container_of(path), 1
+        import hashlib
+
+        from engine import paths
+        from engine.ingest.loaders.archive import extract_part
+
+        folder = paths.cache_dir() / "opened" / hashlib.sha256(path.encode()).hexdigest()[:16]
+        copy = extract_part(path, folder)
+        path, page = (str(copy), page) if copy is not None else (container_of(path), 1)
     if not os.path.exists(path):
         return False
     default = default_pdf_app() if path.lower().endswith(".pdf") else None
@@ -141,12 +151,18 @@ class PassagePopup(QFrame):
         row = QHBoxLayout()
         row.addStretch(1)
         source = container_of(passage.path)
-        page_note = f" at page {passage.page}" if source == passage.path and \
-            source.lower().endswith(".pdf") else ""
+        # a document in an archive is copied out and opened itself (open_source)
+        member = source != passage.path and PART_SEPARATOR not in passage.path[
+            len(source) + len(PART_SEPARATOR):] and format_for_name(
+                Path(source))[0] in ARCHIVE_FORMATS
+        page_note = f" at page {passage.page}" if (source == passage.path or member) and \
+            passage.path.lower().endswith(".pdf") else ""
         self.open_button = QPushButton(f"Open file{page_note}")
         self.open_button.setEnabled(os.path.exists(source))
         if not self.open_button.isEnabled():
             self.open_button.setToolTip("The file is no longer at this path")
+        elif member:
+            self.open_button.setToolTip(f"Opens a copy taken out of {os.path.basename(source)}")
         elif source != passage.path:
             self.open_button.setToolTip(f"Opens {os.path.basename(source)}, which holds this "
                                         "passage")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QUrl
 
+from engine.samples import CORPUS_DIR
 from tests.helpers_gui import chatty_task, sleepy_task, wait_for
 
 #: the shared GUI fixtures (make_window, sample_home, ...)
@@ -231,3 +232,27 @@ def test_citation_popup_shows_headings_and_file_names_as_text(qtbot, tmp_path):
     qtbot.addWidget(popup)
     shown = QTextDocumentFragment.fromHtml(popup.title.text()).toPlainText()
     assert "R&D <draft>.md" in shown and "<i>Intro</i> & <b>Scope</b>" in shown
+
+
+def test_opening_an_archived_pdf_citation_opens_the_copy_at_its_page(tmp_path, monkeypatch,
+                                                                      qtbot):
+    import gui.citations
+    from engine.prompt import Passage
+    from tests.test_loaders_archive import DOCS, _bundle
+
+    opened: list = []
+    monkeypatch.setattr(gui.citations, "launch", lambda target: opened.append(target) or True)
+    monkeypatch.setattr(gui.citations, "default_pdf_app", lambda: "firefox")
+    bundle = _bundle(tmp_path)
+    popup = gui.citations.PassagePopup(Passage(1, f"{bundle}//docs › {DOCS[0]}", 4, "text",
+                                               1.0, "c1"), cited=True)
+    qtbot.addWidget(popup)
+    assert popup.open_button.text() == "Open file at page 4"
+    assert popup.open_button.toolTip() == "Opens a copy taken out of bundle.zip"
+    assert gui.citations.open_source(f"{bundle}//docs › {DOCS[0]}", 4)
+    url = opened[-1]  # the copy, at its page (a browser reads #page=N)
+    assert url.fragment() == "page=4" and url.toLocalFile().endswith(DOCS[0])
+    assert Path(url.toLocalFile()).read_bytes() == (CORPUS_DIR / DOCS[0]).read_bytes()
+    assert gui.citations.open_source(f"{bundle}//logs.zip//2025 › wildlife_log_2025.txt", 1)
+    shown = opened[-1]
+    assert (shown.toLocalFile() if hasattr(shown, "toLocalFile") else shown[-1]) == str(bundle)

@@ -248,3 +248,25 @@ def test_one_compressed_file_is_read_as_the_file_inside(tmp_path):
     with pytest.raises(LoadError, match=r"^no readable documents in the compressed file "
                                         r"\(cut.txt: damaged in the compressed file"):
         load(tmp_path / "cut.txt.gz")
+
+
+def test_a_cited_member_is_copied_out_to_be_opened_at_its_page(tmp_path):
+    import gzip
+
+    bundle = _bundle(tmp_path)
+    tarball = _tar(tmp_path / "papers.tar.gz", {
+        f"papers/{DOCS[0]}": (CORPUS_DIR / DOCS[0]).read_bytes()}, "w:gz")
+    (tmp_path / "guide.md.gz").write_bytes(gzip.compress(b"# Guide\n\nKeep the logs."))
+    for part, name in ((f"{bundle}//docs › {DOCS[0]}", DOCS[0]),
+                       (f"{tarball}//papers › {DOCS[0]}", DOCS[0]),
+                       (f"{tmp_path / 'guide.md.gz'}//guide.md", "guide.md")):
+        copy = archive.extract_part(part, tmp_path / "out" / name)
+        assert copy is not None and copy.name == name
+    pdf = tmp_path / "out" / DOCS[0] / DOCS[0]
+    assert pdf.read_bytes() == (CORPUS_DIR / DOCS[0]).read_bytes()
+    # not a member of an archive on disk: the caller opens the holder instead
+    for part in (str(bundle), f"{bundle}//logs.zip//2025 › wildlife_log_2025.txt",
+                 f"{bundle}//docs › missing.pdf", f"{tmp_path / 'inbox.mbox'}//3",
+                 f"{tmp_path / 'gone.zip'}//a.pdf"):
+        assert archive.extract_part(part, tmp_path / "none") is None, part
+

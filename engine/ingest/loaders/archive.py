@@ -226,3 +226,38 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
         raise LoadError(f"no readable documents in the {what} ({skipped[0]})")
     doc.title = f"{path.name}: {len(doc.parts)} of {files} files read"
     return doc
+
+
+def extract_part(path: str, folder: Path) -> Path | None:
+    """A copy of the archive member ``path`` ("/docs/backup.zip//reports › q1.pdf") in
+    ``folder``, to open it where it was cited (a PDF at its page) rather than the archive;
+    None when ``path`` is not a member of a ZIP, a tarball or a compressed file that is still
+    there (a mail attachment, an archive inside an archive: the caller opens the holder).
+    """
+    from engine.ingest.document import PART_SEPARATOR, container_of
+    from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
+
+    holder = container_of(path)
+    key = path[len(holder) + len(PART_SEPARATOR):]
+    fmt = format_for_name(Path(holder))[0]
+    if holder == path or PART_SEPARATOR in key or fmt not in ARCHIVE_FORMATS or not Path(
+            holder).is_file():
+        return None
+    dest = folder / safe_name(key.split(FOLDER_MARK)[-1])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if fmt == "compressed":
+            opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[
+                Path(holder).suffix.lower()]
+            found = Member(key, 0, False, lambda: opener(holder, "rb"))  # type: ignore[operator]
+            _copy(found, dest, MAX_MEMBER_BYTES)
+            return dest
+        with (zipfile.ZipFile(holder) if fmt == "zip" else tarfile.open(holder, "r|*")) as box:
+            members = _zip_members(box) if fmt == "zip" else _tar_members(box)  # type: ignore[arg-type]
+            for member in members:
+                if member_key(member.name) == key and not member.encrypted:
+                    _copy(member, dest, MAX_MEMBER_BYTES)
+                    return dest
+    except (*_DAMAGED, _TooBig):
+        return None
+    return None

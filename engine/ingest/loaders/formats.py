@@ -159,6 +159,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 
 #: Compressed tarballs, named with two suffixes (the last alone, ".gz", is one compressed file).
 COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz")
+#: Formats whose documents are files packed inside them: a cited one can be copied out and
+#: opened itself (engine.ingest.loaders.archive.extract_part).
+ARCHIVE_FORMATS = frozenset({"zip", "tar", "compressed"})
 #: One compressed file ("notes.txt.gz", "changelog.Debian.gz", "access.log.xz"): read as the file
 #: inside when Satchel reads that file's name ("ls.1.gz", a man page, is not).
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
