@@ -26,6 +26,7 @@ from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRe
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
+    COMPRESSED_SUFFIXES,
     DISPLAY_NAMES,
     LEGACY_OFFICE,
     LOADER_NAMES,
@@ -94,7 +95,8 @@ _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP = b"PK\x05\x06"
-#: gzip, bzip2 and xz streams: how a compressed tarball starts.
+#: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
+#: or one compressed file, starts.
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 
 
@@ -219,7 +221,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         return fmt, None
     if fmt == "compressed":
         kind = path.suffix.lower()
-        if not head.startswith(_COMPRESSED_MAGIC[(".gz", ".bz2", ".xz").index(kind)]):
+        if not head.startswith(_COMPRESSED_MAGIC[COMPRESSED_SUFFIXES.index(kind)]):
             return None, f"not a {kind[1:]}-compressed file (no {kind[1:]} header; mislabelled?)"
         return fmt, None
     if fmt == "tar":

@@ -33,7 +33,7 @@ from engine.ingest import loaders, progress
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders.common import library_errors, one_line
 from engine.ingest.loaders.embedded import load_embedded, safe_name
-from engine.ingest.loaders.formats import is_clutter
+from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name, is_clutter
 
 #: Members read from one archive at most (the rest are listed as skipped).
 MAX_MEMBERS = 2000
@@ -43,14 +43,13 @@ MAX_MEMBER_BYTES = 512 << 20
 MAX_TOTAL_BYTES = 4 << 30
 #: An archive inside an archive is read; one inside that is listed as skipped.
 MAX_NESTING = 2
-#: File names that are archives (an archive inside one counts towards :data:`MAX_NESTING`).
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".tar.gz", ".tar.bz2", ".tar.xz")
 #: Shown between the folders of a member's path in its citation ("bundle.zip › docs › a.pdf").
 FOLDER_MARK = " › "
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("satchel_zip_depth", default=0)
 class _TooBig(Exception):
-    pass
+    """A member unpacked past its byte budget (its declared size lied, or the archive's total
+    ran out)."""
 
 
 def member_key(name: str) -> str:
@@ -137,14 +136,19 @@ def load_tar(path: Path, options: LoadOptions) -> Document:
             return _read_members(path, "tar", _tar_members(tf), options, depth)
 
 
+def _compressed_member(path: Path) -> Member:
+    """The one file inside a compressed file ("notes.txt" of "notes.txt.gz")."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    return Member(path.name[: -len(path.suffix)], 0, False,
+                  lambda: opener(path, "rb"))  # type: ignore[operator]
+
+
 def load_compressed(path: Path, options: LoadOptions) -> Document:
     """One compressed file ("notes.txt.gz") -> a container of the file inside, read by its
     own loader and cited as "notes.txt.gz › notes.txt"."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
-    inner = Member(path.name[: -len(path.suffix)], 0, False,
-                   lambda: opener(path, "rb"))  # type: ignore[operator]
     with _one_level_deeper() as depth:
-        doc = _read_members(path, "compressed", iter([inner]), options, depth)
+        doc = _read_members(path, "compressed", iter([_compressed_member(path)]), options,
+                            depth)
     doc.title = doc.parts[0].title or doc.parts[0].path
     return doc
 
@@ -161,7 +165,7 @@ def _skip_reason(member: Member, key: str, depth: int) -> str | None:
         return "unsupported file type"
     if member.encrypted:
         return "encrypted (password protected)"
-    if member.name.lower().endswith(ARCHIVE_SUFFIXES) and depth + 1 >= MAX_NESTING:
+    if format_for_name(Path(key))[0] in ARCHIVE_FORMATS and depth + 1 >= MAX_NESTING:
         return f"archives nested more than {MAX_NESTING} deep"
     if member.size > MAX_MEMBER_BYTES:
         return f"larger than {MAX_MEMBER_BYTES >> 20} MB unpacked"
@@ -235,7 +239,6 @@ def extract_part(path: str, folder: Path) -> Path | None:
     there (a mail attachment, an archive inside an archive: the caller opens the holder).
     """
     from engine.ingest.document import PART_SEPARATOR, container_of
-    from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
 
     holder = container_of(path)
     key = path[len(holder) + len(PART_SEPARATOR):]
@@ -247,10 +250,7 @@ def extract_part(path: str, folder: Path) -> Path | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if fmt == "compressed":
-            opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[
-                Path(holder).suffix.lower()]
-            found = Member(key, 0, False, lambda: opener(holder, "rb"))  # type: ignore[operator]
-            _copy(found, dest, MAX_MEMBER_BYTES)
+            _copy(_compressed_member(Path(holder)), dest, MAX_MEMBER_BYTES)
             return dest
         with (zipfile.ZipFile(holder) if fmt == "zip" else tarfile.open(holder, "r|*")) as box:
             members = _zip_members(box) if fmt == "zip" else _tar_members(box)  # type: ignore[arg-type]
