@@ -102,7 +102,7 @@ def generate_check() -> dict[str, Any]:
 
 def outside_readers() -> dict[str, Any]:
     """The programs some formats are read with: Tesseract (scans and pictures) and LibreOffice
-    (.doc, .xls, .ppt, .rtf). Optional, so a missing one is a note with its install line, not
+    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings). Optional, so a missing one is a note with its install line, not
     a problem: the other formats read without them. Users ask "why is my scan not found?"."""
     from engine.ingest.document import LoadError
     from engine.ingest.loaders.legacy import PACKAGES, find_soffice
@@ -120,7 +120,8 @@ def outside_readers() -> dict[str, Any]:
     out["libreoffice"] = {"found": soffice is not None, "path": soffice}
     if soffice is None:
         packages = " ".join(sorted(set(PACKAGES.values())))
-        out["libreoffice"]["hint"] = (f"reading .doc, .xls, .ppt and .rtf needs LibreOffice: "
+        out["libreoffice"]["hint"] = (f"reading .doc, .xls, .ppt, .rtf, .fodt, .odg and .vsdx "
+                                      f"needs LibreOffice: "
                                       f"sudo apt install {packages}")
     return out
 

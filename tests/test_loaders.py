@@ -81,11 +81,13 @@ def _assert_load_error(path: Path, *fragments: str, **kwargs) -> str:
 def test_corpus_has_one_file_per_format_and_stays_small():
     files = sorted(p.name for p in CORPUS_DIR.iterdir())
     assert files == sorted(EXPECTED_FORMATS)
-    # E-mail, legacy Office, RTF, images and ODS/ODP are made by their tests from real tools
-    # (test_loaders_email/legacy/ocr/opendocument, test_formats_e2e): the shipped corpus stays
+    # E-mail, legacy Office, RTF, images, ODS/ODP, flat ODF and drawings are made by their
+    # tests from real tools (test_loaders_email/legacy/ocr/opendocument/drawings_flat,
+    # test_formats_e2e): the shipped corpus stays
     # unchanged, so the sample question set and its numbers do too.
     made_by_tests = {"eml", "mbox", "msg", "doc", "xls", "ppt", "rtf", "image", "ods", "odp",
-                     "zip", "tar", "subtitles", "mhtml", "latex"}
+                     "zip", "tar", "subtitles", "mhtml", "latex",
+                     "fodt", "fods", "fodp", "odg", "visio"}  # test_loaders_drawings_flat
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 

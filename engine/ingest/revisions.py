@@ -53,6 +53,11 @@ READER_REVISIONS: dict[str, int] = {
     "compressed": 1,
     "subtitles": 1,
     "mhtml": 1,
+    "fodt": 1,
+    "fods": 1,
+    "fodp": 1,
+    "odg": 1,
+    "visio": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

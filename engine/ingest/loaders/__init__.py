@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
     COMPRESSED_SUFFIXES,
     DISPLAY_NAMES,
+    FLAT_ODF,
     LEGACY_OFFICE,
     LOADER_NAMES,
     ODF_MIMETYPES,
@@ -77,6 +79,11 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
     "rtf": ("legacy", "load_legacy"),
+    "fodt": ("legacy", "load_legacy"),
+    "fods": ("legacy", "load_legacy"),
+    "fodp": ("legacy", "load_legacy"),
+    "odg": ("legacy", "load_legacy"),
+    "visio": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
@@ -242,7 +249,12 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if b"%PDF-" not in head[:1024]:
             return None, "not a PDF (no %PDF header; mislabelled?)"
         return fmt, None
-    # Zip containers: docx, pptx, xlsx, odt, epub.
+    flat = FLAT_ODF.get(path.suffix.lower().lstrip("."))
+    if flat:
+        return _check_flat_odf(fmt, flat, head)
+    if fmt == "visio" and head.startswith(_OLE_MAGIC):
+        return fmt, None  # a Visio 2003-2010 drawing (legacy checks its content stream)
+    # Zip containers: docx, pptx, xlsx, odt, odg, epub, vsdx.
     if head.startswith(_OLE_MAGIC):
         if fmt in ("docx", "pptx", "xlsx") and _is_encrypted_ooxml(path):
             return None, f"encrypted {name} (password protected)"
@@ -264,6 +276,25 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
     except (OSError, EOFError, ValueError, KeyError) as exc:
         return None, f"corrupt or truncated {name} ({type(exc).__name__})"
+    return fmt, None
+
+
+_FLAT_MIMETYPE = re.compile(rb'office:mimetype="application/vnd\.oasis\.opendocument\.([a-z-]+)"')
+
+
+def _check_flat_odf(fmt: str, kind: str, head: bytes) -> tuple[str | None, str | None]:
+    """A flat OpenDocument file is XML whose root declares the kind of document it is."""
+    name = DISPLAY_NAMES[fmt]
+    if looks_binary(head) or b"<office:document" not in head:
+        return None, f"not {a_file(name)} (no office:document root; mislabelled?)"
+    match = _FLAT_MIMETYPE.search(head)
+    declared = match[1].decode().removesuffix("-template") if match else None
+    wanted = ODF_MIMETYPES[kind].rsplit(".", 1)[1]
+    if declared and declared != wanted:
+        actual = next((k for k, v in FLAT_ODF.items()
+                       if ODF_MIMETYPES[v].endswith("." + declared)), None)
+        hint = f": rename it .{actual}" if actual else ""
+        return None, f"not {a_file(name)} (it holds an OpenDocument {declared}{hint})"
     return fmt, None
 
 

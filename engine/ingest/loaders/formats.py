@@ -137,6 +137,20 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".xlt": "xls",
     ".pps": "ppt",
     ".pot": "ppt",
+    # OpenDocument saved as one XML file ("flat"), drawings, and Visio diagrams: LibreOffice
+    # converts them (engine.ingest.loaders.legacy)
+    ".fodt": "fodt",
+    ".fods": "fods",
+    ".fodp": "fodp",
+    ".odg": "odg",
+    ".otg": "odg",
+    ".fodg": "odg",
+    ".vsd": "visio",
+    ".vst": "visio",
+    ".vsdx": "visio",
+    ".vsdm": "visio",
+    ".vstx": "visio",
+    ".vstm": "visio",
     ".webp": "image",
     ".gif": "image",
     ".zip": "zip",
@@ -178,7 +192,9 @@ ZIP_FORMATS: dict[str, str] = {
     "odt": "content.xml",
     "ods": "content.xml",
     "odp": "content.xml",
+    "odg": "content.xml",
     "epub": "META-INF/container.xml",
+    "visio": "visio/",  # .vsdx and its kin; a .vsd is an OLE file
 }
 
 #: The ``mimetype`` member that tells the OpenDocument kinds apart (all hold content.xml).
@@ -186,7 +202,10 @@ ODF_MIMETYPES: dict[str, str] = {
     "odt": "application/vnd.oasis.opendocument.text",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
+    "odg": "application/vnd.oasis.opendocument.graphics",
 }
+#: Flat OpenDocument formats -> the packaged kind whose ``office:mimetype`` they declare.
+FLAT_ODF: dict[str, str] = {"fodt": "odt", "fods": "ods", "fodp": "odp", "fodg": "odg"}
 
 #: Display names used in messages ("not a DOCX file").
 DISPLAY_NAMES: dict[str, str] = {
@@ -219,12 +238,20 @@ DISPLAY_NAMES: dict[str, str] = {
     "compressed": "compressed file",
     "subtitles": "subtitles (.vtt, .srt)",
     "mhtml": "saved web page (.mht)",
+    "fodt": "flat OpenDocument text (.fodt)",
+    "fods": "flat OpenDocument spreadsheet (.fods)",
+    "fodp": "flat OpenDocument presentation (.fodp)",
+    "odg": "OpenDocument drawing (.odg)",
+    "visio": "Visio drawing",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
 LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 #: Formats read by converting them with LibreOffice and reading the result with its loader.
-CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx"}
+#: A flat OpenDocument file becomes its packaged kind (the same content, read by odfpy); a
+#: drawing becomes a PDF, a page per drawing page, read by its text layer.
+CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
+                                "fodp": "odp", "odg": "pdf", "visio": "pdf"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).
@@ -258,6 +285,11 @@ LOADER_NAMES: dict[str, str] = {
     "compressed": "gzip/bzip2/xz (Python)",
     "subtitles": "WebVTT/SubRip reader",
     "mhtml": "MHTML (Python email + HTML)",
+    "fodt": "LibreOffice (converted to ODT)",
+    "fods": "LibreOffice (converted to ODS)",
+    "fodp": "LibreOffice (converted to ODP)",
+    "odg": "LibreOffice (converted to PDF)",
+    "visio": "LibreOffice (converted to PDF)",
 }
 
 

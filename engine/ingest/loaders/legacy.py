@@ -1,9 +1,13 @@
-"""Legacy Office files (.doc, .xls, .ppt) and RTF, read by converting them with LibreOffice.
+"""Files LibreOffice reads and Satchel's own loaders do not, read by converting them with it:
+legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
+OpenDocument drawings (.odg, .fodg) and Visio diagrams (.vsd, .vsdx).
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
 PPTX; RTF to DOCX) and Satchel's own loaders read that, so a .doc is chunked and cited exactly like
-a .docx: the same headings and tables, slides and sheets as pages.
+a .docx: the same headings and tables, slides and sheets as pages. A flat OpenDocument file is
+the same document as its zipped kind (.fodt as .odt), and a drawing becomes a PDF whose text
+layer holds its labels and text boxes, a page per drawing page.
 
 Why each part of the conversion is the way it is:
 
@@ -43,8 +47,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.ingest import progress
-from engine.ingest.document import Document, LoadError
+from engine.ingest.document import Document, LoadError, LoadOptions
 from engine.ingest.loaders.formats import CONVERTED_TO, DISPLAY_NAMES, format_for_name
+from engine.ingest.loaders.opendocument import load_odp, load_ods, load_odt
 from engine.ingest.loaders.sheets import load_xlsx
 from engine.ingest.loaders.slides import load_pptx
 from engine.ingest.loaders.word import load_docx
@@ -64,6 +69,11 @@ PACKAGES: dict[str, str] = {
     "rtf": "libreoffice-writer-nogui",
     "xls": "libreoffice-calc-nogui",
     "ppt": "libreoffice-impress-nogui",
+    "fodt": "libreoffice-writer-nogui",
+    "fods": "libreoffice-calc-nogui",
+    "fodp": "libreoffice-impress-nogui",
+    "odg": "libreoffice-draw-nogui",
+    "visio": "libreoffice-draw-nogui",
 }
 
 #: The OLE stream that holds each format's content (any one of them will do).
@@ -71,12 +81,28 @@ _CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
     "doc": ("worddocument",),
     "xls": ("workbook", "book"),  # "Book": Excel 5.0/95
     "ppt": ("powerpoint document",),
+    "visio": ("visiodocument",),  # .vsd, .vst (a .vsdx is a zip package)
 }
+
+def _load_converted_pdf(path: Path) -> Document:
+    """A drawing's PDF: its text layer only (the drawing's text is text, not a scan; a picture
+    in it is not OCR'd, so the file is not marked as waiting for OCR either)."""
+    from engine.ingest.loaders.pdf import load_pdf
+    from engine.ingest.revisions import OCR_OFF_KEY
+
+    doc = load_pdf(path, LoadOptions(ocr=False))
+    doc.metadata.pop(OCR_OFF_KEY, None)
+    return doc
+
 
 _READERS: dict[str, Callable[[Path], Document]] = {
     "docx": load_docx,
     "xlsx": load_xlsx,
     "pptx": load_pptx,
+    "odt": load_odt,
+    "ods": load_ods,
+    "odp": load_odp,
+    "pdf": _load_converted_pdf,
 }
 
 #: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
@@ -139,28 +165,32 @@ def find_soffice() -> str | None:
 
 
 def load_legacy(path: Path) -> Document:
-    """.doc/.xls/.ppt/.rtf -> Document via LibreOffice and the DOCX/XLSX/PPTX loaders.
+    """A file LibreOffice converts (see the module docstring) -> Document, via the loader of
+    the converted file.
 
-    Pages are those of the modern format: one page for a document, one per sheet, one per slide.
-    Raises LoadError (one line) for encrypted or corrupt files, a conversion that fails or runs
-    past :data:`CONVERT_TIMEOUT_S`, and when LibreOffice is not installed (with the package to
-    install).
+    Pages are those of the converted format: one page for a document, one per sheet, slide or
+    drawing page. Raises LoadError (one line) for encrypted or corrupt files, a conversion that
+    fails or runs past :data:`CONVERT_TIMEOUT_S`, and when LibreOffice is not installed (with
+    the package to install).
     """
     fmt = format_for_name(path)[0]
     if fmt not in TARGETS:
-        raise LoadError(f"not a legacy Office or RTF file: '{path.suffix}'")
-    if fmt in _CONTENT_STREAMS:
+        raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
+    # the formats named after one of several suffixes keep the file's own: LibreOffice tells
+    # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
+    ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio") else fmt
+    if fmt in _CONTENT_STREAMS and (fmt != "visio" or _is_ole(path)):
         _check_ole(path, fmt)
     soffice = find_soffice()
     if soffice is None:
-        raise LoadError(f"reading .{fmt} needs LibreOffice: sudo apt install {PACKAGES[fmt]}")
+        raise LoadError(f"reading .{ext} needs LibreOffice: sudo apt install {PACKAGES[fmt]}")
     target = TARGETS[fmt]
     with tempfile.TemporaryDirectory(prefix="satchel-lo-", ignore_cleanup_errors=True) as tmp:
-        converted = convert(path, target, Path(tmp), soffice=soffice, source_format=fmt)
+        converted = convert(path, target, Path(tmp), soffice=soffice, source_format=ext)
         try:
             doc = _READERS[target](converted)
         except LoadError as exc:
-            raise LoadError(f"corrupt or unreadable .{fmt} (its {target.upper()} conversion: "
+            raise LoadError(f"corrupt or unreadable .{ext} (its {target.upper()} conversion: "
                             f"{exc})") from exc
         version = _libreoffice_version(converted)
     doc.path = str(path)
@@ -331,13 +361,32 @@ def _tell_guard(guard: subprocess.Popen[bytes] | None, line: bytes, *, last: boo
 
 
 _APP_VERSION = re.compile(rb"<Application>LibreOffice/(\d+)\.(\d+)")
+_ODF_GENERATOR = re.compile(rb"<meta:generator>LibreOffice/(\d+)\.(\d+)")
+#: A PDF's /Producer, as LibreOffice writes it: UTF-16BE hex ("LibreOffice 7.4").
+_PDF_PRODUCER = re.compile(rb"/Producer\s*<FEFF((?:[0-9A-Fa-f]{4})+)>")
 
 
 def _libreoffice_version(converted: Path) -> str:
-    """ "LibreOffice 7.4", from the Application property LibreOffice writes into its output."""
+    """ "LibreOffice 7.4", from what LibreOffice writes into its output: the Application
+    property of an OOXML file, the generator of an ODF file, the producer of a PDF."""
+    match = None
     try:
+        if converted.suffix == ".pdf":
+            found = _PDF_PRODUCER.search(converted.read_bytes()[-65536:])
+            producer = bytes.fromhex(found[1].decode()).decode("utf-16-be") if found else ""
+            match = re.match(r"LibreOffice (\d+)\.(\d+)", producer)
+            return f"LibreOffice {match[1]}.{match[2]}" if match else "LibreOffice"
         with zipfile.ZipFile(converted) as zf:
-            match = _APP_VERSION.search(zf.read("docProps/app.xml"))
-    except (OSError, KeyError, zipfile.BadZipFile):
+            names = set(zf.namelist())
+            if "docProps/app.xml" in names:
+                match = _APP_VERSION.search(zf.read("docProps/app.xml"))
+            elif "meta.xml" in names:
+                match = _ODF_GENERATOR.search(zf.read("meta.xml"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         match = None
     return f"LibreOffice {match[1].decode()}.{match[2].decode()}" if match else "LibreOffice"
+
+
+def _is_ole(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

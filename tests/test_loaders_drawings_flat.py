@@ -1,0 +1,250 @@
+"""Flat OpenDocument files, OpenDocument drawings and Visio diagrams, read through LibreOffice.
+
+The flat files are real LibreOffice output (documents written by python-docx, openpyxl and
+python-pptx, saved by LibreOffice as .fodt/.fods/.fodp); the drawing is written by odfpy and
+saved again by LibreOffice as .fodg; the Visio diagram is a VSDX package written here part by
+part as Visio lays it out (a page per drawing page, a shape per label). No stand-ins: LibreOffice
+converts every one of them in the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from engine.ingest.document import LoadError
+from engine.ingest.loaders import detect_format, load, skip_reason
+from engine.ingest.revisions import reading_tag
+
+pytestmark = pytest.mark.skipif(shutil.which("soffice") is None,
+                                reason="needs LibreOffice (soffice)")
+
+_VISIO = "http://schemas.microsoft.com/office/visio/2012/main"
+_VISIO_REL = "http://schemas.microsoft.com/visio/2010/relationships"
+_OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def write_vsdx(dest: Path, pages: list[tuple[str, list[str]]]) -> Path:
+    """A Visio 2013+ drawing: each page a list of rectangles, each with one label."""
+    def rels(items: list[tuple[str, str]]) -> str:
+        body = "".join(f'<Relationship Id="rId{i}" Type="{kind}" Target="{target}"/>'
+                       for i, (kind, target) in enumerate(items, 1))
+        return f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE_REL}">' \
+               f"{body}</Relationships>"
+
+    def shape(i: int, label: str) -> str:
+        cells = "".join(f"<Cell N='{n}' V='{v}'/>" for n, v in (
+            ("PinX", 2), ("PinY", 10 - 1.5 * i), ("Width", 2.5), ("Height", 1),
+            ("LocPinX", 1.25), ("LocPinY", 0.5)))
+        corners = ((0, 0), (2.5, 0), (2.5, 1), (0, 1), (0, 0))
+        rows = "".join(f"<Row T='{'MoveTo' if n == 1 else 'LineTo'}' IX='{n}'><Cell N='X' V='{x}'/>"
+                       f"<Cell N='Y' V='{y}'/></Row>" for n, (x, y) in enumerate(corners, 1))
+        return (f"<Shape ID='{i}' Type='Shape'>{cells}<Section N='Geometry' IX='0'>{rows}"
+                f"</Section><Text>{escape(label)}</Text></Shape>")
+
+    types = ['<Override PartName="/visio/document.xml" '
+             'ContentType="application/vnd.ms-visio.drawing.main+xml"/>',
+             '<Override PartName="/visio/pages/pages.xml" '
+             'ContentType="application/vnd.ms-visio.pages+xml"/>']
+    listed, page_rels = [], []
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, (name, labels) in enumerate(pages, 1):
+            types.append(f'<Override PartName="/visio/pages/page{n}.xml" '
+                         'ContentType="application/vnd.ms-visio.page+xml"/>')
+            shapes = "".join(shape(i, label) for i, label in enumerate(labels, 1))
+            zf.writestr(f"visio/pages/page{n}.xml", f"<?xml version='1.0' encoding='utf-8'?>"
+                        f"<PageContents xmlns='{_VISIO}' xmlns:r='{_OFFICE_REL}'><Shapes>{shapes}"
+                        "</Shapes></PageContents>")
+            listed.append(f"<Page ID='{n - 1}' NameU='{name}' Name='{name}'><PageSheet>"
+                          "<Cell N='PageWidth' V='8.5'/><Cell N='PageHeight' V='11'/>"
+                          f"</PageSheet><Rel r:id='rId{n}'/></Page>")
+            page_rels.append((f"{_VISIO_REL}/page", f"page{n}.xml"))
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns='
+                    '"http://schemas.openxmlformats.org/package/2006/content-types"><Default '
+                    'Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+                    + "".join(types) + "</Types>")
+        zf.writestr("_rels/.rels", rels([(f"{_VISIO_REL}/document", "visio/document.xml")]))
+        zf.writestr("visio/document.xml", f"<?xml version='1.0' encoding='utf-8'?>"
+                    f"<VisioDocument xmlns='{_VISIO}' xmlns:r='{_OFFICE_REL}'/>")
+        zf.writestr("visio/_rels/document.xml.rels", rels([(f"{_VISIO_REL}/pages",
+                                                           "pages/pages.xml")]))
+        zf.writestr("visio/pages/pages.xml", f"<?xml version='1.0' encoding='utf-8'?><Pages "
+                    f"xmlns='{_VISIO}' xmlns:r='{_OFFICE_REL}'>{''.join(listed)}</Pages>")
+        zf.writestr("visio/pages/_rels/pages.xml.rels", rels(page_rels))
+    return dest
+
+
+def write_odg(dest: Path, pages: list[list[str]], *, presentation: bool = False) -> Path:
+    """An OpenDocument drawing (odfpy): each page a text box per label."""
+    from odf.draw import Frame, Page, TextBox
+    from odf.opendocument import OpenDocumentDrawing, OpenDocumentPresentation
+    from odf.style import MasterPage, PageLayout, PageLayoutProperties
+    from odf.text import P
+
+    doc = OpenDocumentPresentation() if presentation else OpenDocumentDrawing()
+    layout = PageLayout(name="A4")
+    layout.addElement(PageLayoutProperties(pagewidth="21cm", pageheight="29.7cm"))
+    doc.automaticstyles.addElement(layout)
+    master = MasterPage(name="Default", pagelayoutname=layout)
+    doc.masterstyles.addElement(master)
+    for n, labels in enumerate(pages, 1):
+        page = Page(name=f"page{n}", masterpagename=master)
+        (doc.presentation if presentation else doc.drawing).addElement(page)
+        for i, label in enumerate(labels):
+            frame = Frame(width="12cm", height="2cm", x="2cm", y=f"{2 + 3 * i}cm")
+            box = TextBox()
+            box.addElement(P(text=label))
+            frame.addElement(box)
+            page.addElement(frame)
+    doc.save(str(dest))
+    return dest
+
+
+def _soffice(src: Path, ext: str, out: Path, profile: Path) -> Path:
+    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", ext, "--outdir", str(out), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    made = out / f"{src.stem}.{ext}"
+    assert made.is_file()
+    return made
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory) -> dict[str, Path]:
+    """Real .fodt, .fods and .fodp files saved by LibreOffice."""
+    import docx
+    import openpyxl
+    from pptx import Presentation
+
+    folder = tmp_path_factory.mktemp("flat")
+    document = docx.Document()
+    document.add_heading("Harbour rules", level=1)
+    document.add_paragraph("Visiting boats moor at pontoon C and pay 18 euros a night.")
+    document.save(folder / "rules.docx")
+    book = openpyxl.Workbook()
+    book.active.title = "Moorings"
+    book.active.append(["Pontoon", "Berths"])
+    book.active.append(["C", 24])
+    book.create_sheet("Fees").append(["Night", "18 euros"])
+    book.save(folder / "moorings.xlsx")
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Dredging"
+    slide.placeholders[1].text = "The harbour is dredged every October"
+    deck.save(folder / "works.pptx")
+    profile = folder / "lo"
+    return {"fodt": _soffice(folder / "rules.docx", "fodt", folder, profile),
+            "fods": _soffice(folder / "moorings.xlsx", "fods", folder, profile),
+            "fodp": _soffice(folder / "works.pptx", "fodp", folder, profile)}
+
+
+def test_flat_opendocument_files_read_like_their_zipped_kind(flat):
+    for fmt, path in flat.items():
+        assert path.read_bytes().lstrip().startswith(b"<?xml")  # one XML file, no zip
+        assert detect_format(path) == fmt
+    text = load(flat["fodt"])
+    assert text.format == "fodt" and text.loader.endswith("(converted to ODT)")
+    assert text.loader.startswith("LibreOffice ")
+    assert text.pages[0].blocks[0].kind == "heading"
+    assert "moor at pontoon C and pay 18 euros a night" in text.pages[0].text
+    sheets = load(flat["fods"])
+    assert [p.label for p in sheets.pages] == ["Moorings", "Fees"]  # a page per sheet
+    assert "Pontoon: C; Berths: 24" in sheets.pages[0].text
+    slides = load(flat["fodp"])
+    assert slides.pages[0].label == "Dredging"
+    assert "The harbour is dredged every October" in slides.pages[0].text
+    # the reading tag names the reader of the converted file too: a newer ODT reader reads
+    # .fodt files again
+    assert "odt/" in reading_tag(["fodt"]) and "pdf/" in reading_tag(["visio"])
+
+
+def test_a_mislabelled_flat_file_is_refused_in_one_line(flat, tmp_path):
+    sheet_as_text = tmp_path / "moorings.fodt"
+    shutil.copyfile(flat["fods"], sheet_as_text)
+    assert detect_format(sheet_as_text) is None
+    assert skip_reason(sheet_as_text) == ("not a flat OpenDocument text (.fodt) file (it holds "
+                                          "an OpenDocument spreadsheet: rename it .fods)")
+    other_xml = tmp_path / "feed.fodp"
+    other_xml.write_text('<?xml version="1.0"?><rss><channel/></rss>')
+    assert "no office:document root" in skip_reason(other_xml)
+
+
+def test_an_opendocument_drawing_reads_a_page_per_drawing_page(tmp_path):
+    odg = write_odg(tmp_path / "site.odg", [["Generator shed north of the jetty"],
+                                           ["Fuel store holds 2,000 litres", "Exit by gate 3"]])
+    assert detect_format(odg) == "odg"
+    doc = load(odg)
+    assert doc.format == "odg" and doc.loader.endswith("(converted to PDF)")
+    assert len(doc.pages) == 2
+    assert "Generator shed north of the jetty" in doc.pages[0].text
+    assert "Fuel store holds 2,000 litres" in doc.pages[1].text
+    assert "Exit by gate 3" in doc.pages[1].text
+    assert "ocr_off_pages" not in doc.metadata  # a drawing is not waiting for OCR
+    # the same drawing saved flat by LibreOffice
+    fodg = _soffice(odg, "fodg", tmp_path / "flat", tmp_path / "lo")
+    again = load(fodg)
+    assert again.format == "odg" and len(again.pages) == 2
+    assert "Fuel store holds 2,000 litres" in again.pages[1].text
+    # a presentation named .odg is told apart by its mimetype
+    deck = write_odg(tmp_path / "deck.odg", [["A slide"]], presentation=True)
+    assert skip_reason(deck) == ("not an OpenDocument drawing (.odg) file (it is an ODP: "
+                                 "rename it .odp)")
+
+
+def test_a_visio_diagram_reads_its_labels_page_by_page(tmp_path):
+    vsdx = write_vsdx(tmp_path / "network.vsdx", [
+        ("Network", ["Core switch in rack B4", "Backup NAS holds 12 TB"]),
+        ("Power", ["UPS runtime is 40 minutes"])])
+    assert detect_format(vsdx) == "visio"
+    doc = load(vsdx)
+    assert doc.format == "visio" and doc.loader.endswith("(converted to PDF)")
+    assert [p.number for p in doc.pages] == [1, 2]
+    assert "Core switch in rack B4" in doc.pages[0].text
+    assert "Backup NAS holds 12 TB" in doc.pages[0].text
+    assert "UPS runtime is 40 minutes" in doc.pages[1].text
+
+
+def test_a_visio_file_that_is_not_one_is_refused_in_one_line(tmp_path):
+    not_visio = tmp_path / "plan.vsdx"
+    shutil.copyfile(write_odg(tmp_path / "x.odg", [["x"]]), not_visio)  # a zip of another kind
+    assert skip_reason(not_visio) == "not a Visio drawing file (zip archive without visio/)"
+    # an OLE file without Visio's content stream (a Word 97 document named .vsd)
+    doc = _soffice(_word97(tmp_path), "doc", tmp_path / "ole", tmp_path / "lo")
+    vsd = tmp_path / "old.vsd"
+    shutil.copyfile(doc, vsd)
+    assert detect_format(vsd) == "visio"  # an OLE file: its streams are checked when read
+    with pytest.raises(LoadError, match=r"^not a Visio drawing file \(an OLE file without its "
+                                        r"content stream; mislabelled\?\)$"):
+        load(vsd)
+
+
+def _word97(tmp_path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Not a drawing.")
+    document.save(tmp_path / "memo.docx")
+    return tmp_path / "memo.docx"
+
+
+def test_an_index_run_cites_the_diagram_page(tmp_path):
+    """Indexed, searched and cited like any document: the label's page is the citation's."""
+    from engine.indexer import index_paths
+    from engine.retrieve import search
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_vsdx(folder / "network.vsdx", [("Network", ["Core switch in rack B4"]),
+                                        ("Power", ["UPS runtime is 40 minutes"])])
+    summary = index_paths([folder])
+    assert summary.files_indexed == 1 and not summary.files_failed
+    hit = search("UPS runtime minutes", mode="text", k=1)[0]
+    assert hit.path.endswith("network.vsdx") and hit.page == 2
+    assert index_paths([folder]).files_indexed == 0  # read once: its tag is current
