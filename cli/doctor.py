@@ -102,8 +102,9 @@ def generate_check() -> dict[str, Any]:
 
 def outside_readers() -> dict[str, Any]:
     """The programs some formats are read with: Tesseract (scans and pictures) and LibreOffice
-    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings). Optional, so a missing one is a note with its install line, not
-    a problem: the other formats read without them. Users ask "why is my scan not found?"."""
+    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings). Optional, so a missing one is a note
+    with its install line, not a problem: the other formats read without them. Users ask "why
+    is my scan not found?"."""
     from engine.ingest.document import LoadError
     from engine.ingest.loaders.legacy import PACKAGES, find_soffice
     from engine.ingest.loaders.ocr import find_tesseract

@@ -93,5 +93,6 @@ def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
     assert readers["ocr"] == {"found": False, "hint": ocr.INSTALL_HINT}
     assert readers["libreoffice"]["found"] is False
     assert readers["libreoffice"]["hint"].endswith("sudo apt install libreoffice-calc-nogui "
+                                                   "libreoffice-draw-nogui "
                                                    "libreoffice-impress-nogui "
                                                    "libreoffice-writer-nogui")
