@@ -101,11 +101,12 @@ def generate_check() -> dict[str, Any]:
 
 
 def outside_readers() -> dict[str, Any]:
-    """The programs some formats are read with: Tesseract (scans and pictures) and LibreOffice
-    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings). Optional, so a missing one is a note
-    with its install line, not a problem: the other formats read without them. Users ask "why
-    is my scan not found?"."""
+    """The programs some formats are read with: Tesseract (scans and pictures), LibreOffice
+    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings) and DjVuLibre (DjVu). Optional, so a
+    missing one is a note with its install line, not a problem: the other formats read without
+    them. Users ask "why is my scan not found?"."""
     from engine.ingest.document import LoadError
+    from engine.ingest.loaders.djvu import find_djvulibre
     from engine.ingest.loaders.legacy import PACKAGES, find_soffice
     from engine.ingest.loaders.ocr import find_tesseract
 
@@ -124,6 +125,10 @@ def outside_readers() -> dict[str, Any]:
         out["libreoffice"]["hint"] = (f"reading .doc, .xls, .ppt, .rtf, .fodt, .odg and .vsdx "
                                       f"needs LibreOffice: "
                                       f"sudo apt install {packages}")
+    try:
+        out["djvu"] = {"found": True, "path": find_djvulibre()[0]}
+    except LoadError as exc:
+        out["djvu"] = {"found": False, "hint": str(exc)}
     return out
 
 
@@ -199,6 +204,8 @@ def _print_human(report: dict[str, Any]) -> None:
                   else f"[yellow]{ocr['hint']}")
     table.add_row("LibreOffice", office["path"] if office["found"]
                   else f"[yellow]{office['hint']}")
+    djvu = report["readers"]["djvu"]
+    table.add_row("DjVuLibre", djvu["path"] if djvu["found"] else f"[yellow]{djvu['hint']}")
     cpu = report["cpu"]
     flags = " ".join(f for f, on in cpu["flags"].items() if on)
     table.add_row("cpu", f"{cpu['model']}, {cpu['logical_cores']} threads; {flags}")

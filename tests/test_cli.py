@@ -81,13 +81,15 @@ def test_doctor_json_generates_with_the_bundled_model(tmp_path):
     assert ocr["found"] is bool(shutil.which("tesseract"))
     assert not ocr["found"] or ("eng" in ocr["languages"] and ocr["version"].startswith("5"))
     assert office["found"] is bool(shutil.which("soffice")) or office["path"]
+    assert report["readers"]["djvu"]["found"] is bool(shutil.which("djvused"))
 
 
 def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
     from cli.doctor import outside_readers
-    from engine.ingest.loaders import legacy, ocr
+    from engine.ingest.loaders import djvu, legacy, ocr
 
     monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    monkeypatch.setattr(djvu.shutil, "which", lambda name: None)
     monkeypatch.setattr(legacy, "find_soffice", lambda: None)
     readers = outside_readers()
     assert readers["ocr"] == {"found": False, "hint": ocr.INSTALL_HINT}
@@ -96,3 +98,4 @@ def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
                                                    "libreoffice-draw-nogui "
                                                    "libreoffice-impress-nogui "
                                                    "libreoffice-writer-nogui")
+    assert readers["djvu"] == {"found": False, "hint": djvu.INSTALL_HINT}

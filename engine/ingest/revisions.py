@@ -58,6 +58,7 @@ READER_REVISIONS: dict[str, int] = {
     "fodp": 1,
     "odg": 1,
     "visio": 1,
+    "djvu": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

@@ -84,6 +84,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "fodp": ("legacy", "load_legacy"),
     "odg": ("legacy", "load_legacy"),
     "visio": ("legacy", "load_legacy"),
+    "djvu": ("djvu", "load_djvu"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
@@ -93,7 +94,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "image", "eml", "mbox", "msg", "zip", "tar", "compressed"})
+_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "mbox", "msg", "zip", "tar",
+                             "compressed"})
 
 #: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
@@ -150,7 +152,7 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     if doc.is_empty and fmt == "image" and (options or LoadOptions()).ocr:
         raise NothingToRead("no text in this image")
     if doc.is_empty:
-        hint = " (scanned or image-only, and OCR is off?)" if fmt == "pdf" else ""
+        hint = " (scanned or image-only, and OCR is off?)" if fmt in ("pdf", "djvu") else ""
         raise LoadError(f"no extractable text{hint}")
     return doc
 
@@ -225,6 +227,14 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "djvu":
+        if not head.startswith(b"AT&TFORM"):
+            return None, "not a DjVu file (no AT&T FORM header; mislabelled?)"
+        if head[12:16] == b"DJVI":
+            return None, "a DjVu include file (shared data of a multi-file DjVu, not a page)"
+        if head[12:16] not in (b"DJVU", b"DJVM"):
+            return None, "not a DjVu document (an AT&T FORM file of another kind)"
         return fmt, None
     if fmt == "compressed":
         kind = path.suffix.lower()

@@ -151,6 +151,8 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".vsdm": "visio",
     ".vstx": "visio",
     ".vstm": "visio",
+    ".djvu": "djvu",
+    ".djv": "djvu",
     ".webp": "image",
     ".gif": "image",
     ".zip": "zip",
@@ -243,6 +245,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "fodp": "flat OpenDocument presentation (.fodp)",
     "odg": "OpenDocument drawing (.odg)",
     "visio": "Visio drawing",
+    "djvu": "DjVu",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -290,6 +293,7 @@ LOADER_NAMES: dict[str, str] = {
     "fodp": "LibreOffice (converted to ODP)",
     "odg": "LibreOffice (converted to PDF)",
     "visio": "LibreOffice (converted to PDF)",
+    "djvu": "DjVu (DjVuLibre)",
 }
 
 
