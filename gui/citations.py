@@ -16,7 +16,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QProcess, Qt, QUrl, Signal
@@ -32,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.ingest.document import PART_SEPARATOR, container_of, display_name
-from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
+from engine.ingest.document import container_of, display_name
+from engine.ingest.loaders.parts import extractable
 
 if TYPE_CHECKING:
     from engine.prompt import Passage  # arrives as a gui.tasks.Record with the same attributes
@@ -98,14 +97,15 @@ def launch(target: list[str] | QUrl) -> bool:
 def open_source(path: str, page: int) -> bool:
     """Open a cited file at its page as well as the system allows; False if nothing opened.
 
-    A document inside an archive is copied out (to the cache) and opened at its page; another
-    part of a file (a message in a mailbox, an attachment) opens the file that holds it.
+    A document inside an archive or attached to an e-mail is copied out (to the cache) and
+    opened at its page; another part of a file (a message in a mailbox, a document in an
+    archive in an archive) opens the file that holds it.
     """
     if container_of(path) != path:
         import hashlib
 
         from engine import paths
-        from engine.ingest.loaders.archive import extract_part
+        from engine.ingest.loaders.parts import extract_part
 
         folder = paths.cache_dir() / "opened" / hashlib.sha256(path.encode()).hexdigest()[:16]
         copy = extract_part(path, folder)
@@ -151,10 +151,9 @@ class PassagePopup(QFrame):
         row = QHBoxLayout()
         row.addStretch(1)
         source = container_of(passage.path)
-        # a document in an archive is copied out and opened itself (open_source)
-        member = source != passage.path and PART_SEPARATOR not in passage.path[
-            len(source) + len(PART_SEPARATOR):] and format_for_name(
-                Path(source))[0] in ARCHIVE_FORMATS
+        # a document in an archive or attached to a message is copied out and opened itself
+        # (open_source)
+        member = extractable(passage.path)
         page_note = f" at page {passage.page}" if (source == passage.path or member) and \
             passage.path.lower().endswith(".pdf") else ""
         self.open_button = QPushButton(f"Open file{page_note}")

@@ -256,3 +256,26 @@ def test_opening_an_archived_pdf_citation_opens_the_copy_at_its_page(tmp_path, m
     assert gui.citations.open_source(f"{bundle}//logs.zip//2025 › wildlife_log_2025.txt", 1)
     shown = opened[-1]
     assert (shown.toLocalFile() if hasattr(shown, "toLocalFile") else shown[-1]) == str(bundle)
+
+
+def test_opening_a_mail_attachment_citation_opens_the_copy_at_its_page(tmp_path, monkeypatch,
+                                                                        qtbot):
+    import gui.citations
+    from engine.prompt import Passage
+    from tests.helpers_mail import make_pdf
+    from tests.test_loaders_parts import _message
+
+    opened: list = []
+    monkeypatch.setattr(gui.citations, "launch", lambda target: opened.append(target) or True)
+    monkeypatch.setattr(gui.citations, "default_pdf_app", lambda: "firefox")
+    pdf = make_pdf(["The March invoice totals 1,200 euros.", "Pay by 30 April."])
+    eml = tmp_path / "invoices.eml"
+    eml.write_bytes(_message("Invoices", [("invoice.pdf", pdf)]).as_bytes())
+    popup = gui.citations.PassagePopup(Passage(1, f"{eml}//invoice.pdf", 2, "Pay by 30 April.",
+                                               1.0, "c1"), cited=True)
+    qtbot.addWidget(popup)
+    assert popup.open_button.text() == "Open file at page 2"
+    assert popup.open_button.toolTip() == "Opens a copy taken out of invoices.eml"
+    assert gui.citations.open_source(f"{eml}//invoice.pdf", 2)
+    url = opened[-1]
+    assert url.fragment() == "page=2" and Path(url.toLocalFile()).read_bytes() == pdf

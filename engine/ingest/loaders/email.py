@@ -25,13 +25,22 @@ import mimetypes
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from engine.ingest import loaders
-from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page, part_path
+from engine.ingest.document import (
+    PART_SEPARATOR,
+    Block,
+    Document,
+    LoadError,
+    LoadOptions,
+    Page,
+    part_path,
+)
 from engine.ingest.loaders.common import (
     clean_inline,
     library_errors,
@@ -99,6 +108,21 @@ def _html_blocks(markup: bytes | str) -> list[Block]:
             for b in blocks]
 
 
+@dataclass
+class Capture:
+    """The attachment whose bytes are wanted (its part path), and its bytes once met."""
+
+    wanted: str
+    data: bytes | None = None
+
+
+#: Set while one attachment is copied out of its message (a citation of it is opened, see
+#: :mod:`engine.ingest.loaders.parts`): the message is walked as for reading, so every
+#: attachment gets the very key it was indexed under, but no attachment is read, and only the
+#: messages on the way to the wanted one are opened.
+CAPTURE: ContextVar[Capture | None] = ContextVar("satchel_mail_capture", default=None)
+
+
 class _Parts:
     """Adds a message's attachments to its Document as parts and records those it cannot read."""
 
@@ -125,6 +149,10 @@ class _Parts:
     def message(self, name: str, build: Callable[[str, int], Document]) -> None:
         """An attached message, built by ``build(path, depth)``."""
         key = self.key(name)
+        capture = CAPTURE.get()
+        if capture is not None and not capture.wanted.startswith(
+                part_path(self.doc.path, key) + PART_SEPARATOR):
+            return  # copying an attachment out: not the message that holds it
         if self.depth >= MAX_DEPTH:
             self.skip(key, f"messages nested more than {MAX_DEPTH} deep")
             return
@@ -143,6 +171,11 @@ class _Parts:
             self.message(name, lambda p, d: _msg_document(data, p, self.options, d))
             return
         key = self.key(name)
+        capture = CAPTURE.get()
+        if capture is not None:
+            if part_path(self.doc.path, key) == capture.wanted:
+                capture.data = data
+            return
         if not loaders.is_supported_name(key):
             self.skip(key, "unsupported file type")
             return
@@ -319,6 +352,24 @@ def load_mbox(path: Path, options: LoadOptions) -> Document:
     if skipped:
         doc.metadata["messages_skipped"] = str(skipped)
     return doc
+
+
+def mbox_message(path: Path, number: int, options: LoadOptions) -> Document:
+    """Message ``number`` (1-based, as its part path counts) of an mbox, alone: a citation of
+    one attachment does not parse the whole mailbox."""
+    try:
+        box = _ReadOnlyMbox(path)
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from exc
+    try:
+        with library_errors("mailbox"):
+            keys = list(box.iterkeys())
+            if not 1 <= number <= len(keys):
+                raise LoadError(f"the mailbox has no message {number}")
+            data = box.get_bytes(keys[number - 1])
+    finally:
+        box.close()
+    return _eml_document(_parse_eml(data), part_path(str(path), str(number)), options, 0)
 
 
 # ------------------------------------------------------------------------------------ .msg
