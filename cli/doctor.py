@@ -102,9 +102,9 @@ def generate_check() -> dict[str, Any]:
 
 def outside_readers() -> dict[str, Any]:
     """The programs some formats are read with: Tesseract (scans and pictures), LibreOffice
-    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings) and DjVuLibre (DjVu). Optional, so a
-    missing one is a note with its install line, not a problem: the other formats read without
-    them. Users ask "why is my scan not found?"."""
+    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings, .abw, .sxw) and DjVuLibre (DjVu).
+    Optional, so a missing one is a note with its install line, not a problem: the other formats
+    read without them. Users ask "why is my scan not found?"."""
     from engine.ingest.document import LoadError
     from engine.ingest.loaders.djvu import find_djvulibre
     from engine.ingest.loaders.legacy import PACKAGES, find_soffice

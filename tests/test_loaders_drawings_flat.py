@@ -248,3 +248,37 @@ def test_an_index_run_cites_the_diagram_page(tmp_path):
     hit = search("UPS runtime minutes", mode="text", k=1)[0]
     assert hit.path.endswith("network.vsdx") and hit.page == 2
     assert index_paths([folder]).files_indexed == 0  # read once: its tag is current
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_older_word_processor_files_are_read(tmp_path):
+    """rules.abw and rules.sxw were saved by AbiWord 3.0 (its AbiWord and OpenOffice.org 1
+    writers) from one document: a heading, a paragraph, a heading, a paragraph."""
+    import gzip
+
+    zabw = tmp_path / "rules.zabw"  # AbiWord's compressed kind: the same XML, gzipped
+    zabw.write_bytes(gzip.compress((DATA / "rules.abw").read_bytes()))
+    for path, fmt in ((DATA / "rules.abw", "abw"), (zabw, "abw"), (DATA / "rules.sxw", "sxw")):
+        assert detect_format(path) == fmt
+        doc = load(path)
+        assert doc.format == fmt and doc.loader.endswith("(converted to DOCX)")
+        assert [b.text for b in doc.pages[0].blocks] == [
+            "Harbour rules", "Visiting boats moor at pontoon C and pay 18 euros a night.",
+            "Fuel", "Diesel is sold at the north quay from 8 to 17."]
+    # OpenOffice.org 1 kept its headings' outline level
+    assert load(DATA / "rules.sxw").pages[0].blocks[0].kind == "heading"
+
+
+def test_mislabelled_older_word_processor_files_are_refused(flat, tmp_path):
+    odt = tmp_path / "rules.odt"
+    _soffice(flat["fodt"], "odt", tmp_path, tmp_path / "lo")
+    assert odt.is_file()
+    as_sxw = tmp_path / "renamed.sxw"
+    shutil.copyfile(odt, as_sxw)
+    assert skip_reason(as_sxw) == ("not an OpenOffice.org 1 text (.sxw) file (it is an ODT: "
+                                   "rename it .odt)")
+    not_abw = tmp_path / "notes.abw"
+    not_abw.write_text("<?xml version='1.0'?><html><body>hello</body></html>")
+    assert skip_reason(not_abw) == "not an AbiWord document (no <abiword> root; mislabelled?)"

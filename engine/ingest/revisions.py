@@ -59,6 +59,8 @@ READER_REVISIONS: dict[str, int] = {
     "odg": 1,
     "visio": 1,
     "djvu": 1,
+    "abw": 1,
+    "sxw": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

@@ -85,6 +85,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "odg": ("legacy", "load_legacy"),
     "visio": ("legacy", "load_legacy"),
     "djvu": ("djvu", "load_djvu"),
+    "abw": ("legacy", "load_legacy"),
+    "sxw": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
@@ -227,6 +229,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "abw":  # XML, or gzip-compressed XML (.zabw)
+        if not (head.startswith(_COMPRESSED_MAGIC[0]) or b"<abiword" in head):
+            return None, "not an AbiWord document (no <abiword> root; mislabelled?)"
         return fmt, None
     if fmt == "djvu":
         if not head.startswith(b"AT&TFORM"):

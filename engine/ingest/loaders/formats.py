@@ -151,6 +151,11 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".vsdm": "visio",
     ".vstx": "visio",
     ".vstm": "visio",
+    # older word processors' files: AbiWord, OpenOffice.org 1 / StarOffice 6-7 Writer
+    ".abw": "abw",
+    ".zabw": "abw",
+    ".sxw": "sxw",
+    ".stw": "sxw",
     ".djvu": "djvu",
     ".djv": "djvu",
     ".webp": "image",
@@ -197,6 +202,7 @@ ZIP_FORMATS: dict[str, str] = {
     "odg": "content.xml",
     "epub": "META-INF/container.xml",
     "visio": "visio/",  # .vsdx and its kin; a .vsd is an OLE file
+    "sxw": "content.xml",
 }
 
 #: The ``mimetype`` member that tells the OpenDocument kinds apart (all hold content.xml).
@@ -205,6 +211,7 @@ ODF_MIMETYPES: dict[str, str] = {
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
     "odg": "application/vnd.oasis.opendocument.graphics",
+    "sxw": "application/vnd.sun.xml.writer",  # OpenDocument's forerunner, same layout
 }
 #: Flat OpenDocument formats -> the packaged kind whose ``office:mimetype`` they declare.
 FLAT_ODF: dict[str, str] = {"fodt": "odt", "fods": "ods", "fodp": "odp", "fodg": "odg"}
@@ -246,6 +253,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "odg": "OpenDocument drawing (.odg)",
     "visio": "Visio drawing",
     "djvu": "DjVu",
+    "abw": "AbiWord document",
+    "sxw": "OpenOffice.org 1 text (.sxw)",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -254,7 +263,8 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 #: A flat OpenDocument file becomes its packaged kind (the same content, read by odfpy); a
 #: drawing becomes a PDF, a page per drawing page, read by its text layer.
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
-                                "fodp": "odp", "odg": "pdf", "visio": "pdf"}
+                                "fodp": "odp", "odg": "pdf", "visio": "pdf",
+                                "abw": "docx", "sxw": "docx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).
@@ -294,6 +304,8 @@ LOADER_NAMES: dict[str, str] = {
     "odg": "LibreOffice (converted to PDF)",
     "visio": "LibreOffice (converted to PDF)",
     "djvu": "DjVu (DjVuLibre)",
+    "abw": "LibreOffice (converted to DOCX)",
+    "sxw": "LibreOffice (converted to DOCX)",
 }
 
 

@@ -1,6 +1,7 @@
 """Files LibreOffice reads and Satchel's own loaders do not, read by converting them with it:
 legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
-OpenDocument drawings (.odg, .fodg) and Visio diagrams (.vsd, .vsdx).
+OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files of older word
+processors: AbiWord (.abw) and OpenOffice.org 1 / StarOffice Writer (.sxw).
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -74,6 +75,8 @@ PACKAGES: dict[str, str] = {
     "fodp": "libreoffice-impress-nogui",
     "odg": "libreoffice-draw-nogui",
     "visio": "libreoffice-draw-nogui",
+    "abw": "libreoffice-writer-nogui",
+    "sxw": "libreoffice-writer-nogui",
 }
 
 #: The OLE stream that holds each format's content (any one of them will do).
@@ -178,7 +181,7 @@ def load_legacy(path: Path) -> Document:
         raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
     # the formats named after one of several suffixes keep the file's own: LibreOffice tells
     # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
-    ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio") else fmt
+    ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw") else fmt
     if fmt in _CONTENT_STREAMS and (fmt != "visio" or _is_ole(path)):
         _check_ole(path, fmt)
     soffice = find_soffice()
