@@ -59,6 +59,7 @@ READER_REVISIONS: dict[str, int] = {
     "odg": 1,
     "visio": 1,
     "djvu": 1,
+    "svg": 1,
     "abw": 1,
     "sxw": 1,
 }

@@ -85,6 +85,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "odg": ("legacy", "load_legacy"),
     "visio": ("legacy", "load_legacy"),
     "djvu": ("djvu", "load_djvu"),
+    "svg": ("svg", "load_svg"),
     "abw": ("legacy", "load_legacy"),
     "sxw": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
@@ -229,6 +230,11 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "image":
         if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
+        return fmt, None
+    if fmt == "svg":  # XML, or gzip-compressed XML (.svgz)
+        if not (head.startswith(_COMPRESSED_MAGIC[0]) or (b"<svg" in head and
+                                                          not looks_binary(head))):
+            return None, "not an SVG drawing (no <svg> element; mislabelled?)"
         return fmt, None
     if fmt == "abw":  # XML, or gzip-compressed XML (.zabw)
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or b"<abiword" in head):

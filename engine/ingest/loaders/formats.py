@@ -156,6 +156,8 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".zabw": "abw",
     ".sxw": "sxw",
     ".stw": "sxw",
+    ".svg": "svg",
+    ".svgz": "svg",
     ".djvu": "djvu",
     ".djv": "djvu",
     ".webp": "image",
@@ -253,6 +255,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "odg": "OpenDocument drawing (.odg)",
     "visio": "Visio drawing",
     "djvu": "DjVu",
+    "svg": "SVG drawing",
     "abw": "AbiWord document",
     "sxw": "OpenOffice.org 1 text (.sxw)",
 }
@@ -304,6 +307,7 @@ LOADER_NAMES: dict[str, str] = {
     "odg": "LibreOffice (converted to PDF)",
     "visio": "LibreOffice (converted to PDF)",
     "djvu": "DjVu (DjVuLibre)",
+    "svg": "SVG text (lxml)",
     "abw": "LibreOffice (converted to DOCX)",
     "sxw": "LibreOffice (converted to DOCX)",
 }
