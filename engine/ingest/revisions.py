@@ -60,6 +60,8 @@ READER_REVISIONS: dict[str, int] = {
     "visio": 1,
     "djvu": 1,
     "svg": 1,
+    "calendar": 1,
+    "vcard": 1,
     "abw": 1,
     "sxw": 1,
 }

@@ -86,6 +86,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "visio": ("legacy", "load_legacy"),
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
+    "calendar": ("calendar", "load_calendar"),
+    "vcard": ("calendar", "load_vcard"),
     "abw": ("legacy", "load_legacy"),
     "sxw": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),

@@ -156,6 +156,11 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".zabw": "abw",
     ".sxw": "sxw",
     ".stw": "sxw",
+    ".ics": "calendar",
+    ".ical": "calendar",
+    ".ifb": "calendar",
+    ".vcf": "vcard",
+    ".vcard": "vcard",
     ".svg": "svg",
     ".svgz": "svg",
     ".djvu": "djvu",
@@ -191,7 +196,7 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
-                          "subtitles", "latex"})
+                          "subtitles", "latex", "calendar", "vcard"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -255,6 +260,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "odg": "OpenDocument drawing (.odg)",
     "visio": "Visio drawing",
     "djvu": "DjVu",
+    "calendar": "iCalendar (.ics)",
+    "vcard": "vCard (.vcf)",
     "svg": "SVG drawing",
     "abw": "AbiWord document",
     "sxw": "OpenOffice.org 1 text (.sxw)",
@@ -307,6 +314,8 @@ LOADER_NAMES: dict[str, str] = {
     "odg": "LibreOffice (converted to PDF)",
     "visio": "LibreOffice (converted to PDF)",
     "djvu": "DjVu (DjVuLibre)",
+    "calendar": "iCalendar reader",
+    "vcard": "vCard reader",
     "svg": "SVG text (lxml)",
     "abw": "LibreOffice (converted to DOCX)",
     "sxw": "LibreOffice (converted to DOCX)",
