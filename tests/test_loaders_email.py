@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from engine.ingest.chunker import chunk_document
 from engine.ingest.document import Document, LoadError, LoadOptions, display_name
 from engine.ingest.loaders import load
-from engine.ingest.loaders.email import MAX_DEPTH, _rtf_text, load_mbox
+from engine.ingest.loaders.email import MAX_DEPTH, load_mbox
+from engine.ingest.loaders.rtf_body import rtf_text
 from tests.helpers_mail import MsgSpec, make_docx, make_pdf, write_msg
 
 DATE = "Tue, 05 Mar 2024 09:30:00 +0100"
@@ -442,7 +443,7 @@ def test_msg_html_and_rtf_bodies(tmp_path):
     assert "Saline levels fell." in _text(doc) and "x()" not in _text(doc)
     assert ("Drift report", 2) in [(b.text, b.level) for b in doc.pages[0].blocks]
 
-    assert _rtf_text(rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\*\generator Riched20;}\f0 Caf\'e9 "
+    assert rtf_text(rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\*\generator Riched20;}\f0 Caf\'e9 "
                      rb"ration\par Second \u8364? line\par}") == "Café ration\nSecond € line\n"
 
 

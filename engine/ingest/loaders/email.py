@@ -23,7 +23,6 @@ import logging
 import mailbox
 import mimetypes
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from engine.ingest.loaders.common import (
 )
 from engine.ingest.loaders.embedded import load_embedded, safe_name
 from engine.ingest.loaders.html import parse_html
+from engine.ingest.loaders.rtf_body import rtf_text
 
 #: Messages inside messages deeper than this are listed as skipped, not loaded.
 MAX_DEPTH = 5
@@ -454,7 +454,7 @@ def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Documen
     elif html := _get(msg, "htmlBody"):
         mail.body = _html_blocks(html)
     elif rtf := _get(msg, "rtfBody"):
-        mail.body = paragraph_blocks(_rtf_text(rtf))
+        mail.body = paragraph_blocks(rtf_text(rtf))
     doc = _message_document(path, "msg", MSG_LOADER, mail)
     parts = _Parts(doc, options, depth)
     try:
@@ -481,43 +481,3 @@ def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Documen
             parts.skip(name or f"attachment-{i}", "unreadable or unsupported Outlook attachment")
     parts.finish()
     return doc
-
-
-_RTF_TOKEN = re.compile(
-    rb"\\([a-zA-Z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z])|([{}])|[\r\n]+|([^\\{}\r\n]+)")
-#: RTF groups that hold no body text (fonts, colours, styles, document info, pictures...).
-_RTF_SKIP = frozenset({b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object",
-                       b"header", b"footer", b"listtable", b"listoverridetable", b"themedata",
-                       b"datastore", b"latentstyles", b"rsidtbl", b"generator", b"xmlnstbl"})
-
-
-def _rtf_text(rtf: bytes) -> str:
-    """Text of an RTF body stored without a plain or HTML version (nothing else reads native RTF
-    without LibreOffice): control words dropped, paragraphs and line breaks kept."""
-    out: list[str] = []
-    stack: list[bool] = []  # "skipping" state of each enclosing group
-    skip, drop_next = False, False  # drop_next: the fallback character after \uN
-    for word, arg, hexa, symbol, brace, text in _RTF_TOKEN.findall(rtf):
-        if brace:
-            skip = stack.pop() if brace == b"}" and stack else skip
-            if brace == b"{":
-                stack.append(skip)
-        elif word:
-            skip = skip or word in _RTF_SKIP
-            if not skip and word in (b"par", b"line", b"row", b"sect", b"page"):
-                out.append("\n")
-            elif not skip and word in (b"tab", b"cell"):
-                out.append("\t")
-            elif not skip and word == b"u" and arg:
-                out.append(chr(int(arg) % 65536))
-                drop_next = True
-        elif symbol:
-            skip = skip or symbol == b"*"
-            if not skip and symbol in (b"\\", b"{", b"}", b"~"):
-                out.append(" " if symbol == b"~" else symbol.decode())
-        elif (hexa or text) and not skip:
-            chunk = bytes([int(hexa, 16)]) if hexa else text
-            decoded = chunk.decode("cp1252", "replace")
-            out.append(decoded[1:] if drop_next else decoded)
-            drop_next = False
-    return "".join(out)
