@@ -60,6 +60,7 @@ READER_REVISIONS: dict[str, int] = {
     "visio": 1,
     "djvu": 1,
     "svg": 1,
+    "notebook": 1,
     "calendar": 1,
     "vcard": 1,
     "abw": 1,

@@ -86,6 +86,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "visio": ("legacy", "load_legacy"),
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
+    "notebook": ("notebook", "load_notebook"),
     "calendar": ("calendar", "load_calendar"),
     "vcard": ("calendar", "load_vcard"),
     "abw": ("legacy", "load_legacy"),

@@ -156,6 +156,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".zabw": "abw",
     ".sxw": "sxw",
     ".stw": "sxw",
+    ".ipynb": "notebook",
     ".ics": "calendar",
     ".ical": "calendar",
     ".ifb": "calendar",
@@ -196,7 +197,7 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
-                          "subtitles", "latex", "calendar", "vcard"})
+                          "subtitles", "latex", "calendar", "vcard", "notebook"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -260,6 +261,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "odg": "OpenDocument drawing (.odg)",
     "visio": "Visio drawing",
     "djvu": "DjVu",
+    "notebook": "Jupyter notebook",
     "calendar": "iCalendar (.ics)",
     "vcard": "vCard (.vcf)",
     "svg": "SVG drawing",
@@ -314,6 +316,7 @@ LOADER_NAMES: dict[str, str] = {
     "odg": "LibreOffice (converted to PDF)",
     "visio": "LibreOffice (converted to PDF)",
     "djvu": "DjVu (DjVuLibre)",
+    "notebook": "Jupyter notebook reader",
     "calendar": "iCalendar reader",
     "vcard": "vCard reader",
     "svg": "SVG text (lxml)",
