@@ -61,6 +61,8 @@ READER_REVISIONS: dict[str, int] = {
     "djvu": 1,
     "svg": 1,
     "notebook": 1,
+    "asciidoc": 1,
+    "org": 1,
     "calendar": 1,
     "vcard": 1,
     "abw": 1,

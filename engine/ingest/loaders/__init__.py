@@ -87,6 +87,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
     "notebook": ("notebook", "load_notebook"),
+    "asciidoc": ("markup", "load_asciidoc"),
+    "org": ("markup", "load_org"),
     "calendar": ("calendar", "load_calendar"),
     "vcard": ("calendar", "load_vcard"),
     "abw": ("legacy", "load_legacy"),

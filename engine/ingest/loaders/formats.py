@@ -102,6 +102,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".rst": "rst",
+    ".adoc": "asciidoc",
+    ".asciidoc": "asciidoc",
+    ".org": "org",
     ".tex": "latex",
     ".ltx": "latex",
     ".txt": "text",
@@ -197,7 +200,8 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
-                          "subtitles", "latex", "calendar", "vcard", "notebook"})
+                          "subtitles", "latex", "calendar", "vcard", "notebook",
+                          "asciidoc", "org"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -262,6 +266,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "visio": "Visio drawing",
     "djvu": "DjVu",
     "notebook": "Jupyter notebook",
+    "asciidoc": "AsciiDoc",
+    "org": "Org",
     "calendar": "iCalendar (.ics)",
     "vcard": "vCard (.vcf)",
     "svg": "SVG drawing",
@@ -317,6 +323,8 @@ LOADER_NAMES: dict[str, str] = {
     "visio": "LibreOffice (converted to PDF)",
     "djvu": "DjVu (DjVuLibre)",
     "notebook": "Jupyter notebook reader",
+    "asciidoc": "AsciiDoc reader",
+    "org": "Org reader",
     "calendar": "iCalendar reader",
     "vcard": "vCard reader",
     "svg": "SVG text (lxml)",

@@ -128,7 +128,7 @@ def parse_markdown(text: str) -> list[Block]:
     listing: list[str] = []
 
     def flush() -> None:
-        _flush_lines(blocks, para, listing)
+        flush_lines(blocks, para, listing)
 
     i = _skip_front_matter(lines, blocks)
     while i < len(lines):
@@ -223,7 +223,7 @@ def parse_rst(text: str) -> list[Block]:
     listing: list[str] = []
 
     def flush() -> None:
-        _flush_lines(blocks, para, listing)
+        flush_lines(blocks, para, listing)
 
     def level(char: str, overline: bool) -> int:
         if (char, overline) not in styles:
@@ -452,8 +452,9 @@ def load_json(path: Path) -> Document:
     return _document(path, "json", json_blocks(value), encoding)
 
 
-def _flush_lines(blocks: list[Block], para: list[str], listing: list[str]) -> None:
-    """Turn pending paragraph and list lines into blocks (shared by Markdown and RST)."""
+def flush_lines(blocks: list[Block], para: list[str], listing: list[str]) -> None:
+    """Turn pending paragraph and list lines into blocks (shared by Markdown, RST, AsciiDoc
+    and Org)."""
     if para:
         blocks.extend(Block(p) for p in split_long("\n".join(para)))
         para.clear()

@@ -1,0 +1,144 @@
+"""AsciiDoc and Org: a real project README (Eclipse Jetty's, in tests/data) and the constructs
+the two markups' documentation shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.ingest.loaders import detect_format, load
+from engine.ingest.loaders.markup import parse_asciidoc, parse_org
+
+DATA = Path(__file__).resolve().parent / "data"
+
+ADOC = """= Field Station Handbook
+Ada Lovelace <ada@example.org>
+:toc: left
+:icons: font
+
+// a comment the page never shows
+////
+A comment block,
+over two lines.
+////
+
+== Generators
+
+The north generator runs on diesel and is serviced every *250 hours*.
+See link:https://example.org/manual.pdf[the maker's manual].
+
+.Start-up command
+[source,bash]
+----
+sudo systemctl start generator@north
+----
+
+[NOTE]
+====
+Never refuel a running generator.
+====
+
+=== Fuel
+
+* Diesel is stored in tank T-2.
+* The tank holds 2,000 litres
+  when full.
+
+|===
+|Tank |Litres
+|T-2 |2000
+|===
+"""
+
+ORG = """#+TITLE: Lab notes
+#+AUTHOR: Ada
+#+STARTUP: overview
+
+* TODO [#A] Order sensors                                          :lab:urgent:
+  :PROPERTIES:
+  :CREATED:  [2025-03-01 Sat 10:00]
+  :END:
+Order three CTD sensors from [[https://example.org/shop][the supplier]] before April.
+
+** DONE Calibrate the probe
+- Rinse it in distilled water
+- Calibrate at 25 °C
+  for ten minutes
+
+#+BEGIN_SRC python
+probe.calibrate(temperature=25)
+#+END_SRC
+
+# a comment line
+| Probe | Drift |
+|-------+-------|
+| P-7   | 0.3   |
+"""
+
+
+def test_a_real_asciidoc_readme():
+    doc = load(DATA / "jetty-README.adoc")
+    assert detect_format(DATA / "jetty-README.adoc") == "asciidoc"
+    assert doc.title == "ECLIPSE JETTY"
+    blocks = doc.pages[0].blocks
+    assert ("heading", "Quick Setup") in [(b.kind, b.text) for b in blocks]
+    text = doc.pages[0].text
+    assert "Jetty is available under an open source license, and the full source code is " \
+           "available at GitHub." in text  # link:url[text] read as its text
+    assert "tag::quick" not in text  # a comment
+    code = [b.text for b in blocks if b.kind == "code"]
+    assert code[0].startswith("```\n$ export JETTY_HOME=/path/to/jetty-home")
+
+
+def test_asciidoc_constructs(tmp_path):
+    path = tmp_path / "handbook.adoc"
+    path.write_text(ADOC)
+    doc = load(path)
+    assert doc.title == "Field Station Handbook"
+    got = [(b.kind, b.text) for b in doc.pages[0].blocks]
+    assert got == [
+        ("heading", "Field Station Handbook"),
+        ("paragraph", "Ada Lovelace <ada@example.org>"),
+        ("heading", "Generators"),
+        ("paragraph", "The north generator runs on diesel and is serviced every *250 hours*.\n"
+                      "See the maker's manual."),
+        ("code", "```bash\nsudo systemctl start generator@north\n```"),
+        ("paragraph", "Never refuel a running generator."),
+        ("heading", "Fuel"),
+        ("list", "* Diesel is stored in tank T-2.\n* The tank holds 2,000 litres when full."),
+        ("table", "Tank | Litres\nT-2 | 2000"),
+    ]
+    assert "comment" not in doc.pages[0].text and ":toc:" not in doc.pages[0].text
+
+
+def test_org_constructs(tmp_path):
+    path = tmp_path / "notes.org"
+    path.write_text(ORG)
+    assert detect_format(path) == "org"
+    doc = load(path)
+    assert doc.title == "Lab notes"
+    got = [(b.kind, b.level, b.text) for b in doc.pages[0].blocks]
+    assert got == [
+        ("heading", 1, "Order sensors"),
+        ("paragraph", 0, "Order three CTD sensors from the supplier before April."),
+        ("heading", 2, "Calibrate the probe"),
+        ("list", 0, "- Rinse it in distilled water\n- Calibrate at 25 °C for ten minutes"),
+        ("code", 0, "```python\nprobe.calibrate(temperature=25)\n```"),
+        ("table", 0, "Probe | Drift\nP-7 | 0.3"),
+    ]
+
+
+_WORDS = st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), min_size=1, max_size=8)
+
+
+@given(st.lists(_WORDS, min_size=1, max_size=5))
+def test_plain_paragraphs_keep_every_word(paragraphs):
+    source = "\n\n".join(" ".join(words) for words in paragraphs)
+    for parse in (parse_asciidoc, parse_org):
+        blocks, _ = parse(source)
+        got = re.findall(r"[a-z]+", " ".join(b.text for b in blocks))
+        assert got == [w for words in paragraphs for w in words]
+        assert len(blocks) == len(paragraphs)
