@@ -85,8 +85,8 @@ def test_corpus_has_one_file_per_format_and_stays_small():
     # tests from real tools (test_loaders_email/legacy/ocr/opendocument/drawings_flat,
     # test_formats_e2e): the shipped corpus stays
     # unchanged, so the sample question set and its numbers do too.
-    made_by_tests = {"eml", "mbox", "msg", "doc", "xls", "ppt", "rtf", "image", "ods", "odp",
-                     "zip", "tar", "subtitles", "mhtml", "latex",
+    made_by_tests = {"eml", "emlx", "mbox", "msg", "doc", "xls", "ppt", "rtf", "image", "ods",
+                     "odp", "zip", "tar", "subtitles", "mhtml", "latex",
                      "fodt", "fods", "fodp", "odg", "visio",  # test_loaders_drawings_flat
                      "djvu",  # test_loaders_djvu
                      "abw", "sxw",  # test_loaders_drawings_flat (files in tests/data)

@@ -43,6 +43,7 @@ READER_REVISIONS: dict[str, int] = {
     "eml": 1,
     "mbox": 1,
     "msg": 1,
+    "emlx": 1,
     "doc": 1,
     "xls": 1,
     "ppt": 1,

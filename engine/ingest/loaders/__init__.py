@@ -75,6 +75,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "eml": ("email", "load_eml"),
     "mbox": ("email", "load_mbox"),
     "msg": ("email", "load_msg"),
+    "emlx": ("emlx", "load_emlx"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -102,8 +103,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "mbox", "msg", "zip", "tar",
-                             "compressed"})
+_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
+                             "tar", "compressed"})
 
 #: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
@@ -244,6 +245,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "abw":  # XML, or gzip-compressed XML (.zabw)
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or b"<abiword" in head):
             return None, "not an AbiWord document (no <abiword> root; mislabelled?)"
+        return fmt, None
+    if fmt == "emlx":  # its length in bytes on the first line, then the message
+        if not head.split(b"\n", 1)[0].strip().isdigit() or looks_binary(head):
+            return None, "not an Apple Mail message (no byte count on its first line)"
         return fmt, None
     if fmt == "djvu":
         if not head.startswith(b"AT&TFORM"):

@@ -195,7 +195,12 @@ class _Parts:
 
 def load_eml(path: Path, options: LoadOptions) -> Document:
     """An .eml file -> one message Document, its attachments as parts."""
-    return _eml_document(_parse_eml(read_bytes(path)), str(path), options, 0)
+    return message_document(read_bytes(path), path, options)
+
+
+def message_document(data: bytes, path: Path, options: LoadOptions) -> Document:
+    """The message in ``data`` (RFC 5322 bytes) as the Document of the file at ``path``."""
+    return _eml_document(_parse_eml(data), str(path), options, 0)
 
 
 def _parse_eml(data: bytes) -> EmailMessage:

@@ -16,7 +16,7 @@ from engine.ingest.document import PART_SEPARATOR, LoadError, LoadOptions, conta
 from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
 
 #: Files that hold messages whose attachments are parts.
-MAIL_FORMATS = ("eml", "mbox", "msg")
+MAIL_FORMATS = ("eml", "emlx", "mbox", "msg")
 _MESSAGE_SUFFIXES = (".eml", ".msg")
 
 
@@ -65,6 +65,10 @@ def extract_part(path: str, folder: Path) -> Path | None:
     try:
         if fmt == "mbox":
             email.mbox_message(Path(holder), int(keys[0]), options)
+        elif fmt == "emlx":
+            from engine.ingest.loaders.emlx import load_emlx
+
+            load_emlx(Path(holder), options)
         else:
             (email.load_eml if fmt == "eml" else email.load_msg)(Path(holder), options)
     except LoadError:
