@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from engine.ingest.chunker import chunk_document
 from engine.ingest.document import Document, LoadError, LoadOptions, display_name
-from engine.ingest.loaders import load
+from engine.ingest.loaders import detect_format, load
 from engine.ingest.loaders.email import MAX_DEPTH, load_mbox
 from engine.ingest.loaders.rtf_body import rtf_text
 from tests.helpers_mail import MsgSpec, make_docx, make_pdf, write_msg
@@ -599,3 +599,11 @@ def test_mail_sniffing_never_fails_on_any_bytes(head):
 
     assert mail_format(head) in (None, "eml", "mbox")
     assert mail_format(THUNDERBIRD_SEPARATOR.encode() + head) == "mbox"
+
+
+def test_an_outlook_template_reads_like_a_message(tmp_path):
+    oft = write_msg(tmp_path / "weekly report.oft", MsgSpec(
+        subject="Weekly report", body="Fill in the hours spent on the survey each day."))
+    assert detect_format(oft) == "msg"
+    doc = load(oft)
+    assert "Fill in the hours spent on the survey each day." in doc.pages[0].text

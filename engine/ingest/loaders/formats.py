@@ -116,6 +116,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".eml": "eml",
     ".mbox": "mbox",
     ".msg": "msg",
+    ".oft": "msg",  # an Outlook template is a message
     ".emlx": "emlx",
     ".doc": "doc",
     ".xls": "xls",
