@@ -93,7 +93,8 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "svg",  # test_loaders_svg
                      "calendar", "vcard",  # test_loaders_calendar
                      "notebook",  # test_loaders_notebook
-                     "asciidoc", "org"}  # test_loaders_markup
+                     "asciidoc", "org",  # test_loaders_markup
+                     "bibtex"}  # test_loaders_bibtex
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 

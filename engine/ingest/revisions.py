@@ -63,6 +63,7 @@ READER_REVISIONS: dict[str, int] = {
     "svg": 1,
     "notebook": 1,
     "asciidoc": 1,
+    "bibtex": 1,
     "org": 1,
     "calendar": 1,
     "vcard": 1,

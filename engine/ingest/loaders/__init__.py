@@ -89,6 +89,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "svg": ("svg", "load_svg"),
     "notebook": ("notebook", "load_notebook"),
     "asciidoc": ("markup", "load_asciidoc"),
+    "bibtex": ("bibtex", "load_bibtex"),
     "org": ("markup", "load_org"),
     "calendar": ("calendar", "load_calendar"),
     "vcard": ("calendar", "load_vcard"),

@@ -107,6 +107,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".org": "org",
     ".tex": "latex",
     ".ltx": "latex",
+    ".bib": "bibtex",
     ".txt": "text",
     ".text": "text",
     ".log": "text",
@@ -203,7 +204,7 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
                           "subtitles", "latex", "calendar", "vcard", "notebook",
-                          "asciidoc", "org"})
+                          "asciidoc", "org", "bibtex"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -270,6 +271,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "djvu": "DjVu",
     "notebook": "Jupyter notebook",
     "asciidoc": "AsciiDoc",
+    "bibtex": "BibTeX",
     "org": "Org",
     "calendar": "iCalendar (.ics)",
     "vcard": "vCard (.vcf)",
@@ -328,6 +330,7 @@ LOADER_NAMES: dict[str, str] = {
     "djvu": "DjVu (DjVuLibre)",
     "notebook": "Jupyter notebook reader",
     "asciidoc": "AsciiDoc reader",
+    "bibtex": "BibTeX reader",
     "org": "Org reader",
     "calendar": "iCalendar reader",
     "vcard": "vCard reader",
