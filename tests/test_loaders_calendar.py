@@ -141,6 +141,9 @@ def test_files_that_are_not_calendars_or_contacts(tmp_path):
     empty.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n")
     with pytest.raises(NothingToRead, match="no events"):
         load(empty)
+    genome = tmp_path / "sample.vcf"  # genomics uses .vcf too, for files of gigabytes
+    genome.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n1\t10177\t.\tA\tAC\n")
+    assert skip_reason(genome) == "a genomic variant call file (VCF), not an address book"
     binary = tmp_path / "card.vcf"
     binary.write_bytes(b"\x00\x01BEGIN:VCARD\x00" * 50)
     assert skip_reason(binary) == "binary file (not text)"

@@ -277,7 +277,26 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt in TEXT_FORMATS:
         if looks_binary(head):
             return None, "binary file (not text)"
-        return fmt, None
+        return _check_markers(fmt, head)
+    return _check_containers(path, fmt, name, head)
+
+
+def _check_markers(fmt: str, head: bytes) -> tuple[str | None, str | None]:
+    """Text formats named by an extension others use too, told apart by their first lines
+    before the whole file is read (a genomics .vcf can be gigabytes)."""
+    upper = head.lstrip(b"\xef\xbb\xbf").upper()
+    if fmt == "vcard" and b"BEGIN:VCARD" not in upper:
+        if upper.startswith(b"##FILEFORMAT=VCF"):
+            return None, "a genomic variant call file (VCF), not an address book"
+        return None, "not a vCard file (no BEGIN:VCARD; mislabelled?)"
+    if fmt == "calendar" and b"BEGIN:VCALENDAR" not in upper:
+        return None, "not an iCalendar file (no BEGIN:VCALENDAR; mislabelled?)"
+    return fmt, None
+
+
+def _check_containers(path: Path, fmt: str, name: str,
+                      head: bytes) -> tuple[str | None, str | None]:
+    """PDFs and the zip and OLE containers (Office, OpenDocument, EPUB, Visio)."""
     if fmt == "pdf":
         if b"%PDF-" not in head[:1024]:
             return None, "not a PDF (no %PDF header; mislabelled?)"
