@@ -163,3 +163,19 @@ def test_an_indexed_djvu_is_searched_and_cited_at_its_page(djvus, tmp_path):
     hit = search("puffins nesting northern cliffs", mode="text", k=1)[0]
     assert hit.path.endswith("harbour.djvu") and hit.page == 2
     assert index_paths([folder]).files_indexed == 0
+
+
+def test_without_tesseract_the_text_layers_are_still_read(djvus, monkeypatch):
+    from engine.ingest.loaders import ocr
+
+    def missing():
+        raise LoadError(ocr.INSTALL_HINT)
+
+    monkeypatch.setattr(ocr, "find_tesseract", missing)
+    doc = load(djvus["book.djvu"])
+    assert "seventeen corroded mooring chains" in doc.pages[0].text
+    assert doc.pages[1].text == ""
+    assert doc.loader.endswith(f"; 1 of 2 pages without text (not OCR'd: {ocr.INSTALL_HINT})")
+    assert "ocr_off_pages" not in doc.metadata  # OCR is on: turning it on changes nothing
+    with pytest.raises(LoadError, match=re.escape(ocr.INSTALL_HINT)):
+        load(djvus["bare.djvu"])

@@ -118,11 +118,16 @@ def load_djvu(path: Path, options: LoadOptions | None = None) -> Document:
     pages: list[Page] = []
     ocr_done = missed = 0
     tess: tuple[ocr.Tesseract, str] | None = None
+    unavailable = ""  # why OCR cannot run (no Tesseract, no language), once found out
     with tempfile.TemporaryDirectory(prefix="satchel-djvu-") as tmp:
         for number, text in enumerate(texts, start=1):
             blocks = text_layer_blocks(text) if text.strip() else []
-            if not blocks and options.ocr:
-                tess = tess or ocr.ocr_ready(options)
+            if not blocks and options.ocr and tess is None and not unavailable:
+                try:
+                    tess = ocr.ocr_ready(options)
+                except LoadError as exc:  # the text layers are still worth reading
+                    unavailable = str(exc)
+            if not blocks and tess is not None:
                 progress.report(f"OCR page {number} of {total}")
                 image = _render(ddjvu, djvused, path, number, Path(tmp))
                 blocks = ocr.text_blocks(ocr.run_tesseract(tess[0], image, tess[1],
@@ -135,9 +140,12 @@ def load_djvu(path: Path, options: LoadOptions | None = None) -> Document:
     if ocr_done:
         loader += f" + OCR (Tesseract) on {ocr_done} of {total} pages"
     if missed:
-        loader += f"; {missed} of {total} pages without text (OCR is off)"
+        why = f"not OCR'd: {unavailable}" if unavailable else "OCR is off"
+        loader += f"; {missed} of {total} pages without text ({why})"
+    if unavailable and not any(p.blocks for p in pages):
+        raise LoadError(unavailable)
     metadata = {"pages": str(total)}
-    if missed:
+    if missed and not options.ocr:
         metadata[OCR_OFF_KEY] = str(missed)  # read again once OCR is on
     return Document(path=str(path), format="djvu", pages=pages, title=path.name,
                     metadata=metadata, loader=loader)
