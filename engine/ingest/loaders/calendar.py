@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.ingest.document import Block, Document, LoadError, NothingToRead, Page
+from engine.ingest.document import Block, Document, NothingToRead, Page
 from engine.ingest.loaders.common import clean_inline
 from engine.ingest.loaders.text import read_text
 
@@ -162,9 +162,7 @@ def _person(prop: Property) -> str:
 def load_calendar(path: Path) -> Document:
     """An .ics file -> pages by month of its events (to-dos and journal entries too)."""
     text, encoding = read_text(path)
-    lines = unfold(text.lstrip("\ufeff"))
-    if not any(line.strip().upper() == "BEGIN:VCALENDAR" for line in lines[:5]):
-        raise LoadError("not an iCalendar file (no BEGIN:VCALENDAR; mislabelled?)")
+    lines = unfold(text.lstrip("\ufeff"))  # BEGIN:VCALENDAR was checked by the content sniff
     items: list[tuple[str, str]] = []
     title = ""
     for kind, props in components(lines):
@@ -221,9 +219,7 @@ def contact_paragraph(props: list[Property]) -> str | None:
 def load_vcard(path: Path) -> Document:
     """A .vcf file -> one page, a paragraph per contact (in the file's order)."""
     text, encoding = read_text(path)
-    lines = unfold(text.lstrip("\ufeff"))
-    if not any(line.strip().upper() == "BEGIN:VCARD" for line in lines[:5]):
-        raise LoadError("not a vCard file (no BEGIN:VCARD; mislabelled?)")
+    lines = unfold(text.lstrip("\ufeff"))  # BEGIN:VCARD was checked by the content sniff
     blocks = [Block(p) for kind, props in components(lines) if kind == "VCARD"
               and (p := contact_paragraph([x for x in props if x[0] not in _SKIP_VALUES]))]
     if not blocks:

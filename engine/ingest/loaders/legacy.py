@@ -182,7 +182,7 @@ def load_legacy(path: Path) -> Document:
     # the formats named after one of several suffixes keep the file's own: LibreOffice tells
     # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
     ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw") else fmt
-    if fmt in _CONTENT_STREAMS and (fmt != "visio" or _is_ole(path)):
+    if fmt in _CONTENT_STREAMS:
         _check_ole(path, fmt)
     soffice = find_soffice()
     if soffice is None:
@@ -262,6 +262,8 @@ def _check_ole(path: Path, fmt: str) -> None:
     """Refuse encrypted or broken OLE files before LibreOffice sees them (one-line reasons)."""
     import olefile
 
+    if fmt == "visio" and not olefile.isOleFile(str(path)):
+        return  # a .vsdx: a zip package, checked when the file was sniffed
     name = DISPLAY_NAMES[fmt]
     try:
         with olefile.OleFileIO(str(path)) as ole:
@@ -388,8 +390,3 @@ def _libreoffice_version(converted: Path) -> str:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         match = None
     return f"LibreOffice {match[1].decode()}.{match[2].decode()}" if match else "LibreOffice"
-
-
-def _is_ole(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -53,11 +53,10 @@ def _cells(notebook: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _language(notebook: dict[str, Any]) -> str:
     meta = notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {}
-    for key in ("language_info", "kernelspec"):
-        info = meta.get(key)
-        if isinstance(info, dict) and isinstance(info.get("name" if key == "language_info"
-                                                            else "language"), str):
-            return info["name" if key == "language_info" else "language"]
+    for section, key in (("language_info", "name"), ("kernelspec", "language")):
+        info = meta.get(section)
+        if isinstance(info, dict) and isinstance(info.get(key), str):
+            return info[key]
     return ""
 
 

@@ -19,6 +19,7 @@ expansion or network access, and a compressed .svgz is unpacked only up to
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ def _svg_bytes(path: Path) -> bytes:
             raise LoadError(f"SVG too large to read (over {MAX_SVG_BYTES // 2**20} MB)")
         return data
     try:
-        with gzip.open(path, "rb") as fh:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
             out = fh.read(MAX_SVG_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise LoadError("corrupt compressed SVG (damaged gzip stream)") from exc
