@@ -176,6 +176,30 @@ def system_prompt(with_passages: bool, instructions: str | None = None) -> str:
     return f"{SYSTEM_RAG}\n\n{instructions}" if instructions else SYSTEM_RAG
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What an answer's prompt shows from retrieval: how many passages, and the tokens they
+    share (``Settings.top_k`` and ``context_tokens``, or those a reader adapter was trained on).
+    """
+
+    top_k: int
+    context_tokens: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"top_k": self.top_k, "context_tokens": self.context_tokens}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Layout | None:
+        """The layout a manifest recorded, or None when it holds none (or a damaged one)."""
+        if not isinstance(raw, dict):
+            return None
+        try:
+            layout = cls(int(raw["top_k"]), int(raw["context_tokens"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return layout if 1 <= layout.top_k <= 50 and layout.context_tokens >= 32 else None
+
+
 class Assistant:
     """Answers questions in the four modes with the shared runtime and the current settings."""
 
@@ -214,15 +238,33 @@ class Assistant:
                     for i, h in enumerate(hits, start=1)]
         return passages, (time.perf_counter() - started) * 1000
 
-    def focus_passages(self, question: str, passages: list[Passage]) -> list[Passage]:
+    def layout_for(self, mode: str, adapter: str | None) -> Layout:
+        """The passages an answer in ``mode`` shows: the settings', or, in ``rag+adapter`` with
+        a reader adapter, the layout the reader was trained on (its manifest), which is the
+        prompt it reads best (:mod:`engine.train.reader`)."""
+        s = self.settings
+        layout = Layout(s.top_k, s.context_tokens)
+        if mode not in RETRIEVAL_MODES or mode not in ADAPTER_MODES or not adapter:
+            return layout
+        from models.adapters import AdapterError, get_adapter
+
+        try:
+            trained = get_adapter(adapter).manifest.data_source.get("layout")
+        except AdapterError:
+            return layout  # loading it reports the problem
+        return Layout.from_json(trained) or layout
+
+    def focus_passages(self, question: str, passages: list[Passage],
+                       context_tokens: int | None = None) -> list[Passage]:
         """Each passage cut to the sentences that match the question, within the shared budget.
 
-        The budget is ``context_tokens`` split evenly over the passages, counted with the
-        model's own tokenizer (the model must be loaded).
+        The budget is ``context_tokens`` (default: the settings') split evenly over the
+        passages, counted with the model's own tokenizer (the model must be loaded).
         """
         if not passages:
             return []
-        budget = max(24, self.settings.context_tokens // len(passages))
+        total = context_tokens or self.settings.context_tokens
+        budget = max(24, total // len(passages))
         return [replace(p, focused=focus(p.text, question, budget, self.runtime.count_tokens))
                 for p in passages]
 
@@ -240,7 +282,8 @@ class Assistant:
                      self.settings.copy_bias, tuple(sorted(favoured - asked)))
 
     def prompt_for(self, question: str, passages: list[Passage], history: list[HistoryTurn],
-                   answer_tokens: int, instructions: str | None = None) -> FittedPrompt:
+                   answer_tokens: int, instructions: str | None = None,
+                   context_tokens: int | None = None) -> FittedPrompt:
         """The exact prompt an answer is generated from: focused, numbered, fitted passages.
 
         One definition for answering and for the reader adapter's training examples
@@ -249,7 +292,7 @@ class Assistant:
         no passages are shown and follow Satchel's when they are: the passage-reading rules,
         which the reader adapter was trained under, always stay first.
         """
-        passages = self.focus_passages(question, passages)
+        passages = self.focus_passages(question, passages, context_tokens)
         system = system_prompt(bool(passages), instructions)
         numbered = number_passages(passages, history)
         fitted = fit(self.runtime.render, self.runtime.n_ctx, answer_tokens, system, history,
@@ -296,15 +339,17 @@ class Assistant:
         answer = Answer(question=question, mode=mode, collection=collection if retrieves else None,
                         adapter=adapter if uses_adapter else None)
         passages: list[Passage] = []
+        layout = self.layout_for(mode, adapter)
         if retrieves:
             answer.retrieval_query = retrieval_query(question, history)
             passages, answer.timings.retrieval_ms = self.retrieve(answer.retrieval_query,
-                                                                  collection, s.top_k)
+                                                                  collection, layout.top_k)
         self.ensure_model()
         weights = self._load_adapter(adapter if uses_adapter else None, adapter_scale)
         answer.model = self.runtime.info.name or self.runtime.info.path
         answer_tokens = max_tokens or s.max_answer_tokens
-        fitted = self.prompt_for(question, passages, history, answer_tokens, instructions)
+        fitted = self.prompt_for(question, passages, history, answer_tokens, instructions,
+                                 layout.context_tokens)
         stops = [*fitted.stop, *(x for x in (stop or []) if x and x not in fitted.stop)]
         answer.sources = fitted.passages
         answer.user_message = fitted.user_message

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from engine import index, paths
-from engine.answer import Assistant, retrieval_query
+from engine.answer import Assistant, Layout, retrieval_query
 from engine.errors import SatchelError
 from engine.llm import Runtime
 from engine.prompt import HistoryTurn, Passage
@@ -272,6 +272,60 @@ def test_a_refused_adapter_switch_is_an_error_not_the_wrong_weights(assistant, s
     assert answer.error and "could not switch to adapter" in answer.error and not answer.text
     assert assistant.runtime.active_adapter is None
     assert assistant.ask(question, "base", max_tokens=16).consume().text == base.text
+
+
+def _with_data_source(stored: str, name: str, data_source: dict) -> str:
+    """A copy of adapter ``stored`` saved as ``name`` with its manifest's data source replaced."""
+    import json
+
+    from models.adapters import AdapterManifest, get_adapter, save_adapter
+
+    entry = get_adapter(stored)
+    manifest = json.loads((entry.path.parent / "manifest.json").read_text())
+    manifest.update(name=name, data_source=data_source)
+    save_adapter(name, entry.path, AdapterManifest.from_json(manifest))
+    return name
+
+
+def test_a_reader_answers_from_the_layout_it_was_trained_on(assistant, stored_adapter):
+    """Settings changed after training (one passage now) do not change a reader's prompt: on the
+    development set a reader trained on 140 passage tokens answered 0.78 from them and 0.68
+    from 200 or 280."""
+    from models.adapters import remove_adapter
+
+    question = "How many people were in the 2025 winter crew?"
+    reader = _with_data_source(stored_adapter, "reader-2x90", {
+        "kind": "reader", "layout": {"top_k": 2, "context_tokens": 90}})
+    damaged = _with_data_source(stored_adapter, "reader-damaged", {
+        "kind": "reader", "layout": {"top_k": "two"}})
+    try:
+        assert assistant.settings.top_k == 1
+        read = assistant.ask(question, "rag+adapter", adapter=reader, max_tokens=4).consume()
+        assert [p.n for p in read.sources] == [1, 2]
+        budget = 90 // 2
+        assert all(assistant.runtime.count_tokens(p.focused) <= budget + 8 for p in read.sources)
+        # the plain modes keep the settings' layout, and so does a reader whose record is bad
+        assert len(assistant.ask(question, "rag", max_tokens=4).consume().sources) == 1
+        assert len(assistant.ask(question, "rag+adapter", adapter=damaged,
+                                 max_tokens=4).consume().sources) == 1
+        # adapter mode (no retrieval) shows no passages whatever the reader was trained on
+        assert not assistant.ask(question, "adapter", adapter=reader, max_tokens=4).consume(
+        ).sources
+    finally:
+        assistant.runtime.set_adapter(None)
+        remove_adapter(reader)
+        remove_adapter(damaged)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"top_k": 2, "context_tokens": 280}, Layout(2, 280)),
+    ({"top_k": "3", "context_tokens": 140.0}, Layout(3, 140)),
+    ({"top_k": 0, "context_tokens": 140}, None),
+    ({"top_k": 1}, None), (None, None), ("1x140", None)])
+def test_a_recorded_layout_is_read_or_refused(raw, expected):
+    assert Layout.from_json(raw) == expected
+    if expected:
+        assert Layout.from_json(expected.to_json()) == expected
 
 
 def test_adapter_for_another_model_is_refused(assistant, stored_adapter, tmp_path):

@@ -242,7 +242,7 @@ def test_tiny_reader_training_raises_the_gold_answer_log_prob_through_llama_cpp(
                                draft=0, name="reader", max_steps=10, settings=Settings(),
                                overrides={"checkpoint_every": 5, "learning_rate": 2e-3}))
     assert plan.data.source["kind"] == "reader" and plan.data.source["from_file"] >= 50
-    assert "passages | A: " in plan.data.preview(1)[0]
+    assert re.search(r"\d+ passages? \| A: ", plan.data.preview(1)[0])
     result = run(plan)
     entry = get_adapter("reader")
     assert adapter_kind(entry) == "reader" and result.steps_done == 10
@@ -305,6 +305,12 @@ def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
     assert cli_run(["adapter", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["name"] == "r1" and listed[0]["kind"] == "reader"
+    # the layout it was trained on is recorded: rag+adapter answers from the same prompt
+    from engine.settings import Settings
+    from models.adapters import get_adapter
+
+    assert get_adapter("r1").manifest.data_source["layout"] == {
+        "top_k": Settings().top_k, "context_tokens": Settings().context_tokens}
 
 
 def test_knowledge_examples_restate_each_fact_several_ways():

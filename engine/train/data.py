@@ -65,7 +65,7 @@ class Example:
             if "\nQuestion: " in q:  # a reader example: the answer-time RAG prompt
                 passages, _, q = q.rpartition("\nQuestion: ")
                 shown = sum(1 for line in passages.splitlines() if line.startswith("["))
-                return f"Q: {q} | {shown} passages | A: {a}"
+                return f"Q: {q} | {shown} passage{'s' * (shown != 1)} | A: {a}"
             body = f"Q: {q} | A: {a}"
         else:
             body = self.text

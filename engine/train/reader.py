@@ -372,9 +372,13 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     if draft == 0 and data_file is None:
         raise TrainDataError("nothing to train on: give a question file or let Satchel draft "
                              "questions (--draft N)")
+    source: dict[str, Any] = {"kind": kind, "name": collection, "p_oracle": p_oracle}
+    if kind == "reader":  # rag+adapter answers from the layout the reader was trained on
+        from engine.answer import Layout
+
+        source["layout"] = Layout(settings.top_k, settings.context_tokens).to_json()
     assistant = Assistant(settings)
     questions: list[ReaderQuestion] = []
-    source: dict[str, Any] = {"kind": kind, "name": collection, "p_oracle": p_oracle}
     try:
         if data_file is not None:
             job.status("Finding the passage of each of your questions")
