@@ -134,7 +134,9 @@ def test_rebuild_with_a_new_chunk_size_on_s3(tmp_path, s3, s3_index):
 @pytest.mark.slow
 def test_kill_9_mid_run_into_s3_then_resume_matches_a_clean_index(tmp_path, s3, monkeypatch):
     folder = tmp_path / "docs"
-    write_text_files(folder, 16, 700, seed=3)
+    # several embed-and-commit batches (as in the local kill test): with 16 short files the
+    # parser finished them all while the embedder loaded, and one batch committed everything
+    write_text_files(folder, 48, 1500, seed=3)
     bucket = s3.new_bucket()
     crashed = tmp_path / "crashed"
     write_settings(crashed, index_uri=f"s3://{bucket}/crashed", storage_options=s3.options())
@@ -145,18 +147,18 @@ def test_kill_9_mid_run_into_s3_then_resume_matches_a_clean_index(tmp_path, s3, 
         return len(index.Collection.open("default").documents())
 
     committed = index_and_kill_mid_run([folder], crashed, committed_files)
-    assert 0 < committed < 16
+    assert 0 < committed < 48
     leases = storage_meta.read_remote(storage.location())[2]
     assert leases["default"]["host"] == platform.node()  # the dead child's lease: taken over
     resumed = index_paths([folder])
     assert resumed.files_unchanged >= committed
-    assert resumed.files_unchanged + resumed.files_indexed == 16
+    assert resumed.files_unchanged + resumed.files_indexed == 48
     crashed_chunks, crashed_docs = chunk_rows(), doc_rows()
     assert storage_meta.read_remote(storage.location())[2] == {}  # released
 
     monkeypatch.setenv("SATCHEL_HOME", str(tmp_path / "clean"))
     storage.configure(f"s3://{bucket}/clean", s3.options())
-    assert index_paths([folder]).files_indexed == 16
+    assert index_paths([folder]).files_indexed == 48
     assert chunk_rows() == crashed_chunks and doc_rows() == crashed_docs
 
 
