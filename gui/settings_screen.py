@@ -119,6 +119,8 @@ class SettingsScreen(QWidget):
         # -- retrieval and chunking
         ret_box, rf = form_group("Retrieval and indexing")
         self.top_k = spin_box(1, 50)
+        self.top_k.setToolTip("A reader adapter (\"answer from my documents\") keeps the "
+                              "passages it was trained on; retrain it to use a new count")
         self.retrieval_mode = QComboBox()
         self.retrieval_mode.addItems(["hybrid", "vector", "text"])
         self.chunk_tokens = spin_box(16, 8192)
