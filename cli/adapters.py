@@ -134,10 +134,15 @@ def adapters_json() -> list[dict[str, Any]]:
     """What ``adapter list --json`` prints (DESIGN.md contract)."""
     from models.adapters import adapter_kind, list_adapters
 
-    return [{"name": e.name, "kind": adapter_kind(e), "path": str(e.path),
-             "base_model": e.manifest.base_model_name or e.manifest.base_model_sha256[:12],
-             "created": e.manifest.created, "metrics": e.manifest.metrics}
-            for e in list_adapters()]
+    out = []
+    for e in list_adapters():
+        entry = {"name": e.name, "kind": adapter_kind(e), "path": str(e.path),
+                 "base_model": e.manifest.base_model_name or e.manifest.base_model_sha256[:12],
+                 "created": e.manifest.created, "metrics": e.manifest.metrics}
+        if "layout" in e.manifest.data_source:  # a reader: the passages it answers from
+            entry["layout"] = e.manifest.data_source["layout"]
+        out.append(entry)
+    return out
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -155,8 +160,19 @@ def run_list(args: argparse.Namespace) -> int:
             if {"control_ppl_before", "control_ppl_after"} <= set(m):
                 ppl += f", control ppl {m['control_ppl_before']} -> {m['control_ppl_after']}"
             print(f"{a['name']} ({a['kind']}): base {a['base_model']}, created "
-                  f"{a['created']}{ppl}")
+                  f"{a['created']}{ppl}{_reads(a.get('layout'))}")
     return 0
+
+
+def _reads(raw: Any) -> str:
+    """", reads 2 passages (280 tokens)" for a reader: the layout rag+adapter answers from."""
+    from engine.answer import Layout
+
+    layout = Layout.from_json(raw)
+    if layout is None:
+        return ""
+    s = "" if layout.top_k == 1 else "s"
+    return f", reads {layout.top_k} passage{s} ({layout.context_tokens} tokens)"
 
 
 def run_remove(args: argparse.Namespace) -> int:

@@ -309,8 +309,11 @@ def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
     from engine.settings import Settings
     from models.adapters import get_adapter
 
-    assert get_adapter("r1").manifest.data_source["layout"] == {
-        "top_k": Settings().top_k, "context_tokens": Settings().context_tokens}
+    layout = {"top_k": Settings().top_k, "context_tokens": Settings().context_tokens}
+    assert get_adapter("r1").manifest.data_source["layout"] == listed[0]["layout"] == layout
+    assert cli_run(["adapter", "list"]) == 0
+    passages = f"{layout['top_k']} passage{'s' if layout['top_k'] > 1 else ''}"
+    assert f"reads {passages} ({layout['context_tokens']} tokens)" in capsys.readouterr().out
 
 
 def test_knowledge_examples_restate_each_fact_several_ways():
