@@ -29,6 +29,7 @@ from typing import Any
 from engine.index import Collection, DocRecord, chunk_id, outdated
 from engine.ingest.document import container_of
 from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
+from engine.ingest.loaders import not_a_document
 from engine.ingest.loaders.formats import format_for_name
 from engine.ingest.revisions import formats_in, is_current, reading_tag
 from engine.ingest.scan import ScanResult, is_under, scan
@@ -306,6 +307,10 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
                 break
             try:
                 if config.max_bytes is not None and st and st.st_size > config.max_bytes:
+                    other = not_a_document(path)  # a big program named "x.dat": not a failure
+                    if other:
+                        out.put(_Item(path, "empty", st, "", reason=other))
+                        continue
                     mb = st.st_size / (1 << 20)
                     raise ParseFailed(f"file is {mb:.1f} MB, over the {config.max_bytes >> 20} MB"
                                       " limit (setting max_file_mb)")

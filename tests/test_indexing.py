@@ -394,3 +394,65 @@ def test_copies_of_a_file_are_listed_once_in_search_results(tmp_path):
         assert len({h.text for h in hits}) == 2
     only = search("HRB-09", mode="text", k=5, paths=[str(folder / "mooring (2).md")])
     assert [Path(h.path).name for h in only] == ["mooring (2).md"]  # a chosen copy still shows
+
+
+def _png_with_truncated_exif() -> bytes:
+    """A blank PNG whose eXIf block claims more entries than it holds (Pillow warns)."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buf, "PNG")
+    png = buf.getvalue()
+    exif = b"MM\x00\x2a\x00\x00\x00\x08\x00\x02\x01\x0f\x00\x02\x00\x00\x00\x10\x00\x00\x00\x40"
+    block = b"eXIf" + exif
+    chunk = struct.pack(">I", len(exif)) + block + struct.pack(">I", zlib.crc32(block))
+    return png[:33] + chunk + png[33:]  # after the signature and IHDR
+
+
+def test_a_documentation_folder_is_read_by_content_and_quietly(tmp_path, capfd):
+    """What /usr/share/doc holds: README.Debian and NEWS.Debian.gz are text whatever their
+    extension; a program, a man page and a photo are skipped, none failed; a library's warning
+    about a photo's bytes does not reach the terminal."""
+    import gzip
+
+    folder = tmp_path / "doc" / "tidetool"
+    folder.mkdir(parents=True)
+    (folder / "README.Debian").write_text("The tidetool package keeps its tables in "
+                                          "/var/lib/tidetool; run tidetool-update weekly.\n")
+    (folder / "NEWS.Debian.gz").write_bytes(gzip.compress(
+        b"tidetool (2.0-1) unstable; urgency=low\n\n  * The --harbour option is now called "
+        b"--port: QUILLWORT-19.\n"))
+    (folder / "tidetool-helper").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(3000))
+    (folder / "tidetool.1").write_bytes(b'.\\" Manual page\n.TH TIDETOOL 1\n.SH NAME\ntidetool\n')
+    (folder / "stripe.png").write_bytes(_png_with_truncated_exif())
+    capfd.readouterr()
+    summary = index_paths([tmp_path / "doc"])
+    err = capfd.readouterr().err
+    assert "EXIF" not in err and "Truncated File Read" not in err and "Warning" not in err, err
+    assert summary.files_failed == []
+    skipped = {Path(s["path"]).name: s["reason"] for s in summary.files_skipped}
+    assert set(skipped) == {"tidetool-helper", "tidetool.1", "stripe.png"}
+    assert skipped["tidetool-helper"] == "unsupported file type (no extension: not text)"
+    assert skipped["tidetool.1"] == "unsupported file type (.1: a manual page's troff source)"
+    hits = search("which option replaced --harbour", k=3, mode="text")
+    assert "QUILLWORT-19" in hits[0].text
+    assert hits[0].path.endswith("NEWS.Debian.gz//NEWS.Debian")
+    assert "weekly" in search("how often to run tidetool-update", k=1, mode="text")[0].text
+
+
+def test_a_big_file_whose_name_says_nothing_is_skipped_or_failed_by_its_content(tmp_path):
+    """Over the size limit, a program named "core.q7" is skipped (not a document at any size);
+    a text file of that name fails with the limit's reason, which the user can change."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "core.q7").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(60_000))
+    (folder / "notes.q7").write_text("tide tables and harbour notes\n" * 2_000)
+    summary = index_paths([folder], settings=Settings(max_file_mb=0.02))
+    assert [(Path(s["path"]).name, s["reason"]) for s in summary.files_skipped] == [
+        ("core.q7", "unsupported file type (.q7: not text)")]
+    assert [Path(f["path"]).name for f in summary.files_failed] == ["notes.q7"]
+    assert "limit (setting max_file_mb)" in summary.files_failed[0]["reason"]

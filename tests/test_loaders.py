@@ -8,9 +8,11 @@ LoadError whose message is one readable line.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
+import re
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.ingest.document import Document, LoadError
+from engine.ingest.document import Document, LoadError, NothingToRead
 from engine.ingest.loaders import (
     SUPPORTED_EXTENSIONS,
     detect_format,
@@ -446,11 +448,70 @@ def test_encrypted_office_file(tmp_path):
 
 def test_binary_file_with_text_extension(tmp_path):
     rng = random.Random(7)
-    for name in ("random.txt", "random.md", "random.json", "random"):
+    for name in ("random.txt", "random.md", "random.json"):
         path = tmp_path / name
         path.write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
         assert detect_format(path) is None
         _assert_load_error(path, "binary file")
+        with pytest.raises(LoadError) as caught:
+            load(path)
+        assert not isinstance(caught.value, NothingToRead)  # a mislabelled file: a failure
+
+
+def test_a_name_that_says_nothing_is_read_by_its_content(tmp_path):
+    """README.Debian, NEWS.old, minutes.2024-03: text is read; a program or a man page is
+    skipped as an unsupported type (NothingToRead: a skip, not a failure)."""
+    texts = {"README.Debian": "Notes for Debian users.\n\nRun the tool as root.\n",
+             "minutes.2024-03": "Minutes of the March meeting: the budget was approved.\n",
+             "process.awk": "# sums the second column\n{ total += $2 } END { print total }\n"}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+        assert is_supported_name(tmp_path / name)
+        assert detect_format(tmp_path / name) == "text"
+        assert load(tmp_path / name).pages[0].text.split()[:3] == text.split()[:3]
+    (tmp_path / "NEWS.Debian.gz").write_bytes(gzip.compress(b"pkg (1.2) unstable; urgency=low\n"
+                                                            b"\n  * The old option is gone.\n"))
+    part = load(tmp_path / "NEWS.Debian.gz").parts[0]
+    assert part.format == "text" and "The old option is gone." in part.pages[0].text
+    rng = random.Random(3)
+    skipped = {"tool": (bytes(rng.randrange(256) for _ in range(2048)), "no extension: not text"),
+               "data.xyz": (b"\x7fELF\x02\x01" + bytes(500), ".xyz: not text"),
+               "ls.1": (b'.\\" Manual page for ls\n.TH LS 1\n.SH NAME\nls', "troff source")}
+    for name, (data, why) in skipped.items():
+        (tmp_path / name).write_bytes(data)
+        assert detect_format(tmp_path / name) is None
+        assert skip_reason(tmp_path / name).startswith("unsupported file type (")
+        with pytest.raises(NothingToRead, match=re.escape(why)):
+            load(tmp_path / name)
+
+
+def test_files_that_are_never_documents_are_refused_by_name(tmp_path):
+    """Media, programs, keys, partial downloads, editor backups: not opened at all (a .pem
+    full of text is a private key, not a document)."""
+    for name in ("song.mp3", "server.pem", "report.pdf.part", "notes.txt~", "lib.so",
+                 "cache.sqlite", "archive.7z"):
+        path = tmp_path / name
+        path.write_text("plain words that would read as text")
+        assert not is_supported_name(path)
+        assert detect_format(path) is None
+        with pytest.raises(NothingToRead, match=r"^unsupported file type '"):
+            load(path)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=3000))
+def test_any_bytes_under_an_unknown_name_load_or_skip(tmp_path, data):
+    path = tmp_path / "mystery.q7"
+    path.write_bytes(data)
+    try:
+        doc = load(path)
+    except NothingToRead as exc:
+        assert str(exc).startswith("unsupported file type (.q7: ")
+    except LoadError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert doc.format == "text" and not doc.is_empty
 
 
 def test_unsupported_extension(tmp_path):

@@ -237,9 +237,13 @@ def test_one_compressed_file_is_read_as_the_file_inside(tmp_path):
     assert load(tmp_path / "buoys.csv.xz").parts[0].format == "csv"
     (tmp_path / "ChangeLog.gz").write_bytes(gzip.compress(b"2024-03-01 Ada: fix the tide table."))
     assert "fix the tide table" in load(tmp_path / "ChangeLog.gz").parts[0].pages[0].text
-    # a man page or a compressed program is not a document: not even tried
+    # a compressed program is not a document: not even opened
+    (tmp_path / "setup.exe.gz").write_bytes(gzip.compress(b"MZ\x90\x00"))
+    assert skip_reason(tmp_path / "setup.exe.gz") == "unsupported file type '.gz'"
+    # a man page's name says nothing: it is opened, seen to be troff, and skipped, not failed
     (tmp_path / "ls.1.gz").write_bytes(gzip.compress(b".TH LS 1"))
-    assert skip_reason(tmp_path / "ls.1.gz") == "unsupported file type '.gz'"
+    with pytest.raises(NothingToRead, match="no documents in the compressed file"):
+        load(tmp_path / "ls.1.gz")
     (tmp_path / "fake.txt.gz").write_text("not compressed")
     assert skip_reason(tmp_path / "fake.txt.gz") == (
         "not a gz-compressed file (no gz header; mislabelled?)")

@@ -98,7 +98,7 @@ def test_eml_with_pdf_docx_and_unsupported_attachments(tmp_path, monkeypatch):
     assert doc.metadata["cc"] == "Cy Young <cy@example.org>"
     assert doc.metadata["date"] == "2024-03-05T09:30:00+01:00"
     assert doc.metadata["message_id"] == "<budget-1@example.org>"
-    assert doc.metadata["attachments_skipped"] == "scan.xyz: unsupported file type"
+    assert doc.metadata["attachments_skipped"] == "scan.xyz: unsupported file type (.xyz: not text)"
 
     [page] = doc.pages
     heading, header, *body = page.blocks
@@ -418,7 +418,7 @@ def test_msg_with_attachments_and_embedded_message(tmp_path):
     assert doc.metadata["to"] == "Bob Stone <bob@example.org>"
     assert doc.metadata["cc"] == "Cy Young <cy@example.org>"
     assert doc.metadata["date"] == "2024-03-05T09:30:00+00:00"
-    assert doc.metadata["attachments_skipped"] == "scan.xyz: unsupported file type"
+    assert doc.metadata["attachments_skipped"] == "scan.xyz: unsupported file type (.xyz: not text)"
     blocks = doc.pages[0].blocks
     assert blocks[0].text == "Quarterly numbers — Ada Lovelace, 2024-03-05 09:30"
     assert [b.text for b in blocks[2:]] == ["Hello Bob,", "The harbour figures are in."]

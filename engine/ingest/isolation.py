@@ -17,6 +17,7 @@ import os
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,6 +83,9 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
 
     netguard.install()  # every Satchel process refuses the network, parser children included
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # A library's warning about one file's bytes (Pillow's "Corrupt EXIF data" on a photo) went
+    # to the terminal over the progress bar; what became of each file is in the summary.
+    warnings.simplefilter("ignore")
     if config.memory_limit_bytes:
         try:
             import resource

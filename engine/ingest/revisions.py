@@ -40,18 +40,18 @@ READER_REVISIONS: dict[str, int] = {
     "text": 1,
     "code": 1,
     "json": 1,
-    "eml": 1,
-    "mbox": 1,
-    "msg": 1,
-    "emlx": 1,
+    "eml": 2,  # 2: attachments whose name says nothing read by content
+    "mbox": 2,  # 2: attachments whose name says nothing read by content
+    "msg": 2,  # 2: attachments whose name says nothing read by content
+    "emlx": 2,  # 2: attachments whose name says nothing read by content
     "doc": 1,
     "xls": 1,
     "ppt": 1,
     "rtf": 1,
     "image": 1,
-    "zip": 1,
-    "tar": 1,
-    "compressed": 1,
+    "zip": 2,  # 2: members whose name says nothing (README.Debian) read by content
+    "tar": 2,  # 2: members whose name says nothing (README.Debian) read by content
+    "compressed": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "subtitles": 1,
     "mhtml": 1,
     "fodt": 1,

@@ -39,6 +39,7 @@ from engine.ingest.loaders.formats import (
     a_file,
     format_for_name,
     mail_format,
+    read_by_content,
     starts_with_headers,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "detect_format",
     "is_supported_name",
     "load",
+    "not_a_document",
     "skip_reason",
 ]
 
@@ -149,6 +151,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     """
     p = Path(path)
     fmt, reason = _sniff(p, max_bytes)
+    if fmt is None and reason and reason.startswith(UNSUPPORTED):
+        raise NothingToRead(reason)
     if fmt is None:
         raise LoadError(reason or "unsupported file")
     module_name, func_name = _LOADERS[fmt]
@@ -180,7 +184,7 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
     """(format, None) for a loadable file, else (None, one-line reason)."""
     fmt, _language = format_for_name(path)
     if fmt is None:
-        return None, f"unsupported file type '{path.suffix.lower()}'"
+        return None, f"{UNSUPPORTED} '{path.suffix.lower()}'"
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -195,8 +199,6 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
         return None, "not a regular file"
     if st.st_size == 0:
         return None, "empty file (0 bytes)"
-    if max_bytes is not None and st.st_size > max_bytes:
-        return None, f"file too large ({_human_size(st.st_size)} > {_human_size(max_bytes)} limit)"
     try:
         with path.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
@@ -204,9 +206,42 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
         return None, "permission denied"
     except OSError as exc:
         return None, f"cannot read file: {exc.strerror or type(exc).__name__}"
-    if fmt == "text" and not path.suffix:
-        fmt = mail_format(head) or fmt
+    if fmt == "text" and read_by_content(path):
+        if not path.suffix:
+            fmt = mail_format(head) or fmt
+        if fmt == "text" and (other := not_a_document(path, head)):
+            return None, other  # before the size limit: a big program is skipped, not failed
+    if max_bytes is not None and st.st_size > max_bytes:
+        return None, f"file too large ({_human_size(st.st_size)} > {_human_size(max_bytes)} limit)"
     return _check_content(path, fmt, head)
+
+
+#: How a skip for a file that is not a document starts (by name or, when its name says nothing,
+#: by content): such a file is skipped, not failed (a folder of programs is not a list of errors).
+UNSUPPORTED = "unsupported file type"
+#: The first line of a manual page's troff source (a comment, the title macro, mdoc's date).
+_TROFF = re.compile(rb"(?:\.\\\"|'\\\"|\.TH\s|\.Dd\s|\.so\s)")
+
+
+def not_a_document(path: str | os.PathLike[str], head: bytes | None = None) -> str | None:
+    """The skip reason of a file read by its content (:func:`read_by_content`) whose first
+    bytes (``head``, else read here) are not a document: a program, a man page's troff."""
+    p = Path(path)
+    if not read_by_content(p):
+        return None
+    if head is None:
+        try:
+            with p.open("rb") as fh:
+                head = fh.read(SNIFF_BYTES)
+        except OSError:
+            return None  # reading it fails later, with its own reason
+    if looks_binary(head):
+        why = "not text"
+    elif _TROFF.match(head.lstrip()):
+        why = "a manual page's troff source"
+    else:
+        return None
+    return f"{UNSUPPORTED} ({p.suffix.lower() or 'no extension'}: {why})"
 
 
 def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | None]:

@@ -162,7 +162,7 @@ _WHAT = {"zip": "ZIP archive", "tar": "tar archive", "compressed": "compressed f
 
 def _skip_reason(member: Member, key: str, depth: int) -> str | None:
     if not loaders.is_supported_name(key):
-        return "unsupported file type"
+        return loaders.UNSUPPORTED
     if member.encrypted:
         return "encrypted (password protected)"
     if format_for_name(Path(key))[0] in ARCHIVE_FORMATS and depth + 1 >= MAX_NESTING:
@@ -225,7 +225,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
         doc.metadata["members_skipped"] = "; ".join(skipped)
     doc.metadata["files"] = str(files)
     if not doc.parts:
-        if all(s.endswith(": unsupported file type") for s in skipped):
+        if all(f": {loaders.UNSUPPORTED}" in s for s in skipped):
             raise NothingToRead(f"no documents in the {what} ({files} files of other types)")
         raise LoadError(f"no readable documents in the {what} ({skipped[0]})")
     doc.title = f"{path.name}: {len(doc.parts)} of {files} files read"

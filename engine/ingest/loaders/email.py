@@ -177,7 +177,7 @@ class _Parts:
                 capture.data = data
             return
         if not loaders.is_supported_name(key):
-            self.skip(key, "unsupported file type")
+            self.skip(key, loaders.UNSUPPORTED)
             return
         try:
             self.doc.parts.append(load_embedded(self.doc.path, key, lambda f: f.write_bytes(data),

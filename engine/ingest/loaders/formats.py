@@ -415,12 +415,54 @@ def is_clutter(name: str) -> bool:
             or low.endswith(_CLUTTER_SUFFIXES))
 
 
+#: Extensions of files that are never documents, refused by name without being opened: audio and
+#: video, programs, libraries and bytecode, packages and disk images, databases, fonts, design and
+#: 3-D files, camera raw photos, keys, certificates and signatures, unsupported archives, and what
+#: programs leave behind (partial downloads, swap and lock files). Every other extension that is
+#: not a known format is read when its content is text (:func:`read_by_content`).
+NOT_DOCUMENTS = frozenset("""
+    .mp3 .wav .flac .ogg .oga .opus .m4a .aac .wma .aif .aiff .mid .midi .amr
+    .mp4 .m4v .mov .avi .mkv .webm .wmv .flv .mpg .mpeg .3gp .vob
+    .exe .dll .so .dylib .o .obj .a .lib .ko .sys .elf .bin .app .msi .msix
+    .pyc .pyo .pyd .class .jar .war .ear .wasm .beam .rlib .whl .egg .nupkg .gem
+    .deb .rpm .apk .ipa .aab .snap .flatpak .appimage .dmg .pkg .iso .img .vmdk .vdi .qcow2
+    .vhd .vhdx .ova
+    .db .sqlite .sqlite3 .db3 .mdb .accdb .ldb .ibd .dbf .realm .kdbx .kdb
+    .ttf .otf .woff .woff2 .eot .pfb .pfm .fon
+    .psd .ai .indd .sketch .fig .xcf .kra .blend .fbx .stl .3ds .max .dwg .dxf .skp .glb .gltf
+    .heic .heif .avif .raw .cr2 .cr3 .nef .arw .dng .orf .rw2 .ico .icns .cur .jp2 .jxl
+    .pem .key .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
+    .7z .rar .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
+    .part .crdownload .download .partial .tmp .temp .swp .swo .swn .lock .pid .pack .idx
+    .ps .eps .pcap .pcapng .dmp .mdmp .core .torrent .lnk .npy .npz .pkl .pickle .pt .pth
+    .onnx .gguf .safetensors .h5 .hdf5 .parquet .feather .arrow .avro .orc .lance
+""".split())
+
+
+def read_by_content(path: Path) -> bool:
+    """Whether the name says nothing of the format, so the content decides: no extension
+    (README, LICENSE, notes) or one that is neither a known format nor :data:`NOT_DOCUMENTS`
+    (README.Debian, NEWS.old, minutes.2024-03, script.awk). Such a file is read as plain text
+    when its first bytes are text, and skipped as an unsupported type when they are not.
+
+    Why: on a real documentation folder (/usr/share/doc, 4,356 files) a name-only allow-list
+    skipped 1,156 files, 906 of them plain-text READMEs and change logs named ``*.Debian``.
+    """
+    name = path.name.lower()
+    if name in CODE_FILENAMES or name.endswith(COMPRESSED_TAR) or name.endswith("~"):
+        return False
+    suffix = path.suffix.lower()
+    return not suffix or (suffix not in SUPPORTED_EXTENSIONS and suffix not in NOT_DOCUMENTS
+                          and suffix not in COMPRESSED_SUFFIXES)
+
+
 def format_for_name(path: Path) -> tuple[str | None, str | None]:
     """``(format, language)`` from the file name alone; ``(None, None)`` when unsupported.
 
-    Files without an extension (README, LICENSE, notes, Thunderbird's mail folders) are
-    candidates for plain text; the caller still checks their content (:func:`mail_format`),
-    since executables often have no extension either. Maildir messages are e-mail.
+    Files whose name says nothing of the format (:func:`read_by_content`: README, LICENSE,
+    notes, README.Debian, Thunderbird's mail folders) are candidates for plain text; the caller
+    still checks their content (:func:`mail_format`, binary or not), since programs often have
+    no extension either. Maildir messages are e-mail.
     """
     name = path.name.lower()
     if name in CODE_FILENAMES:
@@ -436,6 +478,6 @@ def format_for_name(path: Path) -> tuple[str | None, str | None]:
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
         return fmt, CODE_LANGUAGES.get(suffix) if fmt == "code" else None
-    if not suffix:
+    if read_by_content(path):
         return "text", None
     return None, None
