@@ -242,7 +242,7 @@ def test_one_compressed_file_is_read_as_the_file_inside(tmp_path):
     assert skip_reason(tmp_path / "setup.exe.gz") == "unsupported file type '.gz'"
     # a man page's name says nothing: it is opened, seen to be troff, and skipped, not failed
     (tmp_path / "ls.1.gz").write_bytes(gzip.compress(b".TH LS 1"))
-    with pytest.raises(NothingToRead, match="no documents in the compressed file"):
+    with pytest.raises(NothingToRead, match=r"^ls\.1: unsupported file type \(\.1: a manual"):
         load(tmp_path / "ls.1.gz")
     (tmp_path / "fake.txt.gz").write_text("not compressed")
     assert skip_reason(tmp_path / "fake.txt.gz") == (

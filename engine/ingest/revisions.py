@@ -64,6 +64,7 @@ READER_REVISIONS: dict[str, int] = {
     "notebook": 1,
     "asciidoc": 1,
     "bibtex": 1,
+    "info": 1,
     "org": 1,
     "calendar": 1,
     "vcard": 1,

@@ -92,6 +92,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "notebook": ("notebook", "load_notebook"),
     "asciidoc": ("markup", "load_asciidoc"),
     "bibtex": ("bibtex", "load_bibtex"),
+    "info": ("info", "load_info"),
     "org": ("markup", "load_org"),
     "calendar": ("calendar", "load_calendar"),
     "vcard": ("calendar", "load_vcard"),
@@ -310,6 +311,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not a ZIP archive (no zip header; mislabelled?)"
         return fmt, None
     if fmt in TEXT_FORMATS:
+        if fmt == "info":  # an index marker holds a NUL byte
+            from engine.ingest.loaders.info import without_markers
+
+            head = without_markers(head)
         if looks_binary(head):
             return None, "binary file (not text)"
         return _check_markers(fmt, head)

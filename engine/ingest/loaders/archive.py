@@ -179,6 +179,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
     skipped: list[str] = []
     used: set[str] = set()
     files = unpacked = encrypted = 0
+    quiet = 0  # members skipped as no document at all (a program, a split manual's table)
     try:
         for member in members:
             if in_clutter(member.name):
@@ -194,6 +195,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
             encrypted += member.encrypted
             if reason is not None:
                 skipped.append(f"{key}: {reason}")
+                quiet += reason == loaders.UNSUPPORTED
                 continue
             progress.report(f"file {files} in the archive")
             budget = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - unpacked)
@@ -206,6 +208,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
                 skipped.append(f"{key}: unpacks to more than the archive's size limit")
             except LoadError as exc:
                 skipped.append(f"{key}: {one_line(str(exc)).replace(';', ',')}")
+                quiet += isinstance(exc, NothingToRead)
             except _DAMAGED as exc:
                 skipped.append(f"{key}: damaged in the {what} "
                                f"({one_line(str(exc) or type(exc).__name__)})")
@@ -225,7 +228,9 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
         doc.metadata["members_skipped"] = "; ".join(skipped)
     doc.metadata["files"] = str(files)
     if not doc.parts:
-        if all(f": {loaders.UNSUPPORTED}" in s for s in skipped):
+        if quiet == len(skipped) and fmt == "compressed":
+            raise NothingToRead(skipped[0])  # "ls.1: unsupported file type (...)"
+        if quiet == len(skipped):
             raise NothingToRead(f"no documents in the {what} ({files} files of other types)")
         raise LoadError(f"no readable documents in the {what} ({skipped[0]})")
     doc.title = f"{path.name}: {len(doc.parts)} of {files} files read"

@@ -108,6 +108,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".tex": "latex",
     ".ltx": "latex",
     ".bib": "bibtex",
+    ".info": "info",
     ".txt": "text",
     ".text": "text",
     ".log": "text",
@@ -204,7 +205,7 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 #: Formats whose files are plain text (checked for binary content before loading).
 TEXT_FORMATS = frozenset({"csv", "html", "markdown", "rst", "text", "code", "json",
                           "subtitles", "latex", "calendar", "vcard", "notebook",
-                          "asciidoc", "org", "bibtex"})
+                          "asciidoc", "org", "bibtex", "info"})
 
 #: Formats stored as zip containers, with the member that proves the container is that format.
 ZIP_FORMATS: dict[str, str] = {
@@ -272,6 +273,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "notebook": "Jupyter notebook",
     "asciidoc": "AsciiDoc",
     "bibtex": "BibTeX",
+    "info": "GNU Info manual",
     "org": "Org",
     "calendar": "iCalendar (.ics)",
     "vcard": "vCard (.vcf)",
@@ -331,6 +333,7 @@ LOADER_NAMES: dict[str, str] = {
     "notebook": "Jupyter notebook reader",
     "asciidoc": "AsciiDoc reader",
     "bibtex": "BibTeX reader",
+    "info": "GNU Info reader",
     "org": "Org reader",
     "calendar": "iCalendar reader",
     "vcard": "vCard reader",
@@ -439,6 +442,10 @@ NOT_DOCUMENTS = frozenset("""
 """.split())
 
 
+#: The parts of a split Info manual (grep.info-1, grep.info-2), read as Info.
+_INFO_PART = re.compile(r"\.info-\d+$")
+
+
 def read_by_content(path: Path) -> bool:
     """Whether the name says nothing of the format, so the content decides: no extension
     (README, LICENSE, notes) or one that is neither a known format nor :data:`NOT_DOCUMENTS`
@@ -449,7 +456,8 @@ def read_by_content(path: Path) -> bool:
     skipped 1,156 files, 906 of them plain-text READMEs and change logs named ``*.Debian``.
     """
     name = path.name.lower()
-    if name in CODE_FILENAMES or name.endswith(COMPRESSED_TAR) or name.endswith("~"):
+    if (name in CODE_FILENAMES or name.endswith(COMPRESSED_TAR) or name.endswith("~")
+            or _INFO_PART.search(name)):
         return False
     suffix = path.suffix.lower()
     return not suffix or (suffix not in SUPPORTED_EXTENSIONS and suffix not in NOT_DOCUMENTS
@@ -475,6 +483,8 @@ def format_for_name(path: Path) -> tuple[str | None, str | None]:
         inner = Path(path.name[: -len(path.suffix)])  # "ChangeLog.gz": text, as "ChangeLog"
         return ("compressed", None) if format_for_name(inner)[0] else (None, None)
     suffix = path.suffix.lower()
+    if _INFO_PART.search(name):  # a split Info manual's parts: grep.info-1, grep.info-2
+        return "info", None
     if suffix in SUPPORTED_EXTENSIONS:
         fmt = SUPPORTED_EXTENSIONS[suffix]
         return fmt, CODE_LANGUAGES.get(suffix) if fmt == "code" else None
