@@ -39,8 +39,9 @@ def _print_sources(answer: Any) -> None:
         for p in answer.sources:
             mark = "*" if p.n in answer.cited else " "
             snippet = " ".join(p.text.split())
-            print(f"{mark}[{p.n}] {os.path.basename(p.path)}, page {p.page}: "
-                  f"{snippet[:160]}{'...' if len(snippet) > 160 else ''}")
+            where = f"{os.path.basename(p.path)}, page {p.page}" + (
+                f" - {p.heading}" if p.heading else "")  # the section: a manual's node, a chapter
+            print(f"{mark}[{p.n}] {where}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}")
     t = answer.timings
     print(f"({answer.mode}; retrieval {t.retrieval_ms:.0f} ms, prompt {t.prompt_tokens} tokens "
           f"({t.reused_tokens} cached), first token {t.ttft_ms:.0f} ms, "

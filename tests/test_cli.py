@@ -99,3 +99,25 @@ def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
                                                    "libreoffice-impress-nogui "
                                                    "libreoffice-writer-nogui")
     assert readers["djvu"] == {"found": False, "hint": djvu.INSTALL_HINT}
+
+
+def test_answer_sources_name_the_section_they_come_from(capsys):
+    """A manual's page number alone ("grep.info, page 7") does not say where to look; the
+    heading path does, as `satchel search` shows it."""
+    from cli.answering import _print_sources
+    from engine.answer import Answer
+    from engine.prompt import Passage
+
+    answer = Answer(question="Which option counts matching lines?", mode="rag")
+    answer.sources = [
+        Passage(n=1, path="/usr/share/info/grep.info.gz//grep.info", page=7, score=0.04,
+                text="‘-c’ ‘--count’ Suppress normal output; instead print a count.",
+                chunk_id="a", heading="2 Invoking > 2.1.3 General Output Control"),
+        Passage(n=2, path="/docs/notes.txt", page=1, score=0.03, text="No heading here.",
+                chunk_id="b")]
+    answer.cited = [1]
+    _print_sources(answer)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == ("*[1] grep.info, page 7 - 2 Invoking > 2.1.3 General Output Control: "
+                         "‘-c’ ‘--count’ Suppress normal output; instead print a count.")
+    assert lines[-1] == " [2] notes.txt, page 1: No heading here."
