@@ -311,7 +311,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not a ZIP archive (no zip header; mislabelled?)"
         return fmt, None
     if fmt in TEXT_FORMATS:
-        if fmt == "info":  # an index marker holds a NUL byte
+        if fmt == "info":  # its node separators and index markers are control bytes
             from engine.ingest.loaders.info import without_markers
 
             head = without_markers(head)

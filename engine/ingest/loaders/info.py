@@ -44,7 +44,7 @@ _INDEX_MARK = re.compile(r"^[ \t]*\[index ?\][ \t]*\n?", re.MULTILINE)
 def without_markers(data: bytes) -> bytes:
     """The bytes of an Info file that are not text, made text: the NUL-backspace pairs makeinfo
     puts around "[index]" (dropped), the DEL that ends each tag table entry's node name ("Node:
-    Top\x7f773") and the ``\x1f`` that separates nodes (a tab: :data:`_SEPARATOR`). Left in,
+    Top\\x7f773") and the ``\\x1f`` that separates nodes (a tab: :data:`_SEPARATOR`). Left in,
     they make a short manual look binary. (Info files are in ASCII-compatible encodings.)"""
     return data.replace(b"\x00\x08", b"").replace(b"\x7f", b" ").replace(b"\x1f", b"\t")
 
