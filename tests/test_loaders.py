@@ -477,7 +477,10 @@ def test_a_name_that_says_nothing_is_read_by_its_content(tmp_path):
     rng = random.Random(3)
     skipped = {"tool": (bytes(rng.randrange(256) for _ in range(2048)), "no extension: not text"),
                "data.xyz": (b"\x7fELF\x02\x01" + bytes(500), ".xyz: not text"),
-               "ls.1": (b'.\\" Manual page for ls\n.TH LS 1\n.SH NAME\nls', "troff source")}
+               "ls.1": (b'.\\" Manual page for ls\n.TH LS 1\n.SH NAME\nls', "troff source"),
+               "run7.dat": (b"0.125 3.50e-2 -17.2 42\n" * 300, ".dat: numbers, not prose"),
+               "benzene.xyz": (b"12\nbenzene\n" + b"C   -1.2131   0.6884   0.0000\n"
+                               b"H   -2.1577   1.2244   0.0000\n" * 6, "numbers, not prose")}
     for name, (data, why) in skipped.items():
         (tmp_path / name).write_bytes(data)
         assert detect_format(tmp_path / name) is None

@@ -224,9 +224,21 @@ UNSUPPORTED = "unsupported file type"
 _TROFF = re.compile(rb"(?:\.\\\"|'\\\"|\.TH\s|\.Dd\s|\.so\s)")
 
 
+#: Below this share of letters among its first characters (spaces aside), a file read by its
+#: content is data (measurements, coordinates, a dump), not a document. On /usr/share/doc the
+#: 2,815 such text files had 29% letters at the least (a shell script), 83% at the median.
+MIN_LETTERS = 0.15
+
+
+def _mostly_numbers(head: bytes) -> bool:
+    chars = [c for c in head.decode("utf-8", "replace") if not c.isspace()]
+    return len(chars) >= 200 and sum(c.isalpha() for c in chars) < MIN_LETTERS * len(chars)
+
+
 def not_a_document(path: str | os.PathLike[str], head: bytes | None = None) -> str | None:
     """The skip reason of a file read by its content (:func:`read_by_content`) whose first
-    bytes (``head``, else read here) are not a document: a program, a man page's troff."""
+    bytes (``head``, else read here) are not a document: a program, a man page's troff,
+    a table of numbers."""
     p = Path(path)
     if not read_by_content(p):
         return None
@@ -240,6 +252,8 @@ def not_a_document(path: str | os.PathLike[str], head: bytes | None = None) -> s
         why = "not text"
     elif _TROFF.match(head.lstrip()):
         why = "a manual page's troff source"
+    elif _mostly_numbers(head):
+        why = "numbers, not prose"
     else:
         return None
     return f"{UNSUPPORTED} ({p.suffix.lower() or 'no extension'}: {why})"
