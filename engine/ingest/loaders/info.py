@@ -22,7 +22,7 @@ from pathlib import Path
 from engine.ingest.document import Block, Document, NothingToRead, Page
 from engine.ingest.loaders.common import clean_inline, paragraph_blocks, read_bytes
 from engine.ingest.loaders.encoding import decode_text
-from engine.ingest.loaders.text import plain_blocks
+from engine.ingest.loaders.text import plain_blocks, underlines
 
 #: The line that separates nodes (and the tag table, the indirect table, local variables).
 #: (Read as a tab: see :func:`without_markers`; only a tab line before a section's first line
@@ -32,7 +32,7 @@ _SEPARATOR = re.compile(r"^\t\f?[ \t]*\n(?=File:|Tag Table:|End Tag Table|Indire
 _NODE = re.compile(r"^File:[^\n]*?Node:[ \t]*([^,\t\n]+)")
 #: makeinfo's underline characters, by heading level (@chapter, @section, @subsection, below).
 _LEVELS = {"*": 1, "=": 2, "-": 3, ".": 4}
-_UNDERLINE = re.compile(r"^([*=.\-])\1{2,}[ \t]*$")
+_UNDERLINE = re.compile(r"^([*=.\-])\1{2,}$")
 #: "*Note Usage::" / "(*note Other Options::)" / "*note Title: Node." -> "see Usage".
 _NOTE_SHORT = re.compile(r"\*([Nn])ote\s+([^:*]+?)::")
 _NOTE_LONG = re.compile(r"\*([Nn])ote\s+([^:*]+?):\s+(?:\([^)]*\))?[^.,:*]+")
@@ -65,10 +65,8 @@ def node_blocks(body: str) -> list[Block]:
     blocks: list[Block] = []
     for block in paragraph_blocks(see(_INDEX_MARK.sub("", body))):
         lines = block.text.split("\n")
-        if len(lines) >= 2 and _UNDERLINE.match(lines[1]) and lines[0].strip() and (
-                0.6 * len(lines[0].strip()) <= len(lines[1].strip()) <= 1.5 * len(
-                    lines[0].strip()) + 3):
-            blocks.append(Block(clean_inline(lines[0]), "heading", _LEVELS[lines[1][0]]))
+        if len(lines) >= 2 and underlines(lines[0].strip(), lines[1].strip(), _UNDERLINE):
+            blocks.append(Block(clean_inline(lines[0]), "heading", _LEVELS[lines[1].strip()[0]]))
             lines = lines[2:]
             if not any(line.strip() for line in lines):
                 continue

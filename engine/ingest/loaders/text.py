@@ -65,9 +65,10 @@ def _document(path: Path, fmt: str, blocks: list[Block], encoding: str, **meta: 
 _UNDERLINE = re.compile(r"^([=\-~^*#+_])\1{2,}$")
 
 
-def _underlines(title: str, line: str) -> bool:
-    """``line`` underlines ``title``: about as long (typed to match it, give or take)."""
-    return (bool(_UNDERLINE.match(line)) and not _UNDERLINE.match(title) and len(title) <= 100
+def underlines(title: str, line: str, style: re.Pattern[str] = _UNDERLINE) -> bool:
+    """``line`` underlines ``title``: a run of one ``style`` character about as long (typed to
+    match it, give or take). Info manuals pass makeinfo's characters."""
+    return (bool(style.match(line)) and not style.match(title) and len(title) <= 100
             and any(c.isalnum() for c in title)
             and 0.6 * len(title) <= len(line) <= 1.5 * len(title) + 3)
 
@@ -87,9 +88,9 @@ def plain_blocks(text: str) -> list[Block]:
     for block in paragraph_blocks(text):
         lines = block.text.split("\n")
         heading, rest = None, lines
-        if (len(lines) >= 3 and lines[0] == lines[2] and _underlines(lines[1].strip(), lines[0])):
+        if (len(lines) >= 3 and lines[0] == lines[2] and underlines(lines[1].strip(), lines[0])):
             heading, rest = (lines[1].strip(), lines[0][0], True), lines[3:]
-        elif len(lines) >= 2 and _underlines(lines[0], lines[1]):
+        elif len(lines) >= 2 and underlines(lines[0], lines[1]):
             heading, rest = (lines[0], lines[1][0], False), lines[2:]
         if heading is None:
             blocks.append(block)
