@@ -1,17 +1,23 @@
 """Build the real-document corpora the answer-quality work is measured on.
 
-Two sets of public manuals that no one on the team wrote, taken from Debian packages (the only
+Three sets of public manuals that no one on the team wrote, taken from Debian packages (the only
 document source reachable from this machine and CI):
 
 * **dev** (tune on it): 12 pages of the SQLite documentation (package ``sqlite3-doc``);
+* **dev2** (tune on it too): 10 chapters of the Debian Reference (package
+  ``debian-reference-en``), system administration in DocBook HTML full of tables, like the
+  report set. Added because on SQLite's pages retrieval is easy and the base model already read
+  most passages right, so neither passage selection nor the reader could show an effect there;
 * **report** (only report it): the Debian Developer's Reference (package
   ``developers-reference``), its 10 chapter pages.
 
-Different subjects on purpose: a prompt or a passage budget chosen on SQLite cannot have been
-fitted to the Developer's Reference. The question files next to this script (``dev.jsonl``,
-``report.jsonl``, DESIGN.md's question-set format) were written by reading these exact files and
-checked by hand against their text; ``check`` re-verifies that every gold answer still occurs in
-its gold document, so a different package version is caught instead of silently scored.
+Different manuals on purpose: a prompt or a passage budget chosen on SQLite or on the Debian
+Reference (how to run a Debian system) cannot have been fitted to the Developer's Reference (how
+to maintain Debian packages); dev2 shares only its HTML style, tables and Debian's vocabulary.
+The question files next to this script (``dev.jsonl``, ``dev2.jsonl``, ``report.jsonl``,
+DESIGN.md's question-set format) were written by reading these exact files and checked by hand
+against their text; ``check`` re-verifies that every gold answer still occurs in its gold
+document, so a different package version is caught instead of silently scored.
 
     python -m benchmarks.realdocs.build [--out DIR]        # download, extract, check
 """
@@ -36,6 +42,9 @@ SETS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         "autoinc.html", "limits.html", "whentouse.html", "quirks.html", "datatype3.html",
         "wal.html", "tempfiles.html", "faq.html", "lang_datefunc.html", "withoutrowid.html",
         "isolation.html", "different.html")),
+    "dev2": ("debian-reference-en", "2.100", "usr/share/debian-reference", (
+        "ch01.en.html", "ch02.en.html", "ch03.en.html", "ch04.en.html", "ch05.en.html",
+        "ch06.en.html", "ch07.en.html", "ch08.en.html", "ch09.en.html", "ch10.en.html")),
     "report": ("developers-reference", "12.18", "usr/share/developers-reference", (
         "scope.html", "new-maintainer.html", "developer-duties.html", "resources.html",
         "pkgs.html", "best-pkging-practices.html", "beyond-pkging.html", "l10n.html",
