@@ -35,6 +35,7 @@ SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurate
 #: at a line break (table rows, list items), or at the "…" that marks where :func:`focus` cut a
 #: passage. The one sentence splitter of passages: focus, the copy bias, drafting, reader quotes.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)
 STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been being
 what which who whom whose when where why how does do did has have had it its this that these those
@@ -173,10 +174,41 @@ def unwrap(text: str) -> str:
     return "\n\n".join(out)
 
 
+def sentence_runs(text: str) -> list[tuple[str, str]]:
+    """The sentences of a passage, each with what separated it from the one before: " " inside
+    a paragraph, "\n" at a line break (a table row, a list item), "\n\n" between paragraphs
+    ("" for the first).
+
+    Why keep the breaks: a focused passage used to join its sentences with spaces, so a table's
+    rows ran together ("file: /var/log/dpkg.log; content: ... file: /var/log/apt/term.log;
+    content: ..."); the model could not tell one row from the next, and the whole table read as
+    one sentence to :func:`best_sentence` and the copy bias.
+    """
+    text = unwrap(text)
+    runs: list[tuple[str, str]] = []
+    start, gap = 0, ""
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        piece = text[start:m.start() if m else len(text)].strip()
+        if piece:
+            runs.append((piece, gap if runs else ""))
+            gap = ""
+        if m is None:
+            break
+        sep = m.group()
+        if _PARAGRAPH_BREAK.search(sep) or gap == "\n\n":
+            gap = "\n\n"
+        elif "\n" in sep or gap == "\n":
+            gap = "\n"
+        else:
+            gap = gap or " "
+        start = m.end()
+    return runs
+
+
 def sentences_of(text: str) -> list[str]:
     """The sentences of a passage (or of a focused passage, its "…" marks dropped); a
     hard-wrapped sentence is one sentence (:func:`unwrap`)."""
-    return [s.strip() for s in _SENTENCE_END.split(unwrap(text)) if s.strip()]
+    return [sentence for sentence, _ in sentence_runs(text)]
 
 
 def best_sentence_index(sentences: list[str], question: str) -> int:
@@ -204,7 +236,8 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
     text = " ".join(text.split()) if "\n" not in text else text.strip()
     if count(text) <= budget:
         return text
-    sentences = sentences_of(text)
+    runs = sentence_runs(text)
+    sentences = [sentence for sentence, _ in runs]
     if not sentences:
         return text
     best = best_sentence_index(sentences, question)
@@ -225,7 +258,7 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
     while lo > 0 and used + sizes[lo - 1] <= budget:
         lo -= 1
         used += sizes[lo]
-    body = " ".join(sentences[lo:hi + 1])
+    body = sentences[lo] + "".join(gap + sentence for sentence, gap in runs[lo + 1:hi + 1])
     return ("… " if lo > 0 else "") + body + (" …" if hi < len(sentences) - 1 else "")
 
 

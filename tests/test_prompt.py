@@ -18,6 +18,7 @@ from engine.prompt import (
     focus,
     number_passages,
     repeat_start,
+    sentence_runs,
     sentences_of,
     unwrap,
     user_message,
@@ -81,6 +82,47 @@ def test_lists_rows_and_headings_keep_their_line_breaks():
             "237485 symlink is not supported on Mac OS\n"
             "# Installing pip from the sources of the project\npip is the installer")
     assert sentences_of(text) == [line for line in text.split("\n")]
+
+
+TABLE = ("2.2.9. Package activity logs\n\nYou can check package activity history in the log "
+         "files.\n\nTable 2.12. The log files for package activities\n\n"
+         "file: /var/log/dpkg.log; content: Log of dpkg level activity for all package activities\n"
+         "file: /var/log/apt/term.log; content: Log of generic APT activity\n"
+         "file: /var/log/aptitude; content: Log of aptitude command activity\n\n"
+         "In reality, it is not so easy to get meaningful understanding quickly out from these "
+         "logs. See Section 9.3.9 for an easier way.")
+
+
+def test_a_focused_table_keeps_one_row_per_line():
+    """Debian Reference, ch. 2: joined with spaces, the rows read as one sentence, and the
+    model answered with the first row's log file."""
+    question = "Which log file records generic APT activity?"
+    out = focus(TABLE, question, 60, words)
+    assert out.startswith("… ") and "file: /var/log/apt/term.log; content: Log of generic APT " \
+        "activity\nfile: /var/log/aptitude;" in out
+    assert "command activity\n\nIn reality" in out  # and a paragraph break stays one
+    assert best_sentence(out, question) == (
+        "file: /var/log/apt/term.log; content: Log of generic APT activity")
+    assert [gap for _, gap in sentence_runs(TABLE)] == [
+        "", " ", "\n\n", "\n\n", " ", "\n\n", "\n", "\n", "\n\n", " "]
+
+
+@given(st.lists(st.sampled_from(["alpha beta.", "Gamma delta", "- item one", "", "x: 1; y: 2",
+                                 "zeta 42 eta.", "theta iota kappa lambda mu nu xi omicron pi",
+                                 "# Head", "12 rows"]), min_size=1, max_size=14),
+       st.sampled_from(["\n", "\n\n", " "]), st.integers(min_value=3, max_value=30))
+def test_focus_keeps_the_breaks_between_the_sentences_it_keeps(lines, joint, budget):
+    text = joint.join(lines)
+    runs = sentence_runs(text)
+    assert [s for s, _ in runs] == sentences_of(text)
+    out = focus(text, "zeta 42", budget, words)
+    core = out.removeprefix("… ").removesuffix(" …")
+    # what focus keeps is a run of the same sentences with the same breaks between them (or
+    # the words of one long sentence, cut)
+    kept = sentence_runs(core)
+    assert not kept or any(kept[1:] == runs[i + 1:i + len(kept)] and [s for s, _ in kept] == [
+        s for s, _ in runs[i:i + len(kept)]] for i in range(len(runs))) or (
+        len(kept) == 1 and out.endswith(" …"))
 
 
 @given(st.lists(st.sampled_from(["alpha beta", "Gamma delta.", "- item", "", "  ", "x | y",

@@ -101,6 +101,24 @@ def test_quote_is_the_answering_sentence_cut_around_the_answer():
     assert answer_in("27  People", text) and not answer_in("28", text)
 
 
+def test_a_quoted_table_row_comes_with_the_rows_after_it_that_fit():
+    from engine.train.reader import quote_for
+
+    table = ("The log files.\n\nfile: dpkg.log; content: dpkg activity\n"
+             "file: term.log; content: generic APT activity\n"
+             "file: aptitude; content: aptitude command activity\n\nIn reality it is hard.")
+    assert quote_for("term.log", table) == (
+        "file: dpkg.log; content: dpkg activity\nfile: term.log; content: generic APT activity\n"
+        "file: aptitude; content: aptitude command activity")  # in order, within 20 words
+    assert quote_for("term.log", table, max_words=12) == (
+        "file: term.log; content: generic APT activity\n"
+        "file: aptitude; content: aptitude command activity")  # the next row first
+    assert quote_for("term.log", table, max_words=6) == (
+        "file: term.log; content: generic APT activity")  # a row alone, never cut
+    # prose sentences stay alone: a paragraph is not a table
+    assert quote_for("hard", table) == "In reality it is hard."
+
+
 def test_reader_examples_are_answer_time_prompts_with_oracles_and_other_document_distractors(
         in_sample, assistant):
     from engine.train import reader
