@@ -10,6 +10,7 @@ refused before anything is loaded.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,11 @@ def add_lora(model: Any, rank: int, alpha: float, targets: tuple[str, ...],
     torch.manual_seed(seed)
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout,
                         target_modules=list(targets), bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():  # PEFT reads a property transformers deprecated: its
+        # FutureWarning printed over every `adapter train` progress bar, and is not the user's
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing",
+                                category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def lora_parameters(peft_model: Any) -> dict[str, Any]:
