@@ -39,9 +39,10 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--draft", type=int, default=None, metavar="N",
                     help="reader/knowledge: questions to draft from the collection (default "
                     "120; 0 = only the questions in --data)")
-    tr.add_argument("--oracle", type=float, default=0.8, metavar="P",
-                    help="reader: fraction of examples that hold the answering passage "
-                    "(default 0.8; the rest teach it to cope with unhelpful passages)")
+    tr.add_argument("--oracle", type=float, default=None, metavar="P",
+                    help="reader: fraction of examples that hold the answering passage; the "
+                    "rest show other documents' passages only (default 1.0 with one passage "
+                    "per answer, 0.8 with several)")
     tr.add_argument("--preset", choices=("quick", "balanced", "thorough"), default="quick")
     tr.add_argument("--name", help="adapter name (default: the collection or file name)")
     tr.add_argument("--steps", type=int, default=None, help="exact number of training steps")

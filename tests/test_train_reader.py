@@ -167,6 +167,26 @@ def test_reader_examples_are_answer_time_prompts_with_oracles_and_other_document
     assert cited == stats.with_oracle
 
 
+def test_the_default_oracle_fraction_follows_the_layout(in_sample, assistant):
+    """One passage per answer: every example holds its oracle (a distractor shown alone taught
+    the reader to answer from outside the passage); several passages: RAFT's 0.8."""
+    import dataclasses
+
+    from engine.answer import Assistant
+    from engine.train import reader
+
+    questions, _ = reader.questions_from_file(QA_PATH, "sample")
+    questions = questions[:10]
+    assert assistant.settings.top_k == 1
+    examples, stats = reader.reader_examples(questions, "sample", assistant=assistant)
+    assert stats.with_oracle == stats.examples == len(examples) > 0
+    wide = Assistant(dataclasses.replace(assistant.settings, top_k=3), assistant.runtime)
+    _, stats = reader.reader_examples(questions, "sample", assistant=wide)
+    assert stats.with_oracle == sum(reader.oracle_plan(10, 0.8, seed=0)) - (
+        stats.dropped_cut_by_focus)
+    assert stats.examples - stats.with_oracle >= 1
+
+
 def reader_system() -> str:
     from engine.prompt import SYSTEM_RAG
 

@@ -52,7 +52,9 @@ class TrainConfig:
     #: adapter mode); "auto" is "text" for a collection and "pairs" for a file.
     kind: str = "auto"
     draft: int | None = None  # reader/knowledge: questions to draft (None: the kind's default)
-    p_oracle: float = 0.8  # reader: fraction of examples that hold the answering passage
+    #: reader: fraction of examples that hold the answering passage (None: the layout's
+    #: default, engine.train.reader.default_p_oracle)
+    p_oracle: float | None = None
     preset: str = DEFAULT_PRESET
     name: str | None = None
     max_steps: int | None = None  # exact number of steps, overriding the preset's epochs
