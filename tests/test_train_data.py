@@ -208,6 +208,20 @@ def test_presets_and_estimate():
     assert estimate_seconds(quick, 15, 107e6, threads=2, tokens_per_s=50.0) > fast  # measured
 
 
+def test_the_plan_says_when_fewer_questions_were_drafted_than_asked():
+    import dataclasses
+
+    from engine.train import TrainConfig, prepare
+
+    plan = prepare(TrainConfig(data_file=str(QA_PATH), name="drafted", max_steps=5))
+    assert "drafted" not in plan.describe()  # a pairs file: nothing drafted
+    for got, said in ((81, True), (120, False)):
+        data = dataclasses.replace(plan.data, source={**plan.data.source, "drafted": got,
+                                                      "drafted_asked": 120})
+        text = dataclasses.replace(plan, data=data).describe()
+        assert ("drafted 81 of the 120 questions asked" in text) is said
+
+
 def test_the_estimate_uses_the_throughput_measured_on_this_machine():
     from engine.train import TrainConfig, prepare
     from engine.train.speed import KEEP, MIN_SECONDS, _file, measured_tokens_per_s, remember

@@ -452,7 +452,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
                                               cloze_fallback=clozes)
                 save_questions(drafted, cache)
             questions += drafted
-            source.update(drafted=len(drafted), drafted_file=str(cache))
+            source.update(drafted=len(drafted), drafted_asked=draft, drafted_file=str(cache))
         if not questions:
             raise TrainDataError(f"no usable question for collection {collection!r}: no "
                                  "passage contains the answers given, and none could be drafted")

@@ -119,7 +119,16 @@ class TrainingPlan:
                 f"{self.train.real_tokens:,} training tokens); LoRA rank {self.preset.lora_rank} "
                 f"on {self.info.architecture}, {self.precision}, {self.threads} threads; estimated "
                 f"{format_eta(self.estimate_s)}"
-                f"{' (from the last runs here)' if self.timed_here else ''}")
+                f"{' (from the last runs here)' if self.timed_here else ''}{self._drafted_note()}")
+
+    def _drafted_note(self) -> str:
+        """Said when drafting gave fewer questions than asked: fewer examples than the user
+        expects, which ``--data`` (their own questions) can make up."""
+        asked, got = self.data.source.get("drafted_asked"), self.data.source.get("drafted")
+        if not asked or got is None or got >= asked:
+            return ""
+        return (f"; drafted {got} of the {asked} questions asked (the others' drafts failed "
+                "the checks, or the documents have no more distinct facts; --data adds yours)")
 
 
 @dataclass
