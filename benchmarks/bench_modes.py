@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.realdocs.build import SETS
 from benchmarks.realdocs.common import (
     ROOT,
     ensure_collection,
@@ -82,7 +83,7 @@ def train(kind: str, collection: str, name: str, home: Path, extra: list[str]) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="report", choices=("report", "dev", "dev2"))
+    parser.add_argument("--set", default="report", choices=tuple(SETS))
     parser.add_argument("--retrain", action="store_true", help="train the adapters again")
     parser.add_argument("--no-knowledge", action="store_true",
                         help="skip the knowledge adapter (adapter mode uses the reader)")

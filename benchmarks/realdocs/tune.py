@@ -19,6 +19,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.realdocs.build import SETS
 from benchmarks.realdocs.common import collection_name, ensure_collection, qa_path, use_data_dir
 
 #: Candidate system prompts for RAG answers (``--system NAME``); "current" is engine.prompt's.
@@ -50,8 +51,8 @@ SYSTEMS = {
 }
 
 
-#: The sets settings may be chosen on; "report" is only ever reported (bench_modes.py).
-DEVELOPMENT_SETS = ("dev", "dev2")
+#: The sets settings may be chosen on: all but "report", which is only ever reported.
+DEVELOPMENT_SETS = tuple(name for name in SETS if name != "report")
 
 #: "early": the gold answer is within the answer's first words, so a setting that makes the model
 #: ramble until it happens to quote the answer does not look better than one that answers.
@@ -105,7 +106,7 @@ def run_config(items: list[Any], settings: Any, mode: str, adapter: str | None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="dev",
-                        help="a development set: 'dev' or 'dev2' (never 'report')")
+                        help=f"a development set: {', '.join(DEVELOPMENT_SETS)} (never report)")
     # None: the shipped default (engine.settings.Settings)
     parser.add_argument("--top-k", type=int, nargs="+", default=[None])
     parser.add_argument("--context-tokens", type=int, nargs="+", default=[None])
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="a GGUF file instead of the bundled model")
     args = parser.parse_args(argv)
     if args.set not in DEVELOPMENT_SETS:
-        print("tune.py runs on the development sets only (dev, dev2): the report set is never "
-              "tuned on", file=sys.stderr)
+        print(f"tune.py runs on the development sets only ({', '.join(DEVELOPMENT_SETS)}): the "
+              "report set is never tuned on", file=sys.stderr)
         return 2
     use_data_dir(args.data_dir)
     from engine.evaluate import load_questions
