@@ -280,6 +280,23 @@ def test_footnote_markers_are_not_facts():
     assert "10" in candidate_answers("The array a holds 10 values, see a [ 10 ].")
 
 
+def test_paths_options_addresses_and_dotted_names_are_facts():
+    from engine.evaluate.draft import candidate_answers
+
+    # the facts of manuals about tools, which have neither a capital nor a digit
+    assert candidate_answers("Edit the debian/control file, then run the build with "
+                             "-us -uc.") == ["debian/control", "-us", "-uc"]
+    assert candidate_answers("Mail debian-devel@lists.debian.org before an upload.") == [
+        "debian-devel@lists.debian.org"]
+    assert candidate_answers("Set core.editor in ~/.gitconfig, or pass --amend.") == [
+        "core.editor", "~/.gitconfig", "--amend"]
+    assert candidate_answers("Sources are listed in /etc/apt/sources.list.") == [
+        "/etc/apt/sources.list"]
+    # plain English is not: slash pairs, abbreviations, a list's dash, hyphenated words
+    assert candidate_answers("Use read/write and/or client/server mode, e.g. for the "
+                             "well-known - and i.e. self-contained - cases.") == []
+
+
 def test_title_case_headings_run_into_the_text_are_not_names():
     from engine.evaluate.draft import candidate_answers
 
@@ -296,9 +313,10 @@ def test_title_case_headings_run_into_the_text_are_not_names():
 def test_numbers_and_codes_are_whole_and_section_numbers_are_not_facts():
     from engine.evaluate.draft import candidate_answers
 
-    # a version is one fact, an address none, a file name is not a code
+    # a version is one fact, an address none (its option is), a file name is not a code
     assert candidate_answers("Android 4.0.3 running on android x86 emulator.") == ["4.0.3"]
-    assert candidate_answers("Give it the option --log-socket=127.0.0.1:12345 first.") == []
+    assert candidate_answers("Give it the option --log-socket=127.0.0.1:12345 first.") == [
+        "--log-socket"]
     assert "SomePackage-2" not in candidate_answers("Run pip hash ./SomePackage-2.2.tar.gz now.")
     # a table of contents run into the text: "4.5." is the number of the next section
     assert candidate_answers("Valgrind behaves unexpectedly: 4.5.; B: Memcheck reports "
