@@ -34,7 +34,8 @@ class Settings:
     #: How strongly a RAG answer keeps to the words of its passages (logits added to a token that
     #: continues a passage span, see engine/copy_bias.py); 0 turns it off. Chosen on the
     #: development set of real manuals (bundled 135M model, 2 x 160 passage tokens): 0 answered
-    #: 42%, 2 answered 44%, 4 answered 58%, 5 58%, 6-8 50-52%.
+    #: 42%, 2 answered 44%, 4 answered 58%, 5 58%, 6-8 50-52%. A reader adapter's answers use
+    #: a quarter more (engine.answer.READER_COPY_BIAS_SCALE).
     copy_bias: float = 4.0
     # retrieval
     embedder: str | None = None

@@ -317,6 +317,38 @@ def test_a_reader_answers_from_the_layout_it_was_trained_on(assistant, stored_ad
         remove_adapter(damaged)
 
 
+def test_a_reader_keeps_to_its_passages_more_strongly(assistant, stored_adapter, monkeypatch):
+    """A reader's answers get the stronger copy bias (measured: 125 of 170 development answers
+    against 120 at the settings' bias); other adapters and plain RAG keep the settings'."""
+    from engine.answer import READER_COPY_BIAS_SCALE
+    from models.adapters import remove_adapter
+
+    reader = _with_data_source(stored_adapter, "reader-bias", {
+        "kind": "reader", "layout": {"top_k": 1, "context_tokens": 140}})
+    bias = assistant.settings.copy_bias
+    try:
+        assert bias > 0 and READER_COPY_BIAS_SCALE > 1
+        assert assistant.layout_for("rag+adapter", reader).copy_bias == pytest.approx(
+            bias * READER_COPY_BIAS_SCALE)
+        assert assistant.layout_for("rag+adapter", stored_adapter).copy_bias == bias
+        assert assistant.layout_for("rag", None).copy_bias == bias
+        # the answer is generated with its layout's strength
+        seen: list[float | None] = []
+        real = assistant.copy_targets
+        monkeypatch.setattr(assistant, "copy_targets", lambda q, ps, strength=None: (
+            seen.append(strength), real(q, ps, strength))[1])
+        question = "How many people were in the 2025 winter crew?"
+        assistant.ask(question, "rag+adapter", adapter=reader, max_tokens=4).consume()
+        assistant.ask(question, "rag", max_tokens=4).consume()
+        assert seen == [pytest.approx(bias * READER_COPY_BIAS_SCALE), bias]
+        # off stays off
+        monkeypatch.setattr(assistant.settings, "copy_bias", 0.0)
+        assert assistant.layout_for("rag+adapter", reader).copy_bias == 0.0
+    finally:
+        assistant.runtime.set_adapter(None)
+        remove_adapter(reader)
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ({"top_k": 2, "context_tokens": 280}, Layout(2, 280)),
     ({"top_k": "3", "context_tokens": 140.0}, Layout(3, 140)),
