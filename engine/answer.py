@@ -265,10 +265,9 @@ class Assistant:
             entry = get_adapter(adapter)
         except AdapterError:
             return layout  # loading it reports the problem
-        source = entry.manifest.data_source
         if adapter_kind(entry) == "reader":
             layout = replace(layout, copy_bias=s.copy_bias * READER_COPY_BIAS_SCALE)
-        trained = Layout.from_json(source.get("layout"))
+        trained = Layout.from_json(entry.manifest.data_source.get("layout"))
         return replace(trained, copy_bias=layout.copy_bias) if trained else layout
 
     def focus_passages(self, question: str, passages: list[Passage],

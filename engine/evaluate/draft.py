@@ -2,12 +2,13 @@
 
 Why answer-first: asked to "write a question and its answer" about a passage, the bundled 135M
 model invents answers that are not in the text most of the time (tried: 1 of 12 usable). So the
-answer is picked here, deterministically, as a distinctive fact of one sentence (a number with
-its unit, a code like HRB-07, a name), and the model is only asked to phrase a question whose
-answer it is. The question is checked (ends with "?", does not give the answer away, is about
-the sentence's words); when it fails, a cloze question is made from the sentence instead
-("Fill in the blank: ..."). Either way the gold answer occurs in the chunk and the chunk's file
-and page are recorded as gold, so the draft is scoreable as is; the user then edits the wording.
+answer is picked here, deterministically, as a distinctive fact of one sentence (a number with its
+unit, a code like HRB-07, a name, a file path or command-line option), and the model is only asked
+to phrase a question whose answer it is. The question is checked (ends with "?", does not give the
+answer away, is about the sentence's words); when it fails, a cloze question is made from the
+sentence instead ("Fill in the blank: ..."). Either way the gold answer occurs in the chunk and the
+chunk's file and page are recorded as gold, so the draft is scoreable as is; the user then edits
+the wording.
 """
 
 from __future__ import annotations
