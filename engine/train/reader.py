@@ -13,11 +13,11 @@ from the user's own collection:
   distractors only. With the default one passage per answer (``Settings.top_k``) an example
   shows the oracle alone, and by default every example does (:func:`default_p_oracle`: a
   distractor alone taught the reader to answer from outside the passage); the prompt stays the
-  answer-time prompt. The target
-  answer quotes the oracle's sentence and cites its number ("... [2]"); without the oracle it
-  is the same sentence uncited (RAFT: this pushes the fact into the weights too). So the
-  adapter learns to find and copy the answering sentence, and to cite it. Drafted questions
-  are real questions, never fill-in-the-blanks (see :func:`draft_questions_for`).
+  answer-time prompt. The target answer quotes the oracle's sentence and cites its number
+  ("... [2]"); without the oracle it is the same sentence uncited (RAFT: this pushes the fact
+  into the weights too). So the adapter learns to find and copy the answering sentence, and
+  to cite it. Drafted questions are real questions, never fill-in-the-blanks (see
+  :func:`draft_questions_for`).
   A reader answers from the layout it was trained on (passages and their token budget, kept in
   its manifest): the same development-set reader answered 0.78 from its 140 tokens and 0.68
   from 200 or 280. Tried there and dropped: two passages per answer (the oracle beside a
@@ -66,6 +66,8 @@ ONE_PASSAGE_P_ORACLE = 1.0
 def default_p_oracle(top_k: int) -> float:
     """The oracle fraction for a reader whose prompts show ``top_k`` passages."""
     return ONE_PASSAGE_P_ORACLE if top_k <= 1 else MULTI_PASSAGE_P_ORACLE
+
+
 #: The quoted sentence is cut to this many words around the answer: answer tokens cost time, and
 #: a window that starts near the answer (not at the sentence's start) teaches finding it.
 QUOTE_WORDS = 20
