@@ -360,7 +360,7 @@ def _fill(coll: Any, base: Path, pool: list[str], texts: list[str], vectors: Any
     import numpy as np
     import pyarrow as pa
 
-    from engine.index import DocRecord, chunk_id, chunks_schema
+    from engine.index import TEXT_INDEX_COLUMN, DocRecord, chunk_id, chunks_schema, search_text
 
     dim = int(vectors.shape[1])
     rng = random.Random(5)
@@ -396,13 +396,15 @@ def _fill(coll: Any, base: Path, pool: list[str], texts: list[str], vectors: Any
             for key, value in (("path", path), ("page", 1 + ordinal // 5), ("start", 0),
                                ("end", len(text)), ("ordinal", ordinal), ("heading", ""),
                                ("text", text), ("content_hash", digest),
-                               ("doc_hash", f"{doc:064x}"), ("tokens", len(text) // 5)):
+                               ("doc_hash", f"{doc:064x}"), ("tokens", len(text) // 5),
+                               (TEXT_INDEX_COLUMN, search_text("", text))):
                 cols[key].append(value)
             if ordinal == DOC_CHUNKS - 1 or i == rows - 1:
                 docs.append(DocRecord(path, f"{doc:064x}", 1000, 1, "markdown", f"Doc {doc}", 10,
                                       ordinal + 1))
-        arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
-        arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vec.reshape(-1)), dim))
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(vec.reshape(-1)), dim)
+        arrays = [vectors if f.name == "vector" else pa.array(cols[f.name], type=f.type)
+                  for f in schema]
         table = pa.Table.from_arrays(arrays, schema=schema)
         coll.commit_files(sorted(set(cols["path"])), table, docs)
     write_s = time.perf_counter() - t0

@@ -487,7 +487,7 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
     import numpy as np
     import pyarrow as pa
 
-    from engine.index import chunks_schema
+    from engine.index import TEXT_INDEX_COLUMN, chunks_schema, search_text
 
     known = known or {}
     hashes = _chunk_hashes(items)
@@ -514,7 +514,7 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
         np.float32, copy=False) if hashes else np.zeros((0, dim), np.float32))
     cols: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "path", "page", "start", "end",
                                                   "ordinal", "heading", "text", "content_hash",
-                                                  "doc_hash", "tokens")}
+                                                  "doc_hash", "tokens", TEXT_INDEX_COLUMN)}
     for item in items:
         for part in item.parsed.walk() if item.parsed else []:
             for ch in part.chunks:
@@ -529,10 +529,12 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
                 cols["content_hash"].append(ch.content_hash)
                 cols["doc_hash"].append(item.digest)
                 cols["tokens"].append(ch.tokens)
+                cols[TEXT_INDEX_COLUMN].append(search_text(ch.heading, ch.text))
     schema = chunks_schema(dim)
-    arrays = [pa.array(cols[f.name], type=f.type) for f in schema if f.name != "vector"]
     flat = pa.array(matrix.reshape(-1), type=pa.float32())
-    arrays.append(pa.FixedSizeListArray.from_arrays(flat, dim))
+    vectors = pa.FixedSizeListArray.from_arrays(flat, dim)
+    arrays = [vectors if f.name == "vector" else pa.array(cols[f.name], type=f.type)
+              for f in schema]
     rows = pa.Table.from_arrays(arrays, schema=schema) if hashes else None
     docs: list[DocRecord] = []
     replaced: list[str] = []

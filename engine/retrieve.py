@@ -113,9 +113,12 @@ def distinct(hits: list[Hit], k: int) -> list[Hit]:
 
 
 def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
-    if not coll.search_plan().text_index:  # a run died before building it; the writer will
+    # A plan read just before another process moved an older Satchel's index to the new
+    # column still works for its few seconds: LanceDB searches an unindexed column in full.
+    column = coll.search_plan().text_index
+    if not column:  # a run died before building it; the writer will
         return []
-    q = coll.chunks.search(query, query_type="fts")
+    q = coll.chunks.search(query, query_type="fts", fts_columns=column)
     if where:
         q = q.where(where, prefilter=True)
     rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()

@@ -332,7 +332,7 @@ def test_search_never_writes_and_the_writer_builds_a_missing_text_index(tmp_path
     index_paths([folder])
     coll = index.Collection.open("default")
     for idx in coll.chunks.list_indices():
-        if tuple(idx.columns) == ("text",):
+        if tuple(idx.columns) == (index.TEXT_INDEX_COLUMN,):
             coll.chunks.drop_index(idx.name)
     index._search_plans.clear()
     version = index.Collection.open("default").chunks.version
@@ -357,7 +357,8 @@ def test_search_never_writes_and_the_writer_builds_a_missing_text_index(tmp_path
         assert search("NX-0001-Q", mode="text", k=3) == []  # no word index to search yet
         hybrid = search("NX-0001-Q", k=3)
         assert hybrid and hybrid[0].path.endswith(".md")  # vectors still answer
-        patch.setattr(index.Collection, "search_plan", lambda self: index.SearchPlan(0, True, 0))
+        plan = index.SearchPlan(0, index.TEXT_INDEX_COLUMN, 0)
+        patch.setattr(index.Collection, "search_plan", lambda self: plan)
         patch.setattr(table_type, "search", search_breaking_words)
         with pytest.raises(IndexError):
             search("NX-0001-Q", mode="text", k=3)
