@@ -137,8 +137,9 @@ def search_text(heading: str, text: str) -> str:
 #: :func:`search_text` as a LanceDB SQL expression over a chunks row: it fills the column in a
 #: chunks table from an older Satchel, without reading or embedding anything again.
 SEARCH_TEXT_SQL = "concat_ws('\n', nullif(heading, ''), text)"
-#: The column the full-text index is built on; indexes from older Satchels are on "text".
+#: The column the full-text index is built on, and the one older Satchels built it on.
 TEXT_INDEX_COLUMN = "search_text"
+OLD_TEXT_INDEX_COLUMN = "text"
 
 
 def chunks_schema(dim: int) -> pa.Schema:
@@ -562,8 +563,8 @@ class Collection:
         if (TEXT_INDEX_COLUMN,) not in indices and rows:
             self.chunks.create_index(TEXT_INDEX_COLUMN, config=FTS(with_position=False),
                                      replace=True)
-        if ("text",) in indices:  # an older Satchel's, on the text without headings
-            self.chunks.drop_index(indices[("text",)].name)
+        if (OLD_TEXT_INDEX_COLUMN,) in indices:  # on the text without headings
+            self.chunks.drop_index(indices[(OLD_TEXT_INDEX_COLUMN,)].name)
         if rows >= VECTOR_INDEX_MIN_ROWS:
             self._ensure_vector_index(rows)
         self.docs.optimize()
@@ -600,15 +601,14 @@ class Collection:
         now = time.monotonic()
         plan = _search_plans.get(self.chunks_key)
         if plan is None or now - plan.created > PLAN_TTL_S:
-            nprobes, text_columns = 0, []
+            nprobes, indexed = 0, set()
             for index in self.chunks.list_indices():
                 if tuple(index.columns) == ("vector",):
                     parts = partitions_of(index.name) or 256
                     nprobes = max(nprobes, 8, round(parts * NPROBE_FRACTION))
-                elif tuple(index.columns) in ((TEXT_INDEX_COLUMN,), ("text",)):
-                    text_columns.append(index.columns[0])
-            text_index = (TEXT_INDEX_COLUMN if TEXT_INDEX_COLUMN in text_columns
-                          else text_columns[0] if text_columns else "")
+                indexed.add(tuple(index.columns))
+            text_index = next((c for c in (TEXT_INDEX_COLUMN, OLD_TEXT_INDEX_COLUMN)
+                               if (c,) in indexed), "")
             plan = SearchPlan(nprobes=nprobes, text_index=text_index, created=now)
             _search_plans[self.chunks_key] = plan
         return plan
