@@ -31,6 +31,11 @@ from the user's own collection:
   drafts and steps (240, 128 steps: git 0.57 against 0.58, and 9 minutes), and capping the
   drafted examples whose answer is the focused passage's first sentence at 25%, the share of
   real questions there (31-42% of drafted ones): 122.
+  And reading the next passage when the reader declines the first: trained with half as many
+  again examples showing the question's best-ranked passage without the answer, target "Not
+  in this passage.", a git reader declined as often where the passage held the answer (5) as
+  where it did not (5), answered 34 from the first passage against 37, and read in turn over
+  three passages also 34: the small model cannot tell whether a passage answers.
 * **knowledge** (for the ``adapter`` mode, no retrieval): each fact is restated several ways, as
   closed-book question/answer pairs (several drafted questions, plus fill-in-the-blank forms) whose
   answer is the fact's sentence, and the sentence as plain text. Facts need many paraphrases to
