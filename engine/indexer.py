@@ -31,7 +31,13 @@ from engine.ingest.document import container_of
 from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.loaders import not_a_document
 from engine.ingest.loaders.formats import format_for_name
-from engine.ingest.revisions import formats_in, is_current, reading_tag
+from engine.ingest.revisions import (
+    failed_under_today,
+    failure_tag,
+    formats_in,
+    is_current,
+    reading_tag,
+)
 from engine.ingest.scan import ScanResult, is_under, scan
 from engine.jobs import Cancelled, Job, heavy_job
 from engine.settings import Settings
@@ -201,7 +207,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
                 if doc.status == "empty":  # read before: no words in it, no need to OCR again
                     summary.files_skipped.append({"path": path, "reason": doc.error})
                     continue
-                if not retry_failed:
+                if not retry_failed and failed_under_today(doc.reader):
                     summary.files_failed.append({"path": path, "reason": doc.error})
                     continue
             todo.append((path, st))
@@ -565,7 +571,7 @@ def _embed_batch(items: list[_Item], embedder: Any, dim: int, job: Job,
             docs.append(DocRecord(item.path, item.digest, size, mtime,
                                   status="empty" if item.kind == "empty" else "failed",
                                   error=item.reason, indexed_at=_now(),
-                                  reader=reading_tag({format_for_name(Path(item.path))[0]
-                                                      or ""}, ocr_off=item.ocr_off)))
+                                  reader=failure_tag(format_for_name(Path(item.path))[0]
+                                                     or "", ocr_off=item.ocr_off)))
             replaced += [item.path, *parts_of.get(item.path, [])]
     return replaced, rows, docs

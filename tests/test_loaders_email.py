@@ -501,7 +501,9 @@ def test_msg_errors_are_one_line(tmp_path, caplog):
     other = OleWriter()
     other.addEntry("WordDocument", b"\x00" * 600)
     other.write(str(tmp_path / "word.msg"))
-    _one_line_error(tmp_path / "word.msg", "not an Outlook message")
+    # read by its content (a Word stream): the damaged Word file's reason names what it is
+    reason = _one_line_error(tmp_path / "word.msg", "corrupt or unreadable .doc")
+    assert reason.endswith("(read by its content: a .msg file that is Word 97-2003 (.doc))")
 
     enveloped = bytes.fromhex("3082010006092a864886f70d010703a0") + os.urandom(200)
     smime = write_msg(tmp_path / "smime.msg", MsgSpec(

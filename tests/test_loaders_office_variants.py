@@ -109,11 +109,11 @@ def test_a_package_of_another_kind_is_refused_in_one_line(plain, tmp_path):
     odd = _with_main_type(plain["docx"], tmp_path / "odd.docx", CONTENT_TYPES["pptm"])
     with pytest.raises(LoadError, match=r"^not a Word file \(its main part is "):
         open_word(odd)
-    # a deck named .docm never reaches the opener: the container has no word/ folder
+    # a deck named .docm never reaches the Word opener: the package is read as the deck it is
     deck = tmp_path / "deck.docm"
     shutil.copyfile(plain["pptx"], deck)
-    assert detect_format(deck) is None
-    assert skip_reason(deck) == "not a DOCX file (zip archive without word/)"
+    assert detect_format(deck) == "pptx"
+    assert load(deck).loader.endswith("read by its content: a .docm file that is PPTX")
 
 
 def test_opendocument_templates_read_like_documents(tmp_path):

@@ -422,7 +422,10 @@ def test_files_that_are_not_saved_pages_give_one_line_reasons(tmp_path):
     _one_line_error(prose, "not a saved web page")
     html = tmp_path / "page.mhtml"
     html.write_text("<!DOCTYPE html><html><body><p>Hi</p></body></html>", encoding="utf-8")
-    _one_line_error(html, "rename it .html")
+    assert load(html).format == "html"  # a web page saved under the wrong name is read as one
+    fragment = tmp_path / "fragment.mht"  # markup, but no page: nothing says what it is
+    fragment.write_text("<p>Hi</p>", encoding="utf-8")
+    _one_line_error(fragment, "rename it .html")
     images_only = tmp_path / "images.mht"
     buf = io.StringIO()
     buf.write('MIME-Version: 1.0\nContent-Type: multipart/related; boundary="b"\n\n--b\n'

@@ -75,6 +75,13 @@ READER_REVISIONS: dict[str, int] = {
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.
 CHUNKER_REVISION = 1
 _CHUNKS = "chunks"
+#: Revision of telling a file's format from its name and first bytes. The tag of a file that
+#: failed carries it (:func:`failure_tag`), and a failure recorded under another revision is
+#: tried once more (:func:`failed_under_today`): a file refused as mislabelled may be readable
+#: now, and no reader's revision moved for it. 2: content overrules a name it contradicts
+#: (:mod:`engine.ingest.loaders.content_format`).
+SNIFF_REVISION = 2
+_SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"
 #: The document metadata key a loader sets when pages needed OCR and OCR was off.
@@ -87,10 +94,23 @@ def reading_tag(formats: list[str] | set[str] | tuple[str, ...], *, ocr_off: boo
     Formats without a reader count as revision 0. A format read through a conversion (.doc
     through DOCX) brings the revision of the reader of the converted file too."""
     formats = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO)}
-    revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f != _CHUNKS}
+    revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f not in (_CHUNKS, _SNIFF)}
     revisions[_CHUNKS] = CHUNKER_REVISION
+    if _SNIFF in formats:
+        revisions[_SNIFF] = SNIFF_REVISION
     tag = " ".join(f"{name}/{rev}" for name, rev in sorted(revisions.items()))
     return f"{tag} {OCR_OFF}" if ocr_off else tag
+
+
+def failure_tag(fmt: str, *, ocr_off: bool = False) -> str:
+    """The tag of a file that failed (or held no words) as ``fmt``, its name's format."""
+    return reading_tag({fmt, _SNIFF}, ocr_off=ocr_off)
+
+
+def failed_under_today(tag: str) -> bool:
+    """Whether a failure was recorded by today's way of telling formats apart; False for one
+    from before (the next index run tries that file again, once)."""
+    return f"{_SNIFF}/{SNIFF_REVISION}" in tag.split()
 
 
 def formats_in(tag: str) -> list[str] | None:
@@ -129,8 +149,12 @@ def names_its_format(formats: list[str], path: str) -> bool:
     did not change: a .tex read as source code before Satchel had a LaTeX reader has the
     current "code/1" tag, and would keep its code chunks for good. Mail is let be: an mbox or
     a message is found by its content whatever its name (or lack of one), and an attached
-    message takes whatever name its sender gave it.
+    message takes whatever name its sender gave it. So is a name whose format its content may
+    overrule: a DOCX named .doc was read as DOCX by today's readers.
     """
+    from engine.ingest.loaders.content_format import OVERRULED_NAMES
+
     fmt = format_for_name(Path(path))[0]
     # None: no longer read at all (the scan skips it)
-    return fmt is None or fmt in formats or not {"eml", "mbox", "msg"}.isdisjoint(formats)
+    return (fmt is None or fmt in formats or fmt in OVERRULED_NAMES
+            or not {"eml", "mbox", "msg"}.isdisjoint(formats))

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
+from engine.ingest.loaders.content_format import format_by_content
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
@@ -33,9 +34,11 @@ from engine.ingest.loaders.formats import (
     LEGACY_OFFICE,
     LOADER_NAMES,
     ODF_MIMETYPES,
+    OLE_MAGIC,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
     ZIP_FORMATS,
+    ZIP_MAGIC,
     a_file,
     format_for_name,
     mail_format,
@@ -114,8 +117,6 @@ _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
                 b"GIF87a", b"GIF89a")
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
 #: or one compressed file, starts.
@@ -159,11 +160,23 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     module_name, func_name = _LOADERS[fmt]
     module = importlib.import_module(f"{__name__}.{module_name}")
     loader: Callable[..., Document] = getattr(module, func_name)
+    named = format_for_name(p)[0]
+    extra: dict[str, str] = {"fmt": fmt} if module_name == "legacy" and fmt != named else {}
     try:
-        doc = loader(p, options or LoadOptions()) if fmt in _OPTION_FORMATS else loader(p)
+        doc = (loader(p, options or LoadOptions()) if fmt in _OPTION_FORMATS else
+               loader(p, **extra))
     except PermissionError as exc:
         raise LoadError("permission denied") from exc
+    except LoadError as exc:
+        if fmt == named:
+            raise
+        # "corrupt .doc" about a file named .msg: say what it was read as, and why
+        raise type(exc)(f"{exc} (read by its content: a {p.suffix.lower()} file that is "
+                        f"{DISPLAY_NAMES[fmt]})") from exc
     doc.loader = doc.loader or LOADER_NAMES.get(fmt, fmt)
+    if fmt != named:  # read by its content (content_format): say so where the loader is shown
+        doc.loader += (f"; read by its content: a {p.suffix.lower()} file that is "
+                       f"{DISPLAY_NAMES[fmt]}")
     if doc.is_empty and fmt == "image" and (options or LoadOptions()).ocr:
         raise NothingToRead("no text in this image")
     if doc.is_empty:
@@ -214,7 +227,15 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
             return None, other  # before the size limit: a big program is skipped, not failed
     if max_bytes is not None and st.st_size > max_bytes:
         return None, f"file too large ({_human_size(st.st_size)} > {_human_size(max_bytes)} limit)"
-    return _check_content(path, fmt, head)
+    named = _check_content(path, fmt, head)
+    # Content overrules a name it contradicts: a refused file, or an OLE container (an Excel
+    # workbook named .doc passes the header check; its streams tell). Then the content's own
+    # check decides, and its refusal (an encrypted package) says what the file really is.
+    if named[0] is None or head.startswith(OLE_MAGIC):
+        held = format_by_content(path, head, fmt)
+        if held:
+            return _check_content(path, held, head)
+    return named
 
 
 #: How a skip for a file that is not a document starts (by name or, when its name says nothing,
@@ -268,10 +289,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not an mbox file (it does not start with a 'From ' line)"
         return fmt, None
     if fmt in ("msg", *LEGACY_OFFICE):
-        if head.startswith(_ZIP_MAGIC) and fmt in LEGACY_OFFICE:
+        if head.startswith(ZIP_MAGIC) and fmt in LEGACY_OFFICE:
             modern = LEGACY_OFFICE[fmt].upper()
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
-        if not head.startswith(_OLE_MAGIC):
+        if not head.startswith(OLE_MAGIC):
             return None, f"not {a_file(name)} (no OLE header; mislabelled?)"
         return fmt, None
     if fmt == "mhtml":  # text, but its base64 and 8-bit parts need not look like text
@@ -321,7 +342,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "zip":
         if head.startswith(_EMPTY_ZIP):
             return None, "empty ZIP archive"
-        if not head.startswith(_ZIP_MAGIC):
+        if not head.startswith(ZIP_MAGIC):
             return None, "not a ZIP archive (no zip header; mislabelled?)"
         return fmt, None
     if fmt in TEXT_FORMATS:
@@ -358,16 +379,16 @@ def _check_containers(path: Path, fmt: str, name: str,
     flat = FLAT_ODF.get(path.suffix.lower().lstrip("."))
     if flat:
         return _check_flat_odf(fmt, flat, head)
-    if fmt == "visio" and head.startswith(_OLE_MAGIC):
+    if fmt == "visio" and head.startswith(OLE_MAGIC):
         return fmt, None  # a Visio 2003-2010 drawing (legacy checks its content stream)
     # Zip containers: docx, pptx, xlsx, odt, odg, epub, vsdx.
-    if head.startswith(_OLE_MAGIC):
+    if head.startswith(OLE_MAGIC):
         if fmt in ("docx", "pptx", "xlsx") and _is_encrypted_ooxml(path):
             return None, f"encrypted {name} (password protected)"
         return None, f"not {a_file(name)} (legacy binary Office format; save it as {name})"
     if head.startswith(_EMPTY_ZIP):
         return None, f"corrupt {name}: empty zip archive"
-    if not head.startswith(_ZIP_MAGIC):
+    if not head.startswith(ZIP_MAGIC):
         return None, f"not {a_file(name)} (not a zip archive; mislabelled?)"
     try:
         with zipfile.ZipFile(path) as zf:

@@ -220,6 +220,16 @@ ZIP_FORMATS: dict[str, str] = {
     "visio": "visio/",  # .vsdx and its kin; a .vsd is an OLE file
     "sxw": "content.xml",
 }
+#: How OLE containers (legacy Office, Outlook .msg, Visio .vsd) and zip packages start.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+#: The OLE stream that holds each legacy format's content (lower case, as olefile lists them).
+OLE_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
+    "doc": ("worddocument",),
+    "xls": ("workbook", "book"),  # "Book": Excel 5.0/95
+    "ppt": ("powerpoint document",),
+    "visio": ("visiodocument",),  # .vsd, .vst (a .vsdx is a zip package)
+}
 
 #: The ``mimetype`` member that tells the OpenDocument kinds apart (all hold content.xml).
 ODF_MIMETYPES: dict[str, str] = {

@@ -49,7 +49,12 @@ from pathlib import Path
 
 from engine.ingest import progress
 from engine.ingest.document import Document, LoadError, LoadOptions
-from engine.ingest.loaders.formats import CONVERTED_TO, DISPLAY_NAMES, format_for_name
+from engine.ingest.loaders.formats import (
+    CONVERTED_TO,
+    DISPLAY_NAMES,
+    OLE_CONTENT_STREAMS,
+    format_for_name,
+)
 from engine.ingest.loaders.opendocument import load_odp, load_ods, load_odt
 from engine.ingest.loaders.sheets import load_xlsx
 from engine.ingest.loaders.slides import load_pptx
@@ -79,13 +84,6 @@ PACKAGES: dict[str, str] = {
     "sxw": "libreoffice-writer-nogui",
 }
 
-#: The OLE stream that holds each format's content (any one of them will do).
-_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
-    "doc": ("worddocument",),
-    "xls": ("workbook", "book"),  # "Book": Excel 5.0/95
-    "ppt": ("powerpoint document",),
-    "visio": ("visiodocument",),  # .vsd, .vst (a .vsdx is a zip package)
-}
 
 def _load_converted_pdf(path: Path) -> Document:
     """A drawing's PDF: its text layer only (the drawing's text is text, not a scan; a picture
@@ -167,22 +165,23 @@ def find_soffice() -> str | None:
     return next((p for p in _KNOWN_LOCATIONS if os.path.isfile(p)), None)
 
 
-def load_legacy(path: Path) -> Document:
+def load_legacy(path: Path, fmt: str | None = None) -> Document:
     """A file LibreOffice converts (see the module docstring) -> Document, via the loader of
-    the converted file.
+    the converted file. ``fmt``: the format the file holds when its name says another (an RTF
+    named .doc, see :mod:`engine.ingest.loaders.content_format`); by default, its name's.
 
     Pages are those of the converted format: one page for a document, one per sheet, slide or
     drawing page. Raises LoadError (one line) for encrypted or corrupt files, a conversion that
     fails or runs past :data:`CONVERT_TIMEOUT_S`, and when LibreOffice is not installed (with
     the package to install).
     """
-    fmt = format_for_name(path)[0]
+    fmt = fmt or format_for_name(path)[0]
     if fmt not in TARGETS:
         raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
     # the formats named after one of several suffixes keep the file's own: LibreOffice tells
     # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
     ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw") else fmt
-    if fmt in _CONTENT_STREAMS:
+    if fmt in OLE_CONTENT_STREAMS:
         _check_ole(path, fmt)
     soffice = find_soffice()
     if soffice is None:
@@ -273,7 +272,7 @@ def _check_ole(path: Path, fmt: str) -> None:
     # An encrypted DOCX/XLSX/PPTX is an OLE file with an EncryptedPackage stream.
     if "encryptedpackage" in streams or _legacy_encrypted(path):
         raise LoadError(f"encrypted {name} (password protected)")
-    if not streams & set(_CONTENT_STREAMS[fmt]):
+    if not streams & set(OLE_CONTENT_STREAMS[fmt]):
         raise LoadError(f"not a {name} file (an OLE file without its content stream; "
                         "mislabelled?)")
 

@@ -57,10 +57,12 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
 
 def load_xlsx(path: Path) -> Document:
     """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas."""
-    with library_errors("XLSX"):
+    # opened by handle: openpyxl refuses a file by name unless it ends in .xlsx (a workbook
+    # named .xls is read by its content, see content_format)
+    with library_errors("XLSX"), path.open("rb") as handle:
         from openpyxl import load_workbook
 
-        workbook = load_workbook(str(path), read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
         try:
             pages: list[Page] = []
             skipped: dict[str, int] = {}

@@ -1,0 +1,139 @@
+"""What a file holds when its name says another format: a mislabelled file is read by content.
+
+Why: names lie more often than content does. Word saves RTF and web pages under ``.doc``; web
+applications export HTML tables or tab-separated text as ``.xls``; a DOCX renamed ``.doc`` or a
+PDF attached as ``report.doc`` still opens in the program it came from, so its owner never
+notices. Old software ships its plain-text documentation as ``*.doc`` (Python 2's
+``pdb.doc``). Refusing such a file ("not a Word 97-2003 (.doc) file; mislabelled?") leaves a
+readable document out of the index and asks the user to rename files they did not name.
+
+The rule: the name proposes a format and its first bytes confirm it (:mod:`engine.ingest.
+loaders`); only when they do not is :func:`format_by_content` asked, and only a format
+positively recognised by its own signature is used (a PDF header, an OLE container with a
+Word, Excel, PowerPoint or Outlook stream, a zip package with an Office or OpenDocument part,
+an RTF or HTML start, MIME headers). Plain text is taken only where the name allows it: a
+``.doc`` (documentation) as text, a spreadsheet name as delimited rows. Text named ``.pdf`` or
+``.docx`` and anything unrecognised keep the name's one-line refusal: nothing here guesses.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from engine.ingest.loaders.encoding import looks_binary
+from engine.ingest.loaders.formats import (
+    ODF_MIMETYPES,
+    OLE_CONTENT_STREAMS,
+    OLE_MAGIC,
+    ZIP_MAGIC,
+    mail_format,
+    starts_with_headers,
+)
+
+#: Names whose check may be overruled by content: the formats people and programs mislabel.
+#: Text formats, archives and formats told apart by their content's nature (a genomic .vcf)
+#: are not: their refusals already say what the file is.
+OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "docx", "xlsx", "pptx",
+                             "odt", "ods", "odp", "epub", "mhtml"})
+#: Names under which plain text is read as text (``.doc`` was "documentation" long before Word)
+#: or as delimited rows (what "export to Excel" often writes).
+PLAIN_TEXT_AS = {"doc": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
+
+_PDF = b"%PDF-"
+#: The part of a zip package that says which Office format it is.
+_ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
+              ("ppt/presentation.xml", "pptx"))
+#: The ``mimetype`` member of the OpenDocument and EPUB packages read by their own loaders (a
+#: drawing or an .sxw goes through LibreOffice, which takes its kind from the name).
+_ZIP_MIMETYPES = {ODF_MIMETYPES[kind].encode(): kind for kind in ("odt", "ods", "odp")} | {
+    b"application/epub+zip": "epub"}
+
+
+def format_by_content(path: Path, head: bytes, named: str) -> str | None:
+    """The format ``path`` holds by its first bytes ``head``, when its name (``named``, a key of
+    :data:`OVERRULED_NAMES`) failed its check; None when the content is not recognised, is the
+    named format after all (then the name's own refusal is the right one), or ``named`` is
+    not one whose refusal content may overrule."""
+    if named not in OVERRULED_NAMES:
+        return None
+    found = _by_signature(path, head)
+    if found is None and not looks_binary(head):
+        found = _by_text(head, named)
+    return found if found != named else None
+
+
+def _by_signature(path: Path, head: bytes) -> str | None:
+    if _PDF in head[:1024]:
+        return "pdf"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(OLE_MAGIC):
+        return _ole_format(path)
+    if head.startswith(ZIP_MAGIC):
+        return _zip_format(path)
+    return None
+
+
+def _ole_format(path: Path) -> str | None:
+    """doc/xls/ppt/msg by the container's content stream; None for anything else (an encrypted
+    OOXML package, a Visio drawing, a damaged file: the name's refusal explains those)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(entry).lower() for entry in ole.listdir()}
+    except Exception:  # olefile raises OSError, OleFileError, struct.error... on junk
+        return None
+    if "encryptedpackage" in streams:
+        return None
+    for fmt, content in OLE_CONTENT_STREAMS.items():
+        if fmt != "visio" and streams & set(content):  # a drawing's kind is in its name
+            return fmt
+    if any(s.startswith("__substg1.0_") for s in streams):
+        return "msg"
+    return None
+
+
+def _zip_format(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "[Content_Types].xml" in names:  # an Office package, not any zip with a word/
+                for part, fmt in _ZIP_PARTS:
+                    if part in names:
+                        return fmt
+            if "mimetype" in names:
+                mimetype = zf.read("mimetype").strip().removesuffix(b"-template")
+                return _ZIP_MIMETYPES.get(mimetype)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
+        return None
+    return None
+
+
+def _by_text(head: bytes, named: str) -> str | None:
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    lower = text[:4096].lower()
+    if lower.startswith((b"<!doctype html", b"<html")) or (
+            lower.startswith(b"<") and b"<html" in lower):
+        return "html"
+    if starts_with_headers(text):
+        if b"multipart/related" in lower:
+            return "mhtml"  # Word's and Excel's "single file web page"
+        mail = mail_format(text)
+        if mail:
+            return mail
+    plain = PLAIN_TEXT_AS.get(named)
+    if plain == "csv" and not _delimited(text):
+        return None
+    return plain
+
+
+def _delimited(text: bytes) -> bool:
+    """Rows separated by tabs, commas or semicolons: the same count on the first lines."""
+    lines = [line for line in text.splitlines()[:5] if line.strip()]
+    if not lines:
+        return False
+    return any(lines[0].count(sep) > 0 and all(line.count(sep) == lines[0].count(sep)
+                                                for line in lines)
+               for sep in (b"\t", b",", b";"))

@@ -1,0 +1,175 @@
+"""A file whose name says one format and whose content is another is read by its content.
+
+Real files: the sample corpus saved under the names people and programs give them (a DOCX or a
+PDF named .doc, an HTML export named .xls, a message saved as .msg), and text that only pretends
+to be a format, which is still refused in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.ingest.loaders import LoadError, detect_format, load, skip_reason
+from engine.ingest.loaders.content_format import OVERRULED_NAMES, format_by_content
+from engine.samples import CORPUS_DIR
+
+RTF = (r"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0\pard "
+       r"The harbour master opens the north gate at dawn.\par}")
+MAIL = ("From: ann@example.org\nTo: bob@example.org\nSubject: Dock keys\n"
+        "Date: Mon, 2 Jun 2025 10:00:00 +0000\n\nThe dock keys hang in the boat shed.\n")
+MHT = ('MIME-Version: 1.0\nContent-Type: multipart/related; boundary="b1"\n\n--b1\n'
+       'Content-Type: text/html; charset="utf-8"\n\n'
+       "<html><body><p>The ferry leaves the pier at noon.</p></body></html>\n--b1--\n")
+
+
+def _text(path: Path) -> str:
+    return " ".join(page.text for page in load(path).pages)
+
+
+def _copy(name: str, to: Path) -> Path:
+    shutil.copyfile(CORPUS_DIR / name, to)
+    return to
+
+
+@pytest.mark.parametrize(("source", "named", "held"), [
+    ("field_safety_handbook.docx", "handbook.doc", "docx"),
+    ("annual_report_2025.pdf", "report.doc", "pdf"),
+    ("stores_and_fleet.xlsx", "stores.xls", "xlsx"),
+    ("council_minutes_2025-06-02.odt", "minutes.doc", "odt"),
+    ("station_news.html", "news.xls", "html"),
+    ("onboarding_2025.pptx", "onboarding.ppt", "pptx"),
+    ("history_of_halcyon_reach.epub", "history.odt", "epub"),
+])
+def test_corpus_files_under_the_wrong_name_read_as_under_their_own(tmp_path, source, named,
+                                                                   held):
+    mislabelled = _copy(source, tmp_path / named)
+    assert detect_format(mislabelled) == held
+    doc = load(mislabelled)
+    assert doc.format == held
+    assert _text(mislabelled) == _text(CORPUS_DIR / source)  # the same words, the same pages
+    suffix = Path(named).suffix
+    assert f"read by its content: a {suffix} file that is" in doc.loader
+    assert "read by its content" not in load(CORPUS_DIR / source).loader
+
+
+def test_text_formats_under_an_office_name(tmp_path):
+    (tmp_path / "letter.doc").write_text(RTF, encoding="ascii")
+    (tmp_path / "keys.msg").write_text(MAIL, encoding="ascii")
+    (tmp_path / "page.doc").write_text(MHT, encoding="ascii")
+    (tmp_path / "export.xls").write_text("item\tqty\tplace\nrope\t4\tdock\nbuoy\t2\tshed\n")
+    (tmp_path / "pdb.doc").write_text("The Python Debugger\n\nType help at the prompt.\n")
+    expected = {"keys.msg": ("eml", "The dock keys hang in the boat shed."),
+                "page.doc": ("mhtml", "The ferry leaves the pier at noon."),
+                "export.xls": ("csv", "rope"),
+                "pdb.doc": ("text", "Type help at the prompt.")}
+    if shutil.which("soffice"):  # RTF is converted by LibreOffice
+        expected["letter.doc"] = ("rtf", "The harbour master opens the north gate at dawn.")
+    for name, (fmt, words) in expected.items():
+        doc = load(tmp_path / name)
+        assert doc.format == fmt, name
+        assert words in _text(tmp_path / name), name
+
+
+def test_what_only_pretends_is_still_refused_in_one_line(tmp_path):
+    cases = {
+        "fake.pdf": "not a PDF (no %PDF header; mislabelled?)",
+        "fake.docx": "not a DOCX file (not a zip archive; mislabelled?)",
+        # a Tcl message catalogue: text, but neither mail nor a document
+        "fr.msg": "not an Outlook message (.msg) file (no OLE header; mislabelled?)",
+        # prose is not rows
+        "notes.xls": "not an Excel 97-2003 (.xls) file (no OLE header; mislabelled?)",
+    }
+    (tmp_path / "fake.pdf").write_text("plain words pretending to be a PDF\n")
+    (tmp_path / "fake.docx").write_text("plain words pretending to be a document\n")
+    (tmp_path / "fr.msg").write_text('namespace eval ::tk {\n  ::msgcat::mcset fr "&Abort"'
+                                     ' "&Annuler"\n}\n')
+    (tmp_path / "notes.xls").write_text("Remember the buoys.\nAnd the rope, twice.\n")
+    for name, reason in cases.items():
+        assert detect_format(tmp_path / name) is None
+        assert skip_reason(tmp_path / name) == reason
+        with pytest.raises(LoadError, match=f"^{re.escape(reason)}$"):
+            load(tmp_path / name)
+
+
+def test_a_zip_that_is_no_office_package_is_not_taken_for_one(tmp_path):
+    """A word/ folder is not enough: an Office package has [Content_Types].xml."""
+    odd = tmp_path / "odd.pptx"
+    with zipfile.ZipFile(odd, "w") as zf:
+        zf.writestr("word/document.xml", "<xml/>")
+    assert format_by_content(odd, odd.read_bytes()[:4096], "pptx") is None
+    assert skip_reason(odd) == "not a PPTX file (zip archive without ppt/)"
+
+
+def test_a_damaged_file_under_another_name_says_what_it_was_read_as(tmp_path):
+    data = (CORPUS_DIR / "annual_report_2025.pdf").read_bytes()
+    cut = tmp_path / "report.doc"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(LoadError) as caught:
+        load(cut)
+    reason = str(caught.value)
+    assert reason.endswith("(read by its content: a .doc file that is PDF)"), reason
+    assert "\n" not in reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(head=st.binary(max_size=600), named=st.sampled_from(sorted(OVERRULED_NAMES)),
+       prefix=st.sampled_from([b"", b"%PDF-1.7\n", b"{\\rtf1 ", b"PK\x03\x04",
+                               b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"<html>",
+                               b"MIME-Version: 1.0\n"]))
+def test_content_sniffing_never_fails_and_never_repeats_the_name(tmp_path_factory, head, named,
+                                                                 prefix):
+    """Any bytes under any overruled name: a known format other than the name's, or None."""
+    path = tmp_path_factory.mktemp("sniff") / f"file.{named}"
+    data = prefix + head
+    path.write_bytes(data)
+    found = format_by_content(path, data[:4096], named)
+    assert found is None or (found != named and found in {
+        "pdf", "rtf", "doc", "xls", "ppt", "msg", "docx", "xlsx", "pptx", "odt", "ods", "odp",
+        "epub", "html", "mhtml", "eml", "mbox", "text", "csv"})
+    os.unlink(path)
+
+
+def test_indexing_reads_mislabelled_files_once_and_retries_old_refusals(tmp_path):
+    """A file read by its content is not read again at every run (its name maps to another
+    format than its tag's), and a refusal recorded before content could overrule a name is
+    tried once more: the file is read now, with no --retry-failed."""
+    from dataclasses import replace
+
+    from engine import index
+    from engine.indexer import index_paths
+    from engine.ingest.revisions import failed_under_today, reading_tag
+    from engine.retrieve import search
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    handbook = _copy("field_safety_handbook.docx", folder / "handbook.doc")
+    (folder / "pdb.doc").write_text("The Python Debugger\n\nType help at the prompt to list "
+                                    "the debugger commands.\n")
+    (folder / "fake.pdf").write_text("plain words pretending to be a PDF\n")
+    first = index_paths([folder])
+    assert (first.files_indexed, [f["path"] for f in first.files_failed]) == (
+        2, [str(folder / "fake.pdf")])
+    rows = index.Collection.open("default").documents()
+    assert rows[str(handbook)].format == "docx"
+    assert failed_under_today(rows[str(folder / "fake.pdf")].reader)
+    assert search("debugger commands", "default", k=1)[0].path == str(folder / "pdb.doc")
+
+    again = index_paths([folder])  # nothing moved: nothing is read, the refusal is not retried
+    assert (again.files_indexed, again.files_unchanged, len(again.files_failed)) == (0, 2, 1)
+
+    # the row an earlier Satchel wrote for pdb.doc, when a .doc of plain text was refused
+    coll = index.Collection.open("default")
+    coll.touch_documents([replace(rows[str(folder / "pdb.doc")], status="failed", chunks=0,
+                                  error="not a Word 97-2003 (.doc) file (no OLE header; "
+                                        "mislabelled?)", reader=reading_tag(["doc"]))])
+    third = index_paths([folder])
+    assert third.files_indexed == 1 and len(third.files_failed) == 1  # fake.pdf, not retried
+    assert index.Collection.open("default").documents()[str(folder / "pdb.doc")].status == "ok"
