@@ -49,8 +49,9 @@ from engine.ingest.loaders.common import (
     short_message,
 )
 from engine.ingest.loaders.embedded import load_embedded, safe_name
-from engine.ingest.loaders.html import parse_html
-from engine.ingest.loaders.rtf_body import rtf_text
+from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
+from engine.ingest.loaders.tnef import is_tnef
+from engine.ingest.loaders.tnef import unpack as unpack_tnef
 
 #: Messages inside messages deeper than this are listed as skipped, not loaded.
 MAX_DEPTH = 5
@@ -99,15 +100,6 @@ def _message_document(path: str, fmt: str, loader: str, mail: _Mail) -> Document
                     metadata={k: clean_inline(v) for k, v in meta.items() if v}, loader=loader)
 
 
-def _html_blocks(markup: bytes | str) -> list[Block]:
-    """Blocks of an HTML body, its headings one level down so the message heading stays on top
-    of every chunk's heading path."""
-    with library_errors("HTML body"):
-        _title, blocks = parse_html(markup)
-    return [Block(b.text, "heading", min(b.level + 1, 6)) if b.kind == "heading" else b
-            for b in blocks]
-
-
 @dataclass
 class Capture:
     """The attachment whose bytes are wanted (its part path), and its bytes once met."""
@@ -126,8 +118,10 @@ CAPTURE: ContextVar[Capture | None] = ContextVar("satchel_mail_capture", default
 class _Parts:
     """Adds a message's attachments to its Document as parts and records those it cannot read."""
 
-    def __init__(self, doc: Document, options: LoadOptions, depth: int) -> None:
+    def __init__(self, doc: Document, options: LoadOptions, depth: int,
+                 has_body: bool = True) -> None:
         self.doc, self.options, self.depth = doc, options, depth
+        self.has_body = has_body  # False: a winmail.dat's body may stand in for the message's
         self.skipped: list[str] = []
         self._used: set[str] = set()
 
@@ -161,8 +155,11 @@ class _Parts:
         except LoadError as exc:
             self.skip(key, str(exc))
 
-    def file(self, name: str, data: bytes) -> None:
+    def file(self, name: str, data: bytes, tnef_depth: int = 0) -> None:
         """An attached file: messages are built here, other supported files by their loader."""
+        if is_tnef(data):
+            self.tnef(name, data, tnef_depth)
+            return
         lower = name.lower()
         if lower.endswith(".eml"):
             self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options, d))
@@ -184,6 +181,25 @@ class _Parts:
                                                 self.options))
         except LoadError as exc:
             self.skip(key, str(exc))
+
+    def tnef(self, name: str, data: bytes, depth: int) -> None:
+        """Outlook's winmail.dat (:mod:`engine.ingest.loaders.tnef`): its files join the
+        message's attachments, its body fills a message without one."""
+        if depth >= MAX_DEPTH:
+            self.skip(self.key(name), f"Outlook items nested more than {MAX_DEPTH} deep")
+            return
+        try:
+            packed = unpack_tnef(data)
+            body = [] if self.has_body else body_blocks(lambda: packed.plain,
+                                                        lambda: packed.html, lambda: packed.rtf)
+        except LoadError as exc:
+            self.skip(self.key(name), str(exc))
+            return
+        if body:
+            self.doc.pages[0].blocks.extend(body)
+            self.has_body = True
+        for inner, inner_data in packed.attachments:
+            self.file(inner, inner_data, depth + 1)
 
     def finish(self) -> None:
         if self.skipped:
@@ -285,9 +301,9 @@ def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int
     if plain.strip():
         mail.body = paragraph_blocks(plain)
     else:
-        mail.body = [b for markup in html if markup.strip() for b in _html_blocks(markup)]
+        mail.body = [b for markup in html if markup.strip() for b in html_body_blocks(markup)]
     doc = _message_document(path, "eml", EML_LOADER, mail)
-    parts = _Parts(doc, options, depth)
+    parts = _Parts(doc, options, depth, has_body=bool(mail.body))
     for i, part in enumerate(attachments, 1):
         name = _filename(part)
         if part.get_content_type() == "message/rfc822":
@@ -453,13 +469,9 @@ def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Documen
         date = None
     mail = _Mail(*(str(_get(msg, a) or "") for a in ("subject", "sender", "to", "cc")),
                  date=date, message_id=str(_get(msg, "messageId") or ""))
-    body = _get(msg, "body")  # plain; extract-msg falls back to text encapsulated in the RTF
-    if isinstance(body, str) and body.strip():
-        mail.body = paragraph_blocks(body)
-    elif html := _get(msg, "htmlBody"):
-        mail.body = _html_blocks(html)
-    elif rtf := _get(msg, "rtfBody"):
-        mail.body = paragraph_blocks(rtf_text(rtf))
+    # plain first: extract-msg falls back to the text encapsulated in the RTF
+    mail.body = body_blocks(lambda: _get(msg, "body"), lambda: _get(msg, "htmlBody"),
+                            lambda: _get(msg, "rtfBody"))
     doc = _message_document(path, "msg", MSG_LOADER, mail)
     parts = _Parts(doc, options, depth)
     try:

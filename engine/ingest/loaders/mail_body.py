@@ -1,0 +1,38 @@
+"""A message's body as blocks, in whichever form the message carries it: plain, HTML or RTF.
+
+One definition for every mail format that has a choice (Outlook .msg, a winmail.dat inside an
+.eml): plain text first, then HTML, then RTF, Outlook's own order of preference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.ingest.document import Block
+from engine.ingest.loaders.common import library_errors, paragraph_blocks
+from engine.ingest.loaders.html import parse_html
+from engine.ingest.loaders.rtf_body import rtf_text
+
+
+def body_blocks(plain: Callable[[], Any], html: Callable[[], Any],
+                rtf: Callable[[], Any]) -> list[Block]:
+    """The first of the three bodies that has text. Each is fetched only when the ones before
+    it are empty: extract-msg builds an HTML body from the RTF on demand, slowly."""
+    text = plain()
+    if isinstance(text, str) and text.strip():
+        return paragraph_blocks(text)
+    if markup := html():
+        return html_body_blocks(markup)
+    if rich := rtf():
+        return paragraph_blocks(rtf_text(rich))
+    return []
+
+
+def html_body_blocks(markup: bytes | str) -> list[Block]:
+    """Blocks of an HTML body, its headings one level down so the message heading stays on top
+    of every chunk's heading path."""
+    with library_errors("HTML body"):
+        _title, blocks = parse_html(markup)
+    return [Block(b.text, "heading", min(b.level + 1, 6)) if b.kind == "heading" else b
+            for b in blocks]
