@@ -78,6 +78,16 @@ def test_text_formats_under_an_office_name(tmp_path):
         assert words in _text(tmp_path / name), name
 
 
+def test_an_outlook_message_saved_as_eml_is_read_as_one(tmp_path):
+    from tests.helpers_mail import MsgSpec, write_msg
+
+    saved = write_msg(tmp_path / "minutes.eml", MsgSpec("Pier minutes", body="The pier opens "
+                                                       "at eight on weekdays."))
+    doc = load(saved)
+    assert (doc.format, doc.title) == ("msg", "Pier minutes")
+    assert "The pier opens at eight on weekdays." in doc.pages[0].text
+
+
 def test_what_only_pretends_is_still_refused_in_one_line(tmp_path):
     cases = {
         "fake.pdf": "not a PDF (no %PDF header; mislabelled?)",

@@ -34,8 +34,8 @@ from engine.ingest.loaders.formats import (
 #: Names whose check may be overruled by content: the formats people and programs mislabel.
 #: Text formats, archives and formats told apart by their content's nature (a genomic .vcf)
 #: are not: their refusals already say what the file is.
-OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "docx", "xlsx", "pptx",
-                             "odt", "ods", "odp", "epub", "mhtml"})
+OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
+                             "pptx", "odt", "ods", "odp", "epub", "mhtml"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word)
 #: or as delimited rows (what "export to Excel" often writes).
 PLAIN_TEXT_AS = {"doc": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
