@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.ingest.loaders import LoadError, detect_format, load, skip_reason
+from engine.ingest.loaders import LoadError, NothingToRead, detect_format, load, skip_reason
 from engine.ingest.loaders.content_format import OVERRULED_NAMES, format_by_content
 from engine.samples import CORPUS_DIR
 
@@ -92,21 +92,31 @@ def test_what_only_pretends_is_still_refused_in_one_line(tmp_path):
     cases = {
         "fake.pdf": "not a PDF (no %PDF header; mislabelled?)",
         "fake.docx": "not a DOCX file (not a zip archive; mislabelled?)",
-        # a Tcl message catalogue: text, but neither mail nor a document
-        "fr.msg": "not an Outlook message (.msg) file (no OLE header; mislabelled?)",
         # prose is not rows
         "notes.xls": "not an Excel 97-2003 (.xls) file (no OLE header; mislabelled?)",
     }
     (tmp_path / "fake.pdf").write_text("plain words pretending to be a PDF\n")
     (tmp_path / "fake.docx").write_text("plain words pretending to be a document\n")
-    (tmp_path / "fr.msg").write_text('namespace eval ::tk {\n  ::msgcat::mcset fr "&Abort"'
-                                     ' "&Annuler"\n}\n')
     (tmp_path / "notes.xls").write_text("Remember the buoys.\nAnd the rope, twice.\n")
     for name, reason in cases.items():
         assert detect_format(tmp_path / name) is None
         assert skip_reason(tmp_path / name) == reason
         with pytest.raises(LoadError, match=f"^{re.escape(reason)}$"):
             load(tmp_path / name)
+
+
+def test_a_text_msg_that_is_not_mail_is_skipped_not_failed(tmp_path):
+    """Tcl's message catalogues (/usr/share/tcltk/*/msgs/*.msg, 145 files here) are programs'
+    data: skipped like programs, not 145 failures to fix."""
+    catalogue = tmp_path / "fr.msg"
+    catalogue.write_text('namespace eval ::tk {\n  ::msgcat::mcset fr "&Abort" "&Annuler"\n}\n')
+    assert skip_reason(catalogue) == (
+        "unsupported file type (.msg: text, not an Outlook message)")
+    with pytest.raises(NothingToRead):
+        load(catalogue)
+    binary = tmp_path / "odd.msg"
+    binary.write_bytes(bytes(range(256)) * 8)  # neither text nor OLE: a failure, as before
+    assert skip_reason(binary) == "not an Outlook message (.msg) file (no OLE header; mislabelled?)"
 
 
 def test_a_zip_that_is_no_office_package_is_not_taken_for_one(tmp_path):

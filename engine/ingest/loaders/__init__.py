@@ -293,6 +293,9 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             modern = LEGACY_OFFICE[fmt].upper()
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
         if not head.startswith(OLE_MAGIC):
+            if fmt == "msg" and not looks_binary(head):  # mail would have been read as mail
+                # Tcl's and other programs' message catalogues: skipped, like programs
+                return None, f"{UNSUPPORTED} (.msg: text, not an Outlook message)"
             return None, f"not {a_file(name)} (no OLE header; mislabelled?)"
         return fmt, None
     if fmt == "mhtml":  # text, but its base64 and 8-bit parts need not look like text
