@@ -40,10 +40,10 @@ READER_REVISIONS: dict[str, int] = {
     "text": 1,
     "code": 1,
     "json": 1,
-    "eml": 2,  # 2: attachments whose name says nothing read by content
-    "mbox": 2,  # 2: attachments whose name says nothing read by content
-    "msg": 2,  # 2: attachments whose name says nothing read by content
-    "emlx": 2,  # 2: attachments whose name says nothing read by content
+    "eml": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
+    "mbox": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
+    "msg": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
+    "emlx": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
     "doc": 1,
     "xls": 1,
     "ppt": 1,
