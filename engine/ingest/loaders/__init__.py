@@ -35,6 +35,8 @@ from engine.ingest.loaders.formats import (
     LOADER_NAMES,
     ODF_MIMETYPES,
     OLE_MAGIC,
+    PDF_MAGIC,
+    RTF_MAGIC,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
     ZIP_FORMATS,
@@ -305,7 +307,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not a saved web page (no MIME headers; mislabelled?)"
         return fmt, None
     if fmt == "rtf":
-        if not head.startswith(b"{\\rtf"):
+        if not head.startswith(RTF_MAGIC):
             return None, "not an RTF file (no {\\rtf header; mislabelled?)"
         return fmt, None
     if fmt == "image":
@@ -376,7 +378,7 @@ def _check_containers(path: Path, fmt: str, name: str,
                       head: bytes) -> tuple[str | None, str | None]:
     """PDFs and the zip and OLE containers (Office, OpenDocument, EPUB, Visio)."""
     if fmt == "pdf":
-        if b"%PDF-" not in head[:1024]:
+        if PDF_MAGIC not in head[:1024]:
             return None, "not a PDF (no %PDF header; mislabelled?)"
         return fmt, None
     flat = FLAT_ODF.get(path.suffix.lower().lstrip("."))

@@ -26,6 +26,8 @@ from engine.ingest.loaders.formats import (
     ODF_MIMETYPES,
     OLE_CONTENT_STREAMS,
     OLE_MAGIC,
+    PDF_MAGIC,
+    RTF_MAGIC,
     ZIP_MAGIC,
     mail_format,
     starts_with_headers,
@@ -40,7 +42,6 @@ OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "d
 #: or as delimited rows (what "export to Excel" often writes).
 PLAIN_TEXT_AS = {"doc": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
 
-_PDF = b"%PDF-"
 #: The part of a zip package that says which Office format it is.
 _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
               ("ppt/presentation.xml", "pptx"))
@@ -64,9 +65,9 @@ def format_by_content(path: Path, head: bytes, named: str) -> str | None:
 
 
 def _by_signature(path: Path, head: bytes) -> str | None:
-    if _PDF in head[:1024]:
+    if PDF_MAGIC in head[:1024]:
         return "pdf"
-    if head.startswith(b"{\\rtf"):
+    if head.startswith(RTF_MAGIC):
         return "rtf"
     if head.startswith(OLE_MAGIC):
         return _ole_format(path)
@@ -75,17 +76,23 @@ def _by_signature(path: Path, head: bytes) -> str | None:
     return None
 
 
-def _ole_format(path: Path) -> str | None:
-    """doc/xls/ppt/msg by the container's content stream; None for anything else (an encrypted
-    OOXML package, a Visio drawing, a damaged file: the name's refusal explains those)."""
+def ole_streams(path: Path) -> set[str] | None:
+    """The stream paths of an OLE container, lower case ("worddocument", "__substg1.0_0037001f");
+    None when it is damaged."""
     import olefile
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
-            streams = {"/".join(entry).lower() for entry in ole.listdir()}
+            return {"/".join(entry).lower() for entry in ole.listdir()}
     except Exception:  # olefile raises OSError, OleFileError, struct.error... on junk
         return None
-    if "encryptedpackage" in streams:
+
+
+def _ole_format(path: Path) -> str | None:
+    """doc/xls/ppt/msg by the container's content stream; None for anything else (an encrypted
+    OOXML package, a Visio drawing, a damaged file: the name's refusal explains those)."""
+    streams = ole_streams(path)
+    if streams is None or "encryptedpackage" in streams:
         return None
     for fmt, content in OLE_CONTENT_STREAMS.items():
         if fmt != "visio" and streams & set(content):  # a drawing's kind is in its name

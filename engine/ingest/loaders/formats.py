@@ -223,6 +223,10 @@ ZIP_FORMATS: dict[str, str] = {
 #: How OLE containers (legacy Office, Outlook .msg, Visio .vsd) and zip packages start.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+#: An RTF file's first bytes, and a PDF's header (within its first KB: some writers put junk
+#: before it, which readers accept).
+RTF_MAGIC = b"{\\rtf"
+PDF_MAGIC = b"%PDF-"
 #: The OLE stream that holds each legacy format's content (lower case, as olefile lists them).
 OLE_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
     "doc": ("worddocument",),

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from engine.ingest import progress
 from engine.ingest.document import Document, LoadError, LoadOptions
+from engine.ingest.loaders.content_format import ole_streams
 from engine.ingest.loaders.formats import (
     CONVERTED_TO,
     DISPLAY_NAMES,
@@ -264,11 +265,9 @@ def _check_ole(path: Path, fmt: str) -> None:
     if fmt == "visio" and not olefile.isOleFile(str(path)):
         return  # a .vsdx: a zip package, checked when the file was sniffed
     name = DISPLAY_NAMES[fmt]
-    try:
-        with olefile.OleFileIO(str(path)) as ole:
-            streams = {"/".join(entry).lower() for entry in ole.listdir()}
-    except Exception as exc:  # olefile raises OSError, OleFileError, struct.error... on junk
-        raise LoadError(f"corrupt or unreadable .{fmt} (damaged OLE structure)") from exc
+    streams = ole_streams(path)
+    if streams is None:
+        raise LoadError(f"corrupt or unreadable .{fmt} (damaged OLE structure)")
     # An encrypted DOCX/XLSX/PPTX is an OLE file with an EncryptedPackage stream.
     if "encryptedpackage" in streams or _legacy_encrypted(path):
         raise LoadError(f"encrypted {name} (password protected)")
