@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.ingest import progress
 from engine.ingest.document import LoadError, LoadOptions
@@ -298,3 +300,57 @@ def test_an_image_without_words_is_skipped_not_failed(scans, tmp_path):
     assert again.files_unchanged == 1 and again.files_skipped == summary.files_skipped
     assert again.files_indexed == 0
     assert Collection.open("photos").documents()[str(folder / "sky.png")] == record
+
+
+def test_phone_photos_avif_and_jpeg_2000_are_read(scans, tmp_path, reports):
+    """HEIC (iPhones and many Android phones), AVIF and JPEG 2000 (archives' scans) are OCR'd
+    like PNGs. A phone photo taken sideways stores its pixels turned, with a rotation that
+    libheif applies: the page is read upright, not turned a second time."""
+    import pillow_heif
+    from PIL import Image
+
+    page = Image.open(scans["page1.png"]).convert("RGB")
+    page.save(tmp_path / "scan.avif", quality=90)
+    page.save(tmp_path / "scan.jp2")
+    page.save(tmp_path / "scan.j2k")
+    pillow_heif.from_pillow(page).save(tmp_path / "receipt.heic", quality=90)
+    turned = Image.Exif()
+    turned[0x0112] = 6  # "rotate 90 degrees clockwise to view": how a sideways shot is stored
+    pillow_heif.from_pillow(page.rotate(90, expand=True)).save(
+        tmp_path / "sideways.heic", quality=90, exif=turned.tobytes())
+    for name in ("scan.avif", "scan.jp2", "scan.j2k", "receipt.heic", "sideways.heic"):
+        assert detect_format(tmp_path / name) == "image", name
+        doc = load(tmp_path / name)
+        assert doc.format == "image" and [p.number for p in doc.pages] == [1], name
+        _assert_reads(doc.pages[0].text, SENTENCES[0])
+    assert reports.count("OCR page 1 of 1") == 5
+
+
+def test_heif_and_avif_are_told_from_video_and_damage(scans, tmp_path):
+    """An .heic that is an MP4 video (the same box format) or a damaged photo: one line each."""
+    import pillow_heif
+    from PIL import Image
+
+    (tmp_path / "clip.heic").write_bytes(
+        b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64)
+    assert skip_reason(tmp_path / "clip.heic") == "not a HEIC image (unknown header)"
+    (tmp_path / "clip.avif").write_bytes((tmp_path / "clip.heic").read_bytes())
+    assert detect_format(tmp_path / "clip.avif") is None
+    page = Image.open(scans["page1.png"]).convert("RGB")
+    pillow_heif.from_pillow(page).save(tmp_path / "whole.heic", quality=60)
+    data = (tmp_path / "whole.heic").read_bytes()
+    (tmp_path / "cut.heic").write_bytes(data[: len(data) // 2])
+    with pytest.raises(LoadError) as info:
+        load(tmp_path / "cut.heic")
+    message = str(info.value)
+    assert message.startswith("corrupt") and "\n" not in message and len(message) < 200
+
+
+@given(st.binary(max_size=80), st.binary(min_size=4, max_size=4))
+def test_image_container_never_raises_on_any_bytes(tail, brand):
+    from engine.ingest.loaders.formats import image_container
+
+    for head in (tail, b"\x00\x00\x00\x18ftyp" + brand + tail, b"RIFF" + tail):
+        assert image_container(head) in (None, "webp", "heif", "avif")
+    assert image_container(b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00heic") == "heif"
+    assert image_container(b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00avif") == "avif"

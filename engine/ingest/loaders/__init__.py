@@ -31,6 +31,7 @@ from engine.ingest.loaders.formats import (
     COMPRESSED_SUFFIXES,
     DISPLAY_NAMES,
     FLAT_ODF,
+    IMAGE_MAGIC,
     LEGACY_OFFICE,
     LOADER_NAMES,
     ODF_MIMETYPES,
@@ -43,6 +44,7 @@ from engine.ingest.loaders.formats import (
     ZIP_MAGIC,
     a_file,
     format_for_name,
+    image_container,
     mail_format,
     read_by_content,
     starts_with_headers,
@@ -114,10 +116,6 @@ _LOADERS: dict[str, tuple[str, str]] = {
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
                              "tar", "compressed"})
-
-#: First bytes of the image formats OCR reads (WebP: a RIFF file whose form type is WEBP).
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM",
-                b"GIF87a", b"GIF89a")
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -311,7 +309,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not an RTF file (no {\\rtf header; mislabelled?)"
         return fmt, None
     if fmt == "image":
-        if not (head.startswith(_IMAGE_MAGIC) or head[:4] + head[8:12] == b"RIFFWEBP"):
+        if not (head.startswith(IMAGE_MAGIC) or image_container(head)):
             return None, f"not a {path.suffix.lower().lstrip('.').upper()} image (unknown header)"
         return fmt, None
     if fmt == "svg":  # XML, or gzip-compressed XML (.svgz)

@@ -186,6 +186,17 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".tif": "image",
     ".tiff": "image",
     ".bmp": "image",
+    # phone photos (HEIC/HEIF: iPhones, many Android phones; .hif: cameras), AVIF, JPEG 2000
+    # (archives' and libraries' scans)
+    ".heic": "image",
+    ".heif": "image",
+    ".hif": "image",
+    ".avif": "image",
+    ".jp2": "image",
+    ".j2k": "image",
+    ".j2c": "image",
+    ".jpf": "image",
+    ".jpx": "image",
     ".vtt": "subtitles",
     ".srt": "subtitles",
     ".mht": "mhtml",
@@ -227,6 +238,38 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: before it, which readers accept).
 RTF_MAGIC = b"{\\rtf"
 PDF_MAGIC = b"%PDF-"
+
+#: First bytes of the image formats OCR reads: PNG, JPEG, TIFF, BMP, GIF, JPEG 2000 (a .jp2 file,
+#: and a bare .j2k codestream). WebP, HEIF and AVIF are checked by :func:`image_container`.
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF87a",
+               b"GIF89a", b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")
+#: Brands of an ISO media file (its ``ftyp`` box) that say "a still HEIF image", as phones
+#: write them (HEVC-coded: heic, heix; "mif1" and "msf1" are HEIF's generic brands), and AVIF.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_GENERIC_HEIF = frozenset({b"mif1", b"mif2", b"msf1"})
+
+
+def image_container(head: bytes) -> str | None:
+    """"webp", "heif" or "avif" when ``head`` starts such an image, else None.
+
+    An ISO media file (MP4 video too) says what it holds in its first box, ``ftyp``: a major
+    brand and a list of compatible ones. A still image names a HEIF or AVIF brand there; a
+    generic "mif1" file is told apart by its compatible brands.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] != b"ftyp" or len(head) < 16:
+        return None
+    size = int.from_bytes(head[:4], "big")
+    box = head[8:min(max(size, 16), len(head))]  # major brand, minor version, compatible ones
+    major = box[:4]
+    brands = {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+    if major in AVIF_BRANDS or (major in _GENERIC_HEIF and brands & AVIF_BRANDS):
+        return "avif"
+    if major in HEIF_BRANDS or (major in _GENERIC_HEIF and brands & (HEIF_BRANDS | _GENERIC_HEIF)):
+        return "heif"
+    return None
 #: The OLE stream that holds each legacy format's content (lower case, as olefile lists them).
 OLE_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
     "doc": ("worddocument",),
@@ -447,7 +490,7 @@ NOT_DOCUMENTS = frozenset("""
     .db .sqlite .sqlite3 .db3 .mdb .accdb .ldb .ibd .dbf .realm .kdbx .kdb
     .ttf .otf .woff .woff2 .eot .pfb .pfm .fon
     .psd .ai .indd .sketch .fig .xcf .kra .blend .fbx .stl .3ds .max .dwg .dxf .skp .glb .gltf
-    .heic .heif .avif .raw .cr2 .cr3 .nef .arw .dng .orf .rw2 .ico .icns .cur .jp2 .jxl
+    .raw .cr2 .cr3 .nef .arw .dng .orf .rw2 .ico .icns .cur .jxl
     .pem .key .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
     .7z .rar .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
     .part .crdownload .download .partial .tmp .temp .swp .swo .swn .lock .pid .pack .idx

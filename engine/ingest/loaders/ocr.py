@@ -1,4 +1,5 @@
-"""OCR with Tesseract: images (PNG, JPEG, TIFF, BMP) and the scanned pages of PDFs.
+"""OCR with Tesseract: images (PNG, JPEG, TIFF, BMP, WebP, GIF, phones' HEIC, AVIF, JPEG 2000) and
+the scanned pages of PDFs.
 
 Tesseract runs as the ``tesseract`` command (Debian/Ubuntu: ``tesseract-ocr``), one process per
 page, image on stdin and text on stdout. No Python binding is needed, and a page that hangs
@@ -223,6 +224,8 @@ def _frames(path: Path):  # -> Iterator[tuple[int, int, PIL.Image.Image]]
     from PIL import Image as PILImage
     from PIL import ImageOps
 
+    if _is_heif(path):
+        _open_heif_with_pillow()
     try:
         image = PILImage.open(path)
     except PILImage.DecompressionBombError as exc:
@@ -246,6 +249,29 @@ def _frames(path: Path):  # -> Iterator[tuple[int, int, PIL.Image.Image]]
                 raise LoadError(f"corrupt or truncated image{where}: "
                                 f"{one_line(short_message(exc, 80))}") from exc
             yield index + 1, count, frame
+
+
+def _is_heif(path: Path) -> bool:
+    from engine.ingest.loaders.formats import image_container
+
+    try:
+        with path.open("rb") as f:
+            return image_container(f.read(64)) == "heif"
+    except OSError:
+        return False  # Pillow's open says what is wrong
+
+
+@functools.cache
+def _open_heif_with_pillow() -> None:
+    """Teach Pillow HEIF (phones' HEIC photos), once: pillow-heif's libheif decodes them.
+
+    Only when a HEIF file is read: loading libheif costs start-up time no other image needs.
+    libheif applies the photo's rotation itself and pillow-heif then resets the EXIF
+    orientation, so :func:`PIL.ImageOps.exif_transpose` does not turn it a second time.
+    """
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _kind(path: Path) -> str:
