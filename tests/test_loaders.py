@@ -97,7 +97,8 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "notebook",  # test_loaders_notebook
                      "asciidoc", "org",  # test_loaders_markup
                      "bibtex",  # test_loaders_bibtex
-                     "info"}  # test_loaders_info (real manuals in tests/data)
+                     "info",  # test_loaders_info (real manuals in tests/data)
+                     "7z", "rar"}  # test_loaders_7z_rar
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 
@@ -493,7 +494,7 @@ def test_files_that_are_never_documents_are_refused_by_name(tmp_path):
     """Media, programs, keys, partial downloads, editor backups: not opened at all (a .pem
     full of text is a private key, not a document)."""
     for name in ("song.mp3", "server.pem", "report.pdf.part", "notes.txt~", "lib.so",
-                 "cache.sqlite", "archive.7z"):
+                 "cache.sqlite", "backup.lz4"):
         path = tmp_path / name
         path.write_text("plain words that would read as text")
         assert not is_supported_name(path)

@@ -52,6 +52,8 @@ READER_REVISIONS: dict[str, int] = {
     "zip": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "tar": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "compressed": 2,  # 2: members whose name says nothing (README.Debian) read by content
+    "7z": 1,
+    "rar": 1,
     "subtitles": 1,
     "mhtml": 1,
     "fodt": 1,

@@ -37,11 +37,14 @@ from engine.ingest.loaders.formats import (
     ODF_MIMETYPES,
     OLE_MAGIC,
     PDF_MAGIC,
+    RAR_MAGIC,
     RTF_MAGIC,
+    SEVEN_Z_MAGIC,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
     ZIP_FORMATS,
     ZIP_MAGIC,
+    ZSTD_MAGIC,
     a_file,
     format_for_name,
     image_container,
@@ -109,13 +112,15 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
     "compressed": ("archive", "load_compressed"),
+    "7z": ("archive", "load_7z"),
+    "rar": ("archive", "load_rar"),
     "subtitles": ("subtitles", "load_subtitles"),
     "mhtml": ("mhtml", "load_mhtml"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
-                             "tar", "compressed"})
+                             "tar", "compressed", "7z", "rar"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -339,8 +344,13 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, f"not a {kind[1:]}-compressed file (no {kind[1:]} header; mislabelled?)"
         return fmt, None
     if fmt == "tar":
-        if not head.startswith(_COMPRESSED_MAGIC) and head[257:262] != b"ustar":
+        if not head.startswith((*_COMPRESSED_MAGIC, ZSTD_MAGIC)) and head[257:262] != b"ustar":
             return None, "not a tar archive (no tar or compression header; mislabelled?)"
+        return fmt, None
+    if fmt in ("7z", "rar"):
+        if not head.startswith(SEVEN_Z_MAGIC if fmt == "7z" else RAR_MAGIC):
+            what = "a 7z" if fmt == "7z" else "a RAR"
+            return None, f"not {what} archive (no {fmt.upper()} header; mislabelled?)"
         return fmt, None
     if fmt == "zip":
         if head.startswith(_EMPTY_ZIP):

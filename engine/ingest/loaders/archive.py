@@ -1,9 +1,10 @@
-"""Archives (ZIP, tar): every document inside is indexed and cited on its own.
+"""Archives (ZIP, tar, 7z, RAR): every document inside is indexed and cited on its own.
 
 People keep documents zipped: a downloaded bundle of papers, a project handed over, an export of
-a shared drive, an old folder packed away (as .zip, or as a tarball: .tar, .tar.gz, .tgz,
-.tar.bz2, .tar.xz). An archive becomes a container Document (like an
-mbox) whose parts are its readable members, each read by the ordinary loaders
+a shared drive, an old folder packed away (as .zip, .7z or .rar, or as a tarball: .tar,
+.tar.gz, .tgz, .tar.bz2, .tar.xz, .tar.zst). 7z, RAR and zstd tarballs are read through
+libarchive (:mod:`engine.ingest.loaders.libarchive_members`). An archive becomes a container
+Document (like an mbox) whose parts are its readable members, each read by the ordinary loaders
 (:mod:`engine.ingest.loaders.embedded`) and cited as "bundle.zip › reports › q1.pdf p. 3".
 
 What is not read, and why, is listed in ``metadata["members_skipped"]``: unsupported types,
@@ -33,7 +34,7 @@ from engine.ingest import loaders, progress
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders.common import library_errors, one_line
 from engine.ingest.loaders.embedded import load_embedded, safe_name
-from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name, is_clutter
+from engine.ingest.loaders.formats import ARCHIVE_FORMATS, ZSTD_MAGIC, format_for_name, is_clutter
 
 #: Members read from one archive at most (the rest are listed as skipped).
 MAX_MEMBERS = 2000
@@ -128,12 +129,57 @@ def load_zip(path: Path, options: LoadOptions) -> Document:
 
 def load_tar(path: Path, options: LoadOptions) -> Document:
     """A tarball (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) -> a container Document, read as a
-    stream (``r|*``): one pass through the compressed data, whatever its size."""
+    stream (``r|*``): one pass through the compressed data, whatever its size. A zstd tarball
+    (.tar.zst), which tarfile cannot decompress, is read by libarchive."""
+    if _is_zstd(path):
+        return load_libarchive(path, options, "tar")
     with _one_level_deeper() as depth:
         with library_errors("tar archive"):
             tf = tarfile.open(path, "r|*")  # noqa: SIM115 - closed by the with below
         with tf:
             return _read_members(path, "tar", _tar_members(tf), options, depth)
+
+
+def load_7z(path: Path, options: LoadOptions) -> Document:
+    """A 7-Zip archive -> a container Document (libarchive)."""
+    return load_libarchive(path, options, "7z")
+
+
+def load_rar(path: Path, options: LoadOptions) -> Document:
+    """A RAR archive (RAR 4 or 5) -> a container Document (libarchive)."""
+    return load_libarchive(path, options, "rar")
+
+
+def load_libarchive(path: Path, options: LoadOptions, fmt: str) -> Document:
+    from engine.ingest.loaders.libarchive_members import members
+
+    with _one_level_deeper() as depth:
+        try:
+            with members(path) as found:
+                doc = _read_members(path, fmt, found, options, depth)
+        except OSError as exc:  # the archive's headers: unreadable before any member
+            raise LoadError(_unreadable(fmt, str(exc))) from exc
+    if fmt == "tar":
+        doc.loader = "tar archive, zstd (libarchive)"
+    return doc
+
+
+def _unreadable(fmt: str, why: str) -> str:
+    """The one-line error for an archive none of whose members could be listed."""
+    if _says_encrypted(why):  # 7-Zip and RAR can encrypt the list of files itself
+        return f"encrypted {_WHAT[fmt]} (password protected)"
+    return f"corrupt {_WHAT[fmt]}: {one_line(why or 'unreadable')}"
+
+
+def _says_encrypted(why: str) -> bool:
+    """libarchive's words for data it cannot read without the password."""
+    return any(word in why.lower() for word in ("encrypt", "passphrase", "password"))
+
+
+def _is_zstd(path: Path) -> bool:
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        return f.read(4) == ZSTD_MAGIC
+    return False
 
 
 def _compressed_member(path: Path) -> Member:
@@ -157,7 +203,8 @@ def load_compressed(path: Path, options: LoadOptions) -> Document:
 _DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError,
             ValueError, NotImplementedError, OSError)
 #: What each kind of container is called in messages.
-_WHAT = {"zip": "ZIP archive", "tar": "tar archive", "compressed": "compressed file"}
+_WHAT = {"zip": "ZIP archive", "tar": "tar archive", "compressed": "compressed file",
+         "7z": "7z archive", "rar": "RAR archive"}
 
 
 def _skip_reason(member: Member, key: str, depth: int) -> str | None:
@@ -180,6 +227,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
     used: set[str] = set()
     files = unpacked = encrypted = 0
     quiet = 0  # members skipped as no document at all (a program, a split manual's table)
+    last_encrypted = False
     try:
         for member in members:
             if in_clutter(member.name):
@@ -193,6 +241,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
             used.add(key.lower())
             reason = _skip_reason(member, key, depth)
             encrypted += member.encrypted
+            last_encrypted = member.encrypted
             if reason is not None:
                 skipped.append(f"{key}: {reason}")
                 quiet += reason == loaders.UNSUPPORTED
@@ -214,9 +263,13 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
                                f"({one_line(str(exc) or type(exc).__name__)})")
             unpacked += sum(sizes)
     except _DAMAGED as exc:  # the archive's own structure, past the members read so far
+        why = str(exc) or type(exc).__name__
         if not files:
-            raise LoadError(f"corrupt {what}: {one_line(str(exc) or type(exc).__name__)}") from exc
-        skipped.append(f"the rest of the archive: damaged ({one_line(str(exc) or 'bad data')})")
+            raise LoadError(_unreadable(fmt, why)) from exc
+        if not _says_encrypted(why):
+            skipped.append(f"the rest of the archive: damaged ({one_line(why)})")
+        elif not last_encrypted:  # (7-Zip cannot step over an encrypted member it skipped)
+            skipped.append("the rest of the archive: encrypted (password protected)")
     if not files:
         raise NothingToRead("empty archive (no files)")
     if files > MAX_MEMBERS:
@@ -240,7 +293,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
 def extract_part(path: str, folder: Path) -> Path | None:
     """A copy of the archive member ``path`` ("/docs/backup.zip//reports › q1.pdf") in
     ``folder``, to open it where it was cited (a PDF at its page) rather than the archive;
-    None when ``path`` is not a member of a ZIP, a tarball or a compressed file that is still
+    None when ``path`` is not a member of an archive or a compressed file that is still
     there (a mail attachment, an archive inside an archive: the caller opens the holder).
     """
     from engine.ingest.document import PART_SEPARATOR, container_of
@@ -257,12 +310,27 @@ def extract_part(path: str, folder: Path) -> Path | None:
         if fmt == "compressed":
             _copy(_compressed_member(Path(holder)), dest, MAX_MEMBER_BYTES)
             return dest
-        with (zipfile.ZipFile(holder) if fmt == "zip" else tarfile.open(holder, "r|*")) as box:
-            members = _zip_members(box) if fmt == "zip" else _tar_members(box)  # type: ignore[arg-type]
+        with _members_of(Path(holder), fmt) as members:
             for member in members:
                 if member_key(member.name) == key and not member.encrypted:
                     _copy(member, dest, MAX_MEMBER_BYTES)
                     return dest
-    except (*_DAMAGED, _TooBig):
+    except (*_DAMAGED, _TooBig, LoadError):
         return None
     return None
+
+
+@contextlib.contextmanager
+def _members_of(path: Path, fmt: str) -> Iterator[Iterator[Member]]:
+    """The members of a zip, tarball, 7z or RAR archive, opened for one pass."""
+    if fmt in ("7z", "rar") or (fmt == "tar" and _is_zstd(path)):
+        from engine.ingest.loaders.libarchive_members import members
+
+        with members(path) as found:
+            yield found
+    elif fmt == "zip":
+        with zipfile.ZipFile(path) as zf:
+            yield _zip_members(zf)
+    else:
+        with tarfile.open(path, "r|*") as tf:
+            yield _tar_members(tf)

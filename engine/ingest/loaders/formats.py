@@ -180,6 +180,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".tgz": "tar",
     ".tbz2": "tar",
     ".txz": "tar",
+    ".tzst": "tar",
+    ".7z": "7z",
+    ".rar": "rar",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -205,10 +208,10 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 }
 
 #: Compressed tarballs, named with two suffixes (the last alone, ".gz", is one compressed file).
-COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz")
+COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 #: Formats whose documents are files packed inside them: a cited one can be copied out and
 #: opened itself (engine.ingest.loaders.archive.extract_part).
-ARCHIVE_FORMATS = frozenset({"zip", "tar", "compressed"})
+ARCHIVE_FORMATS = frozenset({"zip", "tar", "compressed", "7z", "rar"})
 #: One compressed file ("notes.txt.gz", "changelog.Debian.gz", "access.log.xz"): read as the file
 #: inside when Satchel reads that file's name ("ls.1.gz", a man page, is not).
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
@@ -238,6 +241,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: before it, which readers accept).
 RTF_MAGIC = b"{\\rtf"
 PDF_MAGIC = b"%PDF-"
+#: How 7-Zip and RAR (4 and 5) archives and zstd streams start.
+SEVEN_Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
+RAR_MAGIC = b"Rar!\x1a\x07"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 #: First bytes of the image formats OCR reads: PNG, JPEG, TIFF, BMP, GIF, JPEG 2000 (a .jp2 file,
 #: and a bare .j2k codestream). WebP, HEIF and AVIF are checked by :func:`image_container`.
@@ -319,6 +326,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "zip": "ZIP archive",
     "tar": "tar archive",
     "compressed": "compressed file",
+    "7z": "7z archive",
+    "rar": "RAR archive",
     "subtitles": "subtitles (.vtt, .srt)",
     "mhtml": "saved web page (.mht)",
     "fodt": "flat OpenDocument text (.fodt)",
@@ -379,6 +388,8 @@ LOADER_NAMES: dict[str, str] = {
     "zip": "ZIP archive (Python zipfile)",
     "tar": "tar archive (Python tarfile)",
     "compressed": "gzip/bzip2/xz (Python)",
+    "7z": "7-Zip archive (libarchive)",
+    "rar": "RAR archive (libarchive)",
     "subtitles": "WebVTT/SubRip reader",
     "mhtml": "MHTML (Python email + HTML)",
     "fodt": "LibreOffice (converted to ODT)",
@@ -492,7 +503,7 @@ NOT_DOCUMENTS = frozenset("""
     .psd .ai .indd .sketch .fig .xcf .kra .blend .fbx .stl .3ds .max .dwg .dxf .skp .glb .gltf
     .raw .cr2 .cr3 .nef .arw .dng .orf .rw2 .ico .icns .cur .jxl
     .pem .key .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
-    .7z .rar .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
+    .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
     .part .crdownload .download .partial .tmp .temp .swp .swo .swn .lock .pid .pack .idx
     .ps .eps .pcap .pcapng .dmp .mdmp .core .torrent .lnk .npy .npz .pkl .pickle .pt .pth
     .onnx .gguf .safetensors .h5 .hdf5 .parquet .feather .arrow .avro .orc .lance
