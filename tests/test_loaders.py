@@ -98,7 +98,8 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "asciidoc", "org",  # test_loaders_markup
                      "bibtex",  # test_loaders_bibtex
                      "info",  # test_loaders_info (real manuals in tests/data)
-                     "7z", "rar"}  # test_loaders_7z_rar
+                     "7z", "rar",  # test_loaders_7z_rar
+                     "postscript"}  # test_loaders_postscript
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 

@@ -372,7 +372,7 @@ def test_guard_cleans_up_when_the_loading_process_is_killed(files, tmp_path):
             "def stall(*args):\n"
             "    Path(sys.argv[3]).touch()\n"
             "    time.sleep(600)\n"
-            "legacy._wait = stall\n"
+            "legacy.wait_reporting = stall\n"
             "legacy.convert(Path(sys.argv[1]), 'docx', Path(sys.argv[2]))\n")
     child = subprocess.Popen(
         [sys.executable, "-c", code, str(files["report.doc"]), str(work), str(started)],

@@ -54,6 +54,7 @@ READER_REVISIONS: dict[str, int] = {
     "compressed": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "7z": 1,
     "rar": 1,
+    "postscript": 1,
     "subtitles": 1,
     "mhtml": 1,
     "fodt": 1,

@@ -48,6 +48,7 @@ from engine.ingest.loaders.formats import (
     a_file,
     format_for_name,
     image_container,
+    is_postscript,
     mail_format,
     read_by_content,
     starts_with_headers,
@@ -113,6 +114,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "tar": ("archive", "load_tar"),
     "compressed": ("archive", "load_compressed"),
     "7z": ("archive", "load_7z"),
+    "postscript": ("postscript", "load_postscript"),
     "rar": ("archive", "load_rar"),
     "subtitles": ("subtitles", "load_subtitles"),
     "mhtml": ("mhtml", "load_mhtml"),
@@ -120,7 +122,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
-                             "tar", "compressed", "7z", "rar"})
+                             "tar", "compressed", "7z", "rar", "postscript"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -346,6 +348,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "tar":
         if not head.startswith((*_COMPRESSED_MAGIC, ZSTD_MAGIC)) and head[257:262] != b"ustar":
             return None, "not a tar archive (no tar or compression header; mislabelled?)"
+        return fmt, None
+    if fmt == "postscript":
+        if not is_postscript(head):
+            return None, "not a PostScript file (no %! header; mislabelled?)"
         return fmt, None
     if fmt in ("7z", "rar"):
         if not head.startswith(SEVEN_Z_MAGIC if fmt == "7z" else RAR_MAGIC):

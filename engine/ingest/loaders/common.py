@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from engine.ingest.document import Block, LoadError
 
@@ -234,3 +235,30 @@ def read_bytes(path: Path) -> bytes:
         raise LoadError("file not found") from exc
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or type(exc).__name__}") from exc
+
+
+#: How often a loader waiting on a converter tells the indexer it is alive.
+PROGRESS_EVERY_S = 2.0
+
+
+def wait_reporting(proc: Any, doing: str, started: float, limit: float) -> int | None:
+    """Exit code of the converter ``proc``, or None while it still runs ``limit`` seconds after
+    ``started`` (monotonic). Reports ``doing`` ("converting a.doc with LibreOffice") every
+    :data:`PROGRESS_EVERY_S`, so the indexer does not stop a long conversion as a silent hang.
+    """
+    import subprocess
+    import time
+
+    from engine.ingest import progress
+
+    progress.report(doing)
+    while True:
+        remaining = limit - (time.monotonic() - started)
+        if remaining <= 0:
+            return None
+        try:
+            return proc.wait(timeout=min(PROGRESS_EVERY_S, remaining))
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed < limit:
+                progress.report(f"{doing} ({elapsed:.0f} s)")

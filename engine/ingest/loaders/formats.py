@@ -172,6 +172,10 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".svg": "svg",
     ".svgz": "svg",
     ".djvu": "djvu",
+    ".ps": "postscript",
+    ".eps": "postscript",
+    ".epsf": "postscript",
+    ".epsi": "postscript",
     ".djv": "djvu",
     ".webp": "image",
     ".gif": "image",
@@ -245,6 +249,16 @@ PDF_MAGIC = b"%PDF-"
 SEVEN_Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
 RAR_MAGIC = b"Rar!\x1a\x07"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: The header of a DOS EPS file (a binary wrapper holding the PostScript and a preview image).
+DOS_EPS_MAGIC = b"\xc5\xd0\xd3\xc6"
+
+
+def is_postscript(head: bytes) -> bool:
+    """Whether ``head`` starts PostScript: "%!" (after an optional Ctrl-D or byte-order mark,
+    which some printer drivers write) or a DOS EPS wrapper."""
+    if head.startswith(DOS_EPS_MAGIC):
+        return True
+    return head.lstrip(b"\x04").removeprefix(b"\xef\xbb\xbf").startswith(b"%!")
 
 #: First bytes of the image formats OCR reads: PNG, JPEG, TIFF, BMP, GIF, JPEG 2000 (a .jp2 file,
 #: and a bare .j2k codestream). WebP, HEIF and AVIF are checked by :func:`image_container`.
@@ -327,6 +341,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "tar": "tar archive",
     "compressed": "compressed file",
     "7z": "7z archive",
+    "postscript": "PostScript",
     "rar": "RAR archive",
     "subtitles": "subtitles (.vtt, .srt)",
     "mhtml": "saved web page (.mht)",
@@ -389,6 +404,7 @@ LOADER_NAMES: dict[str, str] = {
     "tar": "tar archive (Python tarfile)",
     "compressed": "gzip/bzip2/xz (Python)",
     "7z": "7-Zip archive (libarchive)",
+    "postscript": "Ghostscript (PDF)",
     "rar": "RAR archive (libarchive)",
     "subtitles": "WebVTT/SubRip reader",
     "mhtml": "MHTML (Python email + HTML)",
@@ -505,7 +521,7 @@ NOT_DOCUMENTS = frozenset("""
     .pem .key .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
     .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
     .part .crdownload .download .partial .tmp .temp .swp .swo .swn .lock .pid .pack .idx
-    .ps .eps .pcap .pcapng .dmp .mdmp .core .torrent .lnk .npy .npz .pkl .pickle .pt .pth
+    .pcap .pcapng .dmp .mdmp .core .torrent .lnk .npy .npz .pkl .pickle .pt .pth
     .onnx .gguf .safetensors .h5 .hdf5 .parquet .feather .arrow .avro .orc .lance
 """.split())
 

@@ -47,8 +47,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.ingest import progress
 from engine.ingest.document import Document, LoadError, LoadOptions
+from engine.ingest.loaders.common import wait_reporting
 from engine.ingest.loaders.content_format import ole_streams
 from engine.ingest.loaders.formats import (
     CONVERTED_TO,
@@ -63,9 +63,6 @@ from engine.ingest.loaders.word import load_docx
 
 #: Longest one conversion may take; then LibreOffice is killed and the file reported.
 CONVERT_TIMEOUT_S = 120.0
-
-#: How often a running conversion reports progress (a sign of life for the indexer).
-PROGRESS_EVERY_S = 2.0
 
 #: Legacy format -> the modern format LibreOffice converts it to.
 TARGETS: dict[str, str] = CONVERTED_TO
@@ -245,7 +242,8 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
                             f"{exc.strerror or type(exc).__name__}") from exc
         _tell_guard(guard, f"{proc.pid}\n".encode())
         try:
-            code = _wait(proc, path.name, started, limit)
+            code = wait_reporting(proc, f"converting {path.name} with LibreOffice", started,
+                                  limit)
         finally:
             _kill_group(proc)
             _tell_guard(guard, b"done\n", last=True)
@@ -304,21 +302,6 @@ def _environment(home: Path, work_dir: Path) -> dict[str, str]:
         SAL_USE_VCLPLUGIN="svp",  # the headless backend: no window, even for a password prompt
     )
     return env
-
-
-def _wait(proc: subprocess.Popen[bytes], name: str, started: float, limit: float) -> int | None:
-    """Exit code of ``proc``, or None when it is still running after ``limit`` seconds."""
-    progress.report(f"converting {name} with LibreOffice")
-    while True:
-        remaining = limit - (time.monotonic() - started)
-        if remaining <= 0:
-            return None
-        try:
-            return proc.wait(timeout=min(PROGRESS_EVERY_S, remaining))
-        except subprocess.TimeoutExpired:
-            elapsed = time.monotonic() - started
-            if elapsed < limit:
-                progress.report(f"converting {name} with LibreOffice ({elapsed:.0f} s)")
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
