@@ -151,13 +151,13 @@ def load_rar(path: Path, options: LoadOptions) -> Document:
 
 
 def load_libarchive(path: Path, options: LoadOptions, fmt: str) -> Document:
-    from engine.ingest.loaders.libarchive_members import members
+    from engine.ingest.loaders.libarchive_members import ArchiveDamaged, members
 
     with _one_level_deeper() as depth:
         try:
             with members(path) as found:
                 doc = _read_members(path, fmt, found, options, depth)
-        except OSError as exc:  # the archive's headers: unreadable before any member
+        except ArchiveDamaged as exc:  # the archive's headers: unreadable before any member
             raise LoadError(_unreadable(fmt, str(exc))) from exc
     if fmt == "tar":
         doc.loader = "tar archive, zstd (libarchive)"

@@ -10,9 +10,10 @@ ctypes, so nothing is compiled. The members it gives are :class:`archive.Member`
 the size limits, nesting depth and skip reasons of :mod:`engine.ingest.loaders.archive` apply
 unchanged.
 
-Errors: libarchive-c raises its own ``ArchiveError``; here it becomes an :class:`OSError`
-(one of the errors :mod:`archive` reports as a damaged member or archive), so the reading loop
-needs no knowledge of the library.
+Errors: libarchive-c raises its own ``ArchiveError``; here it becomes :class:`ArchiveDamaged`,
+a :class:`ValueError` (one of the errors :mod:`archive` reports as a damaged member or
+archive), so the reading loop needs no knowledge of the library. Not an :class:`OSError`: that
+would read as a failure to write the member's temporary copy.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from engine.ingest.document import LoadError
 #: What to install when the library is missing (a user's machine without libarchive13).
 MISSING = ("reading 7z and RAR archives needs libarchive (Debian/Ubuntu: sudo apt install "
            "libarchive13)")
+
+
+class ArchiveDamaged(ValueError):
+    """libarchive could not read the archive's headers or a member's data (in its words)."""
 
 
 def _library() -> Any:
@@ -55,7 +60,7 @@ class _EntryStream:
             try:
                 block = next(self._blocks, b"")
             except self._error as exc:
-                raise OSError(_message(exc)) from exc
+                raise ArchiveDamaged(_message(exc)) from exc
             if not block:
                 break
             out.append(block)
@@ -75,9 +80,11 @@ class _EntryStream:
 
 
 def _message(exc: BaseException) -> str:
-    """libarchive's own words ("Truncated RAR file data"), without the call that failed."""
-    msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-    return str(msg).split(" (", 1)[0] if str(msg).startswith("archive_") else str(msg)
+    """libarchive's own words ("Truncated RAR file data"), without the pointers it adds."""
+    msg = getattr(exc, "msg", None)
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return str(msg) if msg else "truncated or damaged data"
 
 
 def _is_encrypted(lib: Any, entry: Any) -> bool:
@@ -113,7 +120,7 @@ def members(path: Path) -> Iterator[Iterator[Any]]:
     """The archive's regular files as :class:`archive.Member`, in archive order.
 
     Links, folders and devices are not files of their own. A header libarchive cannot read
-    (a damaged archive, headers encrypted with a password) raises :class:`OSError`.
+    (a damaged archive, headers encrypted with a password) raises :class:`ArchiveDamaged`.
     """
     from engine.ingest.loaders.archive import Member
 
@@ -130,7 +137,7 @@ def members(path: Path) -> Iterator[Iterator[Any]]:
             except StopIteration:
                 return
             except ArchiveError as exc:
-                raise OSError(_message(exc)) from exc
+                raise ArchiveDamaged(_message(exc)) from exc
             if entry.isfile and not entry.islnk:  # a hard link: another member's bytes
                 yield Member(entry.pathname or "file", entry.size or 0,
                              _is_encrypted(lib, entry),
@@ -140,5 +147,5 @@ def members(path: Path) -> Iterator[Iterator[Any]]:
         with lib.file_reader(str(path), format_name=fmt, filter_name=filt) as archive:
             yield entries(archive)
     except ArchiveError as exc:
-        raise OSError(_message(exc)) from exc
+        raise ArchiveDamaged(_message(exc)) from exc
 
