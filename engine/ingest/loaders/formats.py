@@ -172,11 +172,11 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".svg": "svg",
     ".svgz": "svg",
     ".djvu": "djvu",
+    ".djv": "djvu",
     ".ps": "postscript",
     ".eps": "postscript",
     ".epsf": "postscript",
     ".epsi": "postscript",
-    ".djv": "djvu",
     ".webp": "image",
     ".gif": "image",
     ".zip": "zip",
@@ -260,6 +260,7 @@ def is_postscript(head: bytes) -> bool:
         return True
     return head.lstrip(b"\x04").removeprefix(b"\xef\xbb\xbf").startswith(b"%!")
 
+
 #: First bytes of the image formats OCR reads: PNG, JPEG, TIFF, BMP, GIF, JPEG 2000 (a .jp2 file,
 #: and a bare .j2k codestream). WebP, HEIF and AVIF are checked by :func:`image_container`.
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF87a",
@@ -291,6 +292,8 @@ def image_container(head: bytes) -> str | None:
     if major in HEIF_BRANDS or (major in _GENERIC_HEIF and brands & (HEIF_BRANDS | _GENERIC_HEIF)):
         return "heif"
     return None
+
+
 #: The OLE stream that holds each legacy format's content (lower case, as olefile lists them).
 OLE_CONTENT_STREAMS: dict[str, tuple[str, ...]] = {
     "doc": ("worddocument",),
