@@ -36,6 +36,8 @@ INSTALL_HINT = "reading PostScript needs Ghostscript: sudo apt install ghostscri
 #: A drawing, blank pages, or a PostScript resource (a font, an encoding, a procedure set): no
 #: document, skipped rather than failed.
 NO_TEXT = "no text in this PostScript (a drawing, blank pages or a resource)"
+
+
 def _dying_with_parent(cmd: list[str]) -> list[str]:
     """``cmd`` run so that it is killed when the process that started it dies (Linux:
     util-linux's ``setpriv --pdeathsig``, which sets it and then runs the command; not
