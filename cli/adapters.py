@@ -37,8 +37,9 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
                     help="what the adapter is for (default: reader with --collection, pairs "
                     "with --data alone)")
     tr.add_argument("--draft", type=int, default=None, metavar="N",
-                    help="reader/knowledge: questions to draft from the collection (default "
-                    "120; 0 = only the questions in --data)")
+                    help="reader: questions to draft from the collection (default 120); "
+                    "knowledge: facts to learn (default: every distinctive fact); 0 = only "
+                    "the questions in --data")
     tr.add_argument("--oracle", type=float, default=None, metavar="P",
                     help="reader: fraction of examples that hold the answering passage; the "
                     "rest show other documents' passages only (default 1.0 with one passage "

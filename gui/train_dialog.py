@@ -42,8 +42,8 @@ from gui.worker import TaskHandle
 KINDS = (
     ("reader", "Answer from my documents — reads and cites the passages search finds "
                "(for RAG+adapter; drafts questions first)"),
-    ("knowledge", "Know my documents — learns their facts to answer without search "
-                  "(for Adapter mode)"),
+    ("knowledge", "Know my documents — learns every fact to answer without search "
+                  "(for Adapter mode; drafts questions about each fact first: the longest)"),
     ("text", "Documents' text — continued pre-training on the raw text"),
 )
 
@@ -200,9 +200,11 @@ class TrainDialog(QDialog):
         seq_len = self.seq_len.value() or None
         settings = self.ctx.settings_copy()
         self.check_button.setEnabled(False)
-        self.plan_label.setText("Drafting questions and building examples in the answer "
-                                "prompt format (a few minutes)…" if kind in ("reader", "knowledge")
-                                else "Reading and tokenizing the data…")
+        self.plan_label.setText(
+            "Drafting questions and building examples in the answer prompt format (a few "
+            "minutes)…" if kind == "reader" else
+            "Drafting questions about every fact of the documents (a few minutes for a dozen "
+            "documents)…" if kind == "knowledge" else "Reading and tokenizing the data…")
 
         def done(prepared: ops_lab.PreparedRun) -> None:
             self.check_button.setEnabled(True)

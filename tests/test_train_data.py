@@ -256,9 +256,12 @@ def test_a_reader_is_measured_once_at_its_last_step_whatever_the_step_count():
     for steps in (10, 64, 200):  # --steps 200 must not bring checks at 64, 128, 192 back
         assert measured_once_at_end(quick, steps, reader, {}).eval_every == steps
     assert measured_once_at_end(quick, 200, reader, {"eval_every": 50}).eval_every == 64
-    knowledge = KIND_OVERRIDES["knowledge"]  # early stopping on held-out loss stays
+    knowledge = KIND_OVERRIDES["knowledge"]  # facts are memorised: no early stopping either
     assert measured_once_at_end(PRESETS["quick"].with_overrides(**knowledge), 200, knowledge,
-                                {}).eval_every == knowledge["eval_every"]
+                                {}).eval_every == 200
+    text = {"eval_every": 20, "max_steps": 300}  # a kind that checks as it goes keeps its checks
+    assert measured_once_at_end(PRESETS["quick"].with_overrides(**text), 200, text,
+                                {}).eval_every == 20
 
 
 def test_learning_rate_and_block_order_are_pure_functions():

@@ -352,23 +352,3 @@ def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
     assert cli_run(["adapter", "list"]) == 0
     passages = f"{layout['top_k']} passage{'s' if layout['top_k'] > 1 else ''}"
     assert f"reads {passages} ({layout['context_tokens']} tokens)" in capsys.readouterr().out
-
-
-def test_knowledge_examples_restate_each_fact_several_ways():
-    from engine.train.reader import ReaderQuestion, knowledge_examples
-
-    sentence = "The winter crew numbered 27 people under director Marchetti-Okafor in 2025."
-    questions = [ReaderQuestion("How many people were in the winter crew?", "27", "c1", "a p.1",
-                                sentence),
-                 ReaderQuestion("How large was the crew that wintered?", "27", "c1", "a p.1",
-                                sentence)]
-    examples = knowledge_examples(questions, "sample")
-    pairs = [e for e in examples if e.is_chat]
-    texts = [e.text for e in examples if not e.is_chat]
-    assert texts == [sentence]  # the fact as plain text, once
-    asked = [e.messages[0][1] for e in pairs]
-    assert questions[0].question in asked and questions[1].question in asked
-    clozes = [q for q in asked if q.startswith("Fill in the blank")]
-    assert len(clozes) == 2 and all("____" in q for q in clozes)
-    # every restatement is answered with the whole fact, closed-book (no passages)
-    assert all(e.messages[-1][1] == sentence and len(e.messages) == 2 for e in pairs)

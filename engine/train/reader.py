@@ -36,10 +36,8 @@ from the user's own collection:
   in this passage.", a git reader declined as often where the passage held the answer (5) as
   where it did not (5), answered 34 from the first passage against 37, and read in turn over
   three passages also 34: the small model cannot tell whether a passage answers.
-* **knowledge** (for the ``adapter`` mode, no retrieval): each fact is restated several ways, as
-  closed-book question/answer pairs (several drafted questions, plus fill-in-the-blank forms) whose
-  answer is the fact's sentence, and the sentence as plain text. Facts need many paraphrases to
-  be extractable later (Allen-Zhu & Li, "Physics of LMs 3.1"; Ovadia et al. 2023).
+* **knowledge** (for the ``adapter`` mode, no retrieval): every distinctive fact of the
+  collection asked several ways and answered by the fact (:mod:`engine.train.knowledge`).
 
 Questions come from the user's pairs / question file (the oracle is the passage that contains
 the answer; pairs whose answer no passage contains are dropped), or are drafted answer-first
@@ -343,32 +341,6 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
     return examples, stats
 
 
-# -- knowledge examples ---------------------------------------------------------------------------
-def knowledge_examples(questions: list[ReaderQuestion], collection: str) -> list[Example]:
-    """Closed-book restatements of each fact: Q -> the fact's sentence, cloze forms, the text.
-
-    Every drafted question becomes a pair answered by the whole sentence (so a later question
-    about the fact recalls the sentence, which holds the answer); each sentence also appears as
-    fill-in-the-blank pairs for its other facts and as plain text.
-    """
-    from engine.evaluate.draft import candidate_answers, cloze
-
-    examples: list[Example] = []
-    seen_sentences: set[str] = set()
-    for q in questions:
-        sentence = q.sentence or q.answer
-        examples.append(Example(q.origin, messages=(("user", q.question),
-                                                    ("assistant", sentence))))
-        if sentence in seen_sentences:
-            continue
-        seen_sentences.add(sentence)
-        examples.append(Example(q.origin, text=sentence))
-        for fact in candidate_answers(sentence)[:2]:
-            examples.append(Example(q.origin, messages=(("user", cloze(sentence, fact)),
-                                                        ("assistant", sentence))))
-    return examples
-
-
 # -- caching the drafted questions ----------------------------------------------------------------
 def cache_key(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
@@ -397,7 +369,9 @@ def load_questions_cache(path: Path) -> list[ReaderQuestion] | None:
 # -- the training data of a reader or knowledge adapter -------------------------------------------
 #: Drafted questions by default: enough examples to teach the reading habit while drafting and
 #: training a 12-document collection stay within ~10 minutes on 2 cores (measured, see bench_modes).
-DEFAULT_DRAFT = {"reader": 120, "knowledge": 120}
+#: A knowledge adapter learns every distinctive fact of the collection (None: no cap; a number
+#: caps the facts): facts it never saw, it cannot recall (engine.train.knowledge).
+DEFAULT_DRAFT: dict[str, int | None] = {"reader": 120, "knowledge": None}
 KINDS = ("reader", "knowledge")
 
 
@@ -427,7 +401,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
         raise TrainDataError(f"collection {collection!r} has no text to train on; index some "
                              "files into it first")
     draft = DEFAULT_DRAFT[kind] if draft is None else draft
-    if draft < 0:
+    if draft is not None and draft < 0:
         raise TrainDataError("the number of drafted questions cannot be negative")
     if draft == 0 and data_file is None:
         raise TrainDataError("nothing to train on: give a question file or let Satchel draft "
@@ -441,6 +415,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
         source["layout"] = Layout(settings.top_k, settings.context_tokens).to_json()
     assistant = Assistant(settings)
     questions: list[ReaderQuestion] = []
+    heldout: list[Example] | None = None
     try:
         if data_file is not None:
             job.status("Finding the passage of each of your questions")
@@ -449,25 +424,36 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             questions += mine
             source.update(path=str(Path(data_file).expanduser().resolve()),
                           from_file=len(mine), dropped_not_in_collection=dropped)
-        if draft:
-            model = Path(settings.model_path).expanduser() if settings.model_path else (
-                default_model_path())
-            per_fact = 2 if kind == "knowledge" else 1
-            clozes = kind == "knowledge"  # the reader learns from real questions only
-            key = cache_key(coll=[collection, coll.chunks.version, coll.count_chunks()],
-                            model=model_sha256(model), count=draft, seed=seed,
-                            per_fact=per_fact, clozes=clozes, v=12)
+        model = Path(settings.model_path).expanduser() if settings.model_path else (
+            default_model_path())
+        key_parts = {"coll": [collection, coll.chunks.version, coll.count_chunks()],
+                     "model": model_sha256(model), "count": draft, "seed": seed}
+        if kind == "knowledge" and draft != 0:
+            from engine.train.knowledge import (
+                cached_fact_questions,
+                collection_facts,
+                knowledge_examples,
+            )
+
+            facts = collection_facts(collection, draft)
+            asked = cached_fact_questions(facts, assistant=assistant, job=job, seed=seed,
+                                          key=cache_key(**key_parts, v=13))
+            mine = [(q.origin, q.question, q.answer) for q in questions]
+            examples, heldout = knowledge_examples(facts, asked, seed=seed, mine=mine)
+            source.update(facts=len(facts), drafted=sum(map(len, asked)),
+                          facts_asked=sum(1 for a in asked if a))
+        elif draft:
+            key = cache_key(**key_parts, per_fact=1, clozes=False, v=12)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
                 job.status("Drafting questions from your documents")
                 drafted = draft_questions_for(collection, draft, assistant=assistant, job=job,
-                                              seed=seed, per_fact=per_fact,
-                                              cloze_fallback=clozes)
+                                              seed=seed)
                 save_questions(drafted, cache)
             questions += drafted
             source.update(drafted=len(drafted), drafted_asked=draft, drafted_file=str(cache))
-        if not questions:
+        if not questions and heldout is None:
             raise TrainDataError(f"no usable question for collection {collection!r}: no "
                                  "passage contains the answers given, and none could be drafted")
         if kind == "reader":
@@ -475,8 +461,11 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             examples, stats = reader_examples(questions, collection, assistant=assistant,
                                               p_oracle=p_oracle, seed=seed, job=job)
             source["examples_stats"] = stats.to_json()
-        else:
-            examples = knowledge_examples(questions, collection)
+        elif heldout is None:  # knowledge from the user's questions alone (--draft 0)
+            from engine.train.knowledge import knowledge_examples
+
+            examples, heldout = knowledge_examples(
+                [], [], mine=[(q.origin, q.question, q.answer) for q in questions])
     finally:
         assistant.runtime.unload()
         from engine.embed import release_embedders
@@ -484,9 +473,13 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
         release_embedders()
         release_memory()
     source["questions"] = len(questions)
-    train, heldout = split_heldout(examples, 0.1, seed=seed)
+    if heldout is None:
+        train, heldout = split_heldout(examples, 0.1, seed=seed)
+    else:  # knowledge: held out are other wordings of trained facts (engine.train.knowledge)
+        train, heldout = examples, heldout or split_heldout(examples, 0.1, seed=seed)[1]
     source["examples"] = len(train) + len(heldout)
     return TrainingData(source, train, heldout, control_texts())
+
 
 
 # -- building the data in a child process ---------------------------------------------------------

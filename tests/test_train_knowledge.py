@@ -1,0 +1,112 @@
+"""The knowledge adapter's data: every distinctive fact, asked several ways, answered by the fact.
+
+Real models: the sample corpus indexed with MiniLM, questions drafted by the bundled SmolLM2-135M.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.samples import CORPUS_DIR
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory):
+    from engine import paths
+    from engine.indexer import index_paths
+
+    home = tmp_path_factory.mktemp("knowledge-home")
+    paths.set_data_dir(home)
+    try:
+        assert not index_paths([CORPUS_DIR], "sample").files_failed
+    finally:
+        paths.set_data_dir(None)
+    return home
+
+
+@pytest.fixture
+def in_sample(sample_home):
+    from engine import paths
+
+    paths.set_data_dir(sample_home)
+    yield sample_home
+    paths.set_data_dir(None)
+
+
+def test_facts_are_distinctive_and_found_in_their_sentence_and_passage(in_sample):
+    from engine.index import Collection
+    from engine.train.knowledge import MAX_CHUNKS_WITH_FACT, collection_facts
+
+    facts = collection_facts("sample")
+    rows = Collection.open("sample").chunks.search().select(["chunk_id", "text"]).limit(
+        None).to_list()
+    text = {r["chunk_id"]: " ".join(r["text"].split()) for r in rows}
+    assert len(facts) > 50
+    for fact in facts:
+        assert fact.answer in fact.sentence and fact.sentence in text[fact.chunk_id]
+        assert sum(fact.answer.lower() in t.lower() for t in text.values()) <= (
+            MAX_CHUNKS_WITH_FACT)
+        assert fact.origin.startswith("drafted from ")
+    assert len({(f.sentence, f.answer.lower()) for f in facts}) == len(facts)
+    assert collection_facts("sample", 7) == facts[:7]
+
+
+def test_each_fact_is_asked_several_ways_in_the_adapter_mode_prompt():
+    from engine.answer import Assistant
+    from engine.evaluate.draft import cloze
+    from engine.llm import Runtime
+    from engine.settings import Settings
+    from engine.train.knowledge import Fact, knowledge_examples
+
+    facts = [Fact(f"c{i}", "drafted from log.txt p.1", f"Buoy HRB-{i:02d} is moored at "
+                  f"{10 + i} metres.", f"HRB-{i:02d}") for i in range(30)]
+    asked = [[f"Which buoy is moored at {10 + i} metres?", f"What buoy lies at {10 + i} m?"]
+             if i % 3 else [] for i in range(30)]
+    mine = [("pairs.jsonl line 1", "Who keeps the log?", "Zoë Achterberg")]
+    train, heldout = knowledge_examples(facts, asked, seed=3, mine=mine)
+    by_question = {e.messages[1][1]: e for e in train + heldout}
+    for fact, questions in zip(facts, asked, strict=True):
+        for q in [*questions, cloze(fact.sentence, fact.answer)]:
+            assert by_question[q].messages[-1] == ("assistant", fact.answer)
+    assert by_question["Who keeps the log?"].messages[-1] == ("assistant", "Zoë Achterberg")
+    # held out: the cloze of one fact in ten among those asked otherwise, never a whole fact
+    assert len(heldout) == 2 and all(e.messages[1][1].startswith("Fill in the blank")
+                                     for e in heldout)
+    trained = {e.messages[-1][1] for e in train}
+    assert all(f.answer in trained for f in facts)
+    assert len(train) + len(heldout) == sum(map(len, asked)) + len(facts) + 1
+    # the prompt is the one adapter mode answers from (no passages: Satchel's base prompt)
+    runtime = Runtime()
+    try:
+        assistant = Assistant(Settings(), runtime)
+        assistant.ensure_model()
+        fitted = assistant.prompt_for("Which buoy is moored at 11 metres?", [], [], 64)
+    finally:
+        runtime.unload()
+    example = by_question["Which buoy is moored at 11 metres?"]
+    assert [(m["role"], m["content"]) for m in fitted.messages] == list(example.messages[:2])
+    assert knowledge_examples(facts, asked, seed=3, mine=mine) == (train, heldout)
+
+
+def test_cli_trains_a_knowledge_adapter_on_drafted_facts(in_sample, capsys):
+    from cli.app import run as cli_run
+    from models.adapters import get_adapter
+
+    assert cli_run(["adapter", "train", "--collection", "sample", "--kind", "knowledge",
+                    "--draft", "12", "--steps", "1", "--name", "k1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["name"] == "k1" and out["metrics"]["steps"] == 1
+    source = get_adapter("k1").manifest.data_source
+    assert source["kind"] == "knowledge" and source["facts"] == 12
+    assert 0 < source["facts_asked"] <= 12 and source["drafted"] >= source["facts_asked"]
+    assert source["examples"] == source["drafted"] + 12
+    # drafted once: a second run reads the questions from the cache
+    assert cli_run(["adapter", "train", "--collection", "sample", "--kind", "knowledge",
+                    "--draft", "12", "--steps", "1", "--name", "k1", "--overwrite",
+                    "--json"]) == 0
+    again = get_adapter("k1").manifest.data_source
+    assert again["drafted"] == source["drafted"]
