@@ -110,3 +110,17 @@ def test_cli_trains_a_knowledge_adapter_on_drafted_facts(in_sample, capsys):
                     "--json"]) == 0
     again = get_adapter("k1").manifest.data_source
     assert again["drafted"] == source["drafted"]
+
+
+def test_a_collection_without_facts_is_refused_in_one_line(in_sample, tmp_path, capsys):
+    from cli.app import run as cli_run
+    from engine.indexer import index_paths
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "note.txt").write_text("we walked along the shore and talked about "
+                                                  "the weather for a while.\n")
+    assert not index_paths([tmp_path / "plain"], "plain").files_failed
+    assert cli_run(["adapter", "train", "--collection", "plain", "--kind", "knowledge",
+                    "--steps", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "no fact to learn in collection 'plain'" in err and err.strip().count("\n") == 0

@@ -436,6 +436,9 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             )
 
             facts = collection_facts(collection, draft)
+            if not facts and not questions:
+                raise TrainDataError(f"no fact to learn in collection {collection!r}: no "
+                                     "sentence holds a distinctive number, code or name")
             asked = cached_fact_questions(facts, assistant=assistant, job=job, seed=seed,
                                           key=cache_key(**key_parts, v=13))
             mine = [(q.origin, q.question, q.answer) for q in questions]
@@ -475,11 +478,12 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     source["questions"] = len(questions)
     if heldout is None:
         train, heldout = split_heldout(examples, 0.1, seed=seed)
-    else:  # knowledge: held out are other wordings of trained facts (engine.train.knowledge)
+    else:  # knowledge: held out are other wordings of trained facts (engine.train.knowledge);
+        # with none (the user's questions alone), a sample of the trained ones: facts are to
+        # be memorised, so none is kept from training
         train, heldout = examples, heldout or split_heldout(examples, 0.1, seed=seed)[1]
     source["examples"] = len(train) + len(heldout)
     return TrainingData(source, train, heldout, control_texts())
-
 
 
 # -- building the data in a child process ---------------------------------------------------------
