@@ -9,8 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from engine.samples import CORPUS_DIR
 
@@ -99,3 +100,27 @@ def index_and_kill_mid_run(paths_: list[Path], home: Path, committed: Callable[[
         if proc.poll() is None:
             proc.kill()
     return done
+
+
+def indexed_sample_home(tmp_path_factory: Any, prefix: str) -> Path:
+    """A data dir of its own with the sample corpus indexed as collection "sample" (for a
+    module-scoped fixture: indexing is the slow part)."""
+    from engine import paths
+    from engine.indexer import index_paths
+
+    home = tmp_path_factory.mktemp(prefix)
+    paths.set_data_dir(home)
+    try:
+        assert not index_paths([CORPUS_DIR], "sample").files_failed
+    finally:
+        paths.set_data_dir(None)
+    return home
+
+
+def in_data_dir(home: Path) -> Iterator[Path]:
+    """Body of a fixture that points Satchel at ``home`` for one test (``yield from``)."""
+    from engine import paths
+
+    paths.set_data_dir(home)
+    yield home
+    paths.set_data_dir(None)

@@ -9,32 +9,20 @@ import json
 
 import pytest
 
-from engine.samples import CORPUS_DIR
+from tests.helpers_corpus import in_data_dir, indexed_sample_home
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def sample_home(tmp_path_factory):
-    from engine import paths
-    from engine.indexer import index_paths
-
-    home = tmp_path_factory.mktemp("knowledge-home")
-    paths.set_data_dir(home)
-    try:
-        assert not index_paths([CORPUS_DIR], "sample").files_failed
-    finally:
-        paths.set_data_dir(None)
-    return home
+    """One indexed sample corpus for the module (indexing is the slow part)."""
+    return indexed_sample_home(tmp_path_factory, "knowledge-home")
 
 
 @pytest.fixture
 def in_sample(sample_home):
-    from engine import paths
-
-    paths.set_data_dir(sample_home)
-    yield sample_home
-    paths.set_data_dir(None)
+    yield from in_data_dir(sample_home)
 
 
 def test_facts_are_distinctive_and_found_in_their_sentence_and_passage(in_sample):

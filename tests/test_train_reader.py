@@ -12,7 +12,8 @@ import re
 import numpy as np
 import pytest
 
-from engine.samples import CORPUS_DIR, QA_PATH
+from engine.samples import QA_PATH
+from tests.helpers_corpus import in_data_dir, indexed_sample_home
 
 pytestmark = pytest.mark.slow
 
@@ -22,25 +23,12 @@ _PASSAGE_LINE = re.compile(r"^\[(\d+)\] \(([^)]*)\) (.*)$")
 @pytest.fixture(scope="module")
 def sample_home(tmp_path_factory):
     """One indexed sample corpus for the module (indexing is the slow part)."""
-    from engine import paths
-    from engine.indexer import index_paths
-
-    home = tmp_path_factory.mktemp("reader-home")
-    paths.set_data_dir(home)
-    try:
-        assert not index_paths([CORPUS_DIR], "sample").files_failed
-    finally:
-        paths.set_data_dir(None)
-    return home
+    return indexed_sample_home(tmp_path_factory, "reader-home")
 
 
 @pytest.fixture
 def in_sample(sample_home):
-    from engine import paths
-
-    paths.set_data_dir(sample_home)
-    yield sample_home
-    paths.set_data_dir(None)
+    yield from in_data_dir(sample_home)
 
 
 @pytest.fixture(scope="module")

@@ -150,14 +150,25 @@ def cached_fact_questions(facts: list[Fact], *, assistant: Any, job: Job, seed: 
     from engine.paths import atomic_write_text
 
     cache = paths.cache_dir() / "drafted" / f"{key}.json"
-    try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if isinstance(cached, list) and len(cached) == len(facts):
-            return [[str(q) for q in qs] for qs in cached]
-    except (OSError, ValueError):
-        pass
+    cached = _read_cache(cache, len(facts))
+    if cached is not None:
+        return cached
     job.status(f"Drafting questions about {len(facts)} facts of your documents")
     asked = draft_fact_questions(facts, assistant=assistant, job=job, seed=seed)
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(cache, json.dumps(asked, ensure_ascii=False))
     return asked
+
+
+def _read_cache(cache: Any, count: int) -> list[list[str]] | None:
+    """The cached questions of ``count`` facts; None when there are none to trust (missing,
+    unreadable, or drafted for another set of facts): then they are drafted again."""
+    import json
+
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, list) or len(cached) != count:
+        return None
+    return [[str(q) for q in qs] for qs in cached]
