@@ -27,7 +27,7 @@ def in_sample(sample_home):
 
 def test_facts_are_distinctive_and_found_in_their_sentence_and_passage(in_sample):
     from engine.index import Collection
-    from engine.train.knowledge import MAX_CHUNKS_WITH_FACT, collection_facts
+    from engine.train.knowledge import _QUANTITY, MAX_CHUNKS_WITH_FACT, collection_facts
 
     facts = collection_facts("sample")
     rows = Collection.open("sample").chunks.search().select(["chunk_id", "text"]).limit(
@@ -36,29 +36,36 @@ def test_facts_are_distinctive_and_found_in_their_sentence_and_passage(in_sample
     assert len(facts) > 50
     for fact in facts:
         assert fact.answer in fact.sentence and fact.sentence in text[fact.chunk_id]
-        assert sum(fact.answer.lower() in t.lower() for t in text.values()) <= (
-            MAX_CHUNKS_WITH_FACT)
+        # a word on every page is no fact; a quantity is one wherever it stands
+        assert _QUANTITY.fullmatch(fact.answer) or sum(
+            fact.answer.lower() in t.lower() for t in text.values()) <= MAX_CHUNKS_WITH_FACT
         assert fact.origin.startswith("drafted from ")
     assert len({(f.sentence, f.answer.lower()) for f in facts}) == len(facts)
     assert collection_facts("sample", 7) == facts[:7]
+    common = [f for f in facts if sum(f.answer.lower() in t.lower() for t in text.values())
+              > MAX_CHUNKS_WITH_FACT]
+    assert common and all(any(c.isdigit() for c in f.answer) for f in common)
+    assert any(f.heading for f in facts)  # the section each fact is from, for its cloze
 
 
 def test_each_fact_is_asked_several_ways_in_the_adapter_mode_prompt():
     from engine.answer import Assistant
-    from engine.evaluate.draft import cloze
     from engine.llm import Runtime
     from engine.settings import Settings
     from engine.train.knowledge import Fact, knowledge_examples
 
     facts = [Fact(f"c{i}", "drafted from log.txt p.1", f"Buoy HRB-{i:02d} is moored at "
-                  f"{10 + i} metres.", f"HRB-{i:02d}") for i in range(30)]
+                  f"{10 + i} metres.", f"HRB-{i:02d}", "Harbour > Moorings" if i % 2 else "")
+             for i in range(30)]
     asked = [[f"Which buoy is moored at {10 + i} metres?", f"What buoy lies at {10 + i} m?"]
              if i % 3 else [] for i in range(30)]
     mine = [("pairs.jsonl line 1", "Who keeps the log?", "Zoë Achterberg")]
     train, heldout = knowledge_examples(facts, asked, seed=3, mine=mine)
     by_question = {e.messages[1][1]: e for e in train + heldout}
-    for fact, questions in zip(facts, asked, strict=True):
-        for q in [*questions, cloze(fact.sentence, fact.answer)]:
+    for i, (fact, questions) in enumerate(zip(facts, asked, strict=True)):
+        where = " (Harbour > Moorings)" if fact.heading else ""  # the section, when known
+        blank = f'Fill in the blank{where}: "Buoy ____ is moored at {10 + i} metres."'
+        for q in [*questions, blank]:
             assert by_question[q].messages[-1] == ("assistant", fact.answer)
     assert by_question["Who keeps the log?"].messages[-1] == ("assistant", "Zoë Achterberg")
     # held out: the cloze of one fact in ten among those asked otherwise, never a whole fact
@@ -80,6 +87,32 @@ def test_each_fact_is_asked_several_ways_in_the_adapter_mode_prompt():
     assert knowledge_examples(facts, asked, seed=3, mine=mine) == (train, heldout)
 
 
+
+def test_questions_that_cannot_teach_their_fact_are_not_trained():
+    from engine.train.knowledge import Fact, knowledge_examples, usable_questions
+
+    limits = "The default setting for SQLITE_MAX_COLUMN is 2000."
+    facts = [Fact("c1", "drafted from limits.html p.1", limits, "SQLITE_MAX_COLUMN"),
+             Fact("c1", "drafted from limits.html p.1", limits, "2000"),
+             Fact("c2", "drafted from faq.html p.1", "Run PRAGMA quick_check to check fast.",
+                  "quick_check"),
+             Fact("c3", "drafted from wal.html p.1", "A checkpoint runs at 1000 pages.",
+                  "1000 pages")]
+    asked = [["What is the maximum number of columns?", "Which parameter sets the column limit?"],
+             ["What is the default column limit?"],
+             ["Which pragma checks fast?", "How many checks does it run?"],
+             ["What is the default setting?", "When does a checkpoint run?"]]
+    asked[2].append("What is the default setting?")  # drafted alike for two facts: no answer
+    assert usable_questions(facts, asked) == [
+        ["Which parameter sets the column limit?"],  # a quantity asked, a name given: dropped
+        ["What is the default column limit?"],
+        ["Which pragma checks fast?"],
+        ["When does a checkpoint run?"]]
+    train, heldout = knowledge_examples(facts, asked)
+    questions = {e.messages[1][1] for e in train + heldout}
+    assert "What is the maximum number of columns?" not in questions
+    assert "What is the default setting?" not in questions
+
 def test_cli_trains_a_knowledge_adapter_on_drafted_facts(in_sample, capsys):
     from cli.app import run as cli_run
     from models.adapters import get_adapter
@@ -90,8 +123,9 @@ def test_cli_trains_a_knowledge_adapter_on_drafted_facts(in_sample, capsys):
     assert out["name"] == "k1" and out["metrics"]["steps"] == 1
     source = get_adapter("k1").manifest.data_source
     assert source["kind"] == "knowledge" and source["facts"] == 12
-    assert 0 < source["facts_asked"] <= 12 and source["drafted"] >= source["facts_asked"]
-    assert source["examples"] == source["drafted"] + 12
+    assert 0 < source["facts_asked"] <= 12 and source["drafted_used"] >= source["facts_asked"]
+    assert source["drafted"] >= source["drafted_used"]
+    assert source["examples"] == source["drafted_used"] + 12
     # drafted once: a second run reads the questions from the cache
     assert cli_run(["adapter", "train", "--collection", "sample", "--kind", "knowledge",
                     "--draft", "12", "--steps", "1", "--name", "k1", "--overwrite",
@@ -112,3 +146,26 @@ def test_a_collection_without_facts_is_refused_in_one_line(in_sample, tmp_path, 
                     "--steps", "1"]) != 0
     err = capsys.readouterr().err
     assert "no fact to learn in collection 'plain'" in err and err.strip().count("\n") == 0
+
+
+def test_drafted_questions_are_cached_per_fact(in_sample):
+    """A changed collection drafts only its new facts; an unchanged one never loads the model."""
+    from engine.answer import Assistant
+    from engine.jobs import Job
+    from engine.settings import Settings
+    from engine.train.knowledge import cached_fact_questions, collection_facts
+
+    facts = collection_facts("sample", 5)
+    totals: list[int] = []
+    assistant = Assistant(Settings())
+    try:
+        first = cached_fact_questions(facts[:3], assistant=assistant, job=Job(), seed=0,
+                                      key="per-fact")
+        more = cached_fact_questions(facts, assistant=assistant, seed=0, key="per-fact",
+                                     job=Job(lambda s: totals.append(s.total), min_interval_s=0))
+    finally:
+        assistant.runtime.unload()
+    assert more[:3] == first and len(more) == 5
+    assert {t for t in totals if t is not None} == {2}  # only the two new facts are drafted
+    assert cached_fact_questions(facts[::-1], assistant=None, job=Job(), seed=0,
+                                 key="per-fact") == more[::-1]

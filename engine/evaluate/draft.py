@@ -175,10 +175,12 @@ def acceptable_question(question: str, answer: str, sentence: str, *,
     return not _YEAR.match(answer) or bool(re.search(r"\b(when|year)\b", q, re.IGNORECASE))
 
 
-def cloze(sentence: str, answer: str) -> str:
-    """A fill-in-the-blank question: the sentence with the answer blanked out."""
+def cloze(sentence: str, answer: str, about: str = "") -> str:
+    """A fill-in-the-blank question: the sentence with the answer blanked out (``about``: the
+    section it is from, named before it)."""
     blanked = sentence.replace(answer, "____", 1)
-    return f'Fill in the blank: "{blanked}"'
+    where = f" ({about})" if about else ""
+    return f'Fill in the blank{where}: "{blanked}"'
 
 
 def source_names(paths: list[str]) -> dict[str, str]:

@@ -433,18 +433,22 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
                 cached_fact_questions,
                 collection_facts,
                 knowledge_examples,
+                usable_questions,
             )
 
             facts = collection_facts(collection, draft)
             if not facts and not questions:
                 raise TrainDataError(f"no fact to learn in collection {collection!r}: no "
                                      "sentence holds a distinctive number, code or name")
-            asked = cached_fact_questions(facts, assistant=assistant, job=job, seed=seed,
-                                          key=cache_key(**key_parts, v=13))
+            asked = cached_fact_questions(  # per fact: not the collection's version nor count
+                facts, assistant=assistant, job=job, seed=seed,
+                key=cache_key(coll=collection, model=key_parts["model"], seed=seed, v=14))
             mine = [(q.origin, q.question, q.answer) for q in questions]
             examples, heldout = knowledge_examples(facts, asked, seed=seed, mine=mine)
+            usable = usable_questions(facts, asked)
             source.update(facts=len(facts), drafted=sum(map(len, asked)),
-                          facts_asked=sum(1 for a in asked if a))
+                          drafted_used=sum(map(len, usable)),
+                          facts_asked=sum(1 for a in usable if a))
         elif draft:
             key = cache_key(**key_parts, per_fact=1, clozes=False, v=12)
             cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
