@@ -169,3 +169,31 @@ def test_drafted_questions_are_cached_per_fact(in_sample):
     assert {t for t in totals if t is not None} == {2}  # only the two new facts are drafted
     assert cached_fact_questions(facts[::-1], assistant=None, job=Job(), seed=0,
                                  key="per-fact") == more[::-1]
+
+
+
+def test_a_cancelled_drafting_run_keeps_what_it_drafted(in_sample, monkeypatch):
+    """Cancel ends the data child at once: drafts are saved as they come, not only at the end."""
+    from engine.answer import Assistant
+    from engine.jobs import Cancelled, Job
+    from engine.settings import Settings
+    from engine.train import knowledge
+    from engine.train.knowledge import _read_cache, cached_fact_questions, collection_facts
+
+    monkeypatch.setattr(knowledge, "SAVE_EVERY", 3)
+    facts = collection_facts("sample")[10:16]
+    job = Job(lambda s: s.done == 3 and not job.cancelled() and job.cancel(), min_interval_s=0)
+    assistant = Assistant(Settings())
+    try:
+        with pytest.raises(Cancelled):
+            cached_fact_questions(facts, assistant=assistant, job=job, seed=0, key="cancelled")
+        from engine import paths
+
+        kept = _read_cache(paths.cache_dir() / "drafted" / "cancelled.json")
+        assert len(kept) == 3  # four were drafted when it was cancelled; saved by threes
+        totals: list[float | None] = []
+        cached_fact_questions(facts, assistant=assistant, seed=0, key="cancelled",
+                              job=Job(lambda s: totals.append(s.total), min_interval_s=0))
+    finally:
+        assistant.runtime.unload()
+    assert {t for t in totals if t is not None} == {3}  # only the three not saved

@@ -59,6 +59,9 @@ FACTS_PER_SENTENCE = 3
 #: Questions drafted per fact at most, and model calls spent on each fact at most.
 QUESTIONS_PER_FACT = 2
 DRAFT_ATTEMPTS = 4
+#: Drafted questions are written to the cache after this many facts: a cancelled run (its
+#: process is ended at once) keeps what it drafted, and the next one drafts only the rest.
+SAVE_EVERY = 20
 #: One fact in this many (among those with a drafted question) has its cloze held out.
 HELDOUT_EVERY = 10
 
@@ -104,9 +107,10 @@ def collection_facts(collection: str, limit: int | None = None) -> list[Fact]:
 
 
 def draft_fact_questions(facts: list[Fact], *, assistant: Any, job: Job | None = None,
-                         seed: int = 0) -> list[list[str]]:
+                         seed: int = 0, on_fact: Any = None) -> list[list[str]]:
     """Up to :data:`QUESTIONS_PER_FACT` distinct questions per fact (greedy first, then
-    sampled), each passing the drafting filters; [] for a fact the model phrased badly."""
+    sampled), each passing the drafting filters; [] for a fact the model phrased badly.
+    ``on_fact(fact, questions)`` is called as each fact is done."""
     from engine.evaluate.draft import _ask_model
 
     job = job or Job()
@@ -124,6 +128,8 @@ def draft_fact_questions(facts: list[Fact], *, assistant: Any, job: Job | None =
             if len(got) >= QUESTIONS_PER_FACT:
                 break
         out.append(got)
+        if on_fact is not None:
+            on_fact(fact, got)
     job.progress(len(facts), len(facts), questions=sum(map(len, out)))
     return out
 
@@ -207,13 +213,23 @@ def cached_fact_questions(facts: list[Fact], *, assistant: Any, job: Job, seed: 
     cache = paths.cache_dir() / "drafted" / f"{key}.json"
     known = _read_cache(cache)
     new = [f for f in facts if _fact_key(f) not in known]
-    if new:
-        job.status(f"Drafting questions about {len(new)} facts of your documents")
-        for fact, asked in zip(new, draft_fact_questions(new, assistant=assistant, job=job,
-                                                         seed=seed), strict=True):
-            known[_fact_key(fact)] = asked
+    unsaved = [0]
+
+    def save() -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(cache, json.dumps(known, ensure_ascii=False))
+        unsaved[0] = 0
+
+    def keep(fact: Fact, asked: list[str]) -> None:
+        known[_fact_key(fact)] = asked
+        unsaved[0] += 1
+        if unsaved[0] >= SAVE_EVERY:
+            save()
+
+    if new:
+        job.status(f"Drafting questions about {len(new)} facts of your documents")
+        draft_fact_questions(new, assistant=assistant, job=job, seed=seed, on_fact=keep)
+        save()
     return [known[_fact_key(f)] for f in facts]
 
 

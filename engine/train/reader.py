@@ -482,11 +482,13 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     source["questions"] = len(questions)
     if heldout is None:
         train, heldout = split_heldout(examples, 0.1, seed=seed)
+        source["examples"] = len(train) + len(heldout)
     else:  # knowledge: held out are other wordings of trained facts (engine.train.knowledge);
-        # with none (the user's questions alone), a sample of the trained ones: facts are to
-        # be memorised, so none is kept from training
-        train, heldout = examples, heldout or split_heldout(examples, 0.1, seed=seed)[1]
-    source["examples"] = len(train) + len(heldout)
+        # with none (few facts, or the user's questions alone), a sample of the trained ones,
+        # counted once: facts are to be memorised, so none is kept from training
+        train = examples
+        source["examples"] = len(train) + len(heldout)
+        heldout = heldout or split_heldout(examples, 0.1, seed=seed)[1]
     return TrainingData(source, train, heldout, control_texts())
 
 
@@ -525,7 +527,8 @@ def build_in_child(kind: str, collection: str, *, job: Job | None = None,
     Why a child: drafting and retrieval load llama.cpp, the embedder and LanceDB, whose memory
     a Python process does not give back; with them resident, the training process peaked at
     3.3 GB. In a child that has exited before the trainer loads, training peaks alone. Cancel
-    ends the child at once (drafted questions are cached, so nothing done is lost).
+    ends the child at once (a knowledge adapter's drafted questions are cached as they come,
+    a reader's once drafted, so a second run does not draft them again).
     """
     job = job or Job()
     with heavy_job("training-data", collection):  # drafting runs llama.cpp and the embedder
