@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,8 @@ def collection_facts(collection: str, limit: int | None = None) -> list[Fact]:
 
 
 def draft_fact_questions(facts: list[Fact], *, assistant: Any, job: Job | None = None,
-                         seed: int = 0, on_fact: Any = None) -> list[list[str]]:
+                         seed: int = 0, on_fact: Callable[[Fact, list[str]], None] | None = None
+                         ) -> list[list[str]]:
     """Up to :data:`QUESTIONS_PER_FACT` distinct questions per fact (greedy first, then
     sampled), each passing the drafting filters; [] for a fact the model phrased badly.
     ``on_fact(fact, questions)`` is called as each fact is done."""
@@ -213,17 +215,19 @@ def cached_fact_questions(facts: list[Fact], *, assistant: Any, job: Job, seed: 
     cache = paths.cache_dir() / "drafted" / f"{key}.json"
     known = _read_cache(cache)
     new = [f for f in facts if _fact_key(f) not in known]
-    unsaved = [0]
+    unsaved = 0
 
     def save() -> None:
+        nonlocal unsaved
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(cache, json.dumps(known, ensure_ascii=False))
-        unsaved[0] = 0
+        unsaved = 0
 
     def keep(fact: Fact, asked: list[str]) -> None:
+        nonlocal unsaved
         known[_fact_key(fact)] = asked
-        unsaved[0] += 1
-        if unsaved[0] >= SAVE_EVERY:
+        unsaved += 1
+        if unsaved >= SAVE_EVERY:
             save()
 
     if new:
