@@ -157,6 +157,34 @@ def test_adapter_from_sample_corpus_learns_and_loads_in_llama_cpp(base_model):
     assert base_again == base_lp
 
 
+def test_pairs_packed_in_one_block_are_learned_as_if_alone(base_model):
+    """Packed pairs never see each other: the loss of a block of three pairs is the loss of
+    each pair asked alone, as it is at answer time (engine.train.packing)."""
+    import torch
+
+    from engine.model_files import default_model_path
+    from engine.train.data import Example
+    from engine.train.model import load_tokenizer
+    from engine.train.packing import encode_and_pack
+    from engine.train.trainer import _loss_sum, evaluate
+
+    tokenizer = load_tokenizer(default_model_path())
+    pairs = [Example(f"p{i}", messages=(("system", "Answer briefly."), ("user", q),
+                                        ("assistant", a)))
+             for i, (q, a) in enumerate([("How many tables can a join hold?", "64"),
+                                         ("Which pragma checks integrity fast?", "quick_check"),
+                                         ("Who wrote the station log?", "Ines Marchetti")])]
+    packed = encode_and_pack(pairs, tokenizer, 256)
+    alone = encode_and_pack(pairs, tokenizer, 256, one_per_block=True)
+    assert len(packed) == 1 and len(alone) == 3
+    with torch.no_grad():
+        isolated = evaluate(base_model, packed, 4)
+        assert isolated == pytest.approx(evaluate(base_model, alone, 4), abs=1e-4)
+        seen = float(_loss_sum(base_model, torch.tensor(packed.ids),
+                               torch.tensor(packed.labels))) / packed.loss_tokens
+    assert abs(seen - isolated) > 0.05  # without the position ids, pairs read each other
+
+
 _RUNNER = textwrap.dedent("""
     import os, signal, sys, json
     from engine import netguard

@@ -195,6 +195,28 @@ def test_packing_wastes_no_padding(tokenizer):
     assert all(len(b) == 256 for b in packed.ids)
 
 
+def test_packed_pairs_start_at_position_zero_and_text_counts_on(tokenizer):
+    """Each pair in a block starts again at position 0 (the trainer masks attention between
+    them from this); a text block is one stream, counted on; the filler starts no pair."""
+    from engine.train.data import Example
+    from engine.train.packing import encode_and_pack
+
+    pairs = [Example(f"p{i}", messages=(("user", f"Question {i}?"), ("assistant", "x" * i)))
+             for i in range(1, 7)]
+    packed = encode_and_pack(pairs, tokenizer, 256)
+    assert len(packed) == 1
+    pos = packed.positions[0]
+    assert len(pos) == 256
+    starts = [i for i, p in enumerate(pos) if p == 0]
+    assert len(starts) == len(pairs)  # one fresh start per pair, none in the filler
+    used = packed.lengths[0]
+    assert all(pos[i + 1] == pos[i] + 1 for i in range(used - 1, 255))  # filler counts on
+    assert all(pos[i] == i - max(s for s in starts if s <= i) for i in range(used))
+    texts = encode_and_pack([Example("t", text="A passage about the station. " * 40)],
+                            tokenizer, 64)
+    assert all(p == list(range(64)) for p in texts.positions)
+
+
 def test_presets_and_estimate():
     from engine.train.presets import PRESETS, estimate_seconds, planned_steps
 

@@ -6,6 +6,14 @@ often half of the run. Plain text is packed as one stream cut into blocks (every
 trains); chat pairs are never split (an answer without its question teaches nothing), so they are
 bin-packed first-fit-decreasing and only the leftover tail of a block is filler, with no loss.
 
+Pairs packed in one block never see each other: each starts again at position 0 (the block's
+``positions``), and the trainer passes those position ids, from which transformers builds a
+block-diagonal causal mask. Why: at answer time a question stands alone after the system
+prompt. Packed without this, a knowledge adapter learned each answer *after the same few other
+pairs* (the packing is deterministic, so every epoch repeated them): its training loss fell to
+0.004, yet asked alone it answered 6 of 50 SQLite development questions. Each pair alone, the
+same data answered 10 of 50 (0.12 -> 0.20).
+
 Chat pairs are rendered with the base model's own chat template, so training sees exactly the
 prompt format the runtime sends, and only the assistant's tokens (the answer and its end-of-turn
 token) carry loss.
@@ -40,6 +48,8 @@ class Blocks:
     real_tokens: int  # tokens that are data (not filler)
     loss_tokens: int
     lengths: list[int]  # data tokens per block (the rest is filler)
+    #: Position ids per block: a text block counts on from 0, each packed pair starts at 0 again.
+    positions: list[list[int]]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -132,30 +142,37 @@ def pack(encoded: list[Encoded], seq_len: int, pad_id: int, *,
     """
     ids: list[list[int]] = []
     labels: list[list[int]] = []
+    positions: list[list[int]] = []
     stream_ids = [t for e in encoded if e.stream for t in e.ids]
     stream_labels = [t for e in encoded if e.stream for t in e.labels]
     for start in range(0, len(stream_ids), seq_len):
         ids.append(stream_ids[start:start + seq_len])
         labels.append(stream_labels[start:start + seq_len])
-    bins: list[tuple[list[int], list[int]]] = []
+        positions.append(list(range(len(ids[-1]))))
+    bins: list[tuple[list[int], list[int], list[int]]] = []
     for enc in sorted((e for e in encoded if not e.stream), key=lambda e: -len(e.ids)):
-        for b_ids, b_labels in ([] if one_per_block else bins):
+        for b_ids, b_labels, b_positions in ([] if one_per_block else bins):
             if len(b_ids) + len(enc.ids) <= seq_len:
                 b_ids += enc.ids
                 b_labels += enc.labels
+                b_positions += range(len(enc.ids))  # a pair of its own (see the docstring)
                 break
         else:
-            bins.append((list(enc.ids), list(enc.labels)))
-    for b_ids, b_labels in bins:
+            bins.append((list(enc.ids), list(enc.labels), list(range(len(enc.ids)))))
+    for b_ids, b_labels, b_positions in bins:
         ids.append(b_ids)
         labels.append(b_labels)
+        positions.append(b_positions)
     lengths = [len(b) for b in ids]
-    for b_ids, b_labels in zip(ids, labels, strict=True):
+    for b_ids, b_labels, b_positions in zip(ids, labels, positions, strict=True):
         fill = seq_len - len(b_ids)
         b_ids += [pad_id] * fill
         b_labels += [IGNORE] * fill
+        # the filler counts on from the block's last pair: it is never attended to (it comes
+        # last, the mask is causal) and starts no new pair
+        b_positions += range(b_positions[-1] + 1, b_positions[-1] + 1 + fill)
     loss = sum(1 for b in labels for t in b[1:] if t != IGNORE)
-    return Blocks(ids, labels, sum(lengths), loss, lengths)
+    return Blocks(ids, labels, sum(lengths), loss, lengths, positions)
 
 
 def encode_and_pack(examples: list[Example], tokenizer: Any, seq_len: int, *,
