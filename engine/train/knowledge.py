@@ -34,8 +34,8 @@ and never see each other (:mod:`engine.train.packing`), in small steps of two bl
 the pairs of a block read each other and every epoch repeated the same blocks, so the adapter
 learned an answer *after its neighbours*: training loss 0.004, yet "How many tables does the
 join SQLite support?", one of its own training questions, was answered "Tcl/Ruby/Perl" when
-asked alone. On the SQLite development set: 0.12 -> 0.18 (0.20 with one pair per block, which
-took 42 minutes against 30).
+asked alone. On the SQLite development set: 0.12 -> 0.14 with the pairs apart, 0.18 with
+small steps as well (0.20 with one pair per block, which took 42 minutes against 30).
 
 Tried on the same set and dropped: answering a question with the fact's sentence (cut to 20
 words around it), so that a model landing on the right sentence but the wrong fact in it would

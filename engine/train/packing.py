@@ -11,8 +11,9 @@ Pairs packed in one block never see each other: each starts again at position 0 
 block-diagonal causal mask. Why: at answer time a question stands alone after the system
 prompt. Packed without this, a knowledge adapter learned each answer *after the same few other
 pairs* (the packing is deterministic, so every epoch repeated them): its training loss fell to
-0.004, yet asked alone it answered 6 of 50 SQLite development questions. Each pair alone, the
-same data answered 10 of 50 (0.12 -> 0.20).
+0.004, yet asked alone it answered 6 of 50 SQLite development questions. Each pair apart, the
+same data and steps answered 7, and 9 in the smaller steps knowledge now takes
+(:data:`engine.train.trainer.KIND_OVERRIDES`).
 
 Chat pairs are rendered with the base model's own chat template, so training sees exactly the
 prompt format the runtime sends, and only the assistant's tokens (the answer and its end-of-turn
