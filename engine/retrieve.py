@@ -11,6 +11,13 @@ A passage is listed once: copies of a file ("report.pdf" and "report (1).pdf", a
 forwarded three times, a licence paragraph in every file) have chunks of the very same text, and
 listing each copy would fill the results, and the model's few passages, with one passage.
 The best-ranked copy stays; the next different passage takes the freed place.
+
+Measured and not shipped: reranking the first five hits by the chat model's own likelihood of the
+question given each passage ("Passage: ... Please write a question based on this passage.",
+UPR, Sachan et al. 2022), mixed with the fused rank (minus 0.1 per rank). With the 135M default
+model the answer's chunk reached first place for 45 of git's 60 development questions against 40,
+47 of SQLite's 50 against 44, but 57 of the Debian Reference's 60 against 58; and five more
+passages to read cost about 0.8 s each on 2 cores, past the answer's 1.5 s median budget.
 """
 
 from __future__ import annotations
