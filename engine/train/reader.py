@@ -18,19 +18,23 @@ from the user's own collection:
   into the weights too). So the adapter learns to find and copy the answering sentence, and
   to cite it. Drafted questions are real questions, never fill-in-the-blanks (see
   :func:`draft_questions_for`).
-  A reader answers from the layout it was trained on (passages and their token budget, kept in
-  its manifest): the same development-set reader answered 0.78 from its 140 tokens and 0.68
-  from 200 or 280. Tried there and dropped: two passages per answer (the oracle beside a
-  distractor, as RAFT trains) answered 0.62, 0.64 with only the pair's single best sentence
-  favoured by the copy bias; answers that open with the passage they quote ("[2] ...", the bias
-  then favouring that passage alone) 0.42, the citation being chosen before a word is read.
-  Two passages lost again on git's pages, where retrieval puts the answer in the first two for
-  0.83 of questions but in the first for only 0.65: 0.48 (0.42 with RAFT's P=0.8) against 0.57
-  for a one-passage reader (rag: 0.42, and 0.40 with two passages). Also dropped, over the
-  three development sets (170 questions; the same recipe retrained answered 127): twice the
-  drafts and steps (240, 128 steps: git 0.57 against 0.58, and 9 minutes), and capping the
-  drafted examples whose answer is the focused passage's first sentence at 25%, the share of
-  real questions there (31-42% of drafted ones): 122.
+  A reader answers from the layout it was trained on (passages and their token budget, kept in its
+  manifest): the same development-set reader answered 0.78 from its 140 tokens and 0.68 from 200
+  or 280; a reader trained on 200 tokens (the whole first chunk: the answer in the prompt for 0.97
+  of the Debian Reference's questions) answered 121 of the three development sets' 170 questions
+  (36 / 54 / 31) against 125 from 140 (38 / 53 / 34). Tried there and dropped: two passages per
+  answer (the oracle beside a distractor, as RAFT trains) answered 0.62, 0.64 with only the pair's
+  single best sentence favoured by the copy bias; answers that open with the passage they quote
+  ("[2] ...", the bias then favouring that passage alone) 0.42, the citation being chosen before a
+  word is read. Two passages lost again on git's pages, where retrieval puts the answer in the
+  first two for 0.83 of questions but in the first for only 0.65: 0.48 (0.42 with RAFT's P=0.8)
+  against 0.57 for a one-passage reader (rag: 0.42, and 0.40 with two passages). Also dropped,
+  over the three development sets (170 questions; the same recipe retrained answered 127): twice
+  the drafts and steps (240, 128 steps: git 0.57 against 0.58, and 9 minutes), and capping the
+  drafted examples whose answer is the focused passage's first sentence at 25%, the share of real
+  questions there (31-42% of drafted ones): 122; and the opposite, each of them seen twice (about
+  half of the examples), since both modes miss most often in that first sentence: 122 (37 / 50 / 35
+  against 38 / 53 / 34).
   And reading the next passage when the reader declines the first: trained with half as many
   again examples showing the question's best-ranked passage without the answer, target "Not
   in this passage.", a git reader declined as often where the passage held the answer (5) as
