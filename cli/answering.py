@@ -13,6 +13,7 @@ from typing import Any
 
 from cli import print_json
 from engine.modes import MODES
+from engine.places import short_line, source_line
 
 
 def _common(p: argparse.ArgumentParser, modes: bool = True) -> None:
@@ -39,7 +40,7 @@ def _print_sources(answer: Any) -> None:
         for p in answer.sources:
             mark = "*" if p.n in answer.cited else " "
             snippet = " ".join(p.text.split())
-            where = f"{os.path.basename(p.path)}, page {p.page}" + (
+            where = source_line(os.path.basename(p.path), p.path, p.page) + (
                 f" - {p.heading}" if p.heading else "")  # the section: a manual's node, a chapter
             print(f"{mark}[{p.n}] {where}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}")
     t = answer.timings
@@ -176,7 +177,8 @@ def print_compare_table(answers: list[Any]) -> None:
         table.add_column(a.mode + (f" ({a.adapter})" if a.adapter else ""), overflow="fold")
     table.add_row(*[a.error if a.error and not a.text else a.text for a in answers])
     table.add_row(*["\n".join(f"{'*' if p.n in a.cited else ' '}[{p.n}] "
-                              f"{os.path.basename(p.path)} p.{p.page}" for p in a.sources)
+                              f"{short_line(os.path.basename(p.path), p.path, p.page)}"
+                              for p in a.sources)
                     or "-" for a in answers])
     table.add_row(*[(f"first token {a.timings.ttft_ms:.0f} ms\n{a.timings.prompt_tokens} prompt "
                      f"tokens\n{a.timings.tokens_per_s:.0f} tok/s\ntotal "

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from cli import print_json
+from engine.places import source_line
 
 
 def add_index(sub: argparse._SubParsersAction) -> None:
@@ -161,7 +162,8 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"no results (collection {collection!r} has no matching passages)")
         return 0
     for n, hit in enumerate(hits, start=1):
-        where = f"{hit.path}, page {hit.page}" + (f" - {hit.heading}" if hit.heading else "")
+        where = source_line(hit.path, hit.path, hit.page) + (
+            f" - {hit.heading}" if hit.heading else "")
         snippet = " ".join(hit.text.split())
         print(f"[{n}] {where}  (score {hit.score:.4f})")
         print(f"    {snippet[:300]}{'...' if len(snippet) > 300 else ''}")

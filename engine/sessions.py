@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine import paths
 from engine.errors import SatchelError
+from engine.places import source_line
 from engine.prompt import HistoryTurn
 
 SCHEMA = """
@@ -163,6 +164,7 @@ class SessionStore:
             if turn.sources:
                 lines.append("Sources:")
                 for s in turn.sources:
-                    lines.append(f"- [{s['n']}] {Path(s['path']).name}, page {s['page']}")
+                    name = source_line(Path(s["path"]).name, s["path"], int(s["page"]))
+                    lines.append(f"- [{s['n']}] {name}")
                 lines.append("")
         return "\n".join(lines).rstrip() + "\n"

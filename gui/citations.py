@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from engine.ingest.document import container_of, display_name
 from engine.ingest.loaders.parts import extractable
+from engine.places import place, short_line, source_line
 
 if TYPE_CHECKING:
     from engine.prompt import Passage  # arrives as a gui.tasks.Record with the same attributes
@@ -128,8 +129,9 @@ class PassagePopup(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         layout = QVBoxLayout(self)
         # file names and headings come from documents: text, never markup
-        where = f"<b>[{passage.n}] {escape(display_name(passage.path))}</b>, page " \
-            f"{passage.page}"
+        where = f"<b>[{passage.n}] {escape(display_name(passage.path))}</b>"
+        if at := place(passage.path, passage.page):
+            where += f", {at}"
         if passage.heading:
             where += f" — {escape(passage.heading)}"
         if not cited:
@@ -184,10 +186,11 @@ class CitationChip(QToolButton):
         self.passage = passage
         self.cited = cited
         name = display_name(passage.path)
-        self.setText(f"[{passage.n}] {name} p.{passage.page}")
+        self.setText(f"[{passage.n}] {short_line(name, passage.path, passage.page)}")
         snippet = " ".join(passage.text.split())
         more = "…" if len(snippet) > 400 else ""
-        self.setToolTip(f"{name}, page {passage.page}\n\n{snippet[:400]}{more}")
+        self.setToolTip(f"{source_line(name, passage.path, passage.page)}\n\n"
+                        f"{snippet[:400]}{more}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         weight = "bold" if cited else "normal"
         border = "palette(highlight)" if cited else "palette(mid)"

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.ingest.document import display_name
 from engine.modes import MODE_LABELS, MODES
 from gui import ops
 from gui.chat import timing_text
@@ -94,7 +93,6 @@ class ModeColumn(QFrame):
         self._clear_chips()
         for p in sources:
             chip = CitationChip(p, cited is None or p.n in cited)
-            chip.setText(f"[{p.n}] {display_name(p.path)} p.{p.page}")
             self.chips.addWidget(chip)
         self.no_sources.setVisible(not sources)
 

@@ -120,4 +120,4 @@ def test_answer_sources_name_the_section_they_come_from(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2] == ("*[1] grep.info, page 7 - 2 Invoking > 2.1.3 General Output Control: "
                          "‘-c’ ‘--count’ Suppress normal output; instead print a count.")
-    assert lines[-1] == " [2] notes.txt, page 1: No heading here."
+    assert lines[-1] == " [2] notes.txt: No heading here."  # a text file has no pages

@@ -234,6 +234,27 @@ def test_citation_popup_shows_headings_and_file_names_as_text(qtbot, tmp_path):
     assert "R&D <draft>.md" in shown and "<i>Intro</i> & <b>Scope</b>" in shown
 
 
+def test_citation_chips_name_slides_and_sheets_and_no_page_of_a_text_file(qtbot, tmp_path):
+    from engine.prompt import Passage
+    from gui.citations import CitationChip, PassagePopup
+
+    def chip(name: str, page: int) -> CitationChip:
+        widget = CitationChip(Passage(1, str(tmp_path / name), page, "body", 1.0, "c1"), True)
+        qtbot.addWidget(widget)
+        return widget
+
+    assert chip("report.pdf", 4).text() == "[1] report.pdf p.4"
+    assert chip("report.pdf", 1).text() == "[1] report.pdf p.1"
+    assert chip("deck.pptx", 2).text() == "[1] deck.pptx slide 2"
+    assert chip("deck.pptx", 2).toolTip().startswith("deck.pptx, slide 2\n\nbody")
+    assert chip("budget.xlsx", 3).text() == "[1] budget.xlsx sheet 3"
+    assert chip("notes.txt", 1).text() == "[1] notes.txt"
+    assert chip("notes.txt", 1).toolTip().startswith("notes.txt\n\nbody")
+    popup = PassagePopup(Passage(1, str(tmp_path / "notes.md"), 1, "body", 1.0, "c1"), True)
+    qtbot.addWidget(popup)
+    assert "page" not in popup.title.text() and "notes.md" in popup.title.text()
+
+
 def test_opening_an_archived_pdf_citation_opens_the_copy_at_its_page(tmp_path, monkeypatch,
                                                                       qtbot):
     import gui.citations

@@ -47,7 +47,11 @@ def test_export_markdown():
     store = SessionStore()
     sid = store.create()
     store.add_turn(sid, make_answer("Who leads the station?", "Dr. Marchetti-Okafor [1]."))
+    notes = make_answer("Since when?", "Since 2019 [1].")
+    notes.sources = [Passage(1, "/docs/notes.txt", 1, "passage", 0.5, "c2")]
+    store.add_turn(sid, notes)
     md = store.export_markdown(sid)
     assert md.startswith("# Who leads the station?")
     assert "## Who leads the station?" in md and "Dr. Marchetti-Okafor [1]." in md
     assert "- [1] report.pdf, page 3" in md
+    assert "- [1] notes.txt\n" in md  # no "page 1" for a file without pages
