@@ -356,3 +356,48 @@ def test_a_question_about_the_fact_is_kept_only_when_asked_for():
     assert not acceptable_question("What is it?", "maint-guide", sentence, about_ok=True)
     assert not acceptable_question("Who won the match yesterday?", "maint-guide", sentence,
                                    about_ok=True)  # not about the sentence
+
+
+# ------------------------------------------------------------------------------ drafting journal
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+_DRAFTED = st.lists(st.tuples(_TEXT, st.lists(_TEXT, min_size=0, max_size=2)), min_size=1,
+                    max_size=5)
+
+
+@given(_DRAFTED, st.integers(min_value=0), st.data())
+def test_a_torn_drafting_journal_keeps_its_whole_records_and_goes_on(tmp_path_factory, drafted,
+                                                                     cut, data):
+    """A run killed while writing leaves a torn last line: the journal reads back the chunks
+    written whole, in order, and a record appended after that is read too."""
+    from engine.evaluate.draft import ChunkDrafted, append_journal, read_journal
+
+    path = tmp_path_factory.mktemp("journal") / "drafts.partial.jsonl"
+    records = [ChunkDrafted(3 * i, answer, [QAItem(q, (answer,), ("a.txt",), (2,),
+                                                   extra={"chunk_id": f"c{i}", "note": "n",
+                                                          "sentence": q})
+                                            for q in questions])
+               for i, (answer, questions) in enumerate(drafted)]
+    for record in records:
+        append_journal(path, record)
+    raw = path.read_bytes()
+    path.write_bytes(raw[:cut % (len(raw) + 1)])
+    kept = read_journal(path)
+    whole = path.read_bytes()
+    assert kept == records[:len(kept)]
+    assert raw.startswith(whole) and whole.count(b"\n") == len(kept)
+    assert len(kept) == len(records) or cut % (len(raw) + 1) < len(raw)
+    late = ChunkDrafted(100, data.draw(_TEXT), [])
+    append_journal(path, late)
+    assert read_journal(path) == [*kept, late]
+
+
+def test_a_journal_out_of_order_or_not_text_is_cut_where_it_stops_making_sense(tmp_path):
+    from engine.evaluate.draft import ChunkDrafted, append_journal, read_journal
+
+    path = tmp_path / "j.partial.jsonl"
+    for index in (0, 4, 2):  # a record going back is not from this run
+        append_journal(path, ChunkDrafted(index, "27 people", []))
+    assert [r.index for r in read_journal(path)] == [0, 4]
+    path.write_bytes(b"\xff\xfe garbage")
+    assert read_journal(path) == [] and path.read_bytes() == b""
+    assert read_journal(tmp_path / "missing.jsonl") == []

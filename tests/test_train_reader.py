@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,6 +221,60 @@ def test_drafted_questions_keep_only_answers_found_in_their_passage(in_sample, a
         assert reader.answer_in(q.answer, q.sentence)
 
 
+def test_a_resumed_drafting_run_ends_as_one_never_stopped(in_sample):
+    """Cancelled after three questions, drafting goes on from the chunk after the last one it
+    recorded, and ends with exactly the questions of an uninterrupted run."""
+    from engine.evaluate.draft import draft_questions
+    from engine.jobs import Cancelled, Job
+
+    whole = draft_questions("sample", 6, use_model=False, seed=3)
+    records: list = []
+    job = Job(lambda s: s.done >= 3 and not job.cancelled() and job.cancel(), min_interval_s=0)
+    with pytest.raises(Cancelled):
+        draft_questions("sample", 6, use_model=False, seed=3, job=job, on_chunk=records.append)
+    assert 3 <= sum(len(r.items) for r in records) < 6
+    totals: list[float] = []
+    resumed = draft_questions("sample", 6, use_model=False, seed=3, done=records,
+                              job=Job(lambda s: s.total and totals.append(s.done),
+                                      min_interval_s=0))
+    assert resumed == whole and [i.extra for i in resumed] == [i.extra for i in whole]
+    assert min(totals) >= 3  # it started from what was kept
+
+
+def test_a_cancelled_reader_drafting_keeps_its_questions_in_a_journal(in_sample, assistant,
+                                                                     tmp_path, monkeypatch):
+    """The model is not asked again about the chunks a cancelled run finished."""
+    from engine.evaluate import draft
+    from engine.jobs import Cancelled, Job
+    from engine.train import reader
+
+    asked: list[str] = []
+    real_ask = draft._ask_model
+
+    def ask(assistant, sentence, *args, **kwargs):
+        asked.append(sentence)
+        return real_ask(assistant, sentence, *args, **kwargs)
+
+    monkeypatch.setattr(draft, "_ask_model", ask)
+    journal = tmp_path / "drafts.partial.jsonl"
+    job = Job(lambda s: s.done >= 1 and not job.cancelled() and job.cancel(), min_interval_s=0)
+    with pytest.raises(Cancelled):
+        reader.draft_questions_for("sample", 3, assistant=assistant, seed=0, job=job,
+                                   journal=journal)
+    kept = [item for record in draft.read_journal(journal) for item in record.items]
+    first_run = list(asked)
+    assert kept and first_run
+    asked.clear()
+    drafted = reader.draft_questions_for("sample", 3, assistant=assistant, seed=0,
+                                         journal=journal)
+    resumed_run = list(asked)
+    assert not set(resumed_run) & {i.extra["sentence"] for i in kept}
+    asked.clear()
+    whole = reader.draft_questions_for("sample", 3, assistant=assistant, seed=0)
+    assert drafted == whole
+    assert first_run + resumed_run == asked  # every question asked once, none again
+
+
 def test_reader_data_is_drafted_as_real_questions_without_fill_in_the_blanks(in_sample):
     """A cloze repeats the answering sentence, so a reader trained on clozes learned to copy
     the question; the reader's drafted examples are real questions only."""
@@ -228,6 +283,9 @@ def test_reader_data_is_drafted_as_real_questions_without_fill_in_the_blanks(in_
 
     data = load_purpose_data("reader", "sample", draft=6, seed=0, settings=Settings())
     assert data.source["drafted"] >= 1
+    drafted_file = Path(data.source["drafted_file"])
+    assert drafted_file.is_file()  # the finished drafts, and no journal of unfinished ones
+    assert not list(drafted_file.parent.glob("*.partial.jsonl"))
     for ex in data.train + data.heldout:
         question = ex.messages[1][1].rsplit("\nQuestion: ", 1)[1]
         assert question.endswith("?") and "Fill in the blank" not in question

@@ -18,8 +18,9 @@ import os
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from engine.errors import SatchelError
 from engine.evaluate.questions import QAItem
@@ -228,10 +229,79 @@ def _sample(coll: Any, count: int, seed: int) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: position[r["chunk_id"]])
 
 
+class ChunkDrafted(NamedTuple):
+    """What drafting made of one sampled chunk: a record of a drafting journal.
+
+    ``index`` is the chunk's place in the sample (fixed by the collection's version and the
+    seed), ``answer`` the fact it used ("" when it had none) and ``items`` the questions kept.
+    """
+
+    index: int
+    answer: str
+    items: list[QAItem]
+
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "answer": self.answer,
+                "items": [item.to_json() for item in self.items]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ChunkDrafted:
+        items = []
+        for data in raw["items"]:
+            data = dict(data)
+            items.append(QAItem(question=str(data.pop("question")),
+                                answers=tuple(map(str, data.pop("answers"))),
+                                sources=tuple(map(str, data.pop("sources", ()))),
+                                pages=tuple(map(int, data.pop("pages", ()))), extra=data))
+        return cls(int(raw["index"]), str(raw["answer"]), items)
+
+
+def read_journal(path: Path) -> list[ChunkDrafted]:
+    """The chunks a drafting journal records, in order, and the file cut back to them.
+
+    Reading stops at the first line that is not a whole record (a run killed while writing
+    it) or that does not follow the one before; what follows it is dropped from the file too,
+    so records appended next continue a readable journal. No file: nothing drafted yet.
+    """
+    import json
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    records: list[ChunkDrafted] = []
+    size = 0
+    for line in raw.split(b"\n")[:-1]:  # the last piece has no line end: torn or empty
+        try:
+            record = ChunkDrafted.from_json(json.loads(line.decode("utf-8")))
+        except (ValueError, KeyError, TypeError):
+            break
+        if records and record.index <= records[-1].index:
+            break
+        records.append(record)
+        size += len(line) + 1
+    if size < len(raw):
+        with path.open("r+b") as f:
+            f.truncate(size)
+    return records
+
+
+def append_journal(path: Path, record: ChunkDrafted) -> None:
+    """Add one finished chunk to a drafting journal (one JSON line, flushed at once)."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+
+
 def draft_questions(collection: str, count: int = 20, *, settings: Settings | None = None,
                     runtime: Any = None, job: Job | None = None, seed: int = 0,
                     use_model: bool = True, cloze_fallback: bool = True,
-                    per_fact: int = 1, about_ok: bool = False) -> list[QAItem]:
+                    per_fact: int = 1, about_ok: bool = False,
+                    done: Sequence[ChunkDrafted] = (),
+                    on_chunk: Callable[[ChunkDrafted], None] | None = None) -> list[QAItem]:
     """Up to ``count`` questions drafted from ``collection`` (fewer if it has too few facts).
 
     Every item's gold answer occurs in its chunk, and its source/page are the chunk's. The
@@ -239,6 +309,10 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
     (or, with ``cloze_fallback`` False, the fact is skipped: training data wants real
     questions). ``per_fact`` > 1 asks for that many questions per fact, each with its own seed
     (restatements for the knowledge adapter); rejected ones are dropped.
+
+    Resuming: ``on_chunk`` hears each chunk as it is finished, and a later call given those
+    records as ``done`` (same collection version, seed and flags) goes on from the next chunk
+    with the same result as a run never stopped: a cancelled drafting keeps its minutes.
     """
     from engine.answer import Assistant
     from engine.index import Collection
@@ -255,11 +329,14 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
     chunks = _sample(coll, count if cloze_fallback else count * 2, seed)
     texts = [c["text"].lower() for c in chunks]
     assistant = Assistant(settings, runtime) if use_model else None
-    items: list[QAItem] = []
-    used_answers: set[str] = set()
+    items: list[QAItem] = [item for record in done for item in record.items]
+    used_answers: set[str] = {record.answer.lower() for record in done if record.answer}
+    start = max((record.index + 1 for record in done), default=0)
     for i, chunk in enumerate(chunks):
         if len(items) >= count:
             break
+        if i < start:
+            continue
         job.check()
         job.progress(len(items), count)
         # with a cloze to fall back on, the chunk's first fact will do; without one, a fact
@@ -280,19 +357,23 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
                         drafted.append((question, "model"))
             if drafted:
                 break
-        if not answer:
-            continue
-        used_answers.add(answer.lower())
-        source = names.get(chunk["path"], os.path.basename(chunk["path"]))
-        if not drafted and cloze_fallback:
-            drafted.append((cloze(sentence, answer), "cloze"))
-        for question, how in drafted:
-            note = ("drafted: the model wrote this question; check that it asks for the answer"
-                    if how == "model" else "drafted: a fill-in-the-blank; rephrase as a question")
-            items.append(QAItem(question=question, answers=(answer,), sources=(source,),
-                                pages=(int(chunk["page"]),),
-                                extra={"chunk_id": chunk["chunk_id"], "note": note,
-                                       "sentence": sentence}))
+        record = ChunkDrafted(i, answer, [])
+        if answer:
+            used_answers.add(answer.lower())
+            source = names.get(chunk["path"], os.path.basename(chunk["path"]))
+            if not drafted and cloze_fallback:
+                drafted.append((cloze(sentence, answer), "cloze"))
+            for question, how in drafted:
+                note = ("drafted: the model wrote this question; check that it asks for the "
+                        "answer" if how == "model" else
+                        "drafted: a fill-in-the-blank; rephrase as a question")
+                record.items.append(QAItem(question=question, answers=(answer,),
+                                           sources=(source,), pages=(int(chunk["page"]),),
+                                           extra={"chunk_id": chunk["chunk_id"], "note": note,
+                                                  "sentence": sentence}))
+            items += record.items
+        if on_chunk is not None:
+            on_chunk(record)
     job.progress(len(items), count)
     if not items:
         raise SatchelError(f"no question could be drafted from collection {collection!r} (no "
