@@ -560,8 +560,9 @@ def build_in_child(kind: str, collection: str, *, job: Job | None = None,
     Why a child: drafting and retrieval load llama.cpp, the embedder and LanceDB, whose memory
     a Python process does not give back; with them resident, the training process peaked at
     3.3 GB. In a child that has exited before the trainer loads, training peaks alone. Cancel
-    ends the child at once (a knowledge adapter's drafted questions are cached as they come,
-    a reader's once drafted, so a second run does not draft them again).
+    ends the child at once: the questions drafted so far are kept as they come (a knowledge
+    adapter's per fact, a reader's per chunk in a journal), so a second run does not draft
+    them again.
     """
     job = job or Job()
     with heavy_job("training-data", collection):  # drafting runs llama.cpp and the embedder
