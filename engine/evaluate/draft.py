@@ -240,7 +240,6 @@ class ChunkDrafted(NamedTuple):
     answer: str
     items: list[QAItem]
 
-
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "answer": self.answer,
                 "items": [item.to_json() for item in self.items]}
@@ -312,7 +311,7 @@ def draft_questions(collection: str, count: int = 20, *, settings: Settings | No
 
     Resuming: ``on_chunk`` hears each chunk as it is finished, and a later call given those
     records as ``done`` (same collection version, seed and flags) goes on from the next chunk
-    with the same result as a run never stopped: a cancelled drafting keeps its minutes.
+    with the same result as a run never stopped: a cancelled drafting keeps what it drafted.
     """
     from engine.answer import Assistant
     from engine.index import Collection
