@@ -98,8 +98,8 @@ class TrainDialog(QDialog):
         for key, label in KINDS:
             self.kind.addItem(label, key)
         self.kind.setToolTip("A reader adapter is trained on the exact prompt Satchel answers "
-                             "from (question + numbered passages) and learns to quote and "
-                             "cite the passage that answers")
+                             "from (question + numbered passages) and learns to name the "
+                             "answer, quote it and cite the passage that holds it")
         grid.addWidget(self.from_collection, 0, 0)
         grid.addWidget(self.collection, 0, 1, 1, 2)
         grid.addWidget(self.kind, 1, 1, 1, 2)

@@ -142,13 +142,15 @@ def test_reader_examples_are_answer_time_prompts_with_oracles_and_other_document
                 assert not reader.answer_in(q.answer, rows[cid]["text"])
                 assert rows[cid]["path"] != rows[q.chunk_id]["path"]
         m = re.search(r" \[(\d+)\]$", target)
-        if m:  # oracle present: the answer quotes the oracle passage and cites its number
+        if m:  # oracle present: the answer names the fact, quotes the oracle passage and
+            # cites its number
             cited += 1
             n = int(m.group(1))
             assert oracle_id == q.chunk_id and shown_ids[n - 1] == q.chunk_id
             label, text = shown[n]
             assert label.split(" p. ")[0] == rows[q.chunk_id]["path"].rsplit("/", 1)[-1]
-            quote = target[: m.start()]
+            assert target.startswith(f"{q.answer}: ")
+            quote = target[len(q.answer) + 2: m.start()]
             assert reader.answer_in(q.answer, quote) and norm(quote) in norm(text)
         else:  # oracle-free: every passage is a distractor, the target still states the fact
             assert oracle_id == "" and q.chunk_id not in shown_ids

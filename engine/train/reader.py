@@ -13,11 +13,11 @@ from the user's own collection:
   distractors only. With the default one passage per answer (``Settings.top_k``) an example
   shows the oracle alone, and by default every example does (:func:`default_p_oracle`: a
   distractor alone taught the reader to answer from outside the passage); the prompt stays the
-  answer-time prompt. The target answer quotes the oracle's sentence and cites its number
-  ("... [2]"); without the oracle it is the same sentence uncited (RAFT: this pushes the fact
-  into the weights too). So the adapter learns to find and copy the answering sentence, and
-  to cite it. Drafted questions are real questions, never fill-in-the-blanks (see
-  :func:`draft_questions_for`).
+  answer-time prompt. The target answer names the fact, quotes the oracle's sentence and cites
+  its number ("2000: The maximum number of columns is 2000 ... [2]", :func:`answer_first`);
+  without the oracle it is the sentence uncited (RAFT: this pushes the fact into the weights
+  too). So the adapter learns to find the fact, copy its sentence, and cite it. Drafted
+  questions are real questions, never fill-in-the-blanks (see :func:`draft_questions_for`).
   A reader answers from the layout it was trained on (passages and their token budget, kept in its
   manifest): the same development-set reader answered 0.78 from its 140 tokens and 0.68 from 200
   or 280; a reader trained on 200 tokens (the whole first chunk: the answer in the prompt for 0.97
@@ -113,6 +113,19 @@ class ReaderQuestion:
     chunk_id: str
     origin: str  # "pairs.jsonl line 3", "drafted from guide.pdf p.4"
     sentence: str = ""  # the answering sentence, when known (drafted questions)
+
+
+def answer_first(answer: str, quote: str, n: int) -> str:
+    """A reader's target with its passage: the fact, then the sentence it is in, cited.
+
+    Why the fact first: readers trained to quote the sentence alone answered as often over the
+    three development sets (125 of 170 that day) as readers trained on "fact: quote [n]" (124:
+    35 / 55 / 34), but named the answer in their first 25 words for 85 against 95 (each set
+    gained 3-4), cited in 0.98 / 0.88 / 0.78 of answers against 0.94 / 0.88 / 0.92, and ran
+    longer (median 92 / 86 / 108 tokens against 66 / 92 / 103): an answer that opens with
+    "sqlite_sequence: SQLite keeps track of ..." is read at a glance and checked by its quote.
+    """
+    return f"{answer}: {quote} [{n}]"
 
 
 def normalize(text: str) -> str:
@@ -356,7 +369,7 @@ def reader_examples(questions: list[ReaderQuestion], collection: str, *, assista
             if quote is None:
                 stats.dropped_cut_by_focus += 1
                 continue
-            target = f"{quote} [{shown.n}]"  # type: ignore[union-attr]
+            target = answer_first(q.answer, quote, shown.n)  # type: ignore[union-attr]
             stats.with_oracle += 1
         else:  # RAFT: the fact, uncited. Tried "The passages do not say." instead: with 20%
             # such examples the reader refused 46 of 50 dev questions (a constant short target
