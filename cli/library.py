@@ -174,7 +174,8 @@ def add_collections(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collections", help="list or remove collections")
     p.add_argument("--json", action="store_true")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    rm = actions.add_parser("remove", help="remove a collection and its index")
+    rm = actions.add_parser("remove", help="remove a collection, its index and the questions "
+                            "drafted from it (your files stay)")
     rm.add_argument("name")
     p.set_defaults(handler=run_collections)
 

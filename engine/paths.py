@@ -129,6 +129,13 @@ def cache_dir() -> Path:
     return _sub("cache")
 
 
+def collection_cache(name: str) -> Path:
+    """Disposable files derived from one collection's text: drafted training questions and the
+    answers of an evaluation that was stopped. They quote the user's documents, so removing the
+    collection removes them (:func:`engine.index.remove_collection`)."""
+    return cache_dir() / "collections" / name
+
+
 def derived_cache(name: str, env: str) -> Path:
     """Files derived from a model file (an ONNX export, a faster weights copy): ``cache/name``
     in the data dir, or where ``$env`` points (the test suite shares one across its data dirs)."""

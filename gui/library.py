@@ -241,8 +241,8 @@ class LibraryScreen(QWidget):
 
     def remove_current(self) -> None:
         name = self.ctx.active_collection
-        if not self.confirm(f"Remove the collection “{name}” and its index? Your files are not "
-                            "touched."):
+        if not self.confirm(f"Remove the collection “{name}”, its index and the questions "
+                            "drafted from it? Your files and adapters are not touched."):
             return
 
         def done(_name: str) -> None:

@@ -160,7 +160,10 @@ def test_resume_after_cancel_gives_the_same_rows(full_run, in_home, tmp_path):
     with pytest.raises(Cancelled):
         evaluate(items, config, tmp_path / "cancelled", settings=settings(), job=job)
     assert len(job.partial_results) == 2
-    journals = list((in_home / "cache" / "eval-journals").glob("*.jsonl"))
+    from engine.paths import collection_cache
+
+    # in the collection's cache: its answers quote the documents, and go with the collection
+    journals = list((collection_cache(COLLECTION) / "eval-journals").glob("*.jsonl"))
     assert len(journals) == 1
     with open(journals[0], "a", encoding="utf-8") as fh:
         fh.write('{"key": "torn by a kill')  # a half-written last line must not matter

@@ -137,3 +137,22 @@ def test_a_collection_named_like_another_s_prefix_keeps_its_tables(tmp_path):
     assert index.Collection.open("notes__x").count_chunks() > 0
     index.remove_collection("notes")
     assert index.Collection.open("notes__x").count_chunks() > 0
+
+
+def test_removing_a_collection_removes_what_was_derived_from_its_text(tmp_path):
+    """Drafted questions and a stopped evaluation's answers quote the documents: they go with
+    the collection, and another collection's stay."""
+    from engine import paths
+
+    write_text_files(tmp_path / "a", 1, 60)
+    index_paths([tmp_path / "a"], "notes")
+    index_paths([tmp_path / "a"], "notes.old")
+    derived = [paths.collection_cache("notes") / "drafted" / "reader-1.jsonl",
+               paths.collection_cache("notes") / "eval-journals" / "2.jsonl"]
+    kept = paths.collection_cache("notes.old") / "drafted" / "reader-1.jsonl"
+    for path in [*derived, kept]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"question": "What is the code?"}\n', encoding="utf-8")
+    index.remove_collection("notes")
+    assert not paths.collection_cache("notes").exists()
+    assert kept.is_file() and index.Collection.open("notes.old").count_chunks() > 0

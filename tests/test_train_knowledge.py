@@ -148,7 +148,7 @@ def test_a_collection_without_facts_is_refused_in_one_line(in_sample, tmp_path, 
     assert "no fact to learn in collection 'plain'" in err and err.strip().count("\n") == 0
 
 
-def test_drafted_questions_are_cached_per_fact(in_sample):
+def test_drafted_questions_are_cached_per_fact(in_sample, tmp_path):
     """A changed collection drafts only its new facts; an unchanged one never loads the model."""
     from engine.answer import Assistant
     from engine.jobs import Job
@@ -156,23 +156,24 @@ def test_drafted_questions_are_cached_per_fact(in_sample):
     from engine.train.knowledge import cached_fact_questions, collection_facts
 
     facts = collection_facts("sample", 5)
+    cache = tmp_path / "knowledge-per-fact.json"
     totals: list[int] = []
     assistant = Assistant(Settings())
     try:
         first = cached_fact_questions(facts[:3], assistant=assistant, job=Job(), seed=0,
-                                      key="per-fact")
-        more = cached_fact_questions(facts, assistant=assistant, seed=0, key="per-fact",
+                                      cache=cache)
+        more = cached_fact_questions(facts, assistant=assistant, seed=0, cache=cache,
                                      job=Job(lambda s: totals.append(s.total), min_interval_s=0))
     finally:
         assistant.runtime.unload()
     assert more[:3] == first and len(more) == 5
     assert {t for t in totals if t is not None} == {2}  # only the two new facts are drafted
     assert cached_fact_questions(facts[::-1], assistant=None, job=Job(), seed=0,
-                                 key="per-fact") == more[::-1]
+                                 cache=cache) == more[::-1]
 
 
 
-def test_a_cancelled_drafting_run_keeps_what_it_drafted(in_sample, monkeypatch):
+def test_a_cancelled_drafting_run_keeps_what_it_drafted(in_sample, monkeypatch, tmp_path):
     """Cancel ends the data child at once: drafts are saved as they come, not only at the end."""
     from engine.answer import Assistant
     from engine.jobs import Cancelled, Job
@@ -182,17 +183,16 @@ def test_a_cancelled_drafting_run_keeps_what_it_drafted(in_sample, monkeypatch):
 
     monkeypatch.setattr(knowledge, "SAVE_EVERY", 3)
     facts = collection_facts("sample")[10:16]
+    cache = tmp_path / "knowledge-cancelled.json"
     job = Job(lambda s: s.done == 3 and not job.cancelled() and job.cancel(), min_interval_s=0)
     assistant = Assistant(Settings())
     try:
         with pytest.raises(Cancelled):
-            cached_fact_questions(facts, assistant=assistant, job=job, seed=0, key="cancelled")
-        from engine import paths
-
-        kept = _read_cache(paths.cache_dir() / "drafted" / "cancelled.json")
+            cached_fact_questions(facts, assistant=assistant, job=job, seed=0, cache=cache)
+        kept = _read_cache(cache)
         assert len(kept) == 3  # four were drafted when it was cancelled; saved by threes
         totals: list[float | None] = []
-        cached_fact_questions(facts, assistant=assistant, seed=0, key="cancelled",
+        cached_fact_questions(facts, assistant=assistant, seed=0, cache=cache,
                               job=Job(lambda s: totals.append(s.total), min_interval_s=0))
     finally:
         assistant.runtime.unload()

@@ -281,16 +281,31 @@ def test_reader_data_is_drafted_as_real_questions_without_fill_in_the_blanks(in_
     """A cloze repeats the answering sentence, so a reader trained on clozes learned to copy
     the question; the reader's drafted examples are real questions only."""
     from engine.settings import Settings
-    from engine.train.reader import load_purpose_data
+    from engine.train.reader import drafts_dir, load_purpose_data
 
     data = load_purpose_data("reader", "sample", draft=6, seed=0, settings=Settings())
     assert data.source["drafted"] >= 1
     drafted_file = Path(data.source["drafted_file"])
     assert drafted_file.is_file()  # the finished drafts, and no journal of unfinished ones
+    assert drafted_file.parent == drafts_dir("sample")  # removed with the collection
     assert not list(drafted_file.parent.glob("*.partial.jsonl"))
     for ex in data.train + data.heldout:
         question = ex.messages[1][1].rsplit("\nQuestion: ", 1)[1]
         assert question.endswith("?") and "Fill in the blank" not in question
+
+
+def test_saved_reader_drafts_replace_the_collection_s_older_ones(tmp_path):
+    from engine.train.reader import drop_other_drafts
+
+    folder = tmp_path / "drafted"
+    folder.mkdir()
+    names = ["reader-new.jsonl", "reader-old.jsonl", "reader-old.partial.jsonl",
+             "knowledge-a.json", "notes.txt"]
+    for name in names:
+        (folder / name).write_text("{}\n", encoding="utf-8")
+    drop_other_drafts(folder / "reader-new.jsonl")
+    assert sorted(p.name for p in folder.iterdir()) == ["knowledge-a.json", "notes.txt",
+                                                        "reader-new.jsonl"]
 
 
 def test_drafted_pairs_whose_answer_is_not_in_the_passage_are_dropped(in_sample, monkeypatch):

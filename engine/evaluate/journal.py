@@ -50,12 +50,15 @@ class Journal:
         self.path.unlink(missing_ok=True)
 
 
-def journal_path(fingerprint: dict[str, Any]) -> Path:
-    """The journal for a run set-up: ``cache/eval-journals/<hash of fingerprint>.jsonl``."""
-    from engine.paths import cache_dir
+def journal_path(fingerprint: dict[str, Any], collection: str | None = None) -> Path:
+    """The journal for a run set-up: ``eval-journals/<hash of fingerprint>.jsonl`` in the cache,
+    in the collection's own cache when the run reads one (its answers quote the documents, and
+    go when the collection is removed: :func:`engine.paths.collection_cache`)."""
+    from engine.paths import cache_dir, collection_cache
 
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:20]
-    return cache_dir() / "eval-journals" / f"{digest}.jsonl"
+    folder = collection_cache(collection) if collection else cache_dir()
+    return folder / "eval-journals" / f"{digest}.jsonl"
 
 
 def file_id(path: str | os.PathLike[str]) -> list[Any]:

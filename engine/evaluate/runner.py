@@ -271,7 +271,7 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
             "max_tokens": max_tokens, "settings": {k: getattr(settings, k) for k in (
                 "n_ctx", "n_batch", "top_k", "context_tokens", "retrieval_mode", "embedder")},
         }
-        journal = Journal(journal_path(fingerprint))
+        journal = Journal(journal_path(fingerprint, collection if coll_id else None))
         if not config.resume:
             journal.remove()
         done = journal.load()

@@ -52,6 +52,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.jobs import Job
@@ -211,16 +212,14 @@ def knowledge_examples(facts: list[Fact], questions: list[list[str]], *, seed: i
 
 
 def cached_fact_questions(facts: list[Fact], *, assistant: Any, job: Job, seed: int,
-                          key: str) -> list[list[str]]:
-    """:func:`draft_fact_questions`, cached per fact under ``key`` (the collection, the model,
-    the seed): a resumed or repeated run does not draft again, and after the collection changed
-    only its new facts are drafted."""
+                          cache: Path) -> list[list[str]]:
+    """:func:`draft_fact_questions`, cached per fact in ``cache`` (a file for the collection,
+    the model and the seed): a resumed or repeated run does not draft again, and after the
+    collection changed only its new facts are drafted."""
     import json
 
-    from engine import paths
     from engine.paths import atomic_write_text
 
-    cache = paths.cache_dir() / "drafted" / f"{key}.json"
     known = _read_cache(cache)
     new = [f for f in facts if _fact_key(f) not in known]
     unsaved = 0

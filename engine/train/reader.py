@@ -402,6 +402,24 @@ def save_questions(questions: list[ReaderQuestion], path: Path) -> Path:
     return path
 
 
+def drafts_dir(collection: str) -> Path:
+    """Where a collection's drafted questions are kept: with the collection's other derived
+    files, which are removed with it (:func:`engine.paths.collection_cache`)."""
+    from engine import paths
+
+    return paths.collection_cache(collection) / "drafted"
+
+
+def drop_other_drafts(kept: Path) -> None:
+    """Delete the collection's other reader drafts (and stopped drafting journals) once
+    ``kept`` is saved: they were drafted from an earlier version of the collection, or for
+    another count or seed, and would pile up (about 37 KB per re-index) for a rare reuse.
+    A knowledge adapter's drafts are kept per fact across versions (one file)."""
+    for other in kept.parent.glob("reader-*.jsonl"):
+        if other != kept:
+            other.unlink(missing_ok=True)
+
+
 def load_questions_cache(path: Path) -> list[ReaderQuestion] | None:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -427,9 +445,9 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
     Questions: the user's file (if given), plus ``draft`` drafted ones (default
     :data:`DEFAULT_DRAFT`; 0 with a file means "only my questions"). Drafted questions are
     cached per collection version, model and seed, so a resumed or repeated run does not draft
-    again. The model and the embedder are released before returning (training needs the memory).
+    again; they are kept with the collection and removed with it (:func:`drafts_dir`). The
+    model and the embedder are released before returning (training needs the memory).
     """
-    from engine import paths
     from engine.answer import Assistant
     from engine.index import Collection
     from engine.model_files import default_model_path, model_sha256
@@ -484,9 +502,10 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
             if not facts and not questions:
                 raise TrainDataError(f"no fact to learn in collection {collection!r}: no "
                                      "sentence holds a distinctive number, code or name")
+            key = cache_key(coll=collection, model=key_parts["model"], seed=seed, v=14)
             asked = cached_fact_questions(  # per fact: not the collection's version nor count
                 facts, assistant=assistant, job=job, seed=seed,
-                key=cache_key(coll=collection, model=key_parts["model"], seed=seed, v=14))
+                cache=drafts_dir(collection) / f"knowledge-{key}.json")
             mine = [(q.origin, q.question, q.answer) for q in questions]
             examples, heldout = knowledge_examples(facts, asked, seed=seed, mine=mine)
             usable = usable_questions(facts, asked)
@@ -495,15 +514,15 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
                           facts_asked=sum(1 for a in usable if a))
         elif draft:
             key = cache_key(**key_parts, per_fact=1, clozes=False, v=12)
-            cache = paths.cache_dir() / "drafted" / f"{key}.jsonl"
+            cache = drafts_dir(collection) / f"reader-{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
                 job.status("Drafting questions from your documents")
-                journal = cache.with_name(f"{key}.partial.jsonl")
+                journal = cache.with_name(f"reader-{key}.partial.jsonl")
                 drafted = draft_questions_for(collection, draft, assistant=assistant, job=job,
                                               seed=seed, journal=journal)
                 save_questions(drafted, cache)
-                journal.unlink(missing_ok=True)
+                drop_other_drafts(cache)
             questions += drafted
             source.update(drafted=len(drafted), drafted_asked=draft, drafted_file=str(cache))
         if not questions and heldout is None:
