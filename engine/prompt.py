@@ -274,7 +274,14 @@ NEXT_TURN = ("\nQuestion:", "\nPassages:")
 
 
 def user_message(question: str, passages: list[Passage]) -> str:
-    """The final user turn: numbered passages (if any), then the question."""
+    """The final user turn: numbered passages (if any), then the question.
+
+    Tried and dropped: the question before the passages as well as after them, so a causal
+    model reads the passage knowing what it looks for ("query-aware contextualization", Liu et
+    al. 2023). Over the three development sets (170 questions, 135M model) rag answered 110
+    against 112, and readers trained on that prompt 123 (37 / 50 / 36) against 124 (35 / 55 /
+    34), with the answer in the first 25 words for 89 against 95.
+    """
     if not passages:
         return question
     repeated = [p.n for p in passages if p.repeated]
