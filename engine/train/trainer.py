@@ -236,7 +236,7 @@ def prepare(config: TrainConfig, job: Job | None = None) -> TrainingPlan:
 #: 10.1 minutes in all; skipping the periodic held-out passes pays for part of the extra steps.
 #: Twice the learning rate (2e-3) answered 52 of the Debian Reference's 60 against 53: kept 1e-3.
 #: Rank 16 (alpha 32) answered 122 of the three development sets' 170 (34 / 52 / 36) against
-#: 124 at rank 8, and trained 10-20% slower: kept the quick preset's rank 8.
+#: 124 at rank 8: kept the quick preset's rank 8.
 #: Knowledge: facts must be memorised, so no early stopping (held out are other wordings of
 #: trained facts, measured once at the end) and many passes: on the SQLite development set 14
 #: passes over every fact (rank 16, learning rate 1e-3) answered 0.12 closed-book against 0.00
