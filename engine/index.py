@@ -254,20 +254,23 @@ def get_meta(name: str) -> CollectionMeta:
 
 def remove_collection(name: str) -> None:
     """Drop a collection's tables and forget it (metadata first, so a crash leaves no half),
-    and delete what was derived from its text (:func:`engine.paths.collection_cache`: drafted
-    questions quote the documents; a removed collection leaves none of its text behind).
+    and delete what was derived from its text (:mod:`engine.derived`: drafted questions, a
+    stopped evaluation's answers, opened copies of its attachments; a removed collection leaves
+    none of its text behind).
 
     Holds the writer lock: removing a collection another process is indexing fails fast.
     """
-    import shutil
-
-    from engine import paths
+    from engine import derived
 
     meta = get_meta(name)
     with writer_lock(name):
+        try:  # read while its tables exist
+            files = derived.derived_files(name, Collection.open(name))
+        except Exception:  # an unreadable collection is still removed
+            files = derived.derived_files(name, None)
         storage_meta.update_meta(lambda raw: raw.pop(name, None))
         _drop_generations(meta, keep=[])
-        shutil.rmtree(paths.collection_cache(name), ignore_errors=True)
+        derived.delete(files)
 
 
 @contextmanager

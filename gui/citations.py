@@ -98,18 +98,16 @@ def launch(target: list[str] | QUrl) -> bool:
 def open_source(path: str, page: int) -> bool:
     """Open a cited file at its page as well as the system allows; False if nothing opened.
 
-    A document inside an archive or attached to an e-mail is copied out (to the cache) and
-    opened at its page; another part of a file (a message in a mailbox, a document in an
-    archive in an archive) opens the file that holds it.
+    A document inside an archive or attached to an e-mail is copied out (to the cache, removed
+    with its collection: :mod:`engine.derived`) and opened at its page; another part of a file
+    (a message in a mailbox, a document in an archive in an archive) opens the file that holds
+    it.
     """
     if container_of(path) != path:
-        import hashlib
-
-        from engine import paths
+        from engine.derived import opened_copy_dir
         from engine.ingest.loaders.parts import extract_part
 
-        folder = paths.cache_dir() / "opened" / hashlib.sha256(path.encode()).hexdigest()[:16]
-        copy = extract_part(path, folder)
+        copy = extract_part(path, opened_copy_dir(path))
         path, page = (str(copy), page) if copy is not None else (container_of(path), 1)
     if not os.path.exists(path):
         return False

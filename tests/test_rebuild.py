@@ -156,3 +156,50 @@ def test_removing_a_collection_removes_what_was_derived_from_its_text(tmp_path):
     index.remove_collection("notes")
     assert not paths.collection_cache("notes").exists()
     assert kept.is_file() and index.Collection.open("notes.old").count_chunks() > 0
+
+
+def test_removing_a_collection_removes_its_opened_copies_and_older_satchels_drafts(tmp_path):
+    """Copies of attachments opened from a citation, and drafts and evaluation journals older
+    Satchels kept under hashed names in the cache, are found by what they quote and go with
+    the collection; another collection's stay."""
+    from engine import derived, paths
+
+    write_text_files(tmp_path / "a", 2, 120, seed=1)
+    write_text_files(tmp_path / "b", 2, 120, seed=2)
+    index_paths([tmp_path / "a"], "notes")
+    index_paths([tmp_path / "b"], "other")
+
+    def collection_facts(name: str) -> tuple[str, str, str]:
+        row = index.Collection.open(name).chunks.to_arrow().to_pylist()[-1]
+        sentence = row["text"][-80:]  # random words: this collection's alone
+        return row["chunk_id"], row["path"], sentence
+
+    def older_files(tag: str, name: str) -> list[Path]:
+        chunk_id, path, sentence = collection_facts(name)
+        drafted = paths.cache_dir() / "drafted"
+        journals = paths.cache_dir() / "eval-journals"
+        files = {
+            drafted / f"{tag}1.jsonl": json.dumps({"question": "Which code?", "answer": "NX",
+                                                   "chunk_id": chunk_id}) + "\n",
+            drafted / f"{tag}2.partial.jsonl": json.dumps({"index": 0, "answer": "NX", "items": [
+                {"question": "Which code?", "answers": ["NX"], "chunk_id": chunk_id}]}) + "\n",
+            drafted / f"{tag}3.json": json.dumps({f"NX\x1f{sentence}": ["Which code?"]}),
+            journals / f"{tag}4.jsonl": json.dumps({"key": "k", "mode": "rag", "answer": {
+                "collection": "renamed", "sources": [{"n": 1, "path": path}]}}) + "\n",
+            journals / f"{tag}5.jsonl": json.dumps({"key": "k", "mode": "rag", "answer": None,
+                                                    "retrieval": {"ranked": [{"path": path}]}}),
+        }
+        for file, text in files.items():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text, encoding="utf-8")
+        return list(files)
+
+    gone, kept = older_files("a", "notes"), older_files("b", "other")
+    opened = derived.opened_copy_dir(collection_facts("notes")[1]) / "note.pdf"
+    still_opened = derived.opened_copy_dir(collection_facts("other")[1]) / "note.pdf"
+    for copy in (opened, still_opened):
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(b"%PDF-1.4")
+    index.remove_collection("notes")
+    assert [p for p in gone if p.exists()] == [] and not opened.parent.exists()
+    assert all(p.is_file() for p in kept) and still_opened.is_file()
