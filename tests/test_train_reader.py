@@ -294,6 +294,20 @@ def test_reader_data_is_drafted_as_real_questions_without_fill_in_the_blanks(in_
         assert question.endswith("?") and "Fill in the blank" not in question
 
 
+def test_reader_questions_ask_for_a_name_or_an_option_with_which(assistant):
+    """People ask for an option by what it does ("Which option ...?"), and so must a reader's
+    training questions: the model is given the first word; numbers and dates keep their own."""
+    from engine.evaluate.draft import _ask_model, acceptable_question, question_lead
+
+    assert [question_lead(a) for a in ("--no-verify", "rebase.autoStash", "/etc/hosts")] == [
+        "Which"] * 3
+    assert [question_lead(a) for a in ("2000", "4,000 km", "3 March")] == [None] * 3
+    sentence = "The --no-verify option bypasses the pre-commit and commit-msg hooks."
+    question = _ask_model(assistant, sentence, "--no-verify", 0, about_ok=True, lead="Which")
+    assert question is not None and question.startswith("Which ")
+    assert acceptable_question(question, "--no-verify", sentence, about_ok=True)
+
+
 def test_saved_reader_drafts_replace_the_collection_s_older_ones(tmp_path):
     from engine.train.reader import drop_other_drafts
 

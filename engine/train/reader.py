@@ -17,7 +17,9 @@ from the user's own collection:
   its number ("2000: The maximum number of columns is 2000 ... [2]", :func:`answer_first`);
   without the oracle it is the sentence uncited (RAFT: this pushes the fact into the weights
   too). So the adapter learns to find the fact, copy its sentence, and cite it. Drafted
-  questions are real questions, never fill-in-the-blanks (see :func:`draft_questions_for`).
+  questions are real questions, never fill-in-the-blanks (see :func:`draft_questions_for`),
+  and ask for a name, an option or a file with "Which", as people do
+  (:func:`engine.evaluate.draft.question_lead`).
   A reader answers from the layout it was trained on (passages and their token budget, kept in its
   manifest): the same development-set reader answered 0.78 from its 140 tokens and 0.68 from 200
   or 280; a reader trained on 200 tokens (the whole first chunk: the answer in the prompt for 0.97
@@ -129,6 +131,10 @@ def answer_first(answer: str, quote: str, n: int) -> str:
     gained 3-4), cited in 0.98 / 0.88 / 0.78 of answers against 0.94 / 0.88 / 0.92, and ran
     longer (median 92 / 86 / 108 tokens against 66 / 92 / 103): an answer that opens with
     "sqlite_sequence: SQLite keeps track of ..." is read at a glance and checked by its quote.
+    Tried and dropped: the quote alone for questions that name their fact ("What is the
+    SQLITE_CORRUPT error?", 40-45% of drafts), so that a reader does not learn to open with a
+    word of the question: 126 (36 / 55 / 35) against 124, 14 answers changed either way, the
+    answer in the first 25 words for 90 against 95.
     """
     return f"{answer}: {quote} [{n}]"
 
@@ -260,7 +266,8 @@ def draft_questions_for(collection: str, count: int, *, assistant: Any, job: Job
     items = draft_questions(collection, count, settings=assistant.settings,
                             runtime=assistant.runtime, job=job, seed=seed,
                             cloze_fallback=cloze_fallback,
-                            per_fact=per_fact, about_ok=not cloze_fallback, done=done,
+                            per_fact=per_fact, about_ok=not cloze_fallback,
+                            which_first=not cloze_fallback, done=done,
                             on_chunk=None if journal is None else (
                                 lambda record: append_journal(journal, record)))
     rows = {r["chunk_id"]: r for r in _chunk_rows(collection, sorted(
@@ -518,7 +525,7 @@ def load_purpose_data(kind: str, collection: str, *, data_file: str | Path | Non
                           drafted_used=sum(map(len, usable)),
                           facts_asked=sum(1 for a in usable if a))
         elif draft:
-            key = cache_key(**key_parts, per_fact=1, clozes=False, v=12)
+            key = cache_key(**key_parts, per_fact=1, clozes=False, v=13)
             cache = drafts_dir(collection) / f"reader-{key}.jsonl"
             drafted = load_questions_cache(cache)
             if drafted is None:
