@@ -1,10 +1,11 @@
 """What a collection leaves outside its index, and forgetting it when the collection is removed.
 
 Satchel keeps files derived from a collection's text beside its tables: drafted training
-questions with their answering sentences and the journal of a stopped evaluation (in
-:func:`engine.paths.collection_cache`), and the copies of attachments and archived documents
-opened from a citation (:func:`opened_copy_dir`). They quote the user's documents, so a removed
-collection takes them along (the privacy promise: nothing of its text is left behind).
+questions with their answering sentences, the journal of a stopped evaluation and the checkpoint
+of a stopped training (in :func:`engine.paths.collection_cache`), and the copies of attachments
+and archived documents opened from a citation (:func:`opened_copy_dir`). They quote (or, a
+checkpoint's weights, learned) the user's documents, so a removed collection takes them along
+(the privacy promise: nothing of its text is left behind).
 
 Why content matching for older files: Satchels before drafted questions moved into the
 collection's cache kept them, and stopped evaluations' journals, under hashed names in

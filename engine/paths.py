@@ -130,9 +130,10 @@ def cache_dir() -> Path:
 
 
 def collection_cache(name: str) -> Path:
-    """Disposable files derived from one collection's text: drafted training questions and the
-    answers of an evaluation that was stopped. They quote the user's documents, so removing the
-    collection removes them (:func:`engine.index.remove_collection`)."""
+    """Disposable files derived from one collection's text: drafted training questions, the
+    answers of an evaluation that was stopped, and the checkpoints of trainings on it. They quote
+    or learned the user's documents, so removing the collection removes them
+    (:func:`engine.index.remove_collection`)."""
     return cache_dir() / "collections" / name
 
 

@@ -292,3 +292,29 @@ def test_cli_trains_lists_and_removes(tmp_path, base_model, monkeypatch, capsys)
     assert cli_run(["adapter", "remove", "pairs"]) == 0
     assert cli_run(["adapter", "list"]) == 0
     assert "no adapters yet" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(600)
+def test_a_stopped_training_goes_with_its_collection(base_model, satchel_home):
+    """A stopped run's checkpoint holds weights learned from the collection's text: it can be
+    resumed while the collection exists, and removing the collection removes it."""
+    import json
+
+    from engine import index, paths
+    from engine.jobs import Cancelled
+    from engine.train import TrainConfig, prepare, run
+    from engine.train.checkpoint import checkpoint_path
+
+    _index_sample()
+    config = TrainConfig(collection="sample", name="stopped", max_steps=6,
+                         overrides=json.loads(RESUME_OVERRIDES))
+    plan = prepare(config)
+    job = Job(lambda s: s.done >= 3 and not job.cancelled() and job.cancel(), min_interval_s=0)
+    with pytest.raises(Cancelled):
+        run(plan, job, base_model=base_model)
+    saved = checkpoint_path(plan.checkpoint_dir)
+    assert saved.is_file() and paths.collection_cache("sample") in saved.parents
+    assert prepare(config).checkpoint_step() == 3  # a new plan of the same run finds it
+    index.remove_collection("sample")
+    assert not saved.exists()
+    assert not list(satchel_home.rglob("checkpoint.pt"))

@@ -92,6 +92,12 @@ class TrainingPlan:
 
     @property
     def checkpoint_dir(self) -> Path:
+        """Where this run's checkpoint lives: in its collection's cache when it learns from a
+        collection. Why: a checkpoint holds weights learned from the collection's text (a
+        knowledge adapter's store its facts), so a run stopped and never resumed goes with the
+        collection when it is removed (:func:`engine.derived.derived_files`)."""
+        if self.config.collection:
+            return paths.collection_cache(self.config.collection) / "train" / self.run_id
         return paths.cache_dir() / "train" / self.run_id
 
     def checkpoint_step(self) -> int | None:
