@@ -8,6 +8,7 @@ the next step and keeps a checkpoint; the same command with ``--resume`` continu
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,9 @@ def add_adapter(sub: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from cli.progress import run_with_progress
     from engine.errors import SatchelError
+    from engine.modes import RETRIEVAL_MODES
     from engine.train.trainer import TrainConfig, prepare, run
+    from models.adapters import mode_for
 
     if not args.collection and not args.data:
         raise SatchelError("give what to train on: --collection NAME (and/or --data FILE)")
@@ -128,7 +131,11 @@ def run_train(args: argparse.Namespace) -> int:
     stop = f", stopped early at step {m['steps']}" if m["stopped_early"] else ""
     print(f"  {m['steps']} steps, best at step {m['best_step']}{stop}, "
           f"{m['tokens_per_s']:.0f} tokens/s")
-    print(f"use it with: satchel ask QUESTION --mode adapter --adapter {result.adapter.name}")
+    mode = mode_for(result.adapter)
+    where = (f" --collection {shlex.quote(plan.config.collection)}"
+             if mode in RETRIEVAL_MODES and plan.config.collection else "")
+    print(f"use it with: satchel ask QUESTION --mode {mode}{where} "
+          f"--adapter {shlex.quote(result.adapter.name)}")
     return 0
 
 

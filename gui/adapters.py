@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.modes import MODE_LABELS
 from gui import ops_lab
 from gui.context import AppContext
 from gui.train_dialog import TrainDialog
@@ -206,6 +207,9 @@ class AdaptersScreen(QWidget):
         return self.dialog
 
     def _trained(self, result: object) -> None:
-        name = result.adapter.name  # type: ignore[attr-defined]
-        self.ctx.messages.info(f"Adapter “{name}” is trained; select it and press Activate.")
+        from models.adapters import mode_for
+
+        entry = result.adapter  # type: ignore[attr-defined]
+        self.ctx.messages.info(f"Adapter “{entry.name}” is trained; select it and press "
+                               f"Activate, then ask in {MODE_LABELS[mode_for(entry)]} mode.")
         self.refresh()

@@ -241,3 +241,9 @@ def adapter_kind(entry: AdapterEntry) -> str:
     """"reader", "knowledge", "text" (a collection's raw text) or "pairs"."""
     kind = str(entry.manifest.data_source.get("kind") or "")
     return "text" if kind in ("collection", "") else kind
+
+
+def mode_for(entry: AdapterEntry) -> str:
+    """The answer mode an adapter is made for: a reader was trained on the RAG prompt and reads
+    the passages search finds ("rag+adapter"); the other kinds answer without them ("adapter")."""
+    return "rag+adapter" if adapter_kind(entry) == "reader" else "adapter"

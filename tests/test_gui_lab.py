@@ -66,6 +66,9 @@ def test_training_from_the_dialog_shows_progress_cancels_resumes_and_activates(
                       lambda: qtbot.mouseClick(dialog.resume_button, Qt.MouseButton.LeftButton))
     assert result.resumed_from is not None and result.steps_done == 3
     assert "Saved adapter “halcyon”" in dialog.run_status.text()
+    # the window says where to use it: a pairs adapter answers without passages
+    assert ("info", "Adapter “halcyon” is trained; select it and press Activate, then ask in "
+            "Adapter mode.") in window.messages.history
     assert dialog.curve.heldout  # held-out loss was plotted
     dialog.close()
     qtbot.waitUntil(lambda: [r.name for r in screen.rows] == ["halcyon"], timeout=60_000)

@@ -414,12 +414,15 @@ def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
                     "--draft", "0", "--oracle", "1.5"]) != 0
     assert "between 0 and 1" in capsys.readouterr().err
     assert cli_run(["adapter", "train", "--collection", "sample", "--data", str(QA_PATH),
-                    "--draft", "0", "--steps", "1", "--name", "r1", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["name"] == "r1" and out["metrics"]["steps"] == 1
+                    "--draft", "0", "--steps", "1", "--name", "r1"]) == 0
+    out = capsys.readouterr().out
+    assert "adapter 'r1' saved" in out
+    # a reader reads the passages search finds: the mode it is used in retrieves
+    assert "satchel ask QUESTION --mode rag+adapter --collection sample --adapter r1" in out
     assert cli_run(["adapter", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["name"] == "r1" and listed[0]["kind"] == "reader"
+    assert listed[0]["metrics"]["steps"] == 1
     # the layout it was trained on is recorded: rag+adapter answers from the same prompt
     from engine.settings import Settings
     from models.adapters import get_adapter
