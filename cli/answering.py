@@ -81,6 +81,12 @@ def add_ask(sub: argparse._SubParsersAction) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    if args.adapter:
+        from models.adapters import mode_note
+
+        note = mode_note(args.adapter, args.mode)
+        if note:
+            print(note, file=sys.stderr)
     assistant = _assistant(args)
     stream = assistant.ask(args.question, args.mode, collection=args.collection,
                            adapter=args.adapter, temperature=args.temperature)

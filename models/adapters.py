@@ -247,3 +247,19 @@ def mode_for(entry: AdapterEntry) -> str:
     """The answer mode an adapter is made for: a reader was trained on the RAG prompt and reads
     the passages search finds ("rag+adapter"); the other kinds answer without them ("adapter")."""
     return "rag+adapter" if adapter_kind(entry) == "reader" else "adapter"
+
+
+def mode_note(name: str, mode: str) -> str | None:
+    """A one-line note when adapter ``name`` is asked to answer in a mode it was not made for: a
+    reader in adapter mode sees no passages and answers from nothing (None when it fits, or
+    when there is no such adapter: asking reports that)."""
+    if mode != "adapter":
+        return None
+    try:
+        entry = get_adapter(name)
+    except AdapterError:
+        return None
+    if mode_for(entry) == mode:
+        return None
+    return (f"note: {name!r} is a reader adapter, trained to read the passages search finds; "
+            "adapter mode shows it none (use --mode rag+adapter --collection NAME)")

@@ -423,6 +423,13 @@ def test_cli_trains_a_reader_and_refuses_bad_requests(in_sample, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["name"] == "r1" and listed[0]["kind"] == "reader"
     assert listed[0]["metrics"]["steps"] == 1
+    # asked in adapter mode, where it sees no passages, the user is told where it belongs
+    assert cli_run(["ask", "Who is the station director?", "--mode", "adapter",
+                    "--adapter", "r1"]) == 0
+    assert "'r1' is a reader adapter" in capsys.readouterr().err
+    from models.adapters import mode_note
+
+    assert mode_note("r1", "rag+adapter") is None and mode_note("gone", "adapter") is None
     # the layout it was trained on is recorded: rag+adapter answers from the same prompt
     from engine.settings import Settings
     from models.adapters import get_adapter
