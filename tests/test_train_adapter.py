@@ -315,6 +315,12 @@ def test_a_stopped_training_goes_with_its_collection(base_model, satchel_home):
     saved = checkpoint_path(plan.checkpoint_dir)
     assert saved.is_file() and paths.collection_cache("sample") in saved.parents
     assert prepare(config).checkpoint_step() == 3  # a new plan of the same run finds it
+    # a run stopped by a Satchel that kept checkpoints under cache/train resumes from there
+    older = paths.cache_dir() / "train" / plan.run_id
+    older.mkdir(parents=True)
+    saved.replace(checkpoint_path(older))
+    assert prepare(config).checkpoint_step() == 3
+    checkpoint_path(older).replace(saved)
     index.remove_collection("sample")
     assert not saved.exists()
     assert not list(satchel_home.rglob("checkpoint.pt"))

@@ -94,11 +94,16 @@ class TrainingPlan:
     def checkpoint_dir(self) -> Path:
         """Where this run's checkpoint lives: in its collection's cache when it learns from a
         collection. Why: a checkpoint holds weights learned from the collection's text (a
-        knowledge adapter's store its facts), so a run stopped and never resumed goes with the
-        collection when it is removed (:func:`engine.derived.derived_files`)."""
-        if self.config.collection:
-            return paths.collection_cache(self.config.collection) / "train" / self.run_id
-        return paths.cache_dir() / "train" / self.run_id
+        knowledge adapter's hold its facts), so a run stopped and never resumed goes with the
+        collection when it is removed (:func:`engine.derived.derived_files`). A run stopped
+        by a Satchel that kept checkpoints under ``cache/train`` is resumed from there."""
+        legacy = paths.cache_dir() / "train" / self.run_id
+        if not self.config.collection:
+            return legacy
+        here = paths.collection_cache(self.config.collection) / "train" / self.run_id
+        if ckpt.checkpoint_path(legacy).is_file() and not ckpt.checkpoint_path(here).is_file():
+            return legacy
+        return here
 
     def checkpoint_step(self) -> int | None:
         """Step of a resumable checkpoint of this exact run, if one exists (not a damaged one:
