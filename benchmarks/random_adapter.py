@@ -38,8 +38,10 @@ def write_random_lora(path: Path, *, architecture: str, width: int, blocks: int,
     return path
 
 
-def make_random_adapter(name: str, rank: int = 4, std: float = 0.1, seed: int = 0) -> str:
-    """Store a random LoRA for the bundled model, with a matching manifest; returns its name."""
+def make_random_adapter(name: str, rank: int = 4, std: float = 0.1, seed: int = 0,
+                        kind: str = "random (untrained)") -> str:
+    """Store a random LoRA for the bundled model, with a matching manifest; returns its name.
+    ``kind``: what its manifest says it was trained as ("reader" stands in for a reader)."""
     from engine.gguf_info import read_info
     from engine.model_files import default_model_path, model_sha256
     from models.adapters import AdapterManifest, save_adapter
@@ -57,7 +59,7 @@ def make_random_adapter(name: str, rank: int = 4, std: float = 0.1, seed: int = 
             name=name, base_model_sha256=model_sha256(model), base_model_name=info.name or "",
             architecture=info.architecture, block_count=int(info.block_count or 0),
             embedding_length=width, lora_rank=rank, lora_alpha=float(rank),
-            target_modules=["o_proj"], data_source={"kind": "random (untrained)"},
+            target_modules=["o_proj"], data_source={"kind": kind},
             created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         save_adapter(name, path, manifest, overwrite=True)
     finally:

@@ -175,8 +175,9 @@ class AdaptersScreen(QWidget):
         name = self.selected_name()
         if name:
             self.ctx.set_adapter(name, self.scale.value())
-            self.ctx.messages.info(f"Adapter “{name}” is active: choose the Adapter or "
-                                   "RAG+Adapter mode to use it.")
+            mode = next((r.mode for r in self.rows if r.name == name), "adapter")
+            self.ctx.messages.info(f"Adapter “{name}” is active: ask in {MODE_LABELS[mode]} "
+                                   "mode to use it.")
 
     def _scale_changed(self, value: float) -> None:
         if self.ctx.adapter:

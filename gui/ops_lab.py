@@ -25,6 +25,7 @@ class AdapterRow:
     metrics: dict[str, Any]
     compatible: bool
     problem: str = ""
+    mode: str = "adapter"  # the answer mode it is made for (models.adapters.mode_for)
 
 
 def _describe_source(source: dict[str, Any]) -> str:
@@ -39,7 +40,7 @@ def _describe_source(source: dict[str, Any]) -> str:
 def list_adapters(ctx: TaskContext, model_path: str | None) -> list[AdapterRow]:
     """Stored adapters, each checked against the model in use (sha256, shapes)."""
     from engine.model_files import resolve_model
-    from models.adapters import AdapterError, check_compatible
+    from models.adapters import AdapterError, check_compatible, mode_for
     from models.adapters import list_adapters as stored
 
     entries = stored()
@@ -56,7 +57,7 @@ def list_adapters(ctx: TaskContext, model_path: str | None) -> list[AdapterRow]:
         m = entry.manifest
         rows.append(AdapterRow(entry.name, m.base_model_name, m.created.replace("T", " "),
                                _describe_source(m.data_source), dict(m.metrics), not problem,
-                               problem))
+                               problem, mode_for(entry)))
     return rows
 
 

@@ -79,6 +79,8 @@ def test_training_from_the_dialog_shows_progress_cancels_resumes_and_activates(
     screen.scale.setValue(0.5)
     qtbot.mouseClick(screen.activate_button, Qt.MouseButton.LeftButton)
     assert window.ctx.adapter == "halcyon" and window.ctx.adapter_scale == 0.5
+    assert window.messages.history[-1] == (
+        "info", "Adapter “halcyon” is active: ask in Adapter mode to use it.")
     assert "halcyon" in window.model_label.text()
     qtbot.mouseClick(window.mode_switch.buttons["adapter"], Qt.MouseButton.LeftButton)
     window.chat.question.setPlainText("Who is the station director?")
@@ -135,3 +137,23 @@ def test_loss_curve_paints_both_series_in_either_palette(qtbot):
     curve.setPalette(dark)
     dark_image = curve.grab().toImage()
     assert light.pixelColor(5, 5) != dark_image.pixelColor(5, 5)  # follows the palette
+
+
+def test_activating_a_reader_names_the_mode_that_reads_passages(sample_home, make_window, qtbot):
+    """A reader sees passages only in RAG+Adapter mode: activating it says so."""
+    from benchmarks.random_adapter import make_random_adapter
+
+    make_random_adapter("skimmer", kind="reader")
+    window = make_window(quick_settings())
+    window.startup(first_run=False, preload=False, watch=False)
+    window.show_screen("Adapters")
+    screen = window.adapters
+    screen.refresh()
+    qtbot.waitUntil(lambda: [r.name for r in screen.rows] == ["skimmer"], timeout=60_000)
+    assert screen.rows[0].mode == "rag+adapter"
+    screen.select("skimmer")
+    qtbot.mouseClick(screen.activate_button, Qt.MouseButton.LeftButton)
+    assert window.ctx.adapter == "skimmer"
+    assert window.messages.history[-1] == (
+        "info", "Adapter “skimmer” is active: ask in RAG+Adapter mode to use it.")
+
