@@ -244,21 +244,30 @@ def test_shipped_question_set_is_valid():
 
 # ------------------------------------------------------------------------------------- modes
 def test_mode_plans():
-    modes, notes = plan_modes(EvalConfig(), adapter=None)
+    modes, notes = plan_modes(EvalConfig(), {})
     assert modes == ["base", "rag"] and len(notes) == 2 and all("skipped" in n for n in notes)
-    modes, notes = plan_modes(EvalConfig(), adapter="mine")
+    both = {"adapter": "mine", "rag+adapter": "mine"}
+    modes, notes = plan_modes(EvalConfig(), both)
     assert modes == ["base", "rag", "adapter", "rag+adapter"] and notes == []
     with pytest.raises(SatchelError, match="needs an adapter"):
-        plan_modes(EvalConfig(modes=("base", "adapter")), adapter=None)
-    modes, _ = plan_modes(EvalConfig(modes=("rag+adapter", "base"), adapter="x"), "x")
+        plan_modes(EvalConfig(modes=("base", "adapter")), {})
+    modes, _ = plan_modes(EvalConfig(modes=("rag+adapter", "base"), adapter="x"),
+                          {"rag+adapter": "x"})
     assert modes == ["base", "rag+adapter"]  # base weights first: one adapter switch
-    modes, notes = plan_modes(EvalConfig(retrieval_only=True), adapter=None)
+    modes, notes = plan_modes(EvalConfig(retrieval_only=True), {})
     assert modes == ["rag"] and notes == []
-    modes, notes = plan_modes(EvalConfig(retrieval_only=True, modes=("base", "rag+adapter")),
-                              adapter=None)
+    modes, notes = plan_modes(EvalConfig(retrieval_only=True, modes=("base", "rag+adapter")), {})
     assert modes == ["rag+adapter"] and "base: skipped" in notes[0]
     with pytest.raises(SatchelError, match="unknown mode"):
-        plan_modes(EvalConfig(modes=("rag", "magic")), adapter=None)
+        plan_modes(EvalConfig(modes=("rag", "magic")), {})
+    # only a reader: adapter mode (no passages) is left out and says what it would need
+    modes, notes = plan_modes(EvalConfig(), {"rag+adapter": "reader"})
+    assert modes == ["base", "rag", "rag+adapter"]
+    assert notes == ["adapter: skipped (no adapter for this model answers without passages (a "
+                     "reader is for rag+adapter); train one with `satchel adapter train --kind "
+                     "knowledge` or pass --adapter NAME)"]
+    with pytest.raises(SatchelError, match="answers without passages"):
+        plan_modes(EvalConfig(modes=("adapter",)), {"rag+adapter": "reader"})
 
 
 # ------------------------------------------------------------------------------ drafting facts
@@ -401,3 +410,18 @@ def test_a_journal_out_of_order_or_not_text_is_cut_where_it_stops_making_sense(t
     path.write_bytes(b"\xff\xfe garbage")
     assert read_journal(path) == [] and path.read_bytes() == b""
     assert read_journal(tmp_path / "missing.jsonl") == []
+
+
+def test_adapter_mode_never_runs_a_reader_and_rag_adapter_prefers_one():
+    """A reader shown no passages answers from nothing: adapter mode does not pick it."""
+    from benchmarks.random_adapter import make_random_adapter
+    from engine.evaluate.runner import adapter_for_mode
+    from engine.model_files import default_model_path
+
+    model = default_model_path()
+    make_random_adapter("skimmer", kind="reader")
+    assert adapter_for_mode(model, "adapter") is None
+    assert adapter_for_mode(model, "rag+adapter") == "skimmer"
+    make_random_adapter("facts", kind="knowledge")
+    assert adapter_for_mode(model, "adapter") == "facts"
+    assert adapter_for_mode(model, "rag+adapter") == "skimmer"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,10 +144,11 @@ def newest_adapter_for(model_path: Path) -> str | None:
 
 
 def adapter_for_mode(model_path: Path, mode: str) -> str | None:
-    """The newest adapter for this model that fits ``mode``, or the newest of any kind.
+    """The newest adapter for this model that fits ``mode``, or the newest of another kind.
 
     A reader adapter (trained on the RAG prompt) is what ``rag+adapter`` wants; ``adapter``
-    mode (no passages) wants a knowledge adapter, else any adapter but a reader.
+    mode (no passages) wants a knowledge adapter, else any adapter but a reader: a reader shown
+    no passages answers from nothing, and a row of it would only mislead the comparison.
     """
     from models.adapters import adapter_kind
 
@@ -155,7 +156,8 @@ def adapter_for_mode(model_path: Path, mode: str) -> str | None:
     if mode == "rag+adapter":
         wanted: tuple[tuple[str, ...], ...] = (("reader",), ("knowledge", "pairs", "text"))
     else:
-        wanted = (("knowledge",), ("pairs", "text"), ("reader",))
+        wanted = (("knowledge",), ("pairs", "text"))
+        fitting = [a for a in fitting if adapter_kind(a) != "reader"]
     for kinds in wanted:
         for a in fitting:
             if adapter_kind(a) in kinds:
@@ -163,11 +165,13 @@ def adapter_for_mode(model_path: Path, mode: str) -> str | None:
     return fitting[0].name if fitting else None
 
 
-def plan_modes(config: EvalConfig, adapter: str | None) -> tuple[list[str], list[str]]:
+def plan_modes(config: EvalConfig,
+               adapters: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """The modes to run and a note per mode left out. Raises SatchelError for bad requests.
 
-    Default modes leave adapter modes out (with a note) when there is no adapter; adapter modes
-    asked for by name without an adapter are an error, since the user expects them.
+    ``adapters``: the adapter each adapter mode would use. Default modes leave an adapter mode
+    out (with a note) when it has none; adapter modes asked for by name without one are an
+    error, since the user expects them.
     """
     explicit = config.modes is not None
     requested = list(config.modes) if explicit else (
@@ -182,13 +186,16 @@ def plan_modes(config: EvalConfig, adapter: str | None) -> tuple[list[str], list
     for mode in dict.fromkeys(requested):
         if config.retrieval_only and "rag" not in mode:
             notes.append(f"{mode}: skipped (no retrieval to score with --retrieval-only)")
-        elif not config.retrieval_only and mode in ADAPTER_MODES and not adapter:
+        elif not config.retrieval_only and mode in ADAPTER_MODES and not adapters.get(mode):
+            readers_only = mode == "adapter" and adapters.get("rag+adapter")
+            why = ("no adapter for this model answers without passages (a reader is for "
+                   "rag+adapter); train one with `satchel adapter train --kind knowledge`"
+                   if readers_only else
+                   "no adapter for this model; train one with `satchel adapter train`")
             if explicit:
-                raise SatchelError(f"mode {mode!r} needs an adapter: pass --adapter NAME (see "
-                                   "`satchel adapter list`) or train one with `satchel adapter "
-                                   "train`")
-            notes.append(f"{mode}: skipped (no adapter for this model; train one with "
-                         "`satchel adapter train` or pass --adapter NAME)")
+                raise SatchelError(f"mode {mode!r} needs an adapter: {why}, or pass --adapter "
+                                   "NAME (see `satchel adapter list`)")
+            notes.append(f"{mode}: skipped ({why} or pass --adapter NAME)")
         else:
             modes.append(mode)
     if not modes:
@@ -245,8 +252,7 @@ def run_eval(items: list[QAItem], config: EvalConfig, *, settings: Settings | No
             for mode, name in by_mode.items():
                 entry = get_adapter(name)  # one-line error naming the known adapters
                 adapter_id += [mode, name, *file_id(entry.path)]
-        adapter = by_mode.get("adapter") or by_mode.get("rag+adapter")
-        modes, notes = plan_modes(config, adapter)
+        modes, notes = plan_modes(config, by_mode)
         if config.adapter is None:
             for mode in (m for m in modes if m in by_mode):
                 if mode == "rag+adapter" and config.reader_adapter:
