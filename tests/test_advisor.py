@@ -33,7 +33,19 @@ def test_missing_modes_and_retrieval_only_runs():
     only_retrieval = {"rag": {"n": 10, "correct": None, "latency_p50_ms": None}}
     advice = advise(only_retrieval)
     assert advice.mode is None and "No answers" in advice.sentence
-    # a tiny set needs a bigger gap: 2 of 5 questions
-    assert margin(5) == 0.4
-    assert advise({"base": {"n": 5, "correct": 0.2}, "rag": {"n": 5, "correct": 0.4}}
+    # a small set needs a bigger gap: 2 of 12 questions
+    assert margin(12) == 2 / 12
+    assert advise({"base": {"n": 12, "correct": 0.25}, "rag": {"n": 12, "correct": 0.4}}
                   ).mode == "base"
+    assert advise({"base": {"n": 12, "correct": 0.25}, "rag": {"n": 12, "correct": 0.5}}
+                  ).mode == "rag"
+
+
+def test_a_handful_of_questions_gets_no_recommendation():
+    """Two answers decide nothing: the numbers are given, best first, and no mode is named."""
+    advice = advise({"base": {"n": 2, "correct": 0.5}, "rag": {"n": 2, "correct": 1.0},
+                     "rag+adapter": {"n": 2, "correct": 1.0}})
+    assert advice.mode is None
+    assert advice.sentence == ("Too few questions (2) to tell the modes apart (RAG 100%, "
+                               "RAG+adapter 100%, base 50%); evaluate 10 or more to get a "
+                               "recommendation.")

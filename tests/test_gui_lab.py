@@ -106,6 +106,8 @@ def test_evaluate_runs_a_question_set_and_shows_table_and_charts(
     labels = [screen.table.verticalHeaderItem(i).text() for i in range(screen.table.rowCount())]
     assert "correct" in labels and "hit@5" in labels
     assert screen.chart_pixmaps and all(not p.isNull() for p in screen.chart_pixmaps)
+    # the advisor's sentence is shown; one question recommends nothing
+    assert screen.advice.isVisible() and "Too few questions (1)" in screen.advice.text()
     opened = []
     screen.open_url = opened.append
     qtbot.mouseClick(screen.open_button, Qt.MouseButton.LeftButton)

@@ -25,6 +25,12 @@ class Advice:
     sentence: str
 
 
+#: Below this many questions the advisor names no mode: two or three answers decide nothing,
+#: and the margin rule would then call every mode level and recommend base even where RAG
+#: answered twice as many.
+MIN_QUESTIONS = 10
+
+
 def margin(n: int) -> float:
     """The smallest difference in correctness taken as real: two questions, at least 3 points."""
     return max(0.03, 2.0 / n) if n else 1.0
@@ -43,6 +49,12 @@ def advise(summary: dict[str, dict[str, Any]]) -> Advice:
     n = max(int(s.get("n") or 0) for s in scored.values())
     best = max(scored, key=lambda m: scored[m]["correct"])
     top = scored[best]["correct"]
+    if n < MIN_QUESTIONS:
+        ranked = sorted(scored, key=lambda m: (-scored[m]["correct"], SIMPLICITY.index(m)
+                                               if m in SIMPLICITY else 99))
+        numbers = ", ".join(f"{LABELS.get(m, m)} {scored[m]['correct']:.0%}" for m in ranked)
+        return Advice(None, f"Too few questions ({n}) to tell the modes apart ({numbers}); "
+                            f"evaluate {MIN_QUESTIONS} or more to get a recommendation.")
     level = [m for m in scored if top - scored[m]["correct"] < margin(n)]
     choice = min(level, key=lambda m: (SIMPLICITY.index(m) if m in SIMPLICITY else 99,
                                        scored[m].get("latency_p50_ms") or 0))
