@@ -181,13 +181,19 @@ class EvaluateScreen(QWidget):
             self.collection.setCurrentText("sample")
 
     def _update_modes(self) -> None:
-        has = self.ctx.adapter is not None
+        """Adapter modes run the active adapter, each only if the adapter answers in it: a
+        reader shown no passages answers from nothing, so its Adapter row would mislead."""
+        name = self.ctx.adapter
+        fits = ops_lab.adapter_modes(name) if name else ()
         for mode in ADAPTER_MODES:
             box = self.mode_boxes[mode]
-            box.setEnabled(has)
-            if not has:
+            ok = mode in fits
+            box.setEnabled(ok)
+            if not ok:
                 box.setChecked(False)
-            box.setToolTip("" if has else "Activate an adapter first")
+            box.setToolTip("" if ok else "Activate an adapter first" if not name else
+                           f"The active adapter “{name}” reads passages: it answers in "
+                           f"{MODE_LABELS[fits[0]]} mode")
 
     def choose_file(self) -> None:
         path = self.ask_qa_file()

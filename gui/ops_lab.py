@@ -61,6 +61,19 @@ def list_adapters(ctx: TaskContext, model_path: str | None) -> list[AdapterRow]:
     return rows
 
 
+def adapter_modes(name: str) -> tuple[str, ...]:
+    """The answer modes the adapter ``name`` can answer in (models.adapters.modes_for): a reader
+    only in rag+adapter. Reads one small manifest, so the GUI thread may call it. A missing
+    adapter gets both modes: asking with it reports that it is gone."""
+    from engine.modes import ADAPTER_MODES
+    from models.adapters import AdapterError, get_adapter, modes_for
+
+    try:
+        return modes_for(get_adapter(name))
+    except AdapterError:
+        return ADAPTER_MODES
+
+
 def delete_adapter(ctx: TaskContext, name: str) -> str:
     """Remove an adapter; if llama.cpp holds it, the model is unloaded (reloads on next use),
     so a new adapter trained under the same name is never confused with the old weights."""

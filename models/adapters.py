@@ -249,6 +249,17 @@ def mode_for(entry: AdapterEntry) -> str:
     return "rag+adapter" if adapter_kind(entry) == "reader" else "adapter"
 
 
+def modes_for(entry: AdapterEntry) -> tuple[str, ...]:
+    """The answer modes an adapter can answer in, the one it is made for first: a reader only
+    with passages; the other kinds also with them (rag+adapter falls back on them when there is
+    no reader, see :func:`engine.evaluate.runner.adapter_for_mode`)."""
+    from engine.modes import ADAPTER_MODES
+
+    made_for = mode_for(entry)
+    return (made_for,) if made_for == "rag+adapter" else (
+        made_for, *(m for m in ADAPTER_MODES if m != made_for))
+
+
 def mode_note(name: str, mode: str) -> str | None:
     """A one-line note when adapter ``name`` is asked to answer in a mode it was not made for: a
     reader in adapter mode sees no passages and answers from nothing (None when it fits, or
@@ -259,7 +270,7 @@ def mode_note(name: str, mode: str) -> str | None:
         entry = get_adapter(name)
     except AdapterError:
         return None
-    if mode_for(entry) == mode:
+    if mode in modes_for(entry):
         return None
     return (f"note: {name!r} is a reader adapter, trained to read the passages search finds; "
             "adapter mode shows it none (use --mode rag+adapter --collection NAME)")

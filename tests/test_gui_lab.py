@@ -158,4 +158,13 @@ def test_activating_a_reader_names_the_mode_that_reads_passages(sample_home, mak
     assert window.ctx.adapter == "skimmer"
     assert window.messages.history[-1] == (
         "info", "Adapter “skimmer” is active: ask in RAG+Adapter mode to use it.")
+    # the Evaluate screen runs it only where it reads passages
+    boxes = window.evaluate.mode_boxes
+    assert boxes["rag+adapter"].isEnabled() and not boxes["adapter"].isEnabled()
+    assert "RAG+Adapter" in boxes["adapter"].toolTip()
+    make_random_adapter("memory", kind="knowledge")
+    window.ctx.set_adapter("memory")
+    assert boxes["rag+adapter"].isEnabled() and boxes["adapter"].isEnabled()
+    window.ctx.set_adapter(None)
+    assert not boxes["rag+adapter"].isEnabled() and not boxes["adapter"].isEnabled()
 

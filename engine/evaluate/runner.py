@@ -150,14 +150,14 @@ def adapter_for_mode(model_path: Path, mode: str) -> str | None:
     mode (no passages) wants a knowledge adapter, else any adapter but a reader: a reader shown
     no passages answers from nothing, and a row of it would only mislead the comparison.
     """
-    from models.adapters import adapter_kind, mode_for
+    from models.adapters import adapter_kind, modes_for
 
     fitting = _fitting_adapters(model_path)
     if mode == "rag+adapter":
         wanted: tuple[tuple[str, ...], ...] = (("reader",), ("knowledge", "pairs", "text"))
     else:
         wanted = (("knowledge",), ("pairs", "text"))
-        fitting = [a for a in fitting if mode_for(a) == mode]
+        fitting = [a for a in fitting if mode in modes_for(a)]
     for kinds in wanted:
         for a in fitting:
             if adapter_kind(a) in kinds:
