@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -324,3 +325,28 @@ def test_a_stopped_training_goes_with_its_collection(base_model, satchel_home):
     index.remove_collection("sample")
     assert not saved.exists()
     assert not list(satchel_home.rglob("checkpoint.pt"))
+
+
+def test_a_collection_removed_during_training_takes_the_run_with_it(base_model, satchel_home):
+    """Removing the collection a run learns from stops the run at its next checkpoint: no
+    checkpoint, no adapter and no cache folder learned from the removed text are left."""
+    import json
+
+    from engine import index, paths
+    from engine.errors import SatchelError
+    from engine.train import TrainConfig, prepare, run
+    from models.adapters import list_adapters
+
+    _index_sample()
+    plan = prepare(TrainConfig(collection="sample", name="orphan", max_steps=6,
+                               overrides=json.loads(RESUME_OVERRIDES)))
+
+    def on_progress(s: Any) -> None:
+        if s.done == 3:  # after the step-2 checkpoint was written
+            index.remove_collection("sample")
+
+    with pytest.raises(SatchelError, match="'sample' was removed during training"):
+        run(plan, Job(on_progress, min_interval_s=0), base_model=base_model)
+    assert not paths.collection_cache("sample").exists()
+    assert not list(satchel_home.rglob("checkpoint.pt"))
+    assert [a.name for a in list_adapters()] == []

@@ -621,15 +621,38 @@ def _run(plan: TrainingPlan, job: Job, base_model: Any) -> TrainResult:
                 metrics["heldout_loss"] = round(state.last_heldout, 4)
             job.progress(state.step, plan.steps, **metrics)
             if state.step % p.checkpoint_every == 0 and state.step < plan.steps:
+                _stop_if_collection_removed(plan)
                 ckpt.save(plan.checkpoint_dir, plan.run_id, state, lora, optimizer)
                 saved_step = state.step
                 job.partial({"checkpoint_step": state.step})
     except Cancelled:
         if state.step > saved_step:
+            _stop_if_collection_removed(plan)
             ckpt.save(plan.checkpoint_dir, plan.run_id, state, lora, optimizer)
         job.partial({"checkpoint_step": state.step})
         raise
+    _stop_if_collection_removed(plan)
     return _finish(plan, job, causal, peft_model, lora, state, resumed_from, use_gc)
+
+
+def _stop_if_collection_removed(plan: TrainingPlan) -> None:
+    """End a run whose collection was removed while it trained, keeping nothing.
+
+    Called before anything learned from the collection is written (a checkpoint, the adapter):
+    the user removed that text, so no weights learned from it are kept, and the collection's
+    cache folder, which the run's checkpoint would make again, is deleted with the checkpoint.
+    """
+    import shutil
+
+    from engine.index import list_collections
+
+    name = plan.config.collection
+    if not name or any(m.name == name for m in list_collections()):
+        return
+    ckpt.remove(plan.checkpoint_dir)
+    shutil.rmtree(paths.collection_cache(name), ignore_errors=True)
+    raise TrainDataError(f"collection {name!r} was removed during training: the run stopped "
+                         "and kept nothing learned from it")
 
 
 def _finish(plan: TrainingPlan, job: Job, causal: Any, peft_model: Any, lora: dict[str, Any],
