@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +27,21 @@ def _metrics_text(state: JobState) -> str:
     return "  ".join(parts)
 
 
+#: Seconds between the plain progress lines written when stderr is not a terminal.
+LOG_EVERY_S = 10.0
+
+
+def _plain_line(state: JobState, description: str) -> str:
+    """One progress line for a log: "Indexing: 120/4395  35.1/s  ETA 2 min 05 s"."""
+    def n(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+    count = (f"{n(state.done)}/{n(state.total)}" if state.total else
+             n(state.done) if state.done else "")
+    return f"{state.status or description}: " + "  ".join(
+        x for x in (count, _metrics_text(state)) if x)
+
+
 def run_with_progress(task: Callable[[Job], T], description: str, *,
                       quiet: bool = False) -> tuple[T | None, Job]:
     """Run ``task(job)`` with a live progress bar on stderr; returns (result, job).
@@ -37,18 +53,29 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True)
+    # Not a terminal (a log file, cron, CI): rich draws no bar there (only a stray blank line),
+    # so instead a plain line every LOG_EVERY_S seconds, and at each new status, shows that a
+    # long job is moving. Jobs shorter than that (and quick one-line errors) write nothing.
+    plain = not quiet and not console.is_terminal
     outcome: dict[str, Any] = {}
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"), console=console, transient=True,
-        disable=quiet,
+        disable=quiet or plain,
     )
     bar = progress.add_task(description, total=None, info="")
+    last_line: dict[str, Any] = {"at": time.monotonic(), "status": None}
 
     def on_update(state: JobState) -> None:
         progress.update(bar, completed=state.done, total=state.total,
                         description=(state.status or description)[:60],
                         info=_metrics_text(state))
+        if plain:
+            now = time.monotonic()
+            if now - last_line["at"] >= LOG_EVERY_S or (
+                    state.status != last_line["status"] and state.elapsed_s >= LOG_EVERY_S):
+                last_line.update(at=now, status=state.status)
+                print(_plain_line(state, description), file=sys.stderr, flush=True)
 
     job = Job(on_update, min_interval_s=0.2)
 

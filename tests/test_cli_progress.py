@@ -1,0 +1,37 @@
+"""The CLI's progress when stderr is not a terminal (a log file, cron, CI): plain lines."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cli import progress
+from engine.jobs import Job
+
+
+def _steps(job: Job, pause: float, steps: int = 4) -> str:
+    job.status("Reading files")
+    for i in range(1, steps + 1):
+        time.sleep(pause)
+        job.progress(i, steps, skipped=0)
+    return "done"
+
+
+def test_a_long_job_writes_plain_progress_lines(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.25)
+    result, _job = progress.run_with_progress(lambda job: _steps(job, 0.3), "Indexing")
+    assert result == "done"
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith("Reading files: ") for line in lines), lines
+    assert any("/4" in line and "ETA" in line for line in lines), lines
+
+
+def test_a_short_job_or_a_quiet_one_writes_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    result, _job = progress.run_with_progress(lambda job: _steps(job, 0.01), "Indexing")
+    assert result == "done" and capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.05)
+    progress.run_with_progress(lambda job: _steps(job, 0.1), "Indexing", quiet=True)
+    assert capsys.readouterr().err == ""
