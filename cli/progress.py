@@ -1,15 +1,17 @@
 """Render an :class:`engine.jobs.Job` as a rich progress bar with rate and ETA.
 
-The task runs in a worker thread so the main thread can turn Ctrl-C into ``job.cancel()``; the
-task then stops at its next ``job.check()`` and whatever it finished is kept.
+The task runs in a worker thread so the main thread can turn Ctrl-C, SIGTERM and SIGHUP into
+``job.cancel()``; the task then stops at its next ``job.check()`` and whatever it finished is kept.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from engine.jobs import Cancelled, Job, JobState, format_eta
@@ -42,6 +44,36 @@ def _plain_line(state: JobState, description: str) -> str:
         x for x in (count, _metrics_text(state)) if x)
 
 
+def _say(line: str) -> None:
+    """A line on stderr, which may be gone (SIGHUP: the terminal was closed)."""
+    with suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _signals_cancel(job: Job) -> Iterator[list[str]]:
+    """SIGTERM (``kill``, a service manager, a shutdown) and SIGHUP (the terminal closed) cancel
+    the job as Ctrl-C does, so an indexing run keeps its finished files and a training saves a
+    checkpoint to resume from, instead of dying mid-step. Yields the signals' names as they come.
+    Only the main thread can install handlers; elsewhere the defaults stay."""
+    got: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def cancel(signum: int, _frame: Any) -> None:
+        got.append(signal.Signals(signum).name)
+        job.cancel()
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {s: signal.signal(s, cancel) for s in wanted}
+    try:
+        yield got
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def run_with_progress(task: Callable[[Job], T], description: str, *,
                       quiet: bool = False) -> tuple[T | None, Job]:
     """Run ``task(job)`` with a live progress bar on stderr; returns (result, job).
@@ -54,8 +86,9 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
 
     console = Console(stderr=True)
     # Not a terminal (a log file, cron, CI): rich draws no bar there (only a stray blank line),
-    # so instead a plain line every LOG_EVERY_S seconds, and at each new status, shows that a
-    # long job is moving. Jobs shorter than that (and quick one-line errors) write nothing.
+    # so instead a plain line every LOG_EVERY_S seconds shows that a long job is moving (not one
+    # per status: indexing names each file). Jobs shorter than that, and quick one-line errors,
+    # write nothing.
     plain = not quiet and not console.is_terminal
     outcome: dict[str, Any] = {}
     progress = Progress(
@@ -64,7 +97,7 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
         disable=quiet or plain,
     )
     bar = progress.add_task(description, total=None, info="")
-    last_line: dict[str, Any] = {"at": time.monotonic(), "status": None}
+    last_line = {"at": time.monotonic()}
 
     def on_update(state: JobState) -> None:
         progress.update(bar, completed=state.done, total=state.total,
@@ -72,9 +105,8 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
                         info=_metrics_text(state))
         if plain:
             now = time.monotonic()
-            if now - last_line["at"] >= LOG_EVERY_S or (
-                    state.status != last_line["status"] and state.elapsed_s >= LOG_EVERY_S):
-                last_line.update(at=now, status=state.status)
+            if now - last_line["at"] >= LOG_EVERY_S:
+                last_line["at"] = now
                 print(_plain_line(state, description), file=sys.stderr, flush=True)
 
     job = Job(on_update, min_interval_s=0.2)
@@ -93,16 +125,19 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
             done.set()
 
     worker = threading.Thread(target=target, name="satchel-job", daemon=True)
-    with progress:
+    with progress, _signals_cancel(job) as signalled:
         worker.start()
         # Wait on an Event, not on join(): a KeyboardInterrupt inside Thread.join(timeout)
         # can leave the thread looking finished (is_alive() False, join() returning at once)
         # while the job still runs, and the CLI would exit under a cancelling job.
         try:
-            while not done.wait(0.1):
+            while not done.wait(0.1) and not signalled:
                 pass
+            if signalled:
+                _say(f"{signalled[0]}: cancelling... (finished work is kept)")
+                done.wait()
         except KeyboardInterrupt:
-            print("cancelling... (finished work is kept)", file=sys.stderr)
+            _say("cancelling... (finished work is kept)")
             job.cancel()
             done.wait()
         worker.join()

@@ -35,3 +35,29 @@ def test_a_short_job_or_a_quiet_one_writes_nothing(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(progress, "LOG_EVERY_S", 0.05)
     progress.run_with_progress(lambda job: _steps(job, 0.1), "Indexing", quiet=True)
     assert capsys.readouterr().err == ""
+
+
+def test_sigterm_cancels_the_job_and_keeps_what_it_finished(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``kill`` (a service manager, a shutdown) stops a job as Ctrl-C does: the task sees the
+    cancel at its next check and what it finished is kept; the old handler is back after."""
+    import os
+    import signal
+    import threading
+
+    finished: list[int] = []
+
+    def task(job: Job) -> str:
+        for i in range(200):
+            job.check()
+            time.sleep(0.02)
+            finished.append(i)
+            if i == 5:
+                threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        return "all"
+
+    before = signal.getsignal(signal.SIGTERM)
+    result, job = progress.run_with_progress(task, "Indexing")
+    assert result is None and job.cancelled() and 5 < len(finished) < 200
+    assert "SIGTERM: cancelling... (finished work is kept)" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is before

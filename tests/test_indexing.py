@@ -457,3 +457,24 @@ def test_a_big_file_whose_name_says_nothing_is_skipped_or_failed_by_its_content(
         ("core.q7", "unsupported file type (.q7: not text)")]
     assert [Path(f["path"]).name for f in summary.files_failed] == ["notes.q7"]
     assert "limit (setting max_file_mb)" in summary.files_failed[0]["reason"]
+
+
+def test_a_file_of_many_chunks_moves_the_progress_while_it_is_embedded(tmp_path, monkeypatch):
+    """A big file (a 10 MB changelog: ~40,000 chunks, half an hour) reports progress as its
+    chunks are embedded, not only once it is done: the bar moves and the ETA has a rate."""
+    from engine import indexer
+
+    monkeypatch.setattr(indexer, "EMBED_BATCH", 4)  # parts of 16 chunks
+    folder = tmp_path / "big"
+    folder.mkdir()
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    paragraphs = [" ".join(f"{words[(i + j) % 8]}{i}x{j}" for j in range(120)) + "."
+                  for i in range(60)]
+    (folder / "changelog.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    seen: list[tuple[float, str]] = []
+    job = Job(lambda s: seen.append((s.done, s.status)), min_interval_s=0)
+    summary = index_paths([folder], job=job)
+    assert summary.files_indexed == 1 and summary.chunks > 32
+    assert any(0 < done < 1 for done, _ in seen), seen
+    assert any(status.startswith("Embedding changelog.txt: 16 of ") for _, status in seen)
+    assert seen[-1][0] == 1
