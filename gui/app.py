@@ -7,6 +7,7 @@ so :func:`has_display` decides first and the caller falls back to the CLI demo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -14,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 #: process start, for the "window visible after launch" benchmark
 STARTED = time.monotonic()
@@ -145,9 +148,58 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None,
             QTimer.singleShot(0, lambda: window.handle_drop(list(open_paths)))
     window.closed.connect(app.quit)  # a window hidden while its work stopped must still quit
     app.aboutToQuit.connect(lambda: (window.executor.shutdown(), window.executor.engine.stop()))
+    restore_signals = close_on_signals(window)
     status = app.exec()
+    restore_signals()
     sys.excepthook = previous_hook
     return status
+
+
+def close_on_signals(window: Any) -> Callable[[], None]:
+    """SIGTERM (logging out, a shutdown, ``kill``) and SIGHUP close the window as its close
+    button does: running work is cancelled and kept (finished files, a training's checkpoint)
+    instead of the process dying mid-step. Returns a function that puts the old handlers back.
+
+    Qt's event loop runs no Python while it waits, so a Python signal handler would run only at
+    the next event; the signal also writes a byte to a socket (``signal.set_wakeup_fd``) that a
+    QSocketNotifier watches, which wakes the loop at once.
+    """
+    import signal
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    ours, theirs = socket.socketpair()
+    for sock in (ours, theirs):
+        sock.setblocking(False)
+    try:
+        previous_fd = signal.set_wakeup_fd(theirs.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: leave the defaults
+        ours.close()
+        theirs.close()
+        return lambda: None
+    notifier = QSocketNotifier(ours.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:  # the handler itself has run by now (Python ran this slot)
+        with contextlib.suppress(OSError):
+            ours.recv(64)
+
+    notifier.activated.connect(drain)
+
+    def close(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {s: signal.signal(s, close) for s in wanted}
+
+    def restore() -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        ours.close()
+        theirs.close()
+
+    return restore
 
 
 def _report_first_paint(window: object, mode: str) -> None:

@@ -182,6 +182,31 @@ def test_closing_cancels_indexing_and_waits_for_the_worker(make_window, qtbot):
     assert not window.isVisible()
 
 
+def test_sigterm_closes_the_window_as_its_close_button_does(make_window, qtbot):
+    """Logging out or ``kill``: the running job is cancelled (finished work kept) and the
+    window closes, instead of the process dying mid-step; the old handler is back after."""
+    import signal
+
+    from engine.samples import CORPUS_DIR
+    from gui import ops
+    from gui.app import close_on_signals
+
+    window = make_window()
+    settings = window.ctx.settings_copy()
+    handle = window.ctx.run_job(ops.index_files, [str(CORPUS_DIR)], "sample", settings,
+                                label="Indexing")
+    qtbot.waitUntil(lambda: handle.started, timeout=30_000)
+    before = signal.getsignal(signal.SIGTERM)
+    restore = close_on_signals(window)
+    try:
+        with qtbot.waitSignal(window.closed, timeout=60_000):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        restore()
+    assert handle.cancelled and handle.finished and not window.isVisible()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_shortcuts_switch_screens_and_focus_the_question(make_window, qtbot):
     window = make_window()
     activate(qtbot, window)
