@@ -156,9 +156,11 @@ def run(argv: list[str] | None = None, *, first_run: bool | None = None,
 
 
 def close_on_signals(window: Any) -> Callable[[], None]:
-    """SIGTERM (logging out, a shutdown, ``kill``) and SIGHUP close the window as its close
-    button does: running work is cancelled and kept (finished files, a training's checkpoint)
-    instead of the process dying mid-step. Returns a function that puts the old handlers back.
+    """SIGTERM (logging out, a shutdown, ``kill``), SIGHUP and Ctrl-C in the terminal that
+    started it close the window as its close button does: running work is cancelled and kept
+    (finished files, a training's checkpoint) instead of the process dying mid-step, or, for
+    Ctrl-C, a KeyboardInterrupt traceback from whichever slot ran next while the app went on.
+    Returns a function that puts the old handlers back.
 
     Qt's event loop runs no Python while it waits, so a Python signal handler would run only at
     the next event; the signal also writes a byte to a socket (``signal.set_wakeup_fd``) that a
@@ -189,6 +191,8 @@ def close_on_signals(window: Any) -> Callable[[], None]:
         QTimer.singleShot(0, window.close)
 
     wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started in background
+        wanted.append(signal.SIGINT)  # Ctrl-C in the terminal that ran `make run`
     previous = {s: signal.signal(s, close) for s in wanted}
 
     def restore() -> None:

@@ -182,7 +182,7 @@ def test_closing_cancels_indexing_and_waits_for_the_worker(make_window, qtbot):
     assert not window.isVisible()
 
 
-def test_sigterm_closes_the_window_as_its_close_button_does(make_window, qtbot):
+def test_sigterm_or_ctrl_c_closes_the_window_as_its_close_button_does(make_window, qtbot):
     """Logging out or ``kill``: the running job is cancelled (finished work kept) and the
     window closes, instead of the process dying mid-step; the old handler is back after."""
     import signal
@@ -196,7 +196,7 @@ def test_sigterm_closes_the_window_as_its_close_button_does(make_window, qtbot):
     handle = window.ctx.run_job(ops.index_files, [str(CORPUS_DIR)], "sample", settings,
                                 label="Indexing")
     qtbot.waitUntil(lambda: handle.started, timeout=30_000)
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     restore = close_on_signals(window)
     try:
         with qtbot.waitSignal(window.closed, timeout=60_000):
@@ -204,7 +204,16 @@ def test_sigterm_closes_the_window_as_its_close_button_does(make_window, qtbot):
     finally:
         restore()
     assert handle.cancelled and handle.finished and not window.isVisible()
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    # Ctrl-C in the terminal that ran the app closes a window the same way
+    other = make_window()
+    restore = close_on_signals(other)
+    try:
+        with qtbot.waitSignal(other.closed, timeout=60_000):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        restore()
+    assert not other.isVisible()
 
 
 def test_shortcuts_switch_screens_and_focus_the_question(make_window, qtbot):
