@@ -182,38 +182,41 @@ def test_closing_cancels_indexing_and_waits_for_the_worker(make_window, qtbot):
     assert not window.isVisible()
 
 
+def _close_by_signal(qtbot, window, signum: int) -> None:
+    """Send ``signum`` to this process with the window's handlers installed; wait for it to
+    close (the old handlers are back after)."""
+    import signal
+
+    from gui.app import close_on_signals
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    restore = close_on_signals(window)
+    try:
+        with qtbot.waitSignal(window.closed, timeout=60_000):
+            os.kill(os.getpid(), signum)
+    finally:
+        restore()
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert not window.isVisible()
+
+
 def test_sigterm_or_ctrl_c_closes_the_window_as_its_close_button_does(make_window, qtbot):
-    """Logging out or ``kill``: the running job is cancelled (finished work kept) and the
-    window closes, instead of the process dying mid-step; the old handler is back after."""
+    """Logging out, ``kill`` or Ctrl-C in the terminal that ran it: the running job is
+    cancelled (finished work kept) and the window closes, instead of the process dying
+    mid-step or printing a KeyboardInterrupt and going on."""
     import signal
 
     from engine.samples import CORPUS_DIR
     from gui import ops
-    from gui.app import close_on_signals
 
     window = make_window()
     settings = window.ctx.settings_copy()
     handle = window.ctx.run_job(ops.index_files, [str(CORPUS_DIR)], "sample", settings,
                                 label="Indexing")
     qtbot.waitUntil(lambda: handle.started, timeout=30_000)
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    restore = close_on_signals(window)
-    try:
-        with qtbot.waitSignal(window.closed, timeout=60_000):
-            os.kill(os.getpid(), signal.SIGTERM)
-    finally:
-        restore()
-    assert handle.cancelled and handle.finished and not window.isVisible()
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
-    # Ctrl-C in the terminal that ran the app closes a window the same way
-    other = make_window()
-    restore = close_on_signals(other)
-    try:
-        with qtbot.waitSignal(other.closed, timeout=60_000):
-            os.kill(os.getpid(), signal.SIGINT)
-    finally:
-        restore()
-    assert not other.isVisible()
+    _close_by_signal(qtbot, window, signal.SIGTERM)
+    assert handle.cancelled and handle.finished
+    _close_by_signal(qtbot, make_window(), signal.SIGINT)
 
 
 def test_shortcuts_switch_screens_and_focus_the_question(make_window, qtbot):
