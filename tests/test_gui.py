@@ -208,6 +208,7 @@ def test_sigterm_or_ctrl_c_closes_the_window_as_its_close_button_does(make_windo
 
     from engine.samples import CORPUS_DIR
     from gui import ops
+    from gui.app import close_on_signals
 
     window = make_window()
     settings = window.ctx.settings_copy()
@@ -216,7 +217,17 @@ def test_sigterm_or_ctrl_c_closes_the_window_as_its_close_button_does(make_windo
     qtbot.waitUntil(lambda: handle.started, timeout=30_000)
     _close_by_signal(qtbot, window, signal.SIGTERM)
     assert handle.cancelled and handle.finished
-    _close_by_signal(qtbot, make_window(), signal.SIGINT)
+    # Ctrl-C: as in a terminal (Python's own handler), whatever this test process inherited
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _close_by_signal(qtbot, make_window(), signal.SIGINT)
+        # started in the background (SIGINT ignored): it stays ignored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        restore = close_on_signals(make_window())
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        restore()
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_shortcuts_switch_screens_and_focus_the_question(make_window, qtbot):
