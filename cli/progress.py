@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from engine.jobs import Cancelled, Job, JobState, format_eta
+from engine.jobs import Cancelled, Job, JobState, format_eta, stop_signals
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ def _signals_cancel(job: Job) -> Iterator[list[str]]:
         got.append(signal.Signals(signum).name)
         job.cancel()
 
-    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    wanted = stop_signals()
     previous = {s: signal.signal(s, cancel) for s in wanted}
     try:
         yield got

@@ -24,6 +24,15 @@ class Cancelled(Exception):
     """Raised inside a task by :meth:`Job.check` after :meth:`Job.cancel`; carries no error."""
 
 
+def stop_signals() -> list[int]:
+    """The signals that ask a running job to stop cleanly, as Ctrl-C does: SIGTERM (``kill``,
+    logging out, a shutdown) and SIGHUP (the terminal closed), where the platform has them.
+    The CLI and the window both turn them into a cancel that keeps finished work."""
+    import signal
+
+    return [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+
+
 @dataclass(frozen=True)
 class JobState:
     """An immutable snapshot sent to listeners (safe to hand to another thread)."""

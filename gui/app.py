@@ -170,6 +170,8 @@ def close_on_signals(window: Any) -> Callable[[], None]:
 
     from PySide6.QtCore import QSocketNotifier, QTimer
 
+    from engine.jobs import stop_signals
+
     ours, theirs = socket.socketpair()
     for sock in (ours, theirs):
         sock.setblocking(False)
@@ -190,7 +192,7 @@ def close_on_signals(window: Any) -> Callable[[], None]:
     def close(_signum: int, _frame: object) -> None:
         QTimer.singleShot(0, window.close)
 
-    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    wanted = stop_signals()
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started in background
         wanted.append(signal.SIGINT)  # Ctrl-C in the terminal that ran `make run`
     previous = {s: signal.signal(s, close) for s in wanted}
