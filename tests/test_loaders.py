@@ -957,6 +957,51 @@ def test_html_heading_permalinks_are_not_part_of_the_heading(tmp_path):
     assert "¶" not in doc.pages[0].text and "See the list." in doc.pages[0].text
 
 
+def test_html_tables_of_labelled_rows_read_as_label_and_value(tmp_path):
+    """Apache's directive tables (a <th> label, then its <td> value, in each row) read as
+    "Default: KeepAliveTimeout 5"; before, the first row was taken for column headers and every
+    row read "Description:: Default:; Amount of time...: KeepAliveTimeout 5". A grid with a row
+    of column headers above its row labels stays a grid."""
+    (tmp_path / "core.html").write_text(
+        "<html><body><h2>KeepAliveTimeout Directive</h2><table class='directive'>"
+        "<tr><th><a href='dict.html#Description'>Description:</a></th>"
+        "<td>Amount of time the server will wait</td></tr>"
+        "<tr><th>Syntax:</th><td><code>KeepAliveTimeout <var>num</var>[ms]</code></td></tr>"
+        "<tr><th>Default:</th><td><code>KeepAliveTimeout 5</code></td></tr>"
+        "<tr><th>Module:</th><td>core</td></tr></table>"
+        "<table><tr><th>Port</th><th>Protocol</th></tr>"
+        "<tr><th>80</th><td>http</td></tr><tr><th>443</th><td>https</td></tr></table>"
+        "</body></html>")
+    tables = [b.text for b in load(tmp_path / "core.html").pages[0].blocks if b.kind == "table"]
+    assert tables == [
+        "Description: Amount of time the server will wait\n"
+        "Syntax: KeepAliveTimeout num[ms]\n"
+        "Default: KeepAliveTimeout 5\n"
+        "Module: core",
+        "Port: 80; Protocol: http\nPort: 443; Protocol: https",
+    ]
+
+
+def test_docx_form_tables_with_colon_labels_read_as_label_and_value(tmp_path):
+    """A form or spec sheet in Word marks no header cells: a first column of labels ending in
+    ":" makes each row "Label: value"; a header row ending in ":" loses the doubled colon."""
+    import docx
+
+    document = docx.Document()
+    form = document.add_table(rows=3, cols=2)
+    for row, (label, value) in zip(form.rows, [("Applicant:", "Ada Lovelace"),
+                                               ("Grant number:", "HRB-2231"),
+                                               ("Amount:", "12,400 EUR")], strict=True):
+        row.cells[0].text, row.cells[1].text = label, value
+    grid = document.add_table(rows=2, cols=2)
+    for row, cells in zip(grid.rows, [("Station:", "Channel:"), ("North", "12")], strict=True):
+        row.cells[0].text, row.cells[1].text = cells
+    document.save(tmp_path / "form.docx")
+    tables = [b.text for b in load(tmp_path / "form.docx").pages[0].blocks if b.kind == "table"]
+    assert tables == ["Applicant: Ada Lovelace\nGrant number: HRB-2231\nAmount: 12,400 EUR",
+                      "Station: North; Channel: 12"]
+
+
 def test_rst_links_and_roles_read_as_their_text(tmp_path):
     """PyJWT's and Jansson's READMEs (shipped by Debian) and any Sphinx source."""
     (tmp_path / "README.rst").write_text(

@@ -21,29 +21,30 @@ from pathlib import Path
 
 from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 
-#: format -> revision of its reader. Revision 1 is the first recorded; rows written before
+#: format -> revision of its reader ("labelled tables": a table whose rows are each a label and
+#: its value reads "Default: Timeout 60"). Revision 1 is the first recorded; rows written before
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
     "pdf": 2,  # 2: bold subsection headings; running lines stacked 3-4 deep go
-    "docx": 2,  # 2: code paragraphs (preformatted style, monospace) make code blocks
-    "odt": 1,
-    "ods": 1,
-    "odp": 1,
-    "pptx": 1,
-    "xlsx": 1,
-    "csv": 1,
-    "epub": 1,
-    "html": 1,
+    "docx": 3,  # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables
+    "odt": 2,  # 2: labelled tables
+    "ods": 2,  # 2: labelled tables
+    "odp": 2,  # 2: labelled tables
+    "pptx": 2,  # 2: labelled tables
+    "xlsx": 2,  # 2: labelled tables
+    "csv": 2,  # 2: labelled tables
+    "epub": 2,  # 2: labelled tables
+    "html": 2,  # 2: labelled tables
     "markdown": 1,
     "rst": 1,
-    "latex": 1,
+    "latex": 2,  # 2: labelled tables
     "text": 1,
     "code": 1,
     "json": 1,
-    "eml": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
-    "mbox": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
-    "msg": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
-    "emlx": 3,  # 2: attachments whose name says nothing read by content; 3: winmail.dat
+    "eml": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
+    "mbox": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
+    "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
+    "emlx": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
     "doc": 1,
     "xls": 1,
     "ppt": 1,
@@ -56,7 +57,7 @@ READER_REVISIONS: dict[str, int] = {
     "rar": 1,
     "postscript": 1,
     "subtitles": 1,
-    "mhtml": 1,
+    "mhtml": 2,  # 2: labelled tables
     "fodt": 1,
     "fods": 1,
     "fodp": 1,

@@ -181,7 +181,7 @@ def render_rows(rows: Iterable[Sequence[str]], *, header: Sequence[str] | None) 
             continue
         if header:
             names = [
-                clean_inline(header[i]) if i < len(header) and header[i] else column_name(i)
+                _label(header[i]) if i < len(header) and _label(header[i]) else column_name(i)
                 for i in range(len(cells))
             ]
             lines.append("; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c))
@@ -190,8 +190,42 @@ def render_rows(rows: Iterable[Sequence[str]], *, header: Sequence[str] | None) 
     return lines
 
 
-def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25) -> list[Block]:
-    """Table blocks from a grid whose first row may be a header (see :func:`looks_like_header`).
+def _label(cell: str) -> str:
+    """A header or row label as a name: "Default:" -> "Default" (the colon is added back)."""
+    return clean_inline(cell).rstrip(":").strip()
+
+
+def labelled_rows(rows: Sequence[Sequence[str]]) -> bool:
+    """True when every row with a value is a label and its value ("Default:" | "Timeout 60"),
+    as forms, spec sheets and reference pages lay out a two-column table.
+
+    Read as a grid, the first such row became the header of all the others: Apache's directive
+    tables read "Description:: Default:; Amount of time the server will wait...: Timeout 60",
+    the fact a user asks for lost between two labels and the description repeated in every row.
+    """
+    valued = [r for r in rows if sum(1 for c in r if c) >= 2]
+    return len(valued) >= 2 and all(
+        1 < len(r[0]) <= 60 and r[0].endswith(":") for r in valued)
+
+
+def render_labelled(rows: Iterable[Sequence[str]]) -> list[str]:
+    """Rows of a labelled table as ``"Default: Timeout 60"`` (more values joined by `` | ``)."""
+    lines: list[str] = []
+    for row in rows:
+        cells = [clean_inline(c) for c in row]
+        values = [c for c in cells[1:] if c]
+        if cells and cells[0] and values:
+            lines.append(f"{_label(cells[0]) or cells[0]}: {' | '.join(values)}")
+        elif any(cells):
+            lines.append(" | ".join(c for c in cells if c))
+    return lines
+
+
+def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25,
+                 labelled: bool | None = None) -> list[Block]:
+    """Table blocks from a grid whose first row may be a header (see :func:`looks_like_header`)
+    or whose rows are each a label and its value (``labelled``; ``None``: guessed by
+    :func:`labelled_rows`, for formats that do not mark header cells).
 
     Big tables are cut into blocks of ``rows_per_block`` rows; since every row carries its
     header, each block stands on its own.
@@ -200,11 +234,16 @@ def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25) -> 
     rows = [r for r in rows if any(r)]
     if not rows:
         return []
-    header: list[str] | None = None
-    body = rows
-    if len(rows) > 1 and looks_like_header(rows[0]):
-        header, body = rows[0], rows[1:]
-    lines = render_rows(body, header=header)
+    if labelled is None:
+        labelled = labelled_rows(rows)
+    if labelled:
+        lines = render_labelled(rows)
+    else:
+        header: list[str] | None = None
+        body = rows
+        if len(rows) > 1 and looks_like_header(rows[0]):
+            header, body = rows[0], rows[1:]
+        lines = render_rows(body, header=header)
     return [
         Block("\n".join(lines[i : i + rows_per_block]), "table")
         for i in range(0, len(lines), rows_per_block)

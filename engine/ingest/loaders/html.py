@@ -140,7 +140,8 @@ class _Walker:
                 self._definition_list(child)
             elif name == "table":
                 self.flush()
-                self.blocks.extend(table_blocks(_table_rows(child)))
+                rows, labelled = _table_rows(child)
+                self.blocks.extend(table_blocks(rows, labelled=labelled or None))
             elif name in _BLOCK_TAGS:
                 self.flush()
                 self.walk(child)
@@ -172,13 +173,21 @@ def _list_items(list_tag: Any, depth: int, out: list[tuple[int, str]]) -> None:
                 _list_items(nested, depth + 1, out)
 
 
-def _table_rows(table: Any) -> list[list[str]]:
+def _table_rows(table: Any) -> tuple[list[list[str]], bool]:
+    """The table's cells by row, and whether each row is labelled by a header cell: every row
+    of several cells starts with a ``<th>`` and holds a ``<td>`` ("Default:" | "Timeout 60",
+    an infobox), with no row of column headers (all ``<th>``) above them."""
     rows: list[list[str]] = []
+    labelled = True
     for tr in table.find_all("tr"):
         if tr.find_parent("table") is not table:
             continue
-        rows.append([_inline_text(c) for c in tr.find_all(["th", "td"], recursive=False)])
-    return rows
+        cells = tr.find_all(["th", "td"], recursive=False)
+        rows.append([_inline_text(c) for c in cells])
+        if len(cells) > 1 and not (cells[0].name == "th"
+                                   and any(c.name == "td" for c in cells[1:])):
+            labelled = False
+    return rows, labelled and sum(1 for r in rows if len(r) > 1) >= 1
 
 
 def parse_html(markup: bytes | str) -> tuple[str | None, list[Block]]:
