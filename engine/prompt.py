@@ -269,8 +269,11 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
 
 
 #: Where a small model that has answered from passages goes on to write the next user turn
-#: itself ("Question: <the question again>", "Passages: ..."), seen on real manuals.
-NEXT_TURN = ("\nQuestion:", "\nPassages:")
+#: itself ("Question: <the question again>", "Passages: ..."), or a passage of its own in the
+#: prompt's layout ("\n[2] (core.html) ServerTokens Directive ..." after the answer "Full",
+#: seen on Apache's manual): the answer is over there. Answers cite inline ("... [1]"), never
+#: at the start of a line followed by a file name.
+NEXT_TURN = ("\nQuestion:", "\nPassages:", *(f"\n[{n}] (" for n in range(1, 10)))
 
 
 def user_message(question: str, passages: list[Passage]) -> str:

@@ -164,8 +164,10 @@ def test_an_answer_from_passages_ends_where_the_model_starts_the_next_turn():
     with_passages = fit(fake_render, n_ctx=300, answer_tokens=50, system="sys", history=[],
                         question="what now?", passages=[passage(1, 20)])
     assert set(NEXT_TURN) <= set(with_passages.stop)
-    for marker in NEXT_TURN:  # both are how the prompt itself writes a user turn
-        assert marker.strip() in with_passages.user_message
+    for marker in ("\nQuestion:", "\nPassages:", "\n[1] ("):  # how the prompt writes a turn
+        assert marker in "\n" + with_passages.user_message and marker in NEXT_TURN
+    assert "\n[2] (" in NEXT_TURN  # a passage the model makes up after its answer
+    assert not any(stop in "The default is Full [1]." for stop in NEXT_TURN)  # inline cites
     closed_book = fit(fake_render, n_ctx=300, answer_tokens=50, system="sys", history=[],
                       question="what now?", passages=[])
     assert closed_book.stop == []
