@@ -47,6 +47,7 @@ def _copy(name: str, to: Path) -> Path:
     ("station_news.html", "news.xls", "html"),
     ("onboarding_2025.pptx", "onboarding.ppt", "pptx"),
     ("history_of_halcyon_reach.epub", "history.odt", "epub"),
+    ("station_news.html", "index.svg", "html"),  # gnuplot's demo index
 ])
 def test_corpus_files_under_the_wrong_name_read_as_under_their_own(tmp_path, source, named,
                                                                    held):

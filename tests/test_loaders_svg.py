@@ -97,9 +97,12 @@ def test_icons_damaged_files_and_entities(tmp_path):
     broken.write_text(f"<svg {SVG}><text>Unclosed")
     with pytest.raises(LoadError, match=r"^corrupt SVG \(not well-formed XML"):
         load(broken)
-    html = tmp_path / "page.svg"
-    html.write_text("<html><body>no drawing</body></html>")
-    assert skip_reason(html) == "not an SVG drawing (no <svg> element; mislabelled?)"
+    html = tmp_path / "page.svg"  # a web page named .svg is read as one (gnuplot's demo index)
+    html.write_text("<html><body><p>Demos of the SVG terminal.</p></body></html>")
+    assert skip_reason(html) is None and load(html).format == "html"
+    makefile = tmp_path / "Makefile.svg"  # text that is no drawing is still refused
+    makefile.write_text("all: html\n\nclean:\n\trm -f *.png\n")
+    assert skip_reason(makefile) == "not an SVG drawing (no <svg> element; mislabelled?)"
     # an external entity is never fetched or read: the label keeps no file's contents
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")

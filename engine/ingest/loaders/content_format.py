@@ -35,9 +35,10 @@ from engine.ingest.loaders.formats import (
 
 #: Names whose check may be overruled by content: the formats people and programs mislabel.
 #: Text formats, archives and formats told apart by their content's nature (a genomic .vcf)
-#: are not: their refusals already say what the file is.
+#: are not: their refusals already say what the file is. SVG is: gnuplot's demo pages (the
+#: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
-                             "pptx", "odt", "ods", "odp", "epub", "mhtml"})
+                             "pptx", "odt", "ods", "odp", "epub", "mhtml", "svg"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word)
 #: or as delimited rows (what "export to Excel" often writes).
 PLAIN_TEXT_AS = {"doc": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
