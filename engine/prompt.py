@@ -398,7 +398,27 @@ def repeated_run(text: str, window: int = LOOP_CHARS) -> tuple[int, bool] | None
     the copies sit back to back. A run of punctuation (a table rule) is not a repeat. A
     streamed answer holds back a run of :data:`HOLD_CHARS` or more that is not (yet) a loop:
     it shows it once the answer goes on with new text, and never when it turns out to loop.
+
+    An end without a letter is compared with its digits masked: asked how to set a log-scaled
+    axis from gnuplot's manual, the 135M model counted "1. 1.\n2. 2.\n3. 3.\n..." to its
+    token limit, a loop no copy repeats exactly.
     """
+    run = _repeated_run(text, window)
+    if run is None and not any(ch.isalpha() for ch in text[-window:]):
+        masked, origin = [], []  # each number one "0"; where each masked character came from
+        for m in _NUMBER_OR_CHAR.finditer(text):
+            masked.append("0" if m.group()[0].isdigit() else m.group())
+            origin.append(m.start())
+        found = _repeated_run("".join(masked), window)
+        if found is not None:
+            run = (origin[found[0]], found[1])
+    return run
+
+
+_NUMBER_OR_CHAR = re.compile(r"\d+|\D", re.DOTALL)
+
+
+def _repeated_run(text: str, window: int) -> tuple[int, bool] | None:
     if len(text) <= window:
         return None
     tail = text[-window:]

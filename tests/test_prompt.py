@@ -238,6 +238,16 @@ def test_a_short_loop_is_cut_at_once_and_a_reused_phrase_is_not():
     assert listed[:repeat_start(listed)] == "1." + item  # not "...\n2."
 
 
+def test_counting_without_end_is_a_loop_and_a_list_of_numbers_is_not():
+    counted = "".join(f"{n}. {n}.\n" for n in range(1, 40))  # gnuplot's manual, 135M model
+    cut = repeat_start(counted)
+    assert cut is not None and cut <= len("1. 1.\n2. 2.")
+    years = "The releases were 3.7, 3.8, 3.9, 3.10, 3.11 and 3.12 [1]. Rows: 2019 45, 2020 47."
+    assert repeat_start(years) is None  # letters in the end: compared exactly
+    numbers = "Ports: 80, 443, 8080, 8443, 3306, 5432, 6379, 27017, 9200, 11211, 5672, 1883."
+    assert repeat_start(numbers) is None  # no piece of it repeats, digits masked or not
+
+
 def test_a_new_sentence_running_into_a_repeat_is_kept_whole():
     both = ("Both the Windows and Linux binaries are compiled this way, and a program can ask "
             "the library whether it was. ")
