@@ -399,9 +399,11 @@ def repeated_run(text: str, window: int = LOOP_CHARS) -> tuple[int, bool] | None
     streamed answer holds back a run of :data:`HOLD_CHARS` or more that is not (yet) a loop:
     it shows it once the answer goes on with new text, and never when it turns out to loop.
 
-    An end without a letter is compared with its digits masked: asked how to set a log-scaled
-    axis from gnuplot's manual, the 135M model counted "1. 1.\n2. 2.\n3. 3.\n..." to its
-    token limit, a loop no copy repeats exactly.
+    An end without a letter is also compared with each number masked: asked how to set a
+    log-scaled axis from gnuplot's manual, the 135M model counted "1. 1.\n2. 2.\n3. 3.\n..."
+    to its token limit, a loop no copy repeats exactly. Such a run is a loop only once it is
+    :data:`LOOP_RUN` characters long: a short list of numbers ("10.0.0.1, 10.0.0.2, ...") is
+    an answer.
     """
     run = _repeated_run(text, window)
     if run is None and not any(ch.isalpha() for ch in text[-window:]):
@@ -411,7 +413,7 @@ def repeated_run(text: str, window: int = LOOP_CHARS) -> tuple[int, bool] | None
             origin.append(m.start())
         found = _repeated_run("".join(masked), window)
         if found is not None:
-            run = (origin[found[0]], found[1])
+            run = (origin[found[0]], len(masked) - found[0] >= LOOP_RUN)
     return run
 
 

@@ -246,6 +246,8 @@ def test_counting_without_end_is_a_loop_and_a_list_of_numbers_is_not():
     assert repeat_start(years) is None  # letters in the end: compared exactly
     numbers = "Ports: 80, 443, 8080, 8443, 3306, 5432, 6379, 27017, 9200, 11211, 5672, 1883."
     assert repeat_start(numbers) is None  # no piece of it repeats, digits masked or not
+    hosts = "The pool is " + ", ".join(f"10.0.0.{n}" for n in range(1, 13)) + "."
+    assert len(hosts) < LOOP_RUN and repeat_start(hosts) is None  # a short list is an answer
 
 
 def test_a_new_sentence_running_into_a_repeat_is_kept_whole():
