@@ -58,7 +58,7 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     good.multi_cell(w=0, text="A perfectly fine page of text. " * 40)
     data = bytes(good.output())
     (folder / "truncated.pdf").write_bytes(data[: len(data) // 3])
-    (folder / "empty.txt").write_bytes(b"")
+    (folder / "empty.pdf").write_bytes(b"")  # a download that never finished
     (folder / "mislabelled.pdf").write_text("this is plain text pretending to be a PDF")
     (folder / "notazip.docx").write_text("not a zip archive at all")
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 64)
@@ -67,7 +67,7 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     return {
         "encrypted.pdf": "encrypted",
         "truncated.pdf": "",
-        "empty.txt": "empty",
+        "empty.pdf": "empty",
         "mislabelled.pdf": "",
         "notazip.docx": "",
         "binary.txt": "binary",

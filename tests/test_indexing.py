@@ -114,6 +114,15 @@ def test_bad_files_are_reported_and_the_run_completes(tmp_path):
         assert fragment.lower() in failed[name].lower()
         assert "\n" not in failed[name] and failed[name]
     assert failed["pipe.txt"] == "not a regular file"
+    # an empty text file (a package's __init__.py) is fine: skipped, not one more failure
+    (folder / "__init__.py").write_bytes(b"")
+    (folder / "blank.md").write_text("\n   \n")
+    summary = index_paths([folder], settings=settings)
+    skipped = {Path(f["path"]).name: f["reason"] for f in summary.files_skipped}
+    assert skipped["__init__.py"] == "empty file (0 bytes)"
+    assert skipped["blank.md"] == "no text in this file (blank)"
+    failed = {Path(f["path"]).name: f["reason"] for f in summary.files_failed}
+    assert failed.keys() == expected.keys() | {"pipe.txt"}
     # failed files are remembered and listed again without being re-parsed
     again = index_paths([folder], settings=settings)
     assert {Path(f["path"]).name for f in again.files_failed} == set(failed)

@@ -375,10 +375,18 @@ def test_mislabelled_pdf_is_skipped_with_reason(tmp_path):
 
 
 def test_zero_byte_file(tmp_path):
-    for name in ("empty.txt", "empty.pdf", "empty.docx"):
+    """An empty text file (an ``__init__.py``) is skipped; an empty PDF or DOCX is broken."""
+    for name in ("empty.txt", "__init__.py", "empty.pdf", "empty.docx"):
         (tmp_path / name).write_bytes(b"")
         assert detect_format(tmp_path / name) is None
         _assert_load_error(tmp_path / name, "empty file")
+    for name in ("empty.txt", "__init__.py"):
+        with pytest.raises(NothingToRead, match=r"^empty file \(0 bytes\)$"):
+            load(tmp_path / name)
+    for name in ("empty.pdf", "empty.docx"):
+        with pytest.raises(LoadError) as info:
+            load(tmp_path / name)
+        assert not isinstance(info.value, NothingToRead)
 
 
 def test_docx_code_paragraphs_become_one_code_block_with_their_indentation(tmp_path):
@@ -513,7 +521,10 @@ def test_any_bytes_under_an_unknown_name_load_or_skip(tmp_path, data):
     try:
         doc = load(path)
     except NothingToRead as exc:
-        assert str(exc).startswith("unsupported file type (.q7: ")
+        if data.strip():
+            assert str(exc).startswith("unsupported file type (.q7: ")
+        else:  # empty, or only blank lines: fine, and nothing in it
+            assert str(exc) in ("empty file (0 bytes)", "no text in this file (blank)")
     except LoadError as exc:
         assert str(exc) and "\n" not in str(exc)
     else:
@@ -554,8 +565,9 @@ def test_permission_denied(tmp_path):
 
 
 def test_empty_text_documents_and_corrupt_json(tmp_path):
-    (tmp_path / "blank.md").write_text("\n\n   \n\t\n")
-    _assert_load_error(tmp_path / "blank.md", "no extractable text")
+    (tmp_path / "blank.md").write_text("\n\n   \n\t\n")  # fine, and nothing in it: skipped
+    with pytest.raises(NothingToRead, match=r"^no text in this file \(blank\)$"):
+        load(tmp_path / "blank.md")
     (tmp_path / "bad.json").write_text('{"a": 1,\n "b": }')
     _assert_load_error(tmp_path / "bad.json", "corrupt JSON", "line 2")
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -563,7 +575,10 @@ def test_empty_text_documents_and_corrupt_json(tmp_path):
     import docx
 
     docx.Document().save(str(tmp_path / "blank.docx"))
-    _assert_load_error(tmp_path / "blank.docx", "no extractable text")
+    message = _assert_load_error(tmp_path / "blank.docx", "no extractable text")
+    with pytest.raises(LoadError) as info:  # text a reader missed would hide among skips
+        load(tmp_path / "blank.docx")
+    assert not isinstance(info.value, NothingToRead), message
 
 
 # ----------------------------------------------------------------------- encodings, formats
