@@ -354,3 +354,38 @@ def test_image_container_never_raises_on_any_bytes(tail, brand):
         assert image_container(head) in (None, "webp", "heif", "avif")
     assert image_container(b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00heic") == "heif"
     assert image_container(b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00avif") == "avif"
+
+
+def test_a_word_document_of_scanned_pages_is_read_by_ocr(scans, reports, tmp_path):
+    """Pages scanned and pasted into Word: a page per picture, read by OCR; with OCR off, a
+    one-line failure that says why, marked to be read again once OCR is on. A document with
+    text of its own keeps its pictures unread."""
+    import docx
+    from docx.shared import Inches
+
+    from engine.ingest.revisions import OCR_OFF_KEY
+
+    scanned = docx.Document()
+    for name in ("page1.png", "page2.png"):
+        scanned.add_picture(str(scans[name]), width=Inches(6))
+    scanned.save(tmp_path / "scanned.docx")
+    doc = load(tmp_path / "scanned.docx")
+    assert doc.format == "docx" and [p.number for p in doc.pages] == [1, 2]
+    for page, sentence in zip(doc.pages, SENTENCES, strict=True):
+        _assert_reads(page.text, sentence)
+    assert doc.loader.startswith("python-docx; pictures read by OCR (Tesseract")
+    assert reports[:2] == ["OCR picture 1 of 2", "OCR page 1 of 1"]
+    with pytest.raises(LoadError, match=r"^no extractable text \(scanned or image-only, and OCR "
+                                        r"is off\?\)$"):
+        load(tmp_path / "scanned.docx", options=LoadOptions(ocr=False))
+    from engine.ingest.loaders.word import load_docx
+
+    assert load_docx(tmp_path / "scanned.docx", LoadOptions(ocr=False)).metadata[OCR_OFF_KEY] == "2"
+    report = docx.Document()
+    report.add_paragraph("The survey's figures are in the picture below.")
+    report.add_picture(str(scans["page2.png"]), width=Inches(6))
+    report.save(tmp_path / "report.docx")
+    reports.clear()
+    doc = load(tmp_path / "report.docx")
+    assert [p.number for p in doc.pages] == [1] and reports == []
+    assert doc.pages[0].text == "The survey's figures are in the picture below."

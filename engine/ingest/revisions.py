@@ -26,7 +26,9 @@ from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
     "pdf": 2,  # 2: bold subsection headings; running lines stacked 3-4 deep go
-    "docx": 3,  # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables
+    # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
+    # a document of pictures only (scanned pages pasted into Word) read by OCR
+    "docx": 3,
     "odt": 2,  # 2: labelled tables
     "ods": 2,  # 2: labelled tables
     "odp": 2,  # 2: labelled tables

@@ -122,7 +122,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
-                             "tar", "compressed", "7z", "rar", "postscript"})
+                             "tar", "compressed", "7z", "rar", "postscript", "docx"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -190,7 +190,10 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     if doc.is_empty and fmt in TEXT_FORMATS:
         raise NothingToRead("no text in this file (blank)")
     if doc.is_empty:
-        hint = " (scanned or image-only, and OCR is off?)" if fmt in ("pdf", "djvu") else ""
+        from engine.ingest.revisions import OCR_OFF_KEY  # revisions imports this package
+
+        hint = (" (scanned or image-only, and OCR is off?)"
+                if fmt in ("pdf", "djvu") or OCR_OFF_KEY in doc.metadata else "")
         raise LoadError(f"no extractable text{hint}")
     return doc
 

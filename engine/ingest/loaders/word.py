@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.ingest.document import Block, Document, Page
+from engine.ingest import progress
+from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
 from engine.ingest.loaders.common import (
     clean_inline,
     clean_text,
@@ -27,6 +28,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.ooxml import open_word
+from engine.ingest.revisions import OCR_OFF_KEY
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 #: Paragraph styles that hold code: LibreOffice's and Word's preformatted and code styles.
@@ -172,8 +174,13 @@ def _docx_table(table: Any) -> list[list[str]]:
     return rows
 
 
-def load_docx(path: Path) -> Document:
-    """DOCX -> one page: headings by style/outline level, lists, tables, paragraphs."""
+def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
+    """DOCX -> one page: headings by style/outline level, lists, tables, paragraphs.
+
+    A document of pictures only (pages scanned or photographed, then pasted into Word) is read
+    by OCR, a page per picture (:func:`_scanned_pages`); pictures beside text are left alone
+    (charts and logos, seconds each to read for little).
+    """
     with library_errors("DOCX"):
         document = open_word(path)
         builder = Builder()
@@ -192,7 +199,60 @@ def load_docx(path: Path) -> Document:
                 builder.paragraph(item.text)
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
-    return single_page(path, "docx", builder.finish(), title, author)
+        blocks = builder.finish()
+        pictures = [] if any(b.text.strip() for b in blocks) else _pictures(document)
+    doc = single_page(path, "docx", blocks, title, author)
+    if pictures:
+        _scanned_pages(doc, pictures, options or LoadOptions())
+    return doc
+
+
+#: The picture references of a body: DrawingML's ``<a:blip r:embed>`` and the VML
+#: ``<v:imagedata r:id>`` of documents saved in compatibility mode.
+_PICTURE_REFS = ('.//{http://schemas.openxmlformats.org/drawingml/2006/main}blip',
+                 './/{urn:schemas-microsoft-com:vml}imagedata')
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _pictures(document: Any) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of the body's pictures in reading order, each once."""
+    related = document.part.related_parts
+    seen: set[str] = set()
+    out: list[tuple[str, bytes]] = []
+    for query in _PICTURE_REFS:
+        for element in document.element.body.iterfind(query):
+            rid = element.get(f"{_REL_NS}embed") or element.get(f"{_REL_NS}id")
+            part = related.get(rid) if rid else None
+            if part is None or rid in seen or not hasattr(part, "blob"):
+                continue
+            seen.add(rid)
+            out.append((Path(str(part.partname)).name, part.blob))
+    return out
+
+
+def _scanned_pages(doc: Document, pictures: list[tuple[str, bytes]],
+                   options: LoadOptions) -> None:
+    """Give ``doc`` (no text of its own) a page per picture, read by OCR; with OCR off, mark
+    it so that it is read again once OCR is on. A picture that cannot be read is left out."""
+    from engine.ingest.loaders.embedded import load_embedded, safe_name
+
+    if not options.ocr:
+        doc.metadata[OCR_OFF_KEY] = str(len(pictures))
+        return
+    pages: list[Page] = []
+    loader = ""
+    for number, (name, blob) in enumerate(pictures, start=1):
+        progress.report(f"OCR picture {number} of {len(pictures)}")
+        try:
+            image = load_embedded(doc.path, safe_name(f"{number}-{name}"),
+                                  lambda target, blob=blob: target.write_bytes(blob), options)
+        except LoadError:  # a logo, an unreadable or unsupported picture (WMF)
+            continue
+        loader = loader or image.loader
+        pages += [Page(len(pages) + 1, page.blocks) for page in image.pages if page.blocks]
+    if pages:
+        doc.pages = pages
+        doc.loader = f"python-docx; pictures read by {loader}"
 
 
 def single_page(path: Path, fmt: str, blocks: list[Block], title: str, author: str) -> Document:
