@@ -30,7 +30,7 @@ from engine.index import Collection, DocRecord, chunk_id, outdated
 from engine.ingest.document import container_of
 from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
 from engine.ingest.loaders import not_a_document
-from engine.ingest.loaders.formats import format_for_name
+from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 from engine.ingest.revisions import (
     failed_under_today,
     failure_tag,
@@ -52,7 +52,8 @@ COMMIT_FILES = 64
 RECENT_VECTORS = 8 * EMBED_BATCH
 #: Formats that may need OCR: a file of these that failed while OCR was off is tried again once
 #: OCR is on (:mod:`engine.ingest.revisions`).
-OCR_FORMATS = frozenset({"image", "pdf", "docx"})
+OCR_FORMATS = frozenset({"image", "pdf", "docx",
+                         *(fmt for fmt, to in CONVERTED_TO.items() if to == "docx")})
 
 
 @dataclass

@@ -389,3 +389,25 @@ def test_a_word_document_of_scanned_pages_is_read_by_ocr(scans, reports, tmp_pat
     doc = load(tmp_path / "report.docx")
     assert [p.number for p in doc.pages] == [1] and reports == []
     assert doc.pages[0].text == "The survey's figures are in the picture below."
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice (soffice)")
+def test_an_old_word_document_of_scanned_pages_follows_the_ocr_setting(scans, tmp_path):
+    """The same scans saved as Word 97 (.doc): read through its DOCX conversion, by OCR only
+    when OCR is on."""
+    import docx
+    from docx.shared import Inches
+
+    from engine.ingest.loaders.legacy import convert
+
+    scanned = docx.Document()
+    scanned.add_picture(str(scans["page1.png"]), width=Inches(6))
+    scanned.save(tmp_path / "scan.docx")
+    work = tmp_path / "work"
+    work.mkdir()
+    old = convert(tmp_path / "scan.docx", "doc", work)
+    doc = load(old)
+    assert doc.format == "doc" and len(doc.pages) == 1
+    _assert_reads(doc.pages[0].text, SENTENCES[0])
+    with pytest.raises(LoadError, match=r"OCR is off\?\)$"):
+        load(old, options=LoadOptions(ocr=False))

@@ -171,8 +171,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     named = format_for_name(p)[0]
     extra: dict[str, str] = {"fmt": fmt} if module_name == "legacy" and fmt != named else {}
     try:
-        doc = (loader(p, options or LoadOptions()) if fmt in _OPTION_FORMATS else
-               loader(p, **extra))
+        doc = (loader(p, options or LoadOptions(), **extra)
+               if fmt in _OPTION_FORMATS or module_name == "legacy" else loader(p))
     except PermissionError as exc:
         raise LoadError("permission denied") from exc
     except LoadError as exc:
