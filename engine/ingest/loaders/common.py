@@ -175,15 +175,14 @@ def render_rows(rows: Iterable[Sequence[str]], *, header: Sequence[str] | None) 
     Empty cells are left out; fully empty rows are dropped.
     """
     lines: list[str] = []
+    labels = [_label(h) for h in header or ()]
     for row in rows:
         cells = [clean_inline(c) for c in row]
         if not any(cells):
             continue
         if header:
-            names = [
-                _label(header[i]) if i < len(header) and _label(header[i]) else column_name(i)
-                for i in range(len(cells))
-            ]
+            names = [labels[i] if i < len(labels) and labels[i] else column_name(i)
+                     for i in range(len(cells))]
             lines.append("; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c))
         else:
             lines.append(" | ".join(cells))

@@ -187,7 +187,7 @@ def _table_rows(table: Any) -> tuple[list[list[str]], bool]:
         if len(cells) > 1 and not (cells[0].name == "th"
                                    and any(c.name == "td" for c in cells[1:])):
             labelled = False
-    return rows, labelled and sum(1 for r in rows if len(r) > 1) >= 1
+    return rows, labelled and any(len(r) > 1 for r in rows)
 
 
 def parse_html(markup: bytes | str) -> tuple[str | None, list[Block]]:
