@@ -331,6 +331,28 @@ def test_pdf_paragraphs_survive_code_words_and_small_bullets(tmp_path):
     assert paragraphs[2] == "The format of the generated files is explained below."
 
 
+def test_pdf_names_broken_at_a_line_end_are_joined(tmp_path):
+    """Texinfo breaks a long name after "_" and a URL after "://" with no hyphen (R's manuals:
+    "R_" at a line's end, "LIBS_USER" on the next). The name is read whole, so a search for
+    R_LIBS_USER finds it; a name that ends in "_" before "..." keeps its space."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 10)
+    lines = ("Users can have one or more libraries, normally specified by the variable R_",
+             "LIBS_USER. The missing value is NA_character_",
+             "... and the manual is on https://",
+             "cran.r-project.org for all to read.")
+    for i, words in enumerate(lines):
+        pdf.text(20, 30 + 4.2 * i, words)
+    pdf.output(str(tmp_path / "admin.pdf"))
+
+    text = " ".join(load(tmp_path / "admin.pdf").pages[0].text.split())
+    assert "specified by the variable R_LIBS_USER. The missing value" in text
+    assert "NA_character_ ... and the manual is on https://cran.r-project.org for all" in text
+
+
 def test_encrypted_pdf(tmp_path):
     path = _pdf(tmp_path / "locked.pdf", password="hunter2")
     _assert_load_error(path, "encrypted PDF", "password")

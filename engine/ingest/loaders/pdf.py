@@ -233,13 +233,22 @@ def _heading_levels(pages: list[list[_Line]], body: tuple[float, bool]) -> _Head
                      bolder | numbered)
 
 
+#: A line that ends inside a name: TeX and Texinfo break long identifiers after "_" and URLs
+#: after their "://" without a hyphen ("R_" / "LIBS_USER" in R's manuals). Joined with a space,
+#: "R_ LIBS_USER" is not the name a user searches for. A "_" ending that follows a letter or
+#: digit and is followed by one joins; "NA_character_ ..." keeps its space.
+_BROKEN_NAME = re.compile(r"(?:[A-Za-z0-9]_|://)$")
+
+
 def _join(lines: list[str]) -> str:
-    """Join wrapped lines into one paragraph; undo PDFium's soft-hyphen marks (``\\x02``)."""
+    """Join wrapped lines into one paragraph; undo PDFium's soft-hyphen marks (``\\x02``) and
+    names broken at a line end (:data:`_BROKEN_NAME`)."""
     out = ""
     for line in lines:
         if out.endswith("\x02"):
             out = out[:-1] + line
-        elif out.endswith("-") and not out.endswith(" -"):
+        elif ((out.endswith("-") and not out.endswith(" -"))
+              or (_BROKEN_NAME.search(out) and line[:1].isalnum())):
             out += line
         else:
             out = f"{out} {line}" if out else line
