@@ -406,6 +406,50 @@ def test_copies_of_a_file_are_listed_once_in_search_results(tmp_path):
     assert [Path(h.path).name for h in only] == ["mooring (2).md"]  # a chosen copy still shows
 
 
+def test_one_passage_kept_in_two_formats_is_listed_once(tmp_path):
+    """A report kept as Markdown and as the web page made from it (curly quotes, the heading
+    written apart) is one passage in the results, the best-ranked copy first; two passages that
+    share many of their words but say different things both stay, and so do files of one
+    format that differ in a few numbers (invoices)."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    body = ("Users can have one or more libraries, normally specified by the environment "
+            "variable R_LIBS_USER. This has a default value (to see it, use "
+            "{q}Sys.getenv(R_LIBS_USER){q} within a session), but that is only used if the "
+            "directory actually exists, which by default it will not.")
+    (folder / "admin.md").write_text("# Managing libraries\n\n" + body.format(q="'") + "\n")
+    (folder / "admin.html").write_text(
+        "<html><body><h2>6.2 Managing libraries</h2><p>" + body.format(q="\u2018")
+        + "</p></body></html>")
+    stash = ("{key}: When set to true, automatically create a temporary stash entry before "
+             "the operation begins, and apply it after the operation ends. {own}")
+    (folder / "merge.md").write_text(stash.format(
+        key="merge.autoStash", own="This means that you can run merge on a dirty worktree. "
+        "The default value of the variable is false, as the libraries expect.") + "\n")
+    (folder / "rebase.md").write_text(stash.format(
+        key="rebase.autoStash", own="However, use with care: the final stash application "
+        "after a successful rebase might result in conflicts with the default libraries.")
+        + "\n")
+    bills = tmp_path / "bills"  # one vendor's invoices: the same words but for a few numbers
+    bills.mkdir()
+    for month, amount in (("02", "1,204.50"), ("03", "1,388.20")):
+        (bills / f"invoice-2024-{month}.md").write_text(
+            f"Invoice 2024-{month} from Harbour Supplies Ltd for the mooring chain service. "
+            f"Amount due: {amount} EUR, payable within thirty days by bank transfer to the "
+            "account named on the order. Thank you for your custom; questions about this "
+            "invoice go to the accounts office at the harbour master building.\n")
+    index_paths([folder, bills])
+    for mode in ("hybrid", "text"):
+        hits = search("libraries R_LIBS_USER default value variable", mode=mode, k=4,
+                      paths=[str(folder)])
+        names = [Path(h.path).name for h in hits]
+        assert names[0].startswith("admin.") and len(names) == 3, (mode, names)
+        assert sorted(names[1:]) == ["merge.md", "rebase.md"], (mode, names)
+        hits = search("amount due invoice harbour supplies", mode=mode, k=2)
+        assert sorted(Path(h.path).name for h in hits) == [
+            "invoice-2024-02.md", "invoice-2024-03.md"], mode
+
+
 def _png_with_truncated_exif() -> bytes:
     """A blank PNG whose eXIf block claims more entries than it holds (Pillow warns)."""
     import io
