@@ -893,7 +893,7 @@ def _manual_pdf(path, pages: int, *, furniture: bool = True, stamp: bool = False
 def test_pdf_bold_subsections_of_a_latex_style_document_are_headings(tmp_path):
     """LaTeX at 11 pt: sections 14.4 pt bold, subsections 12 pt bold (1.09 x body), numbered
     subsubsections bold at body size; a bold table of contents and a line that merely starts in
-    bold stay text."""
+    bold stay text, a long dot leader shortened to one ellipsis."""
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -908,6 +908,7 @@ def test_pdf_bold_subsections_of_a_latex_style_document_are_headings(tmp_path):
     line("1 Lights 1", "B", 12, 1)
     line("2 Horns 2", "B", 12)
     line("Index . . . . . . . . . . . . 9", "B", 14.4)  # Texinfo's contents: dot leaders
+    line("Appendix . . 11", "B", 14.4)  # a leader of two dots
     line("1 Lights", "B", 14.4)
     line("The harbour shows its signals from the mole, day and night, all year round. " * 3)
     line("1.1 Lights at night", "B", 12)
@@ -924,7 +925,7 @@ def test_pdf_bold_subsections_of_a_latex_style_document_are_headings(tmp_path):
     assert headings == [("Contents", 1), ("1 Lights", 1), ("1.1 Lights at night", 2),
                         ("1.1.1 Red over green", 3)]
     texts = [b.text for b in blocks if b.kind != "heading"]
-    assert texts[:2] == ["1 Lights 1 2 Horns 2", "Index . . . . . . . . . . . . 9"]
+    assert texts[:3] == ["1 Lights 1 2 Horns 2", "Index … 9", "Appendix . . 11"]  # leaders
     assert texts[-1].startswith("Warning: a flashing red light")
 
 

@@ -26,7 +26,7 @@ from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
     # 2: bold subsection headings; running lines stacked 3-4 deep go; 3: names broken at a
-    # line end ("R_" / "LIBS_USER") read whole
+    # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened
     "pdf": 3,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR

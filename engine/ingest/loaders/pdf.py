@@ -63,8 +63,10 @@ BOLD_HEADING_STEP = 1.05
 #: PDFium's font weight from which a character counts as bold (regular faces report 300-400).
 BOLD_WEIGHT = 500
 #: A table of contents' line with dot leaders to its page: never a heading, whatever its font
-#: (Texinfo sets the chapter lines of a GNU manual's contents in a heading's bold).
-_LEADERS = re.compile(r"(?:\s?\.){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
+#: (Texinfo sets the chapter lines of a GNU manual's contents in a heading's bold; :func:`_join`
+#: has made a long leader one "…").
+_LEADERS = re.compile(r"(?:(?:\s?\.){4,}|(?:\s\.){2,}|…)\s*(?:\d{1,4}|[ivxlc]{1,6})$",
+                      re.IGNORECASE)
 #: A table of contents' line: a section number, its title, the page it starts on.
 _CONTENTS_LINE = re.compile(r"^(?:\d{1,2}|[A-Z])(?:\.\d{1,2}){0,4}\.?\s+\S.*\s\d{1,4}$")
 #: Bold by name, for fonts that declare no weight (TeX's EC fonts: SFBX1000 reports 250).
@@ -240,9 +242,15 @@ def _heading_levels(pages: list[list[_Line]], body: tuple[float, bool]) -> _Head
 _BROKEN_NAME = re.compile(r"(?:[A-Za-z0-9]_|://)$")
 
 
+#: A leader: the dots between a contents or index entry and its page number. R's manuals have
+#: a fifth of their chunks in contents and index pages, some nothing but dots: each run becomes
+#: one ellipsis ("1.1 Legalese … 1"), so their words, not dots, fill the chunk and its vector.
+_LEADER = re.compile(r"(?:\s*\.){5,}\s*")
+
+
 def _join(lines: list[str]) -> str:
     """Join wrapped lines into one paragraph; undo PDFium's soft-hyphen marks (``\\x02``) and
-    names broken at a line end (:data:`_BROKEN_NAME`)."""
+    names broken at a line end (:data:`_BROKEN_NAME`); shorten leaders (:data:`_LEADER`)."""
     out = ""
     for line in lines:
         if out.endswith("\x02"):
@@ -252,7 +260,7 @@ def _join(lines: list[str]) -> str:
             out += line
         else:
             out = f"{out} {line}" if out else line
-    return clean_inline(out)
+    return clean_inline(_LEADER.sub(" … ", out))
 
 
 def _blocks(lines: list[_Line], body: float, headings: _Headings) -> list[Block]:
