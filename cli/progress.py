@@ -35,13 +35,17 @@ LOG_EVERY_S = 10.0
 
 def _plain_line(state: JobState, description: str) -> str:
     """One progress line for a log: "Indexing: 120/4395  35.1/s  ETA 2 min 05 s"."""
+    return f"{state.status or description}: " + "  ".join(
+        x for x in (_count_text(state), _metrics_text(state)) if x)
+
+
+def _count_text(state: JobState) -> str:
+    """The count: "120/4395" (files, steps), or "120" when the total is unknown."""
     def n(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
 
-    count = (f"{n(state.done)}/{n(state.total)}" if state.total else
-             n(state.done) if state.done else "")
-    return f"{state.status or description}: " + "  ".join(
-        x for x in (count, _metrics_text(state)) if x)
+    return (f"{n(state.done)}/{n(state.total)}" if state.total else
+            n(state.done) if state.done else "")
 
 
 def _say(line: str) -> None:
@@ -82,7 +86,7 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
     what it finished. Exceptions from the task are re-raised in the calling thread.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
     console = Console(stderr=True)
     # Not a terminal (a log file, cron, CI): rich draws no bar there (only a stray blank line),
@@ -92,17 +96,20 @@ def run_with_progress(task: Callable[[Job], T], description: str, *,
     plain = not quiet and not console.is_terminal
     outcome: dict[str, Any] = {}
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
         TextColumn("{task.fields[info]}"), console=console, transient=True,
         disable=quiet or plain,
     )
-    bar = progress.add_task(description, total=None, info="")
+    bar = progress.add_task(description, total=None, info="", count="")
     last_line = {"at": time.monotonic()}
 
     def on_update(state: JobState) -> None:
-        progress.update(bar, completed=state.done, total=state.total,
+        # the bar shows the work done (bytes when indexing), the count the files or steps
+        fraction = state.fraction
+        progress.update(bar, completed=fraction * 1000 if fraction is not None else 0,
+                        total=1000 if fraction is not None else None,
                         description=(state.status or description)[:60],
-                        info=_metrics_text(state))
+                        info=_metrics_text(state), count=_count_text(state))
         if plain:
             now = time.monotonic()
             if now - last_line["at"] >= LOG_EVERY_S:

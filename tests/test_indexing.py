@@ -531,3 +531,28 @@ def test_a_file_of_many_chunks_moves_the_progress_while_it_is_embedded(tmp_path,
     assert any(0 < done < 1 for done, _ in seen), seen
     assert any(status.startswith("Embedding changelog.txt: 16 of ") for _, status in seen)
     assert seen[-1][0] == 1
+
+
+def test_progress_counts_files_but_measures_the_work_in_bytes(tmp_path):
+    """The bar and the ETA go by bytes (a compressed changelog at its unpacked size), the count
+    by files: one big file among small ones is most of the bar, as it is most of the time
+    (how the bar and the ETA follow the work: tests/test_jobs.py)."""
+    import gzip
+
+    from engine.indexer import FILE_COST_BYTES, file_work
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    log = " ".join(f"Entry {i}: the buoy lamp was checked and found working." for i in range(4000))
+    (folder / "changelog.gz").write_bytes(gzip.compress(log.encode()))
+    for i in range(3):
+        (folder / f"note{i}.txt").write_text(f"Note {i}: the ferry leaves at {i + 6} o'clock.")
+    big = file_work(str(folder / "changelog.gz"), (folder / "changelog.gz").stat())
+    assert big == len(log.encode()) + FILE_COST_BYTES  # not the 2 KB on disk
+    states = []
+    index_paths([folder], job=Job(states.append, min_interval_s=0))
+    counted = [s for s in states if s.work]
+    total = sum(file_work(str(p), p.stat()) for p in folder.iterdir())
+    assert counted and all(s.work[1] == total and s.total == 4 for s in counted)
+    assert counted[-1].work == (total, total) and counted[-1].done == 4
+    assert big > 0.9 * total  # so the changelog is nine tenths of the bar, not a quarter

@@ -72,6 +72,25 @@ def test_cancel_from_another_thread_stops_the_task_at_its_next_check():
     assert job.partial_results == processed
 
 
+def test_eta_and_fraction_follow_the_work_when_units_differ_in_size():
+    """Ten small files done in 10 s, one big one left that holds nine tenths of the bytes: by
+    files the ETA would say 1 s; by the work it says 90 s, and the bar is at a tenth."""
+    clock = FakeClock()
+    job = Job(clock=clock)
+    job.progress(0, 11, work=(0, 1000))
+    clock.t += 10
+    job.progress(10, 11, work=(100, 1000))
+    state = job.snapshot()
+    assert state.rate == pytest.approx(1.0)  # still files per second, as the count shows
+    assert state.eta_s == pytest.approx(90.0)
+    assert state.fraction == pytest.approx(0.1)
+    clock.t += 20  # the big file: no file finished, but a third of its bytes embedded
+    job.progress(10, 11, work=(400, 1000))
+    assert job.snapshot().eta_s == pytest.approx(40.0)  # 300 in the last 20 s, 600 to go
+    job.progress(11, 11, work=(1000, 1000))
+    assert job.snapshot().eta_s == 0.0 and job.snapshot().fraction == 1.0
+
+
 def test_new_phase_resets_rate():
     clock = FakeClock()
     job = Job(clock=clock)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import SatchelError
-from engine.indexer import COMMIT_FILES, EMBED_BATCH, IndexSummary
+from engine.indexer import COMMIT_FILES, EMBED_BATCH, IndexSummary, file_work
 from engine.jobs import Cancelled, Job
 from engine.scale.cluster import first_line, ray_session, require_ray
 from engine.settings import Settings
@@ -153,7 +153,9 @@ def _run_on_ray(coll: Any, todo: list[tuple[str, os.stat_result | None]], docs: 
                                     "dim": coll.meta.dim, "threads": max(1, round(actor_cpus))})
         job.status(f"Parsing and embedding on Ray ({workers} embedding "
                    f"worker{'s' if workers > 1 else ''})")
-        done = 0
+        done, work_done = 0, 0.0
+        weights = {path: file_work(path, st) for path, st in todo}
+        total_work = float(sum(weights.values()))
         try:
             with warnings.catch_warnings():
                 # fewer groups than actors (a small folder) is not worth a warning on stderr
@@ -167,7 +169,9 @@ def _run_on_ray(coll: Any, todo: list[tuple[str, os.stat_result | None]], docs: 
                     for path in paths:
                         job.partial(path)
                     done += len(paths)
-                    job.progress(done, len(todo), chunks=summary.chunks)
+                    work_done += sum(weights.get(path, 0.0) for path in paths)
+                    job.progress(done, len(todo), chunks=summary.chunks,
+                                 work=(work_done, total_work))
                     job.check()
         except (Cancelled, SatchelError):
             raise
