@@ -23,6 +23,8 @@ def _metrics_text(state: JobState) -> str:
     parts = []
     for key, value in state.metrics.items():
         parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    if state.cancelled:  # what is left is wrapping up (saving, optimizing), not the rest
+        return "  ".join(parts)
     if state.rate:
         parts.append(f"{state.rate:.1f}/s")
     parts.append(f"ETA {format_eta(state.eta_s)}")

@@ -87,6 +87,8 @@ def job_text(state: JobState) -> str:
     parts = [state.status or "Working"]
     if state.total:
         parts.append(f"{state.done:g} / {state.total:g}")
+    if state.cancelled:  # wrapping up (saving, optimizing): no rate or ETA of the rest
+        return " · ".join(parts)
     if state.rate:
         parts.append(f"{state.rate:.1f}/s" if state.rate >= 1 else
                      f"{1 / state.rate:.1f} s each")

@@ -28,6 +28,19 @@ def test_a_long_job_writes_plain_progress_lines(monkeypatch: pytest.MonkeyPatch,
     assert any("/4" in line and "ETA" in line for line in lines), lines
 
 
+def test_a_cancelled_job_wrapping_up_shows_no_eta_of_the_rest() -> None:
+    from engine.jobs import JobState
+
+    running = JobState("Embedding a.pdf", 1738, 4417, 1449.0, 0.4, 7200.0, False, False,
+                       {"chunks": 215972})
+    assert progress._plain_line(running, "Indexing") == (
+        "Embedding a.pdf: 1738/4417  chunks 215972  0.4/s  ETA 2 h 00 min")
+    wrapping_up = JobState("Optimizing the index", 1738, 4417, 1449.0, 0.4, 7200.0, True, False,
+                           {"chunks": 215972})
+    assert progress._plain_line(wrapping_up, "Indexing") == (
+        "Optimizing the index: 1738/4417  chunks 215972")
+
+
 def test_a_short_job_or_a_quiet_one_writes_nothing(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     result, _job = progress.run_with_progress(lambda job: _steps(job, 0.01), "Indexing")

@@ -144,6 +144,8 @@ def test_job_text_shows_rate_and_eta():
     assert job_text(JobState("", 0, None, 0, None, None, False, False)) == "Working"
     slow = JobState("Training", 3, 60, 12.0, 0.25, 228.0, False, False)
     assert job_text(slow) == "Training · 3 / 60 · 4.0 s each · ETA 3 min 48 s"
+    wrapping_up = JobState("Optimizing the index", 1738, 4417, 1449.0, 0.4, 7200.0, True, False)
+    assert job_text(wrapping_up) == "Optimizing the index · 1738 / 4417"  # no stale ETA
 
 
 def test_settings_show_model_metadata_and_say_when_reindexing_is_needed(
