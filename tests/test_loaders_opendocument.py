@@ -121,6 +121,38 @@ def test_ods_repeated_and_merged_cells_keep_columns_aligned(tmp_path):
     assert text.count("Boat: Tern; Skipper: Ole Berg") == 3
 
 
+def test_an_indented_content_xml_is_read(tmp_path):
+    """pandoc writes content.xml indented: a line break comes before ``office:text``, which
+    odfpy took for the document's body, and the file read as "no extractable text"."""
+    content = """<?xml version="1.0" encoding="utf-8" ?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+  <office:body>
+    <office:text>
+      <text:h text:outline-level="2">5.1. Syntax of control files</text:h>
+      <text:p>A control file consists of one or more stanzas of fields.</text:p>
+    </office:text>
+  </office:body>
+</office:document-content>
+"""
+    manifest = """<?xml version="1.0" encoding="utf-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">
+  <manifest:file-entry manifest:media-type="application/vnd.oasis.opendocument.text"
+    manifest:full-path="/"/>
+  <manifest:file-entry manifest:media-type="text/xml" manifest:full-path="content.xml"/>
+</manifest:manifest>
+"""
+    path = tmp_path / "policy.odt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", content)
+        zf.writestr("META-INF/manifest.xml", manifest)
+    blocks = load(path).pages[0].blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("heading", "5.1. Syntax of control files"),
+        ("paragraph", "A control file consists of one or more stanzas of fields.")]
+
+
 def test_ods_mislabelled_and_damaged_files_get_one_line_reasons(tmp_path, converted):
     odp_as_ods = tmp_path / "budget.ods"
     shutil.copy(converted / "onboarding_2025.odp", odp_as_ods)

@@ -31,9 +31,9 @@ READER_REVISIONS: dict[str, int] = {
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR
     "docx": 3,
-    "odt": 2,  # 2: labelled tables
-    "ods": 2,  # 2: labelled tables
-    "odp": 2,  # 2: labelled tables
+    "odt": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
+    "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
+    "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "pptx": 2,  # 2: labelled tables
     "xlsx": 2,  # 2: labelled tables
     "csv": 2,  # 2: labelled tables

@@ -163,11 +163,18 @@ def _odf_walk(element: Any, builder: Builder) -> None:
 
 def _body(document: Any, part: str, fmt: str) -> Any:
     """The document's ``office:text`` / ``spreadsheet`` / ``presentation``, or a clear error
-    for an OpenDocument file of another kind (or none) behind this extension."""
-    body = getattr(document, part, None)
-    if body is None:
-        raise LoadError(f"not {a_file(DISPLAY_NAMES[fmt])} (it holds no {part})")
-    return body
+    for an OpenDocument file of another kind (or none) behind this extension.
+
+    Found among ``office:body``'s elements, not odfpy's ``document.text``: odfpy takes the
+    body's first child node, which in an indented content.xml (pandoc writes one) is the line
+    break before the element, and the whole document read as empty."""
+    from odf.office import Body
+
+    for body in document.getElementsByType(Body):
+        for child in _elements(body):
+            if child.qname == (_OFFICE_NS, part):
+                return child
+    raise LoadError(f"not {a_file(DISPLAY_NAMES[fmt])} (it holds no {part})")
 
 
 def _meta(document: Any) -> tuple[str, str]:
