@@ -258,6 +258,32 @@ def test_ocr_paragraphs_join_lines_and_undo_hyphens():
                                         "- first item\n- second item"]
 
 
+def test_ocr_numbered_headings_on_lines_of_their_own_are_headings():
+    """Scanned manuals and reports keep their sections as numbered lines; a list item ("1.")
+    or a line of running text is not one."""
+    text = ("2 Mooring\n\n2.1 What is checked?\n\nThe chains are checked\nevery spring.\n\n"
+            "1. Bring the logbook\n\n3 apples were found\n\nA.2 Tide tables\n")
+    assert [(b.kind, b.level, b.text) for b in ocr_mod.text_blocks(text)] == [
+        ("heading", 1, "2 Mooring"), ("heading", 2, "2.1 What is checked?"),
+        ("paragraph", 0, "The chains are checked every spring."),
+        ("paragraph", 0, "1. Bring the logbook"), ("paragraph", 0, "3 apples were found"),
+        ("heading", 2, "A.2 Tide tables")]
+
+
+def test_a_scanned_report_keeps_its_numbered_sections(tmp_path):
+    import pypdfium2 as pdfium
+
+    source = _text_pdf(tmp_path / "report.pdf", [f"3.2 Mooring chains\n\n{SENTENCES[0]}"])
+    pdf = pdfium.PdfDocument(source)
+    image = pdf[0].render(scale=RENDER_DPI / 72, grayscale=True).to_pil().copy()
+    pdf.close()
+    image.save(tmp_path / "scan.png", dpi=(RENDER_DPI, RENDER_DPI))
+    blocks = load(tmp_path / "scan.png").pages[0].blocks
+    assert (blocks[0].kind, blocks[0].level, blocks[0].text) == (
+        "heading", 2, "3.2 Mooring chains")
+    _assert_reads(blocks[1].text, SENTENCES[0])
+
+
 @pytest.mark.slow
 def test_scanned_pdf_is_searchable_end_to_end(scans, tmp_path):
     """Through the parser child (progress messages on the same pipe) into the index."""

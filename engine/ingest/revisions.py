@@ -26,11 +26,13 @@ from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 #: revisions existed have no tag and are read again once.
 READER_REVISIONS: dict[str, int] = {
     # 2: bold subsection headings; running lines stacked 3-4 deep go; 3: names broken at a
-    # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened
+    # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened,
+    # numbered headings of OCR'd pages
     "pdf": 3,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
-    # a document of pictures only (scanned pages pasted into Word) read by OCR
-    "docx": 3,
+    # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: numbered
+    # headings of its OCR'd pictures
+    "docx": 4,
     "odt": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
@@ -53,7 +55,7 @@ READER_REVISIONS: dict[str, int] = {
     "xls": 1,
     "ppt": 1,
     "rtf": 1,
-    "image": 1,
+    "image": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "zip": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "tar": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "compressed": 2,  # 2: members whose name says nothing (README.Debian) read by content
@@ -67,7 +69,7 @@ READER_REVISIONS: dict[str, int] = {
     "fodp": 1,
     "odg": 1,
     "visio": 1,
-    "djvu": 1,
+    "djvu": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "svg": 1,
     "notebook": 1,
     "asciidoc": 1,

@@ -94,6 +94,13 @@ def raw_lines(text: str) -> list[str]:
     return [line.rstrip() for line in _CONTROL.sub("", text).split("\n")]
 
 
+#: A line that is a heading by its form alone: a section number ("2", "2.1", "A.3"), then a
+#: short title with no full stop ("2.1 What is R?"). PDFs ask for it in bold at body size; OCR,
+#: which sees no bold, on a line of its own that starts with a capital.
+NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,4}|[A-Z](?:\.\d{1,2}){1,4})\.?\s+"
+                              r"[^\W\d_](?:.{0,72}[^.:;,])?$")
+
+
 def clean_inline(text: str) -> str:
     """Clean text and collapse it to one line (table cells, titles, list items)."""
     return one_line(_CONTROL.sub("", text))

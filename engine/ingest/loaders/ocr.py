@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING
 
 from engine.ingest import progress
 from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
-from engine.ingest.loaders.common import MAX_BLOCK_CHARS, clean_text, one_line, short_message
+from engine.ingest.loaders.common import (
+    MAX_BLOCK_CHARS,
+    NUMBERED_HEADING,
+    clean_text,
+    one_line,
+    short_message,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -192,12 +198,29 @@ def fit_scale(width: float, height: float) -> float:
     return min(scale, MAX_SIDE / max(width, height, 1))
 
 
+def numbered_heading(line: str) -> Block | None:
+    """A line of its own that is a numbered heading ("2.1 What is R?": a section number, a
+    title that starts with a capital, no full stop) as a heading block, its level the depth of
+    the number; else None. Scanned manuals and reports keep their sections this way."""
+    if not NUMBERED_HEADING.match(line) or _BULLET.match(line):  # "1. Buy milk": a list item
+        return None
+    number, _, title = line.partition(" ")
+    if not title.lstrip()[:1].isupper() or len(line.split()) > 12:
+        return None
+    return Block(line, "heading", min(6, number.rstrip(".").count(".") + 1))
+
+
 def text_blocks(text: str) -> list[Block]:
     """Paragraph blocks from Tesseract's output: paragraphs are separated by blank lines; the
     lines inside one are joined (hyphenated line breaks undone), except list items, which keep
-    their own line."""
+    their own line. A numbered heading on a line of its own is a heading
+    (:func:`numbered_heading`)."""
     blocks: list[Block] = []
     for para in re.split(r"\n\s*\n", clean_text(text)):
+        heading = numbered_heading(para.strip()) if "\n" not in para.strip() else None
+        if heading:
+            blocks.append(heading)
+            continue
         lines: list[str] = []
         for line in (ln.strip() for ln in para.split("\n")):
             if not line:

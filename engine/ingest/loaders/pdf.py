@@ -33,7 +33,13 @@ from pathlib import Path
 from engine.ingest import progress
 from engine.ingest.document import Block, Document, LoadError, LoadOptions, Page
 from engine.ingest.loaders import ocr
-from engine.ingest.loaders.common import clean_inline, library_errors, one_line, short_message
+from engine.ingest.loaders.common import (
+    NUMBERED_HEADING,
+    clean_inline,
+    library_errors,
+    one_line,
+    short_message,
+)
 from engine.ingest.loaders.page_furniture import strip_running_lines
 from engine.ingest.revisions import OCR_OFF_KEY
 
@@ -71,9 +77,6 @@ _LEADERS = re.compile(r"(?:(?:\s?\.){4,}|(?:\s\.){2,}|…)\s*(?:\d{1,4}|[ivxlc]{
 _CONTENTS_LINE = re.compile(r"^(?:\d{1,2}|[A-Z])(?:\.\d{1,2}){0,4}\.?\s+\S.*\s\d{1,4}$")
 #: Bold by name, for fonts that declare no weight (TeX's EC fonts: SFBX1000 reports 250).
 _BOLD_NAME = re.compile(rb"(?i:bold|black|heavy|demi)|BX(?:TI|SL)?\d")
-#: A bold body-size line that is a heading: a section number, then a short title, no full stop.
-_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,4}|[A-Z](?:\.\d{1,2}){1,4})\.?\s+"
-                               r"[^\W\d_](?:.{0,72}[^.:;,])?$")
 #: Where along a line (fractions of its visible characters) its font is sampled.
 _SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -202,7 +205,7 @@ class _Headings:
 
     def level(self, para: list[_Line], text: str) -> int | None:
         style = para[0].style
-        if style in self.numbered_only and not (len(para) == 1 and _NUMBERED_HEADING.match(text)):
+        if style in self.numbered_only and not (len(para) == 1 and NUMBERED_HEADING.match(text)):
             return None
         if (style in self.by_bold and _CONTENTS_LINE.match(text)) or _LEADERS.search(text):
             return None
@@ -226,7 +229,7 @@ def _heading_levels(pages: list[list[_Line]], body: tuple[float, bool]) -> _Head
             elif line.bold and not body_bold and line.size >= size * BOLD_HEADING_STEP:
                 bolder.add(line.style)
             elif (line.bold and not body_bold and line.size >= size * 0.97
-                  and _NUMBERED_HEADING.match(line.text)):
+                  and NUMBERED_HEADING.match(line.text)):
                 numbered.add(line.style)
     bolder -= styles
     numbered -= styles | bolder
