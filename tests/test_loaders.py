@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shutil
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -351,6 +352,31 @@ def test_pdf_names_broken_at_a_line_end_are_joined(tmp_path):
     text = " ".join(load(tmp_path / "admin.pdf").pages[0].text.split())
     assert "specified by the variable R_LIBS_USER. The missing value" in text
     assert "NA_character_ ... and the manual is on https://cran.r-project.org for all" in text
+
+
+@pytest.mark.skipif(not (shutil.which("groff") and shutil.which("ps2pdf")),
+                    reason="needs groff and ghostscript")
+def test_pdf_words_set_apart_by_position_alone_are_spaced(tmp_path):
+    """A manual page printed to PDF (groff, then Ghostscript: how bash's manual ships) sets
+    justified words apart without space characters; PDFium read "save inahistory list".
+    Texinfo's and LibreOffice's PDFs, which spell their spaces, read as before (the rule looks
+    at each line's usual gap, so "c()" and a monospaced name are not cut up)."""
+    import subprocess
+
+    page = tmp_path / "harbour.1"
+    page.write_text(".TH HARBOUR 1\n.SH DESCRIPTION\nWhen the history option to the set builtin "
+                    "is enabled, the shell provides access to the command history, the list of "
+                    "commands previously typed. The value of the HISTSIZE variable is used as "
+                    "the number of commands to save in a history list. The text of the last "
+                    "HISTSIZE commands (default 500) is saved.\n")
+    ps = subprocess.run(["groff", "-man", "-Tps", str(page)], capture_output=True, check=True)
+    (tmp_path / "harbour.ps").write_bytes(ps.stdout)
+    subprocess.run(["ps2pdf", "harbour.ps", "harbour.pdf"], cwd=tmp_path, check=True)
+    text = " ".join(load(tmp_path / "harbour.pdf").pages[0].text.split())
+    assert "access to the command history, the list of commands previously typed." in text
+    assert "the number of commands to save in a history list. The text of the last" in text
+    code = load(_pdf(tmp_path / "code.pdf", "Call c() with 1: then run dpkg-gencontrol.")).pages
+    assert code[0].text == "Call c() with 1: then run dpkg-gencontrol."
 
 
 def test_encrypted_pdf(tmp_path):

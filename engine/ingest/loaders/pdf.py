@@ -139,8 +139,43 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
         indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
         size, baseline, bold = _line_font(textpage, indexes)
+        if bmp_only:
+            content = _spell_spaces(textpage, first, content, size)
         lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline, bold))
     return lines
+
+
+#: A gap between two characters of a line wider than the line's usual gap by this share of the
+#: font size is a word space the PDF does not spell out. groff's PDFs (man pages, ``man -Tpdf``)
+#: set justified words apart by position alone, and PDFium read "commands to save inahistory
+#: list": in bash's manual page 326 of 4,251 words of 9 letters or more ran into the next.
+#: Letters there sit 0.03 em apart, words 0.32-0.40 em; a monospaced word's letters 0.15-0.27 em
+#: apart (so the line's usual gap counts, not a fixed width), and texinfo's and LibreOffice's
+#: PDFs, which spell their spaces, have no such gap.
+SPACE_GAP_EM = 0.15
+
+
+def _spell_spaces(textpage, first: int, content: str, size: float) -> str:
+    """``content`` (the line at text index ``first``) with the word spaces its PDF only shows
+    by position written in (:data:`SPACE_GAP_EM`)."""
+    import pypdfium2.raw as pdfium_c
+
+    if size <= 0 or len(content) < 3:
+        return content
+    # the loose box spans the glyph's advance, so "c()" or "1:" shows no gap a tight box would
+    box, edges = pdfium_c.FS_RECTF(), []
+    for index in range(first, first + len(content)):
+        pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, index, box)
+        edges.append((box.left, box.right))
+    gaps = [(i, edges[i][0] - edges[i - 1][1]) for i in range(1, len(content))
+            if not content[i].isspace() and not content[i - 1].isspace()]
+    if len(gaps) < 2:
+        return content
+    wide = statistics.median(g for _, g in gaps) + SPACE_GAP_EM * size
+    cuts = [i for i, gap in gaps if gap > wide]
+    for i in reversed(cuts):
+        content = f"{content[:i]} {content[i:]}"
+    return content
 
 
 def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
