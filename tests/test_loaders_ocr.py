@@ -435,5 +435,6 @@ def test_an_old_word_document_of_scanned_pages_follows_the_ocr_setting(scans, tm
     doc = load(old)
     assert doc.format == "doc" and len(doc.pages) == 1
     _assert_reads(doc.pages[0].text, SENTENCES[0])
+    assert "(converted to DOCX); pictures read by OCR (Tesseract" in doc.loader
     with pytest.raises(LoadError, match=r"OCR is off\?\)$"):
         load(old, options=LoadOptions(ocr=False))

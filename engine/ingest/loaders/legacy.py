@@ -198,7 +198,10 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
         version = _libreoffice_version(converted)
     doc.path = str(path)
     doc.format = fmt
-    doc.loader = f"{version} (converted to {target.upper()})"
+    # what read the conversion's pictures (a .doc of pasted-in scans) stays said
+    _, _, pictures = doc.loader.partition("; ")
+    doc.loader = f"{version} (converted to {target.upper()})" + (f"; {pictures}" if pictures
+                                                                 else "")
     return doc
 
 
