@@ -30,8 +30,8 @@ READER_REVISIONS: dict[str, int] = {
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in
     "pdf": 3,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
-    # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: numbered
-    # headings of its OCR'd pictures
+    # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
+    # numbered headings of its OCR'd pictures
     "docx": 4,
     "odt": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read

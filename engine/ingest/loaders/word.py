@@ -11,6 +11,7 @@ iterators skip. (ODT code paragraphs are not told apart yet: their styles need r
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,6 +114,44 @@ def _docx_items(container: Any, parent: Any) -> Iterator[Any]:
                 yield from _docx_items(content, parent)
 
 
+#: Text boxes (``w:txbxContent``) not inside the fallback copy Word writes of each for older
+#: readers (``mc:Fallback``, a VML twin of the DrawingML box), nor inside another box.
+_TEXT_BOXES = ("./descendant::w:txbxContent[not(ancestor::mc:Fallback)]"
+               "[count(ancestor::w:txbxContent) = $depth]")
+_BOX_NAMESPACES = {
+    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+}
+
+
+@functools.cache
+def _text_boxes() -> Any:  # lxml.etree.XPath, compiled once
+    from lxml import etree
+
+    return etree.XPath(_TEXT_BOXES, namespaces=_BOX_NAMESPACES)
+
+
+def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0) -> None:
+    """Paragraphs and tables of ``container`` into ``builder``; each paragraph's text boxes
+    (sidebars, callouts, a flyer's blocks, the frames a PDF converted to Word is made of) after
+    its own text, since python-docx's paragraph text leaves them out."""
+    for item in _docx_items(container, document):
+        if item.__class__.__name__ == "Table":
+            builder.table(_docx_table(item))
+            continue
+        kind, level = _docx_level(item)
+        if kind == "heading":
+            builder.heading(item.text, level)
+        elif kind == "code":
+            builder.code(item.text)
+        elif kind == "list":
+            builder.item(level, item.text)
+        else:
+            builder.paragraph(item.text)
+        for box in _text_boxes()(item._p, depth=depth):
+            _read_items(box, document, builder, depth + 1)
+
+
 def _docx_level(paragraph: Any) -> tuple[str, int]:
     """("heading", level) / ("list", depth) / ("code", 0) / ("paragraph", 0) for a python-docx
     Paragraph."""
@@ -184,19 +223,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
     with library_errors("DOCX"):
         document = open_word(path)
         builder = Builder()
-        for item in _docx_items(document.element.body, document):
-            if item.__class__.__name__ == "Table":
-                builder.table(_docx_table(item))
-                continue
-            kind, level = _docx_level(item)
-            if kind == "heading":
-                builder.heading(item.text, level)
-            elif kind == "code":
-                builder.code(item.text)
-            elif kind == "list":
-                builder.item(level, item.text)
-            else:
-                builder.paragraph(item.text)
+        _read_items(document.element.body, document, builder)
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
