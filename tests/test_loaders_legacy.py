@@ -531,3 +531,26 @@ def test_utf32_with_bom_round_trips(text, encoding):
     data = bom[encoding] + text.encode(encoding)  # "utf-32" writes its own BOM
     assert not looks_binary(data[:8192])
     assert decode_text(data) == (text, "utf-32")
+
+
+@needs_soffice
+def test_footnotes_follow_the_body_as_notes(tmp_path):
+    """A footnote is not read where its mark is (it would cut the sentence in two) but after
+    the body, under "Notes": in an RTF (read through its DOCX conversion), and in the ODT and
+    DOCX LibreOffice makes of it."""
+    rtf = tmp_path / "mooring.rtf"
+    rtf.write_text(r"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\f0 The mooring chains are replaced "
+                   r"every ten years.{\super\chftn}{\footnote\pard\plain{\super\chftn} "
+                   r"Replacement dates are kept in the harbour ledger, volume 7.}\par "
+                   r"Main text continues here.\par}")
+    converted = []
+    for target in ("odt", "docx"):
+        work = tmp_path / target
+        work.mkdir()
+        converted.append(legacy.convert(rtf, target, work))
+    expected = [("paragraph", "The mooring chains are replaced every ten years."),
+                ("paragraph", "Main text continues here."), ("heading", "Notes"),
+                ("paragraph",
+                 "Note 1: Replacement dates are kept in the harbour ledger, volume 7.")]
+    for path in (rtf, *converted):
+        assert [(b.kind, b.text) for b in load(path).pages[0].blocks] == expected, path.name

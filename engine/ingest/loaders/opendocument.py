@@ -4,7 +4,8 @@ These are what LibreOffice saves by default, so a LibreOffice user's letters, bu
 are in them. Each maps onto what its Office sibling gives (the same blocks, pages and labels):
 
 * ODT: one page (no stable pagination), ``text:h`` headings with their outline level, lists,
-  tables, paragraphs; comments, footnotes and deleted tracked changes are not running text.
+  tables, paragraphs; comments, footnotes and deleted tracked changes are not running text
+  (footnotes and endnotes follow the body under "Notes").
 * ODS: one page per sheet (label = sheet name), each row rendered with its column headers, as
   for XLSX (:mod:`engine.ingest.loaders.sheets`). Cells are read as displayed (the ``text:p``
   LibreOffice writes: "12.50 €", "2025-03-01"), and a run of repeated cells or rows (how ODF
@@ -192,6 +193,16 @@ def _meta(document: Any) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------- ODT
 
 
+def _odf_notes(body: Any) -> list[str]:
+    """The text of each footnote and endnote (``text:note``, left out of the running text), in
+    the order they appear."""
+    from odf import text
+
+    return [" ".join(odf_text(p) for p in part.getElementsByType(text.P))
+            for note in body.getElementsByType(text.Note)
+            for part in _elements(note) if part.qname == (_TEXT_NS, "note-body")]
+
+
 def load_odt(path: Path) -> Document:
     """ODT -> one page: text:h headings with their outline level, lists, tables, paragraphs."""
     with library_errors("ODT"):
@@ -199,7 +210,9 @@ def load_odt(path: Path) -> Document:
 
         document = load(str(path))
         builder = Builder()
-        _odf_walk(_body(document, "text", "odt"), builder)
+        body = _body(document, "text", "odt")
+        _odf_walk(body, builder)
+        builder.notes(_odf_notes(body))
         title, author = _meta(document)
     return single_page(path, "odt", builder.finish(), title, author)
 

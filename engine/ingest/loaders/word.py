@@ -89,6 +89,16 @@ class Builder:
         self._flush()
         self.blocks.extend(table_blocks(rows))
 
+    def notes(self, texts: list[str]) -> None:
+        """Footnotes and endnotes, after the body under "Notes" ("Note 1: ..."): not running
+        text, where a note read at its mark would cut a sentence in two, but facts all the same
+        (the date, the source, the exception a reader is asked about)."""
+        texts = [t for t in (clean_inline(t) for t in texts) if t]
+        if texts:
+            self.heading("Notes", 1)
+            for number, text in enumerate(texts, start=1):
+                self.paragraph(f"Note {number}: {text}")
+
     def finish(self) -> list[Block]:
         self._flush()
         return self.blocks
@@ -150,6 +160,33 @@ def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0)
             builder.paragraph(item.text)
         for box in _text_boxes()(item._p, depth=depth):
             _read_items(box, document, builder, depth + 1)
+
+
+#: The parts that hold a Word document's notes, and each one's note element.
+_NOTE_PARTS = (("footnotes", "w:footnote"), ("endnotes", "w:endnote"))
+#: Notes Word keeps for its own layout: the lines drawn above the notes, not notes.
+_NOTE_FURNITURE = {"separator", "continuationSeparator", "continuationNotice"}
+
+
+def _docx_notes(document: Any) -> list[str]:
+    """The text of each footnote, then each endnote, in the order the file keeps them."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+
+    out: list[str] = []
+    for kind, tag in _NOTE_PARTS:
+        reltype = RT.FOOTNOTES if kind == "footnotes" else RT.ENDNOTES
+        for rel in document.part.rels.values():
+            if rel.is_external or rel.reltype != reltype:
+                continue
+            root = parse_xml(rel.target_part.blob)
+            for note in root.iterchildren(qn(tag)):
+                if note.get(qn("w:type")) in _NOTE_FURNITURE:
+                    continue
+                out.append(" ".join("".join(t.text or "" for t in p.iter(qn("w:t")))
+                                    for p in note.iter(qn("w:p"))))
+    return out
 
 
 def _docx_level(paragraph: Any) -> tuple[str, int]:
@@ -224,6 +261,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         document = open_word(path)
         builder = Builder()
         _read_items(document.element.body, document, builder)
+        builder.notes(_docx_notes(document))
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
