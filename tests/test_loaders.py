@@ -379,6 +379,57 @@ def test_pdf_words_set_apart_by_position_alone_are_spaced(tmp_path):
     assert code[0].text == "Call c() with 1: then run dpkg-gencontrol."
 
 
+def _form_pdf(path: Path, fields: list[tuple[str, str, str, str]]) -> Path:
+    """A one-page PDF form, filled in: printed labels, then (kind, name, tooltip, value) fields
+    as widgets with their appearance ("Tx" text, "Btn" a check box), as form software saves."""
+    content = "BT /F1 12 Tf 72 720 Td (Harbour permit application) Tj ET " + " ".join(
+        f"BT /F1 10 Tf 72 {680 - 30 * i} Td ({tip or name}) Tj ET"
+        for i, (_, name, tip, _) in enumerate(fields))
+    widgets = " ".join(f"{6 + 2 * i} 0 R" for i in range(len(fields)))
+    objects = [f"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [{widgets}] >> >>",
+               "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               f"/Annots [{widgets}] /Resources << /Font << /F1 5 0 R >> >> >>",
+               f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i, (kind, name, tip, value) in enumerate(fields):
+        y = 675 - 30 * i
+        shown = f"/Tx BMC BT /F1 10 Tf 2 5 Td ({value}) Tj ET EMC" if kind == "Tx" else ""
+        tooltip = f"/TU ({tip}) " if tip else ""
+        field_value = f"({value})" if kind == "Tx" else f"/{value}"
+        objects.append(f"<< /Type /Annot /Subtype /Widget /FT /{kind} /T ({name}) {tooltip}"
+                       f"/V {field_value} /Rect [250 {y} 500 {y + 20}] /P 3 0 R /F 4 "
+                       f"/DA (/F1 10 Tf 0 g) /AP << /N {7 + 2 * i} 0 R >> >>")
+        objects.append(f"<< /Type /XObject /Subtype /Form /BBox [0 0 250 20] /Resources << "
+                       f"/Font << /F1 5 0 R >> >> /Length {len(shown)} >>\nstream\n{shown}"
+                       "\nendstream")
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
+            "%%EOF\n").encode()
+    path.write_bytes(out)
+    return path
+
+
+def test_a_filled_pdf_form_reads_its_values_with_their_labels(tmp_path):
+    """A form's values live in its fields, not in the page text: a filled application read as
+    a blank one. Each filled text field reads "Label: value" (the tooltip the form shows, else
+    the field's own name); check boxes and empty fields say nothing and are left out."""
+    path = _form_pdf(tmp_path / "permit.pdf", [
+        ("Tx", "f1_01", "Policy number", "HRB-2231-77"),
+        ("Tx", "form[0].page1[0].vessel[0]", "", "Kittiwake"),
+        ("Tx", "f1_03", "Berth", ""),
+        ("Btn", "f1_04", "Insured", "Yes")])
+    blocks = load(path).pages[0].blocks
+    assert blocks[-1].text == "Policy number: HRB-2231-77\nvessel: Kittiwake"
+    assert "Insured:" not in load(path).pages[0].text
+
+
 def test_encrypted_pdf(tmp_path):
     path = _pdf(tmp_path / "locked.pdf", password="hunter2")
     _assert_load_error(path, "encrypted PDF", "password")

@@ -39,8 +39,10 @@ from engine.ingest.loaders.common import (
     library_errors,
     one_line,
     short_message,
+    table_blocks,
 )
 from engine.ingest.loaders.page_furniture import strip_running_lines
+from engine.ingest.loaders.pdf_forms import field_values
 from engine.ingest.revisions import OCR_OFF_KEY
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
@@ -453,9 +455,11 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
         pdf = _open(path)
         try:
             meta = {k: clean_inline(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+            pdf.init_forms()  # before any page is loaded: a filled form's values (pdf_forms)
             raw_pages: list[list[_Line]] = []
             labels: list[str | None] = []
             scanned: dict[int, list[Block]] = {}  # page index -> OCR blocks
+            filled: dict[int, list[Block]] = {}  # page index -> its form fields' values
             reader = _PageOcr(options, len(pdf))
             for index in range(len(pdf)):
                 page = pdf[index]
@@ -466,6 +470,9 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
                     finally:
                         textpage.close()
                     raw_pages.append(lines)
+                    if pdf.formenv is not None and (fields := field_values(pdf.formenv, page)):
+                        filled[index] = table_blocks([[f"{k}:", v] for k, v in fields],
+                                                     labelled=True)
                     if _needs_ocr(page, lines):
                         blocks = reader.read(page, index + 1)
                         if blocks:
@@ -481,7 +488,8 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
     headings = _heading_levels(text_pages, body)
     pages = [
         Page(number=n, label=label,
-             blocks=scanned.get(n - 1) or _blocks(lines, body[0], headings))
+             blocks=(scanned.get(n - 1) or _blocks(lines, body[0], headings))
+             + filled.get(n - 1, []))
         for n, (lines, label) in enumerate(zip(raw_pages, labels, strict=True), start=1)
     ]
     reason = None if any(b.text.strip() for p in pages for b in p.blocks) else reader.empty_reason()
