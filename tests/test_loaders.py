@@ -381,19 +381,27 @@ def test_pdf_words_set_apart_by_position_alone_are_spaced(tmp_path):
 
 def _form_pdf(path: Path, fields: list[tuple[str, str, str, str]]) -> Path:
     """A one-page PDF form, filled in: printed labels, then (kind, name, tooltip, value) fields
-    as widgets with their appearance ("Tx" text, "Btn" a check box), as form software saves."""
+    as widgets with their appearance ("Tx" text, "Btn" a check box), as form software saves,
+    or annotations ("FreeText": typed onto the page, "Text": a sticky note, "Highlight": a
+    marked passage; value = contents)."""
     content = "BT /F1 12 Tf 72 720 Td (Harbour permit application) Tj ET " + " ".join(
         f"BT /F1 10 Tf 72 {680 - 30 * i} Td ({tip or name}) Tj ET"
         for i, (_, name, tip, _) in enumerate(fields))
-    widgets = " ".join(f"{6 + 2 * i} 0 R" for i in range(len(fields)))
+    annots = " ".join(f"{6 + 2 * i} 0 R" for i in range(len(fields)))
+    widgets = " ".join(f"{6 + 2 * i} 0 R" for i, f in enumerate(fields) if f[0] in ("Tx", "Btn"))
     objects = [f"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [{widgets}] >> >>",
                "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               f"/Annots [{widgets}] /Resources << /Font << /F1 5 0 R >> >> >>",
+               f"/Annots [{annots}] /Resources << /Font << /F1 5 0 R >> >> >>",
                f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     for i, (kind, name, tip, value) in enumerate(fields):
         y = 675 - 30 * i
+        if kind in ("FreeText", "Text", "Highlight"):
+            objects.append(f"<< /Type /Annot /Subtype /{kind} /Rect [250 {y} 500 {y + 20}] "
+                           f"/Contents ({value}) /DA (/F1 10 Tf 0 g) /P 3 0 R >>")
+            objects.append("<< /Length 0 >>\nstream\n\nendstream")  # keeps the numbering
+            continue
         shown = f"/Tx BMC BT /F1 10 Tf 2 5 Td ({value}) Tj ET EMC" if kind == "Tx" else ""
         tooltip = f"/TU ({tip}) " if tip else ""
         field_value = f"({value})" if kind == "Tx" else f"/{value}"
@@ -419,15 +427,22 @@ def _form_pdf(path: Path, fields: list[tuple[str, str, str, str]]) -> Path:
 def test_a_filled_pdf_form_reads_its_values_with_their_labels(tmp_path):
     """A form's values live in its fields, not in the page text: a filled application read as
     a blank one. Each filled text field reads "Label: value" (the tooltip the form shows, else
-    the field's own name); check boxes and empty fields say nothing and are left out."""
+    the field's own name); check boxes and empty fields say nothing and are left out. Text
+    typed onto a flat form with a viewer's "Add text" tool, a sticky note and a comment on a
+    highlight are read too."""
     path = _form_pdf(tmp_path / "permit.pdf", [
         ("Tx", "f1_01", "Policy number", "HRB-2231-77"),
         ("Tx", "form[0].page1[0].vessel[0]", "", "Kittiwake"),
         ("Tx", "f1_03", "Berth", ""),
-        ("Btn", "f1_04", "Insured", "Yes")])
-    blocks = load(path).pages[0].blocks
-    assert blocks[-1].text == "Policy number: HRB-2231-77\nvessel: Kittiwake"
-    assert "Insured:" not in load(path).pages[0].text
+        ("Btn", "f1_04", "Insured", "Yes"),
+        ("FreeText", "typed", "Skipper", "Mara Quist, licence 4471"),
+        ("Text", "note", "", "Renewal due in March"),
+        ("Highlight", "mark", "", "Berth changed to 14")])
+    blocks = [b.text for b in load(path).pages[0].blocks]
+    assert blocks[-4:] == ["Policy number: HRB-2231-77\nvessel: Kittiwake",
+                           "Mara Quist, licence 4471", "Comment: Renewal due in March",
+                           "Comment: Berth changed to 14"]
+    assert not any("Insured:" in b for b in blocks)
 
 
 def test_encrypted_pdf(tmp_path):

@@ -28,7 +28,7 @@ READER_REVISIONS: dict[str, int] = {
     # 2: bold subsection headings; running lines stacked 3-4 deep go; 3: names broken at a
     # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened,
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in,
-    # the values of a filled form
+    # the values of a filled form, text typed onto a page, comments
     "pdf": 3,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,

@@ -39,10 +39,9 @@ from engine.ingest.loaders.common import (
     library_errors,
     one_line,
     short_message,
-    table_blocks,
 )
 from engine.ingest.loaders.page_furniture import strip_running_lines
-from engine.ingest.loaders.pdf_forms import field_values
+from engine.ingest.loaders.pdf_forms import page_additions
 from engine.ingest.revisions import OCR_OFF_KEY
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
@@ -459,7 +458,7 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
             raw_pages: list[list[_Line]] = []
             labels: list[str | None] = []
             scanned: dict[int, list[Block]] = {}  # page index -> OCR blocks
-            filled: dict[int, list[Block]] = {}  # page index -> its form fields' values
+            filled: dict[int, list[Block]] = {}  # page index -> what was typed onto it
             reader = _PageOcr(options, len(pdf))
             for index in range(len(pdf)):
                 page = pdf[index]
@@ -470,9 +469,8 @@ def load_pdf(path: Path, options: LoadOptions | None = None) -> Document:
                     finally:
                         textpage.close()
                     raw_pages.append(lines)
-                    if pdf.formenv is not None and (fields := field_values(pdf.formenv, page)):
-                        filled[index] = table_blocks([[f"{k}:", v] for k, v in fields],
-                                                     labelled=True)
+                    if added := page_additions(pdf.formenv, page):
+                        filled[index] = added
                     if _needs_ocr(page, lines):
                         blocks = reader.read(page, index + 1)
                         if blocks:
