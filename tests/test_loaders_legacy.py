@@ -554,3 +554,21 @@ def test_footnotes_follow_the_body_as_notes(tmp_path):
                  "Note 1: Replacement dates are kept in the harbour ledger, volume 7.")]
     for path in (rtf, *converted):
         assert [(b.kind, b.text) for b in load(path).pages[0].blocks] == expected, path.name
+
+
+@needs_soffice
+def test_comments_follow_the_body(tmp_path):
+    """A reviewer's comment is read after the body under "Comments": in a DOCX (python-docx
+    writes Word's comments part) and in the ODT LibreOffice makes of it."""
+    import docx
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("The berth fee is 40 EUR.")
+    document.add_comment(paragraph.runs, text="The fee rose to 45 EUR in 2025.", author="Ann")
+    document.save(tmp_path / "fees.docx")
+    work = tmp_path / "work"
+    work.mkdir()
+    expected = [("paragraph", "The berth fee is 40 EUR."), ("heading", "Comments"),
+                ("paragraph", "Comment: The fee rose to 45 EUR in 2025.")]
+    for path in (tmp_path / "fees.docx", legacy.convert(tmp_path / "fees.docx", "odt", work)):
+        assert [(b.kind, b.text) for b in load(path).pages[0].blocks] == expected, path.name

@@ -32,9 +32,10 @@ READER_REVISIONS: dict[str, int] = {
     "pdf": 3,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
-    # footnotes and endnotes (after the body), numbered headings of its OCR'd pictures
+    # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures
     "docx": 4,
-    "odt": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes
+    # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments
+    "odt": 3,
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "pptx": 2,  # 2: labelled tables

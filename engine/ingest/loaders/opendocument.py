@@ -5,7 +5,7 @@ are in them. Each maps onto what its Office sibling gives (the same blocks, page
 
 * ODT: one page (no stable pagination), ``text:h`` headings with their outline level, lists,
   tables, paragraphs; comments, footnotes and deleted tracked changes are not running text
-  (footnotes and endnotes follow the body under "Notes").
+  (footnotes and endnotes follow the body under "Notes", comments under "Comments").
 * ODS: one page per sheet (label = sheet name), each row rendered with its column headers, as
   for XLSX (:mod:`engine.ingest.loaders.sheets`). Cells are read as displayed (the ``text:p``
   LibreOffice writes: "12.50 €", "2025-03-01"), and a run of repeated cells or rows (how ODF
@@ -203,6 +203,15 @@ def _odf_notes(body: Any) -> list[str]:
             for part in _elements(note) if part.qname == (_TEXT_NS, "note-body")]
 
 
+def _odf_comments(body: Any) -> list[str]:
+    """The text of each comment (``office:annotation``: its paragraphs, not its author and
+    date), in the order they appear."""
+    from odf import office, text
+
+    return [" ".join(odf_text(p) for p in note.getElementsByType(text.P))
+            for note in body.getElementsByType(office.Annotation)]
+
+
 def load_odt(path: Path) -> Document:
     """ODT -> one page: text:h headings with their outline level, lists, tables, paragraphs."""
     with library_errors("ODT"):
@@ -213,6 +222,7 @@ def load_odt(path: Path) -> Document:
         body = _body(document, "text", "odt")
         _odf_walk(body, builder)
         builder.notes(_odf_notes(body))
+        builder.comments(_odf_comments(body))
         title, author = _meta(document)
     return single_page(path, "odt", builder.finish(), title, author)
 

@@ -99,6 +99,16 @@ class Builder:
             for number, text in enumerate(texts, start=1):
                 self.paragraph(f"Note {number}: {text}")
 
+    def comments(self, texts: list[str]) -> None:
+        """Reviewers' comments, after the body under "Comments" ("Comment: ..."), as a PDF's
+        comments follow its page (:mod:`engine.ingest.loaders.pdf_forms`): what a reviewer
+        wrote beside a passage ("the fee rose to 45 EUR in 2025") is worth finding."""
+        texts = [t for t in (clean_inline(t) for t in texts) if t]
+        if texts:
+            self.heading("Comments", 1)
+            for text in texts:
+                self.paragraph(f"Comment: {text}")
+
     def finish(self) -> list[Block]:
         self._flush()
         return self.blocks
@@ -262,6 +272,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         builder = Builder()
         _read_items(document.element.body, document, builder)
         builder.notes(_docx_notes(document))
+        builder.comments([c.text for c in document.comments])
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
