@@ -42,6 +42,11 @@ MONOSPACE_FONTS = frozenset({
     "fira mono", "ubuntu mono", "noto sans mono", "roboto mono", "jetbrains mono", "sf mono"})
 
 
+def _texts(texts: list[str]) -> list[str]:
+    """The non-empty ones, each on one line."""
+    return [t for t in (clean_inline(t) for t in texts) if t]
+
+
 class Builder:
     """Collects blocks, grouping consecutive list items into one list block."""
 
@@ -93,21 +98,19 @@ class Builder:
         """Footnotes and endnotes, after the body under "Notes" ("Note 1: ..."): not running
         text, where a note read at its mark would cut a sentence in two, but facts all the same
         (the date, the source, the exception a reader is asked about)."""
-        texts = [t for t in (clean_inline(t) for t in texts) if t]
-        if texts:
-            self.heading("Notes", 1)
-            for number, text in enumerate(texts, start=1):
-                self.paragraph(f"Note {number}: {text}")
+        self._after_body("Notes", [f"Note {n}: {t}" for n, t in enumerate(_texts(texts), 1)])
 
     def comments(self, texts: list[str]) -> None:
         """Reviewers' comments, after the body under "Comments" ("Comment: ..."), as a PDF's
         comments follow its page (:mod:`engine.ingest.loaders.pdf_forms`): what a reviewer
         wrote beside a passage ("the fee rose to 45 EUR in 2025") is worth finding."""
-        texts = [t for t in (clean_inline(t) for t in texts) if t]
-        if texts:
-            self.heading("Comments", 1)
-            for text in texts:
-                self.paragraph(f"Comment: {text}")
+        self._after_body("Comments", [f"Comment: {t}" for t in _texts(texts)])
+
+    def _after_body(self, title: str, paragraphs: list[str]) -> None:
+        if paragraphs:
+            self.heading(title, 1)
+            for text in paragraphs:
+                self.paragraph(text)
 
     def finish(self) -> list[Block]:
         self._flush()
@@ -172,8 +175,6 @@ def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0)
             _read_items(box, document, builder, depth + 1)
 
 
-#: The parts that hold a Word document's notes, and each one's note element.
-_NOTE_PARTS = (("footnotes", "w:footnote"), ("endnotes", "w:endnote"))
 #: Notes Word keeps for its own layout: the lines drawn above the notes, not notes.
 _NOTE_FURNITURE = {"separator", "continuationSeparator", "continuationNotice"}
 
@@ -185,8 +186,7 @@ def _docx_notes(document: Any) -> list[str]:
     from docx.oxml.ns import qn
 
     out: list[str] = []
-    for kind, tag in _NOTE_PARTS:
-        reltype = RT.FOOTNOTES if kind == "footnotes" else RT.ENDNOTES
+    for reltype, tag in ((RT.FOOTNOTES, "w:footnote"), (RT.ENDNOTES, "w:endnote")):
         for rel in document.part.rels.values():
             if rel.is_external or rel.reltype != reltype:
                 continue
@@ -261,7 +261,9 @@ def _docx_table(table: Any) -> list[list[str]]:
 
 
 def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
-    """DOCX -> one page: headings by style/outline level, lists, tables, paragraphs.
+    """DOCX -> one page: headings by style/outline level, lists, tables, paragraphs, text
+    boxes after the paragraph they are anchored in; footnotes, endnotes and comments after the
+    body (:meth:`Builder.notes`, :meth:`Builder.comments`).
 
     A document of pictures only (pages scanned or photographed, then pasted into Word) is read
     by OCR, a page per picture (:func:`_scanned_pages`); pictures beside text are left alone
