@@ -443,6 +443,9 @@ def test_a_filled_pdf_form_reads_its_values_with_their_labels(tmp_path):
                            "Mara Quist, licence 4471", "Comment: Renewal due in March",
                            "Comment: Berth changed to 14"]
     assert not any("Insured:" in b for b in blocks)
+    long = _form_pdf(tmp_path / "remarks.pdf", [("Tx", "f9", "Remarks", "Harbour " * 700)])
+    kept = load(long).pages[0].blocks[-1].text  # a long value is cut, not lost
+    assert kept.startswith("Remarks: Harbour Harbour") and 4000 <= len(kept) < 4100
 
 
 def test_encrypted_pdf(tmp_path):

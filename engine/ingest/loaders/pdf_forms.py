@@ -23,8 +23,11 @@ from typing import Any
 from engine.ingest.document import Block
 from engine.ingest.loaders.common import clean_inline, clean_text, table_blocks
 
-#: Longest text read from one field or annotation (more is not something typed into a form).
+#: Longest text kept from one field or annotation (more is not something typed into a form).
 MAX_VALUE_CHARS = 4000
+#: Larger strings are not read at all (PDFium fills a buffer only when it holds the whole
+#: string, so a value cannot be read in part).
+MAX_STRING_BYTES = 1 << 20
 #: A name's parent path and array index: "form[0].page1[0].f1_01[0]" -> "f1_01".
 _NAME_PATH = re.compile(r"^(?:.*\.)?([^.]+?)(?:\[\d+\])?$")
 
@@ -32,12 +35,11 @@ _NAME_PATH = re.compile(r"^(?:.*\.)?([^.]+?)(?:\[\d+\])?$")
 def _utf16(call: Any, *args: Any) -> str:
     """A PDFium string getter's text: asked for its size, then read (UTF-16LE, NUL-ended)."""
     size = call(*args, None, 0)
-    if size <= 2:
+    if size <= 2 or size > MAX_STRING_BYTES:
         return ""
-    size = min(size, 2 * MAX_VALUE_CHARS + 2)
     buffer = ctypes.create_string_buffer(size)
     call(*args, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)), size)
-    return buffer.raw[:size - 2].decode("utf-16-le", errors="replace")
+    return buffer.raw[:size - 2].decode("utf-16-le", errors="replace")[:MAX_VALUE_CHARS]
 
 
 def _field(form: Any, annot: Any) -> tuple[str, str] | None:
