@@ -405,7 +405,10 @@ class _PageOcr:
         width, height = page.get_size()
         scale = ocr.PDF_DPI / 72
         scale *= ocr.fit_scale(width * scale, height * scale)
-        bitmap = page.render(scale=scale, grayscale=True, limit_image_cache=True)
+        # without annotations and form fields: their text is read as text (pdf_forms), and
+        # drawn into the scan it would be read a second time by OCR
+        bitmap = page.render(scale=scale, grayscale=True, limit_image_cache=True,
+                             draw_annots=False, may_draw_forms=False)
         try:
             image = bitmap.to_pil()  # shares the bitmap's memory: used before close() only
             gray = image if image.mode == "L" else image.convert("L")
