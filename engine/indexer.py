@@ -442,10 +442,10 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
                 known = _known_vectors(coll, pending, parts_of)
                 known.update({h: recent[h] for h in _chunk_hashes(pending)
                               if h in recent and h not in known})
+                batch_work = sum(weights.get(it.path, 0.0) for it in pending)
                 batch = _embed_batch(
                     pending, embedder, coll.meta.dim, job, parts_of, known, recent,
-                    part_progress(done, len(pending), work_done,
-                                  sum(weights.get(it.path, 0.0) for it in pending)))
+                    part_progress(done, len(pending), work_done, batch_work))
                 hashes = _chunk_hashes(pending)  # reused: all but the texts embedded now
                 summary.chunks_reused += len(hashes) - len(set(hashes) - known.keys())
                 if writer_error:
@@ -455,7 +455,7 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
                     _account(it, summary)
                     job.partial(it.path)
                 done += len(pending)
-                work_done += sum(weights.get(it.path, 0.0) for it in pending)
+                work_done += batch_work
                 job.progress(done, total, chunks=summary.chunks, work=(work_done, total_work))
                 pending, pending_chunks = [], 0
             if item is None:
