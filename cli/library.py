@@ -59,6 +59,7 @@ def _check_engine(args: argparse.Namespace) -> None:
 def _index_once(args: argparse.Namespace, collection: str) -> int:
     from cli.progress import run_with_progress
     from engine.indexer import index_paths
+    from engine.ingest.document import display_path
 
     def task(job):
         if args.engine == "ray":
@@ -90,12 +91,13 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
         for file in summary.files:  # say when a file was not read from its own text
             if "OCR" in file["loader"] or "LibreOffice" in file["loader"]:
                 print(f"  read by {file['loader']}: {file['path']}")
-        for failure in summary.files_failed:
-            print(f"  failed: {failure['path']}: {failure['reason']}")
+        for failure in summary.files_failed:  # a part as "backup.zip › secret.pdf"
+            print(f"  failed: {display_path(failure['path'])}: {failure['reason']}")
         if summary.files_skipped:  # one line per reason: a photo folder is not a wall of text
             reasons: dict[str, list[str]] = {}
             for skip in summary.files_skipped:
-                reasons.setdefault(skip["reason"].split(" (")[0], []).append(skip["path"])
+                reasons.setdefault(skip["reason"].split(" (")[0], []).append(
+                    display_path(skip["path"]))
             for reason, skipped in reasons.items():
                 many = f"{len(skipped)} files" if len(skipped) > 1 else "1 file"
                 print(f"  skipped {many} ({reason}), e.g. {skipped[0]}")

@@ -506,6 +506,9 @@ def _account(item: _Item, summary: IndexSummary) -> None:
                               "parts": [{"path": d.path, "format": d.format, "title": d.title,
                                          "loader": d.loader, "chunks": len(d.chunks)}
                                         for d in docs[1:]]})
+        for part, reason, skipped in item.parsed.unread:  # reported as such a file on disk is
+            (summary.files_skipped if skipped else summary.files_failed).append(
+                {"path": part, "reason": reason})
     elif item.kind == "unchanged":
         summary.files_unchanged += 1
     elif item.keeps_earlier:

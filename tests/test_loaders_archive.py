@@ -151,17 +151,36 @@ def test_an_indexed_archive_is_searched_and_cited_by_member(tmp_path):
     folder.mkdir()
     _bundle(folder)
     summary = index_paths([folder])
-    assert summary.files_indexed == 1 and not summary.files_failed
+    # the members not read are reported as files on disk are, by the path they would be cited by
+    bundle = folder / "bundle.zip"
+    assert summary.files_indexed == 1
+    assert summary.files_failed == [{"path": f"{bundle}//broken.pdf", "reason": (
+        "truncated PDF (end-of-file marker missing; incomplete download?)")}]
+    assert summary.files_skipped == [{"path": f"{bundle}//setup.exe",
+                                      "reason": "unsupported file type"}]
     hit = search("Kept by ranger Zoë Achterberg", mode="text", k=1)[0]
     assert display_name(hit.path) == "bundle.zip › logs.zip › 2025 › wildlife_log_2025.txt"
     report = search("Merrow petrel tracking GPS tags", mode="text", k=1)[0]
     assert display_name(report.path) == "bundle.zip › docs › annual_report_2025.pdf"
     assert report.page == 4
     again = index_paths([folder])
-    assert again.files_indexed == 0 and again.files_removed == 0
+    assert again.files_indexed == 0 and again.files_removed == 0 and not again.files_failed
     (folder / "bundle.zip").unlink()
     assert index_paths([folder]).files_removed == 1
     assert not search("Kept by ranger Zoë Achterberg", mode="text", k=3)
+
+
+def test_the_index_report_names_members_not_read_inside_their_archive(tmp_path, capsys):
+    from cli.app import run
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    bundle = _bundle(folder)
+    assert run(["index", str(folder), "--collection", "bundle"]) == 0
+    out = capsys.readouterr().out
+    assert f"  failed: {bundle} › broken.pdf: truncated PDF" in out
+    assert f"  skipped 1 file (unsupported file type), e.g. {bundle} › setup.exe" in out
+    assert "1 indexed, 0 unchanged, 0 removed, 1 failed, 1 skipped" in out
 
 
 def _tar(path: Path, members: dict[str, bytes], mode: str, *, link: str | None = None) -> Path:

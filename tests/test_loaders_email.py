@@ -12,6 +12,7 @@ import builtins
 import datetime as dt
 import email.policy
 import mailbox
+import io
 import os
 import tempfile
 from email.message import EmailMessage
@@ -259,6 +260,37 @@ def test_attachment_problems_are_listed_not_fatal(tmp_path):
     assert sorted(parts) == ["notes (2).txt", "notes.txt"]
     assert "Path tricks" in _text(parts["notes.txt"])
     assert parts["notes (2).txt"].path == f"{path}//notes (2).txt"
+
+
+def test_a_truncated_picture_or_a_reader_bug_loses_only_that_attachment(tmp_path, monkeypatch):
+    """Python's own test message msg_22 carries JPEGs cut short in their header: the message
+    was lost ("parser error: OSError: Truncated File Read"); now the picture is listed."""
+    from PIL import Image
+
+    from engine.ingest.loaders import embedded
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(picture, "JPEG", comment=b"x" * 200)
+    msg = _message()
+    _attach(msg, "wibble.jpg", picture.getvalue()[:100], "image/jpeg")
+    path = tmp_path / "pictures.eml"
+    path.write_bytes(bytes(msg))
+    doc = load(path)
+    assert "turbine ledger" in _text(doc) and doc.parts == []
+    assert doc.metadata["attachments_skipped"].startswith("wibble.jpg: corrupt or truncated image")
+
+    msg = _message()
+    _attach(msg, "notes.txt", b"Readable notes.", "text/plain")
+    path.write_bytes(bytes(msg))
+
+    def broken_reader(*args, **kwargs):
+        raise KeyError("a reader's own bug")
+
+    monkeypatch.setattr(embedded.loaders, "load", broken_reader)
+    doc = load(path)
+    assert "turbine ledger" in _text(doc) and doc.parts == []
+    reason = doc.metadata["attachments_skipped"]
+    assert reason.startswith("notes.txt: parser error: KeyError: ") and "test_loaders_email" in reason
 
 
 def test_inline_images_of_the_html_body_are_not_attachments(tmp_path):

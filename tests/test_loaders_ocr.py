@@ -8,6 +8,7 @@ Tesseract may differ from the source in punctuation or case.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
@@ -226,12 +227,18 @@ def test_missing_language_is_named(scans):
 
 
 def test_corrupt_and_truncated_images(scans, tmp_path):
+    from PIL import Image
+
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     cut = tmp_path / "cut.png"
     data = scans["page1.png"].read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    for path in (junk, cut):
+    header_cut = tmp_path / "header-cut.jpg"  # its comment segment ends early: open() fails
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buffer, "JPEG", comment=b"x" * 200)
+    header_cut.write_bytes(buffer.getvalue()[:100])
+    for path in (junk, cut, header_cut):
         with pytest.raises(LoadError) as info:
             load(path)
         message = str(info.value)

@@ -13,6 +13,7 @@ and send their result back to the indexer.
 from __future__ import annotations
 
 import os
+import traceback
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,6 +49,19 @@ class Page:
         return BLOCK_SEPARATOR.join(b.text for b in self.blocks)
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A part of a file that was not read (an attachment, an archive member, a message of a
+    mailbox) and why. The index run reports it as it reports a file on disk: a user learns
+    that the encrypted PDF inside ``backup.zip`` was left out, not only that the zip was read."""
+
+    key: str  # its name in the document that holds it: the end of its part path
+    reason: str  # one line
+    #: no document in it (an unsupported type, a picture without words): reported as skipped,
+    #: not failed, as such a file on disk is
+    skipped: bool = False
+
+
 @dataclass
 class Document:
     """One parsed file."""
@@ -66,6 +80,8 @@ class Document:
     #: Documents inside this one, each indexed and cited on its own: the messages of a mailbox,
     #: the attachments of a message. Their ``path`` is :func:`part_path` of this one's.
     parts: list[Document] = field(default_factory=list)
+    #: Parts that were not read, and why (see :func:`unread_parts`).
+    unread: list[Unread] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -103,9 +119,20 @@ def rebase(doc: Document, path: str) -> Document:
     return doc
 
 
+def unread_parts(doc: Document) -> list[tuple[str, str, bool]]:
+    """(part path, reason, skipped) of every part of ``doc``, at any depth, not read."""
+    return [(part_path(d.path, u.key), u.reason, u.skipped) for d in doc.walk() for u in d.unread]
+
+
 def container_of(path: str) -> str:
     """The file on disk that holds ``path`` (``path`` itself for an ordinary file)."""
     return path.split(PART_SEPARATOR, 1)[0] if PART_SEPARATOR in path[1:] else path
+
+
+def display_path(path: str) -> str:
+    """The whole path as a user reads it: "/mail/inbox.mbox › 3 › scan.png" for a part."""
+    holder = container_of(path)
+    return holder + path[len(holder):].replace(PART_SEPARATOR, " › ")
 
 
 def display_name(path: str) -> str:
@@ -132,6 +159,15 @@ class LoadError(Exception):
     Raised for encrypted, corrupt, truncated, empty, unsupported or binary files. Never raised for
     a bug: those surface as ordinary exceptions and the indexer reports them with their type.
     """
+
+
+def parser_error(exc: BaseException) -> str:
+    """The one-line reason for an exception no loader expected (a library's or our own bug on a
+    weird file): its type, message and where it was raised, so a report can be acted on."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    message = " ".join(str(exc).split())[:150]
+    return f"parser error: {type(exc).__name__}: {message}{where}"
 
 
 class NothingToRead(LoadError):

@@ -13,10 +13,8 @@ not survive fork().
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
 import time
-import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -58,6 +56,9 @@ class ParsedFile:
     parts: tuple[ParsedFile, ...] = ()
     #: pages that needed OCR were left unread because OCR was off
     ocr_off: bool = False
+    #: (part path, reason, skipped) of the parts at any depth that were not read
+    #: (:func:`engine.ingest.document.unread_parts`); on the file's own entry only
+    unread: tuple[tuple[str, str, bool], ...] = ()
 
     def walk(self) -> list[ParsedFile]:
         """This file's own document first, then its parts."""
@@ -97,7 +98,13 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
     try:
         from engine.ingest import loaders, progress
         from engine.ingest.chunker import chunk_document
-        from engine.ingest.document import LoadError, LoadOptions, NothingToRead
+        from engine.ingest.document import (
+            LoadError,
+            LoadOptions,
+            NothingToRead,
+            parser_error,
+            unread_parts,
+        )
         from engine.ingest.tokens import load_tokenizer
 
         options = LoadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
@@ -127,7 +134,8 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
                                              ocr_off=OCR_OFF_KEY in part.metadata))
             if not any(p.chunks for p in parsed):
                 raise LoadError("no extractable text")
-            reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:])))
+            reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:]),
+                                                    unread=tuple(unread_parts(doc))))
         except NothingToRead as exc:
             reply = ("empty", str(exc))
         except LoadError as exc:
@@ -137,9 +145,7 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
         except RecursionError:
             reply = ("error", "file is too deeply nested to parse")
         except Exception as exc:  # a library bug on a weird file: report it, keep going
-            last = traceback.extract_tb(exc.__traceback__)[-1]
-            reply = ("error", f"parser error: {type(exc).__name__}: {str(exc)[:150]} "
-                              f"({os.path.basename(last.filename)}:{last.lineno})")
+            reply = ("error", parser_error(exc))
         conn.send(reply)
 
 

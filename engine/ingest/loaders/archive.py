@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from engine.ingest import loaders, progress
-from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
+from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead, Unread
 from engine.ingest.loaders.common import library_errors, one_line
 from engine.ingest.loaders.embedded import load_embedded, safe_name
 from engine.ingest.loaders.formats import ARCHIVE_FORMATS, ZSTD_MAGIC, format_for_name, is_clutter
@@ -224,9 +224,14 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
     what = _WHAT[fmt]
     doc = Document(path=str(path), format=fmt)
     skipped: list[str] = []
+
+    def skip(key: str, reason: str, quiet: bool = False) -> None:
+        """Record a member not read; ``quiet``: it holds no document at all."""
+        skipped.append(f"{key}: {one_line(reason).replace(';', ',')}")
+        doc.unread.append(Unread(key, one_line(reason), quiet))
+
     used: set[str] = set()
     files = unpacked = encrypted = 0
-    quiet = 0  # members skipped as no document at all (a program, a split manual's table)
     last_encrypted = False
     try:
         for member in members:
@@ -243,8 +248,7 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
             encrypted += member.encrypted
             last_encrypted = member.encrypted
             if reason is not None:
-                skipped.append(f"{key}: {reason}")
-                quiet += reason == loaders.UNSUPPORTED
+                skip(key, reason, reason == loaders.UNSUPPORTED)
                 continue
             progress.report(f"file {files} in the archive")
             budget = min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - unpacked)
@@ -254,33 +258,33 @@ def _read_members(path: Path, fmt: str, members: Iterator[Member], options: Load
                     str(path), key,
                     lambda f, m=member, b=budget, s=sizes: s.append(_copy(m, f, b)), options))
             except _TooBig:
-                skipped.append(f"{key}: unpacks to more than the archive's size limit")
+                skip(key, "unpacks to more than the archive's size limit")
             except LoadError as exc:
-                skipped.append(f"{key}: {one_line(str(exc)).replace(';', ',')}")
-                quiet += isinstance(exc, NothingToRead)
+                skip(key, str(exc), isinstance(exc, NothingToRead))
             except _DAMAGED as exc:
-                skipped.append(f"{key}: damaged in the {what} "
-                               f"({one_line(str(exc) or type(exc).__name__)})")
+                skip(key, f"damaged in the {what} ({one_line(str(exc) or type(exc).__name__)})")
             unpacked += sum(sizes)
     except _DAMAGED as exc:  # the archive's own structure, past the members read so far
         why = str(exc) or type(exc).__name__
         if not files:
             raise LoadError(_unreadable(fmt, why)) from exc
         if not _says_encrypted(why):
-            skipped.append(f"the rest of the archive: damaged ({one_line(why)})")
+            skip("the rest of the archive", f"damaged ({one_line(why)})")
         elif not last_encrypted:  # (7-Zip cannot step over an encrypted member it skipped)
-            skipped.append("the rest of the archive: encrypted (password protected)")
+            skip("the rest of the archive", "encrypted (password protected)")
     if not files:
         raise NothingToRead("empty archive (no files)")
     if files > MAX_MEMBERS:
-        skipped.append(f"{files - MAX_MEMBERS} more files: only the first {MAX_MEMBERS} of an "
-                       "archive are read")
+        skip(f"{files - MAX_MEMBERS} more files", f"only the first {MAX_MEMBERS} of an archive "
+             "are read")
     if encrypted == files:
         raise LoadError(f"encrypted {what} (password protected)")
     if skipped:
         doc.metadata["members_skipped"] = "; ".join(skipped)
     doc.metadata["files"] = str(files)
     if not doc.parts:
+        # members skipped as no document at all (a program, a split manual's table)
+        quiet = sum(u.skipped for u in doc.unread)
         if quiet == len(skipped) and fmt == "compressed":
             raise NothingToRead(skipped[0])  # "ls.1: unsupported file type (...)"
         if quiet == len(skipped):

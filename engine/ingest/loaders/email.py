@@ -37,7 +37,9 @@ from engine.ingest.document import (
     Document,
     LoadError,
     LoadOptions,
+    NothingToRead,
     Page,
+    Unread,
     part_path,
 )
 from engine.ingest.loaders.common import (
@@ -136,9 +138,11 @@ class _Parts:
         self._used.add(key.lower())
         return key
 
-    def skip(self, name: str, reason: str) -> None:
-        """Record why an attachment is not indexed ("; " separates entries in the metadata)."""
+    def skip(self, name: str, reason: str, skipped: bool = False) -> None:
+        """Record why an attachment is not indexed ("; " separates entries in the metadata);
+        ``skipped``: it holds no document (see :class:`Unread`), rather than failed."""
         self.skipped.append(f"{name}: {one_line(reason).replace(';', ',')}")
+        self.doc.unread.append(Unread(name, one_line(reason), skipped))
 
     def message(self, name: str, build: Callable[[str, int], Document]) -> None:
         """An attached message, built by ``build(path, depth)``."""
@@ -153,7 +157,7 @@ class _Parts:
         try:
             self.doc.parts.append(build(part_path(self.doc.path, key), self.depth + 1))
         except LoadError as exc:
-            self.skip(key, str(exc))
+            self.skip(key, str(exc), isinstance(exc, NothingToRead))
 
     def file(self, name: str, data: bytes, tnef_depth: int = 0) -> None:
         """An attached file: messages are built here, other supported files by their loader."""
@@ -174,13 +178,13 @@ class _Parts:
                 capture.data = data
             return
         if not loaders.is_supported_name(key):
-            self.skip(key, loaders.UNSUPPORTED)
+            self.skip(key, loaders.UNSUPPORTED, skipped=True)
             return
         try:
             self.doc.parts.append(load_embedded(self.doc.path, key, lambda f: f.write_bytes(data),
                                                 self.options))
         except LoadError as exc:
-            self.skip(key, str(exc))
+            self.skip(key, str(exc), isinstance(exc, NothingToRead))
 
     def tnef(self, name: str, data: bytes, depth: int) -> None:
         """Outlook's winmail.dat (:mod:`engine.ingest.loaders.tnef`): its files join the
@@ -358,8 +362,9 @@ def load_mbox(path: Path, options: LoadOptions) -> Document:
                     data = box.get_bytes(key)
                 message = _eml_document(_parse_eml(data), part_path(str(path), str(total)),
                                         options, 0)
-            except LoadError:
+            except LoadError as exc:
                 skipped += 1
+                doc.unread.append(Unread(str(total), f"message not read: {one_line(str(exc))}"))
                 continue
             doc.parts.append(message)
     finally:
@@ -493,7 +498,8 @@ def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Documen
             data = _get(att, "data")
             parts.file(name, data if isinstance(data, bytes) else b"")
         elif kind is AttachmentType.WEB:
-            parts.skip(name or f"attachment-{i}", "linked file (not stored in the message)")
+            parts.skip(name or f"attachment-{i}", "linked file (not stored in the message)",
+                       skipped=True)
         else:
             parts.skip(name or f"attachment-{i}", "unreadable or unsupported Outlook attachment")
     parts.finish()

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.ingest import loaders
-from engine.ingest.document import Document, LoadError, LoadOptions, part_path, rebase
+from engine.ingest.document import (
+    Document,
+    LoadError,
+    LoadOptions,
+    parser_error,
+    part_path,
+    rebase,
+)
 
 #: Characters a file name cannot hold on some system, and control characters.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -33,7 +40,9 @@ def load_embedded(holder: str, key: str, write: Callable[[Path], None],
     """Load the file ``key`` (a safe file name, see :func:`safe_name`) of ``holder``.
 
     ``write(path)`` puts its bytes at ``path``. Raises LoadError with a one-line reason (the
-    loaders' own, or a temporary copy that cannot be written).
+    loaders' own, or a temporary copy that cannot be written). An exception no loader expected
+    (a library's bug on one odd attachment, a truncated picture) is that part's reason too, as
+    the indexer reports it for a file: one bad part never loses the message or archive around it.
     """
     with tempfile.TemporaryDirectory(prefix="satchel-part-") as tmp:
         file = Path(tmp) / key
@@ -41,5 +50,12 @@ def load_embedded(holder: str, key: str, write: Callable[[Path], None],
             write(file)
         except OSError as exc:  # disk full, a name the file system refuses...
             raise LoadError(f"cannot write a temporary copy ({exc.strerror or exc})") from exc
-        child = loaders.load(file, options=options)
+        try:
+            child = loaders.load(file, options=options)
+        except (LoadError, MemoryError):
+            raise
+        except RecursionError as exc:
+            raise LoadError("too deeply nested to parse") from exc
+        except Exception as exc:
+            raise LoadError(parser_error(exc)) from exc
     return rebase(child, part_path(holder, key))

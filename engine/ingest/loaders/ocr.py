@@ -255,6 +255,11 @@ def _frames(path: Path):  # -> Iterator[tuple[int, int, PIL.Image.Image]]
         raise LoadError("image too large to read (over 178 megapixels)") from exc
     except (PILImage.UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise LoadError(f"corrupt image: not a readable {_kind(path)} file") from exc
+    except PermissionError as exc:
+        raise LoadError("permission denied") from exc
+    except (OSError, EOFError) as exc:  # its header cut short ("Truncated File Read")
+        raise LoadError(f"corrupt or truncated image: "
+                        f"{one_line(short_message(exc, 80))}") from exc
     with image:
         # a TIFF's frames are the pages of a scan; an animated GIF's or WebP's are moments of
         # one picture (a screen recording, a spinner), read once
