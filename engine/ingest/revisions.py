@@ -46,13 +46,15 @@ READER_REVISIONS: dict[str, int] = {
     "markdown": 1,
     "rst": 1,
     "latex": 2,  # 2: labelled tables
-    "text": 1,
+    "text": 2,  # 2: clear-signed text without its OpenPGP armor; keys, signatures not read
     "code": 1,
     "json": 1,
-    "eml": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
-    "mbox": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
+    # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: a
+    # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone
+    "eml": 5,
+    "mbox": 5,  # as .eml
     "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
-    "emlx": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
+    "emlx": 5,  # as .eml
     "doc": 1,
     "xls": 1,
     "ppt": 1,

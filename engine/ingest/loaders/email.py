@@ -42,6 +42,7 @@ from engine.ingest.document import (
     Unread,
     part_path,
 )
+from engine.ingest.loaders.armor import unarmor
 from engine.ingest.loaders.common import (
     clean_inline,
     library_errors,
@@ -165,6 +166,8 @@ class _Parts:
             self.tnef(name, data, tnef_depth)
             return
         lower = name.lower()
+        if lower.endswith(".p7s"):
+            return  # an S/MIME signature (SIGNATURE_TYPES) that came with its file name only
         if lower.endswith(".eml"):
             self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options, d))
             return
@@ -266,6 +269,12 @@ def _filename(part: EmailMessage) -> str:
         return ""
 
 
+#: The signature of a signed message (PGP/MIME, S/MIME): a mail program shows it as a badge,
+#: not as an attached file, and it holds no words.
+SIGNATURE_TYPES = frozenset({"application/pgp-signature", "application/pkcs7-signature",
+                             "application/x-pkcs7-signature"})
+
+
 def _is_attachment(part: EmailMessage) -> bool:
     """Attached files and messages; images an HTML body shows inline (by Content-ID) are not."""
     disposition = part.get_content_disposition()
@@ -294,6 +303,7 @@ def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int
     """One parsed message (top level, in an mbox, or attached) -> Document with parts."""
     with library_errors("e-mail"):
         leaves = list(_leaves(msg))
+        leaves = [p for p in leaves if p.get_content_type() not in SIGNATURE_TYPES]
         attachments = [p for p in leaves if _is_attachment(p)]
         texts = [p for p in leaves if p not in attachments and (
             p.get_content_type() in ("text/plain", "text/html") or
@@ -302,6 +312,7 @@ def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int
         html = [_part_text(p) for p in texts if p.get_content_type() == "text/html"]
         mail = _Mail(_header(msg, "subject"), _header(msg, "from"), _header(msg, "to"),
                      _header(msg, "cc"), _eml_date(msg), _header(msg, "message-id"))
+    plain, _armor = unarmor(plain)  # an inline-signed body: its text, not its signature
     if plain.strip():
         mail.body = paragraph_blocks(plain)
     else:

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.ingest.document import Block, Document, LoadError, Page
+from engine.ingest.document import Block, Document, LoadError, NothingToRead, Page
+from engine.ingest.loaders.armor import ENCRYPTED, nothing_but_armor, unarmor
 from engine.ingest.loaders.common import (
     clean_inline,
     first_heading,
@@ -109,6 +110,10 @@ def load_plain(path: Path) -> Document:
     """TXT/LOG: paragraphs split on blank lines (long runs split at line boundaries), and
     underlined headings (:func:`plain_blocks`)."""
     text, encoding = read_text(path)
+    text, armor = unarmor(text)  # a clear-signed text is read, a signature or a key is not
+    if armor and not text.strip():
+        reason = nothing_but_armor(armor)
+        raise LoadError(reason) if ENCRYPTED in armor else NothingToRead(reason)
     return _document(path, "text", plain_blocks(text), encoding)
 
 
