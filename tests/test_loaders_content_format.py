@@ -17,9 +17,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.ingest.loaders import LoadError, NothingToRead, detect_format, load, skip_reason
+from engine.ingest.loaders import (
+    DISPLAY_NAMES,
+    LoadError,
+    NothingToRead,
+    detect_format,
+    load,
+    skip_reason,
+)
 from engine.ingest.loaders.content_format import OVERRULED_NAMES, format_by_content
 from engine.samples import CORPUS_DIR
+from tests.helpers_mail import MsgSpec, write_msg
 
 RTF = (r"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0\pard "
        r"The harbour master opens the north gate at dawn.\par}")
@@ -59,6 +67,33 @@ def test_corpus_files_under_the_wrong_name_read_as_under_their_own(tmp_path, sou
     suffix = Path(named).suffix
     assert f"read by its content: a {suffix} file that is" in doc.loader
     assert "read by its content" not in load(CORPUS_DIR / source).loader
+
+
+@pytest.mark.parametrize(("source", "named", "held"), [
+    ("annual_report_2025.pdf", "Annual report", "pdf"),  # a download that lost its extension
+    ("field_safety_handbook.docx", "handbook.final", "docx"),
+    ("stores_and_fleet.xlsx", "stores.2025-06", "xlsx"),
+    ("council_minutes_2025-06-02.odt", "minutes", "odt"),
+])
+def test_documents_whose_name_says_nothing_are_read_by_their_signature(tmp_path, source, named,
+                                                                       held):
+    unnamed = _copy(source, tmp_path / named)
+    assert detect_format(unnamed) == held
+    doc = load(unnamed)
+    assert doc.format == held and _text(unnamed) == _text(CORPUS_DIR / source)
+    assert doc.loader.endswith(" that is " + DISPLAY_NAMES[held])
+    assert ("a file without an extension" in doc.loader) == ("." not in named)
+
+
+def test_an_outlook_message_saved_without_extension_is_read(tmp_path):
+    msg = write_msg(tmp_path / "saved.msg", MsgSpec("Dock keys", body="They hang in the shed."))
+    unnamed = msg.rename(tmp_path / "Dock keys")
+    doc = load(unnamed)
+    assert doc.format == "msg" and doc.title == "Dock keys"
+    assert "They hang in the shed." in _text(unnamed)
+    program = tmp_path / "harbourctl"
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 4)
+    assert skip_reason(program) == "unsupported file type (no extension: not text)"
 
 
 def test_text_formats_under_an_office_name(tmp_path):

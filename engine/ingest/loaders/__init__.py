@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
-from engine.ingest.loaders.content_format import format_by_content
+from engine.ingest.loaders.content_format import format_by_content, format_by_signature
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
@@ -179,12 +179,10 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
         if fmt == named:
             raise
         # "corrupt .doc" about a file named .msg: say what it was read as, and why
-        raise type(exc)(f"{exc} (read by its content: a {p.suffix.lower()} file that is "
-                        f"{DISPLAY_NAMES[fmt]})") from exc
+        raise type(exc)(f"{exc} ({_read_as(p, fmt)})") from exc
     doc.loader = doc.loader or LOADER_NAMES.get(fmt, fmt)
     if fmt != named:  # read by its content (content_format): say so where the loader is shown
-        doc.loader += (f"; read by its content: a {p.suffix.lower()} file that is "
-                       f"{DISPLAY_NAMES[fmt]}")
+        doc.loader += f"; {_read_as(p, fmt)}"
     if doc.is_empty and fmt == "image" and (options or LoadOptions()).ocr:
         raise NothingToRead("no text in this image")
     if doc.is_empty and fmt in TEXT_FORMATS:
@@ -205,6 +203,13 @@ def _human_size(n: int) -> str:
             return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+def _read_as(path: Path, fmt: str) -> str:
+    """Why a file's text may not look like its name: "read by its content: a .doc file that
+    is PDF"."""
+    named = f"a {path.suffix.lower()} file" if path.suffix else "a file without an extension"
+    return f"read by its content: {named} that is {DISPLAY_NAMES[fmt]}"
 
 
 def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
@@ -236,6 +241,8 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
     if fmt == "text" and read_by_content(path):
         if not path.suffix:
             fmt = mail_format(head) or fmt
+        if looks_binary(head) and (held := format_by_signature(path, head)):
+            return _check_content(path, held, head)  # a PDF, an Office file or message...
         if fmt == "text" and (other := not_a_document(path, head)):
             return None, other  # before the size limit: a big program is skipped, not failed
     if max_bytes is not None and st.st_size > max_bytes:

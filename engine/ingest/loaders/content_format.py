@@ -59,13 +59,17 @@ def format_by_content(path: Path, head: bytes, named: str) -> str | None:
     not one whose refusal content may overrule."""
     if named not in OVERRULED_NAMES:
         return None
-    found = _by_signature(path, head)
+    found = format_by_signature(path, head)
     if found is None and not looks_binary(head):
         found = _by_text(head, named)
     return found if found != named else None
 
 
-def _by_signature(path: Path, head: bytes) -> str | None:
+def format_by_signature(path: Path, head: bytes) -> str | None:
+    """The document format ``head`` positively starts with (a PDF header, an OLE container of
+    Word, Excel, PowerPoint or Outlook, an Office or OpenDocument zip package, RTF); None for
+    anything else. Also how a binary file whose name says nothing of its format is read: a
+    message saved without an extension, a download named "document" or "report.pdf.part"."""
     if PDF_MAGIC in head[:1024]:
         return "pdf"
     if head.startswith(RTF_MAGIC):
