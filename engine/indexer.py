@@ -52,8 +52,8 @@ COMMIT_FILES = 64
 RECENT_VECTORS = 8 * EMBED_BATCH
 #: Formats that may need OCR: a file of these that failed while OCR was off is tried again once
 #: OCR is on (:mod:`engine.ingest.revisions`).
-OCR_FORMATS = frozenset({"image", "pdf", "docx",
-                         *(fmt for fmt, to in CONVERTED_TO.items() if to == "docx")})
+OCR_FORMATS = frozenset({"image", "pdf", "docx", "pptx",
+                         *(fmt for fmt, to in CONVERTED_TO.items() if to in ("docx", "pptx"))})
 
 
 @dataclass

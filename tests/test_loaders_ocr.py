@@ -424,6 +424,45 @@ def test_a_word_document_of_scanned_pages_is_read_by_ocr(scans, reports, tmp_pat
     assert doc.pages[0].text == "The survey's figures are in the picture below."
 
 
+def test_slides_that_are_pictures_of_pages_are_read_by_ocr(scans, reports, tmp_path):
+    """A deck exported as images: a slide that is a picture alone, or a title over one, has
+    its picture read; a picture beside text and a small logo are left alone; the same picture
+    on two slides is read once. With OCR off the deck is marked to be read again."""
+    import pptx
+    from pptx.util import Inches
+
+    from engine.ingest.loaders.slides import load_pptx
+    from engine.ingest.revisions import OCR_OFF_KEY
+
+    deck = pptx.Presentation()
+    blank, titled = deck.slide_layouts[6], deck.slide_layouts[5]
+    page1, page2 = str(scans["page1.png"]), str(scans["page2.png"])
+    deck.slides.add_slide(blank).shapes.add_picture(page1, 0, 0, height=deck.slide_height)
+    survey = deck.slides.add_slide(titled)
+    survey.shapes.title.text = "Spring survey"
+    survey.shapes.add_picture(page2, Inches(1), Inches(1.5), height=Inches(5.5))
+    beside = deck.slides.add_slide(blank)
+    beside.shapes.add_textbox(0, 0, Inches(4), Inches(1)).text_frame.text = "Our harbour today."
+    beside.shapes.add_picture(page1, Inches(4), 0, height=deck.slide_height)
+    deck.slides.add_slide(blank).shapes.add_picture(page2, 0, 0, height=Inches(1))  # a logo
+    deck.slides.add_slide(blank).shapes.add_picture(page1, 0, 0, height=deck.slide_height)
+    path = tmp_path / "exported.pptx"
+    deck.save(path)
+
+    doc = load(path)
+    texts = [page.text for page in doc.pages]
+    _assert_reads(texts[0], SENTENCES[0])
+    assert texts[1].startswith("Spring survey\n")
+    _assert_reads(texts[1], SENTENCES[1])
+    assert texts[2] == "Our harbour today." and texts[3] == ""
+    assert texts[4] == texts[0]
+    assert reports.count("OCR page 1 of 1") == 2  # page1.png once, for slides 1 and 5
+    assert doc.loader.startswith("python-pptx; pictures of 3 slides read by OCR (Tesseract")
+    off = load_pptx(path, LoadOptions(ocr=False))
+    assert off.metadata[OCR_OFF_KEY] == "3" and [p.text for p in off.pages][:2] == [
+        "", "Spring survey"]
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice (soffice)")
 def test_an_old_word_document_of_scanned_pages_follows_the_ocr_setting(scans, tmp_path):
     """The same scans saved as Word 97 (.doc): read through its DOCX conversion, by OCR only

@@ -38,7 +38,7 @@ READER_REVISIONS: dict[str, int] = {
     "odt": 3,
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
-    "pptx": 2,  # 2: labelled tables
+    "pptx": 3,  # 2: labelled tables; 3: the pictures of slides without text read by OCR
     "xlsx": 2,  # 2: labelled tables
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables

@@ -122,7 +122,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
-                             "tar", "compressed", "7z", "rar", "postscript", "docx"})
+                             "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,

@@ -168,7 +168,7 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
     """A file LibreOffice converts (see the module docstring) -> Document, via the loader of
     the converted file. ``fmt``: the format the file holds when its name says another (an RTF
     named .doc, see :mod:`engine.ingest.loaders.content_format`); by default, its name's.
-    ``options`` reach the DOCX reader (OCR of a document of pasted-in scans).
+    ``options`` reach the DOCX and PPTX readers (OCR of pasted-in scans).
 
     Pages are those of the converted format: one page for a document, one per sheet, slide or
     drawing page. Raises LoadError (one line) for encrypted or corrupt files, a conversion that
@@ -190,7 +190,7 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
     with tempfile.TemporaryDirectory(prefix="satchel-lo-", ignore_cleanup_errors=True) as tmp:
         converted = convert(path, target, Path(tmp), soffice=soffice, source_format=ext)
         try:
-            doc = (load_docx(converted, options) if target == "docx" else
+            doc = (_READERS[target](converted, options) if target in ("docx", "pptx") else
                    _READERS[target](converted))
         except LoadError as exc:
             raise LoadError(f"corrupt or unreadable .{ext} (its {target.upper()} conversion: "
