@@ -201,6 +201,27 @@ def test_transfer_encodings_and_charsets(tmp_path, cte, charset, declared):
         assert body in text
 
 
+@pytest.mark.parametrize(("declared", "written", "text"), [
+    ("gb2312", "gb18030", "这个是什么屄，这种"),  # 屄 is GBK only: "\ufffd" when read as GB2312
+    ("iso-8859-1", "cp1252", "The \u201cquay\u201d \u2013 north side"),  # Windows' quotes
+    ("euc-kr", "cp949", "똠방각하"),  # 똠 is in the Windows code page only
+])
+def test_a_declared_charset_is_read_as_the_superset_mail_programs_write(tmp_path, declared,
+                                                                       written, text):
+    """Python's test corpus of real spam (mail-parser's mail_test_9): a GB2312 subject and
+    body with GBK characters. Browsers and mail programs read such labels as their supersets."""
+    import base64
+
+    word = base64.b64encode(text.encode(written)).decode()
+    raw = (f"Subject: =?{declared}?B?{word}?=\nFrom: a@example.org\nDate: {DATE}\n"
+           f"Content-Type: text/plain; charset={declared}\nContent-Transfer-Encoding: 8bit\n"
+           f"\n").encode() + text.encode(written) + b"\n"
+    path = tmp_path / "superset.eml"
+    path.write_bytes(raw)
+    doc = load(path)
+    assert doc.title == text and text in _text(doc) and "\ufffd" not in _text(doc)
+
+
 def test_nested_messages_become_parts_with_a_depth_limit(tmp_path):
     inner = _message("Inner memo", "The vessel sails at dawn.")
     _attach(inner, "manifest.pdf", make_pdf(["Manifest: 40 crates of saline."]), "application/pdf")
@@ -621,6 +642,13 @@ def test_thunderbird_mail_folders_without_an_extension_are_mailboxes(tmp_path):
     saved = tmp_path / "message-from-ada"  # a message saved without ".eml"
     saved.write_bytes(_message("Lunch", "Orchard café at noon?").as_bytes())
     assert load(saved).format == "eml" and "Orchard café" in _text(load(saved))
+    traced = tmp_path / "message-from-the-server"  # From and Date after 8 KB of trace fields
+    trace = "Return-Path: <ada@example.org>\nDelivered-To: bob@example.org\n" + "".join(
+        f"Received: from relay{n}.example.net by mx.example.org; {DATE}\n"
+                    f"X-IronPort-AV: E=Sophos;i=\"6.00,{n}\";d=\"scan'208\"\n"
+                    for n in range(70))
+    traced.write_bytes(trace.encode() + _message("Wire transfer", "Sent today.").as_bytes())
+    assert len(trace) > 8192 and load(traced).format == "eml"
     for name, text in (("README", "From the author: thanks for reading.\nMore text.\n"),
                        ("NOTES", "Title: notes\nAuthor: me\nDate: today\n\nNot mail.\n")):
         (tmp_path / name).write_text(text)

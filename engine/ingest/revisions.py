@@ -50,7 +50,8 @@ READER_REVISIONS: dict[str, int] = {
     "code": 1,
     "json": 1,
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: a
-    # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone
+    # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone,
+    # charsets read as their supersets (GB2312 as GB18030)
     "eml": 5,
     "mbox": 5,  # as .eml
     "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables

@@ -15,8 +15,10 @@ order (a message that cannot be read keeps its number, so citations stay stable)
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email
+import email.header
 import email.policy
 import email.utils
 import logging
@@ -52,6 +54,7 @@ from engine.ingest.loaders.common import (
     short_message,
 )
 from engine.ingest.loaders.embedded import load_embedded, safe_name
+from engine.ingest.loaders.encoding import declared_codec
 from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
 from engine.ingest.loaders.tnef import is_tnef
 from engine.ingest.loaders.tnef import unpack as unpack_tnef
@@ -237,11 +240,34 @@ def _parse_eml(data: bytes) -> EmailMessage:
 
 
 def _header(msg: EmailMessage, name: str) -> str:
+    raw = next((v for k, v in msg.raw_items() if k.lower() == name), None)
+    if raw is not None and (words := _superset_words(raw)) is not None:
+        return clean_inline(words)
     try:
         value = msg.get(name)
     except Exception:  # the structured-header parser rejects some malformed values: use raw text
-        value = next((v for k, v in msg.raw_items() if k.lower() == name), None)
+        value = raw
     return clean_inline(str(value)) if value is not None else ""
+
+
+def _superset_words(raw: str) -> str | None:
+    """A header whose encoded words ("=?gb2312?B?...?=") declare a charset read as its
+    superset (:func:`declared_codec`), decoded so; None for every other header, which the
+    email package decodes (its own decoder would turn GBK characters into "\ufffd")."""
+    if "=?" not in raw:
+        return None
+    try:
+        chunks = email.header.decode_header(raw)
+        labels = {c.lower() for _, c in chunks if c}
+        if not any(declared_codec(c) not in (None, codecs.lookup(c).name) for c in labels):
+            return None
+        # decoded here: email.header.make_header maps "cp949" back to EUC-KR. Text between
+        # encoded words comes back as decode_header encoded it (raw-unicode-escape).
+        return "".join(v if isinstance(v, str) else
+                       v.decode(declared_codec(c) or "ascii", "replace") if c else
+                       v.decode("raw-unicode-escape") for v, c in chunks)
+    except Exception:  # a malformed encoded word or charset: the email package's reading
+        return None
 
 
 def _eml_date(msg: EmailMessage) -> dt.datetime | None:
@@ -290,7 +316,7 @@ def _part_text(part: EmailMessage) -> str:
     if not isinstance(data, bytes):
         payload = part.get_payload()
         return payload if isinstance(payload, str) else ""
-    charset = part.get_content_charset()
+    charset = declared_codec(part.get_content_charset())
     for encoding in (charset, "utf-8"):
         try:
             return data.decode(encoding) if encoding else data.decode("utf-8")

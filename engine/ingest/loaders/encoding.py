@@ -169,3 +169,25 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode(guess), guess
     except (UnicodeDecodeError, LookupError) as exc:
         raise LoadError(f"undecodable text (guessed {guess})") from exc
+
+
+#: Charsets that mail and web pages declare for text written in a superset of them, read as
+#: that superset, as browsers do (WHATWG Encoding Standard): Chinese mail labelled GB2312 but
+#: written with GBK or GB18030 characters (decoded as GB2312 they came out as "\ufffd"),
+#: "ISO-8859-1" text with Windows' curly quotes and dashes (control characters in Latin-1),
+#: Korean, Japanese, Turkish and Thai text in the Windows code pages of their standards.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "iso8859-1": "cp1252", "euc_kr": "cp949",
+              "shift_jis": "cp932", "big5": "big5hkscs", "iso8859-9": "cp1254",
+              "tis-620": "cp874"}
+
+
+def declared_codec(label: str | None) -> str | None:
+    """The codec to decode text whose declared charset is ``label`` with (its superset, see
+    :data:`_SUPERSETS`); None for no label or one Python does not know."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip('"')).name
+    except (LookupError, ValueError):
+        return None
+    return _SUPERSETS.get(name, name)

@@ -450,6 +450,9 @@ _MAIL_FIELDS = frozenset({b"from", b"to", b"cc", b"subject", b"date", b"message-
                           b"received", b"return-path", b"delivered-to", b"mime-version",
                           b"content-type", b"reply-to", b"x-mozilla-status", b"in-reply-to"})
 
+#: Fields that make a header block mail rather than any "Name: value" text.
+_MAIL_ONLY_FIELDS = frozenset({b"from", b"date", b"received", b"return-path", b"delivered-to"})
+
 
 def mail_format(head: bytes) -> str | None:
     """"mbox" or "eml" when a file without an extension is mail, by its first bytes.
@@ -459,10 +462,10 @@ def mail_format(head: bytes) -> str | None:
     base64 attachments as prose; read as mail it gives one cited document per message, with its
     attachments. A text that merely starts with "From" is not mail: an mbox needs the dated
     separator line and a header after it, a message at least three well-known header fields
-    (one of them From or Date) before its first blank line.
+    (one of them From, Date or a mail server's trace field) before its first blank line.
     """
     text = head.lstrip(b"\r\n")
-    lines = text.split(b"\n", 64)
+    lines = text.split(b"\n")  # the last may be cut short by the end of ``head``: not judged
     if _MBOX_SEPARATOR.match(text) and len(lines) > 1 and _HEADER_FIELD.match(lines[1]):
         return "mbox"
     fields: set[bytes] = set()
@@ -477,7 +480,9 @@ def mail_format(head: bytes) -> str | None:
             return None
         fields.add(match.group(1).lower())
     known = fields & _MAIL_FIELDS
-    return "eml" if len(known) >= 3 and known & {b"from", b"date"} else None
+    # From and Date may come after kilobytes of a server's trace fields (Received, ARC-*,
+    # Authentication-Results): those are only ever in mail
+    return "eml" if len(known) >= 3 and known & _MAIL_ONLY_FIELDS else None
 
 
 def starts_with_headers(head: bytes) -> bool:

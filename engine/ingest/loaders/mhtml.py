@@ -28,7 +28,7 @@ from engine.ingest.loaders.common import (
     library_errors,
     read_bytes,
 )
-from engine.ingest.loaders.encoding import decode_text
+from engine.ingest.loaders.encoding import declared_codec, decode_text
 from engine.ingest.loaders.html import parse_html
 from engine.ingest.loaders.text import plain_blocks
 
@@ -61,7 +61,7 @@ def _payload(part: Any) -> tuple[bytes, str | None]:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         data = str(part.get_payload()).encode("utf-8", "surrogateescape")
-    return data, part.get_content_charset()
+    return data, declared_codec(part.get_content_charset())  # "gb2312" read as GB18030
 
 
 def _decoded(data: bytes, charset: str | None) -> str | None:
