@@ -608,6 +608,38 @@ def test_corrupt_office_xml_is_wrapped(tmp_path):
     _assert_load_error(path, "corrupt XLSX")
 
 
+def test_a_workbook_with_a_dde_link_is_read(tmp_path):
+    """A live link to a program (DDE: market data feeds, oletools' dde-test.xlsx) is an
+    external link with no relationships part; openpyxl looked for one and the whole workbook
+    failed ("There is no item named 'xl/externalLinks/_rels/externalLink1.xml.rels'")."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Quote", "Price"])
+    book.active.append(["Harbour Bonds", 101.5])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    linked = tmp_path / "feed.xlsx"
+    rel = ('<Relationship Id="rIdDde" Type="http://schemas.openxmlformats.org/officeDocument/'
+           '2006/relationships/externalLink" Target="externalLinks/externalLink1.xml"/>')
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(linked, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+            elif item.filename == "xl/workbook.xml":
+                data = data.replace(b"</workbook>", b'<externalReferences><externalReference '
+                                    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+                                    b'2006/relationships" r:id="rIdDde"/></externalReferences>'
+                                    b"</workbook>")
+            out.writestr(item, data)
+        out.writestr("xl/externalLinks/externalLink1.xml",
+                     '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                     'main"><ddeLink ddeService="FEED" ddeTopic="quotes"/></externalLink>')
+    assert load(linked).pages[0].text == load(plain).pages[0].text
+    assert "Harbour Bonds" in load(linked).pages[0].text
+
+
 def test_encrypted_office_file(tmp_path):
     """Password-protected DOCX/XLSX files are OLE containers with an EncryptedPackage stream."""
     ole = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)

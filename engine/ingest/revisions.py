@@ -39,7 +39,7 @@ READER_REVISIONS: dict[str, int] = {
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "pptx": 3,  # 2: labelled tables; 3: the pictures of slides without text read by OCR
-    "xlsx": 2,  # 2: labelled tables
+    "xlsx": 3,  # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables

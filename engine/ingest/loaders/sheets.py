@@ -56,13 +56,17 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
 
 
 def load_xlsx(path: Path) -> Document:
-    """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas."""
+    """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas.
+
+    External links are not followed (``keep_links=False``): their cached values are in the
+    cells already, and a DDE link (a live feed from a program) has no relationships part, for
+    which openpyxl failed the whole workbook."""
     # opened by handle: openpyxl refuses a file by name unless it ends in .xlsx (a workbook
     # named .xls is read by its content, see content_format)
     with library_errors("XLSX"), path.open("rb") as handle:
         from openpyxl import load_workbook
 
-        workbook = load_workbook(handle, read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True, keep_links=False)
         try:
             pages: list[Page] = []
             skipped: dict[str, int] = {}
