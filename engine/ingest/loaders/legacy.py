@@ -47,7 +47,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.ingest.document import Document, LoadError, LoadOptions
+from engine.ingest.document import Document, LoadError, LoadOptions, rebase
 from engine.ingest.loaders.common import wait_reporting
 from engine.ingest.loaders.content_format import ole_streams
 from engine.ingest.loaders.formats import (
@@ -196,7 +196,7 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
             raise LoadError(f"corrupt or unreadable .{ext} (its {target.upper()} conversion: "
                             f"{exc})") from exc
         version = _libreoffice_version(converted)
-    doc.path = str(path)
+    rebase(doc, str(path))  # its parts (embedded files) move along
     doc.format = fmt
     # what read the conversion's pictures (a .doc of pasted-in scans) stays said
     _, _, pictures = doc.loader.partition("; ")

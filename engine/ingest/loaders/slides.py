@@ -29,6 +29,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.ooxml import open_presentation
+from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
 
 
 def _reading_order(shapes: Any) -> list[Any]:
@@ -160,6 +161,7 @@ def load_pptx(path: Path, options: LoadOptions | None = None) -> Document:
         pages = [_slide_page(n, slide, ocr, area) for n, slide in enumerate(deck.slides, 1)]
         props = deck.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
+        embedded = embedded_files(slide.part for slide in deck.slides)
     metadata = {"slides": str(len(pages))}
     if author:
         metadata["author"] = author
@@ -168,5 +170,7 @@ def load_pptx(path: Path, options: LoadOptions | None = None) -> Document:
     first_title = next((p.label for p in pages if p.label), None)
     loader = (f"python-pptx; pictures of {ocr.slides} slide{'s' if ocr.slides != 1 else ''} "
               f"read by {ocr.loader}") if ocr.slides else ""
-    return Document(path=str(path), format="pptx", pages=pages, title=title or first_title,
-                    metadata=metadata, loader=loader)
+    doc = Document(path=str(path), format="pptx", pages=pages, title=title or first_title,
+                   metadata=metadata, loader=loader)
+    add_embedded(doc, embedded, ocr.options)  # files dropped onto slides, as parts
+    return doc

@@ -29,6 +29,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.ooxml import open_word
+from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
 from engine.ingest.revisions import OCR_OFF_KEY
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
@@ -267,7 +268,8 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
 
     A document of pictures only (pages scanned or photographed, then pasted into Word) is read
     by OCR, a page per picture (:func:`_scanned_pages`); pictures beside text are left alone
-    (charts and logos, seconds each to read for little).
+    (charts and logos, seconds each to read for little). Embedded files (an Excel sheet, a
+    dropped-in PDF) are its parts (:mod:`engine.ingest.loaders.ooxml_embedded`).
     """
     with library_errors("DOCX"):
         document = open_word(path)
@@ -279,9 +281,11 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
         pictures = [] if any(b.text.strip() for b in blocks) else _pictures(document)
+        embedded = embedded_files([document.part])
     doc = single_page(path, "docx", blocks, title, author)
     if pictures:
         _scanned_pages(doc, pictures, options or LoadOptions())
+    add_embedded(doc, embedded, options or LoadOptions())
     return doc
 
 
