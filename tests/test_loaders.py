@@ -34,6 +34,7 @@ from engine.ingest.loaders.common import library_errors, split_long
 from engine.ingest.loaders.text import parse_code, parse_markdown, parse_rst
 from engine.samples import CORPUS_DIR, QA_PATH
 from engine.samples.content import NEWS_NOISE
+from tests.helpers_ooxml import before, relationships, repack
 
 EXPECTED_FORMATS = {
     "annual_report_2025.pdf": "pdf",
@@ -620,22 +621,15 @@ def test_a_workbook_with_a_dde_link_is_read(tmp_path):
     plain = tmp_path / "plain.xlsx"
     book.save(plain)
     linked = tmp_path / "feed.xlsx"
-    rel = ('<Relationship Id="rIdDde" Type="http://schemas.openxmlformats.org/officeDocument/'
-           '2006/relationships/externalLink" Target="externalLinks/externalLink1.xml"/>')
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(linked, "w") as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
-            elif item.filename == "xl/workbook.xml":
-                data = data.replace(b"</workbook>", b'<externalReferences><externalReference '
-                                    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
-                                    b'2006/relationships" r:id="rIdDde"/></externalReferences>'
-                                    b"</workbook>")
-            out.writestr(item, data)
-        out.writestr("xl/externalLinks/externalLink1.xml",
-                     '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
-                     'main"><ddeLink ddeService="FEED" ddeTopic="quotes"/></externalLink>')
+    repack(plain, linked, {
+        "xl/_rels/workbook.xml.rels": relationships(
+            ("rIdDde", "externalLink", "externalLinks/externalLink1.xml")),
+        "xl/workbook.xml": before("</workbook>", (
+            '<externalReferences><externalReference xmlns:r="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships" r:id="rIdDde"/></externalReferences>'))},
+        {"xl/externalLinks/externalLink1.xml": (
+            b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<ddeLink ddeService="FEED" ddeTopic="quotes"/></externalLink>')})
     assert load(linked).pages[0].text == load(plain).pages[0].text
     assert "Harbour Bonds" in load(linked).pages[0].text
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import shutil
 import struct
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from engine.ingest.document import display_name
 from engine.ingest.loaders import load
 from engine.ingest.loaders.ooxml_embedded import ole_object_file
+from tests.helpers_ooxml import before, relationships, repack
 
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 NOTE = b"Tide gauge 7 was recalibrated on 4 March by the harbour engineer."
@@ -74,36 +74,29 @@ _OBJECT = ('<w:p><w:r><w:object xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o=
 
 def _embed(path: Path, body_rels: str, objects: dict[str, tuple[str, bytes]]) -> None:
     """Add ``objects`` (part name -> relationship kind, bytes) to the package at ``path``,
-    linked from its body part's relationships (``body_rels``)."""
-    rels = "".join(f'<Relationship Id="rIdEmb{n}" Type="{_RELS}{kind}" '
-                   f'Target="../embeddings/{name}"/>' if "slides" in body_rels else
-                   f'<Relationship Id="rIdEmb{n}" Type="{_RELS}{kind}" '
-                   f'Target="embeddings/{name}"/><Relationship Id="rIdIcon{n}" '
-                   f'Type="{_RELS}image" Target="media/icon{n}.png"/>'
-                   for n, (name, (kind, _)) in enumerate(objects.items()))
-    source = path.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(source)) as src, zipfile.ZipFile(path, "w") as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == body_rels:
-                data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
-            elif item.filename == "[Content_Types].xml":
-                data = data.replace(b"</Types>", (
-                    '<Default Extension="bin" ContentType="application/vnd.openxmlformats-'
-                    'officedocument.oleObject"/><Default Extension="xlsx" ContentType='
-                    '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"/>'
-                    + ('<Default Extension="png" ContentType="image/png"/>'
-                       if b'Extension="png"' not in data else "") + "</Types>").encode())
-            elif item.filename == "word/document.xml":  # shown in the body, as Word does
-                data = data.replace(b"</w:body>", b"".join(_OBJECT.format(n).encode()
-                                                          for n in range(len(objects)))
-                                    + b"</w:body>")
-            out.writestr(item, data)
-        folder = body_rels.split("/")[0]
-        for n, (name, (_, data)) in enumerate(objects.items()):
-            out.writestr(f"{folder}/embeddings/{name}", data)
-            if folder == "word":  # the icon Word shows for the object
-                out.writestr(f"word/media/icon{n}.png", _icon())
+    linked from its body part's relationships (``body_rels``), shown in a Word body."""
+    up = "../" if "slides" in body_rels else ""
+    links = [(f"rIdEmb{n}", kind, f"{up}embeddings/{name}")
+             for n, (name, (kind, _)) in enumerate(objects.items())]
+    folder = body_rels.split("/")[0]
+    add = {f"{folder}/embeddings/{name}": data for name, (_, data) in objects.items()}
+    if folder == "word":  # the icon Word shows for each object
+        links += [(f"rIdIcon{n}", "image", f"media/icon{n}.png") for n in range(len(objects))]
+        add |= {f"word/media/icon{n}.png": _icon() for n in range(len(objects))}
+    types = ('<Default Extension="bin" ContentType="application/vnd.openxmlformats-'
+             'officedocument.oleObject"/><Default Extension="xlsx" ContentType="application/'
+             'vnd.openxmlformats-officedocument.spreadsheetml.sheet"/>')
+
+    def content_types(data: bytes) -> bytes:
+        png = b'Extension="png"' in data
+        return before("</Types>", types + ("" if png else '<Default Extension="png" '
+                                           'ContentType="image/png"/>'))(data)
+
+    repack(path.read_bytes(), path, {
+        body_rels: relationships(*links),
+        "[Content_Types].xml": content_types,
+        "word/document.xml": before("</w:body>", "".join(
+            _OBJECT.format(n) for n in range(len(objects))))}, add)
 
 
 def test_files_embedded_in_a_word_document_are_its_parts(tmp_path):

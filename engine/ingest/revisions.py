@@ -33,13 +33,14 @@ READER_REVISIONS: dict[str, int] = {
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
-    # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts
+    # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data
     "docx": 5,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments
     "odt": 3,
     "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
-    # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files
+    # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
+    # charts' data
     "pptx": 3,
     "xlsx": 3,  # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read
     "csv": 2,  # 2: labelled tables

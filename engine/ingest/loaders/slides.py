@@ -29,6 +29,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.ooxml import open_presentation
+from engine.ingest.loaders.ooxml_charts import chart_blocks
 from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
 
 
@@ -70,10 +71,7 @@ def _shape_blocks(shape: Any) -> list[Block]:
         rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
         return table_blocks(rows)
     if getattr(shape, "has_chart", False) and shape.has_chart:
-        chart = shape.chart
-        if chart.has_title and chart.chart_title.has_text_frame:
-            title = clean_inline(chart.chart_title.text_frame.text)
-            return [Block(f"Chart: {title}")] if title else []
+        return chart_blocks(shape.chart_part.blob)  # its title and the data it plots
     return []
 
 

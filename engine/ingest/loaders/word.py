@@ -29,6 +29,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.ooxml import open_word
+from engine.ingest.loaders.ooxml_charts import chart_blocks
 from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
 from engine.ingest.revisions import OCR_OFF_KEY
 
@@ -94,6 +95,11 @@ class Builder:
     def table(self, rows: list[list[str]]) -> None:
         self._flush()
         self.blocks.extend(table_blocks(rows))
+
+    def extend(self, blocks: list[Block]) -> None:
+        """Blocks read elsewhere (a chart's title and data table)."""
+        self._flush()
+        self.blocks.extend(blocks)
 
     def notes(self, texts: list[str]) -> None:
         """Footnotes and endnotes, after the body under "Notes" ("Note 1: ..."): not running
@@ -174,6 +180,24 @@ def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0)
             builder.paragraph(item.text)
         for box in _text_boxes()(item._p, depth=depth):
             _read_items(box, document, builder, depth + 1)
+        for chart in _charts(item._p, document):
+            builder.extend(chart)
+
+
+_CHART = "{http://schemas.openxmlformats.org/drawingml/2006/chart}chart"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _charts(paragraph: Any, document: Any) -> list[list[Block]]:
+    """The blocks of each chart shown in ``paragraph`` (:mod:`engine.ingest.loaders.
+    ooxml_charts`): its title and its data, after the paragraph's text."""
+    related = document.part.related_parts
+    out = []
+    for chart in paragraph.iter(_CHART):
+        part = related.get(chart.get(_REL_ID) or "")
+        if part is not None and hasattr(part, "blob"):
+            out.append(chart_blocks(part.blob))
+    return out
 
 
 #: Notes Word keeps for its own layout: the lines drawn above the notes, not notes.
