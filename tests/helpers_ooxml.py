@@ -32,7 +32,7 @@ def before(closing: str, xml: str) -> Callable[[bytes], bytes]:
 
 def relationships(*links: tuple[str, str, str]) -> Callable[[bytes], bytes]:
     """An edit of a ``.rels`` part adding (id, kind, target) relationships ("rId9", "chart",
-    "charts/chart1.xml")."""
+    "charts/chart1.xml"); a kind that is a whole URI is used as it is."""
     return before("</Relationships>", "".join(
-        f'<Relationship Id="{rid}" Type="{RELATIONSHIPS}{kind}" Target="{target}"/>'
-        for rid, kind, target in links))
+        f'<Relationship Id="{rid}" Type="{kind if "://" in kind else RELATIONSHIPS + kind}" '
+        f'Target="{target}"/>' for rid, kind, target in links))

@@ -634,6 +634,41 @@ def test_a_workbook_with_a_dde_link_is_read(tmp_path):
     assert "Harbour Bonds" in load(linked).pages[0].text
 
 
+def test_cell_comments_follow_their_sheet(tmp_path):
+    """Excel's notes (written by openpyxl as Excel writes them) and Excel 365's threaded
+    comments, which replace the note Excel keeps beside each thread for older versions."""
+    import openpyxl
+    from openpyxl.comments import Comment
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Budget"
+    sheet.append(["Item", "Cost"])
+    sheet.append(["Dredging", 42000])
+    sheet.append(["Crane", 9000])
+    sheet["B3"].comment = Comment("Ada Stone:\nQuote from March, before the steel price rise.",
+                                  "Ada Stone")
+    sheet["B2"].comment = Comment("[Threaded comment]\n\nYour version of Excel allows you to "
+                                  "read this threaded comment.", "tc=1")
+    book.create_sheet("Notes").append(["Nothing to say"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    thread = ('<ThreadedComments xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/'
+              'threadedcomments"><threadedComment ref="B2" id="{1}"><text>Is this the audited '
+              'figure?</text></threadedComment><threadedComment ref="B2" id="{2}" parentId="{1}">'
+              "<text>Yes, signed off on 2 May.</text></threadedComment></ThreadedComments>")
+    commented = repack(plain, tmp_path / "budget.xlsx", {
+        "xl/worksheets/_rels/sheet1.xml.rels": relationships((
+            "rIdThread", "http://schemas.microsoft.com/office/2017/10/relationships/"
+            "threadedComment", "../threadedComments/threadedComment1.xml"))},
+        {"xl/threadedComments/threadedComment1.xml": thread.encode()})
+    budget, notes = load(commented).pages
+    assert budget.text.endswith(
+        "Comments\n\nB2: Is this the audited figure?\n\nB2: Yes, signed off on 2 May.\n\n"
+        "B3: Ada Stone: Quote from March, before the steel price rise.")
+    assert "Your version of Excel" not in budget.text and "Comments" not in notes.text
+
+
 def test_encrypted_office_file(tmp_path):
     """Password-protected DOCX/XLSX files are OLE containers with an EncryptedPackage stream."""
     ole = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)

@@ -42,7 +42,8 @@ READER_REVISIONS: dict[str, int] = {
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
     # charts' data
     "pptx": 3,
-    "xlsx": 3,  # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read
+    # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments
+    "xlsx": 3,
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables

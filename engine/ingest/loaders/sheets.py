@@ -23,6 +23,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.encoding import decode_text
+from engine.ingest.loaders.xlsx_comments import sheet_comments
 
 #: Rows kept per sheet / per CSV, and over all sheets of a workbook.
 MAX_ROWS_PER_SHEET = 5000
@@ -45,6 +46,15 @@ def take_rows(rows: Iterable[list[str]], limit: int) -> tuple[list[list[str]], i
     return kept, skipped
 
 
+def comment_blocks(comments: list[tuple[str, str]]) -> list[Block]:
+    """A sheet's cell comments after its cells, under "Comments" ("B12: Estimate, not the
+    audited figure")."""
+    if not comments:
+        return []
+    return [Block("Comments", "heading", 2)] + [Block(f"{cell}: {' '.join(text.split())}")
+                                                for cell, text in comments]
+
+
 def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
     if not rows:
         return []
@@ -56,7 +66,8 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
 
 
 def load_xlsx(path: Path) -> Document:
-    """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas.
+    """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas, then
+    the sheet's cell comments (:mod:`engine.ingest.loaders.xlsx_comments`).
 
     External links are not followed (``keep_links=False``): their cached values are in the
     cells already, and a DDE link (a live feed from a program) has no relationships part, for
@@ -67,6 +78,7 @@ def load_xlsx(path: Path) -> Document:
         from openpyxl import load_workbook
 
         workbook = load_workbook(handle, read_only=True, data_only=True, keep_links=False)
+        comments = sheet_comments(path)
         try:
             pages: list[Page] = []
             skipped: dict[str, int] = {}
@@ -80,7 +92,8 @@ def load_xlsx(path: Path) -> Document:
                 if left_out:
                     skipped[sheet.title] = left_out
                 title = clean_inline(sheet.title)
-                pages.append(Page(number, sheet_blocks(title, rows), label=title))
+                blocks = sheet_blocks(title, rows) + comment_blocks(comments.get(sheet.title, []))
+                pages.append(Page(number, blocks, label=title))
             props = workbook.properties
             title = clean_inline(props.title or "") if props is not None else ""
             author = clean_inline(props.creator or "") if props is not None else ""
