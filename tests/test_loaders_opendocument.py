@@ -79,9 +79,12 @@ def test_odp_keeps_slide_titles_lists_and_speaker_notes(converted):
 
 
 def _sheet_file(path: Path, rows: list[list[tuple[str, int]] | tuple[list[tuple[str, int]], int]],
-                name: str = "Log") -> Path:
+                name: str = "Log", notes: dict[str, str] | None = None) -> Path:
     """An ODS with one sheet; each row is [(text, columns repeated)] or (that, rows repeated).
-    An empty text is an empty cell; "<covered>" a cell merged over."""
+    An empty text is an empty cell; "<covered>" a cell merged over. ``notes``: a comment on
+    the cell of each text, as LibreOffice writes it (author, date, paragraphs)."""
+    from odf.dc import Creator, Date
+    from odf.office import Annotation
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.table import CoveredTableCell, Table, TableCell, TableRow
     from odf.text import P
@@ -96,6 +99,12 @@ def _sheet_file(path: Path, rows: list[list[tuple[str, int]] | tuple[list[tuple[
                 row.addElement(CoveredTableCell())
                 continue
             cell = TableCell(numbercolumnsrepeated=repeat) if repeat > 1 else TableCell()
+            if text in (notes or {}):
+                note = Annotation()
+                note.addElement(Creator(text="Ada Stone"))
+                note.addElement(Date(text="2025-05-02T10:00:00"))
+                note.addElement(P(text=(notes or {})[text]))
+                cell.addElement(note)
             if text:
                 cell.addElement(P(text=text))
             row.addElement(cell)
@@ -119,6 +128,19 @@ def test_ods_repeated_and_merged_cells_keep_columns_aligned(tmp_path):
     text = doc.pages[0].text
     assert "Boat: Kittiwake; Skipper: Mara Quist" in text
     assert text.count("Boat: Tern; Skipper: Ole Berg") == 3
+
+
+def test_ods_comments_follow_their_sheet_with_their_cells(tmp_path):
+    path = _sheet_file(tmp_path / "log.ods", [
+        [("Boat", 1), ("", 2), ("Skipper", 1)],
+        [("Kittiwake", 1), ("<covered>", 1), ("", 1), ("Mara Quist", 1)],
+        ([("Tern", 1), ("", 2), ("Ole Berg", 1)], 3),
+        [("Gull", 1), ("", 2), ("Ada", 1)],
+    ], notes={"Boat": "Registered name, not the nickname.", "Ada": "Relief skipper in May."})
+    text = load(path).pages[0].text
+    assert text.endswith("Boat: Gull; Skipper: Ada\n\nComments\n\n"
+                         "A1: Registered name, not the nickname.\n\nD6: Relief skipper in May.")
+    assert "Ada Stone" not in text and text.count("Relief skipper") == 1
 
 
 def test_an_indented_content_xml_is_read(tmp_path):

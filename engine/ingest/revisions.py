@@ -37,7 +37,7 @@ READER_REVISIONS: dict[str, int] = {
     "docx": 5,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments
     "odt": 3,
-    "ods": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
+    "ods": 4,  # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments
     "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
     # charts' data

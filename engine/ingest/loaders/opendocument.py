@@ -23,11 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.ingest.document import Block, Document, LoadError, Page
-from engine.ingest.loaders.common import clean_inline, first_heading, library_errors
+from engine.ingest.loaders.common import (
+    clean_inline,
+    column_name,
+    first_heading,
+    library_errors,
+)
 from engine.ingest.loaders.formats import DISPLAY_NAMES, a_file
 from engine.ingest.loaders.sheets import (
     MAX_ROWS_PER_SHEET,
     MAX_ROWS_TOTAL,
+    comment_blocks,
     sheet_blocks,
     take_rows,
 )
@@ -203,6 +209,32 @@ def _odf_notes(body: Any) -> list[str]:
             for part in _elements(note) if part.qname == (_TEXT_NS, "note-body")]
 
 
+def _sheet_comments(sheet: Any) -> list[tuple[str, str]]:
+    """(cell, text) of each comment on a sheet's cells ("B3", its paragraphs, not its author
+    and date), in the sheet's order."""
+    from odf import text
+
+    def span(element: Any, name: str) -> int:  # uncapped: the cells after it keep their place
+        count = _attr(element, _TABLE_NS, name, "1")
+        return max(1, int(count)) if count.isdecimal() else 1
+
+    found: list[tuple[str, str]] = []
+    row_number = 1
+    for row in _odf_rows(sheet):
+        column = 0
+        for cell in _elements(row):
+            if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+                continue
+            for note in _elements(cell):
+                if note.qname == (_OFFICE_NS, "annotation"):
+                    said = " ".join(odf_text(p) for p in note.getElementsByType(text.P))
+                    if said.strip():
+                        found.append((f"{column_name(column)}{row_number}", said))
+            column += span(cell, "number-columns-repeated")
+        row_number += span(row, "number-rows-repeated")
+    return found
+
+
 def _odf_comments(body: Any) -> list[str]:
     """The text of each comment (``office:annotation``: its paragraphs, not its author and
     date), in the order they appear."""
@@ -231,7 +263,8 @@ def load_odt(path: Path) -> Document:
 
 
 def load_ods(path: Path) -> Document:
-    """ODS -> one page per sheet (label = sheet name), rows with their column headers."""
+    """ODS -> one page per sheet (label = sheet name), rows with their column headers, then
+    the comments on its cells."""
     with library_errors("ODS"):
         from odf.opendocument import load
 
@@ -248,7 +281,8 @@ def load_ods(path: Path) -> Document:
             budget -= len(rows)
             if left_out:
                 skipped[name] = left_out
-            pages.append(Page(number, sheet_blocks(name, rows), label=name))
+            blocks = sheet_blocks(name, rows) + comment_blocks(_sheet_comments(sheet))
+            pages.append(Page(number, blocks, label=name))
         title, author = _meta(document)
     metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
     if author:
