@@ -55,7 +55,8 @@ READER_REVISIONS: dict[str, int] = {
     "json": 1,
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: a
     # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone,
-    # charsets read as their supersets (GB2312 as GB18030)
+    # charsets read as their supersets (GB2312 as GB18030), undeclared ones guessed, a body
+    # split at the boundary it uses
     "eml": 5,
     "mbox": 5,  # as .eml
     "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
