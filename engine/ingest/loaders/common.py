@@ -228,10 +228,10 @@ def render_labelled(rows: Iterable[Sequence[str]]) -> list[str]:
 
 
 def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25,
-                 labelled: bool | None = None) -> list[Block]:
-    """Table blocks from a grid whose first row may be a header (see :func:`looks_like_header`)
-    or whose rows are each a label and its value (``labelled``; ``None``: guessed by
-    :func:`labelled_rows`, for formats that do not mark header cells).
+                 labelled: bool | None = None, header: bool | None = None) -> list[Block]:
+    """Table blocks from a grid whose first row may be a header (``header``; ``None``: guessed
+    by :func:`looks_like_header`) or whose rows are each a label and its value (``labelled``;
+    ``None``: guessed by :func:`labelled_rows`, for formats that do not mark header cells).
 
     Big tables are cut into blocks of ``rows_per_block`` rows; since every row carries its
     header, each block stands on its own.
@@ -245,11 +245,11 @@ def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25,
     if labelled:
         lines = render_labelled(rows)
     else:
-        header: list[str] | None = None
+        names: list[str] | None = None
         body = rows
-        if len(rows) > 1 and looks_like_header(rows[0]):
-            header, body = rows[0], rows[1:]
-        lines = render_rows(body, header=header)
+        if len(rows) > 1 and (looks_like_header(rows[0]) if header is None else header):
+            names, body = rows[0], rows[1:]
+        lines = render_rows(body, header=names)
     return [
         Block("\n".join(lines[i : i + rows_per_block]), "table")
         for i in range(0, len(lines), rows_per_block)

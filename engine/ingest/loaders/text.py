@@ -24,6 +24,7 @@ from engine.ingest.loaders.common import (
     raw_lines,
     read_bytes,
     split_long,
+    table_blocks,
 )
 from engine.ingest.loaders.encoding import decode_text
 from engine.ingest.loaders.formats import format_for_name
@@ -39,6 +40,11 @@ _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _THEMATIC = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _MD_ITEM = re.compile(r"^\s{0,12}(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
+#: The delimiter row under a pipe table's header ("|------|:---:|"); the header has "|" too.
+_TABLE_RULE = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+#: A blockquote's markers ("> ", "> > ") and an Obsidian / GitHub callout's type ("[!note]").
+_QUOTE = re.compile(r"^(?:>[ \t]?)+")
+_CALLOUT = re.compile(r"^\[!(\w+)\][-+]?[ \t]*")
 _RST_ADORN = re.compile(r"^([=\-`:'\"~^_*+#.<>])\1+$")
 _RST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)]|#\.)\s+")
 _RST_CODE_DIRECTIVE = re.compile(r"^\.\.\s+(?:code-block|code|sourcecode)::\s*(\S*)")
@@ -121,7 +127,9 @@ def load_plain(path: Path) -> Document:
 
 
 def parse_markdown(text: str) -> list[Block]:
-    """Blocks from Markdown: ATX/setext headings, fenced and indented code, lists, tables.
+    """Blocks from Markdown: ATX/setext headings, fenced and indented code, lists, pipe tables
+    (as table blocks: "Item: Dredging; Cost: 42,000", like every other format's tables), block
+    quotes (their words, without the "> " markers; a callout's "[!note]" as "Note:").
 
     Fenced code keeps its fences (and so its language tag) so the model sees it as code. Outside
     code, what a rendered page hides goes (:mod:`engine.ingest.loaders.inline_markup`): link
@@ -172,6 +180,16 @@ def parse_markdown(text: str) -> list[Block]:
             blocks.append(Block(title, "heading", 1 if stripped[0] == "=" else 2))
         elif _THEMATIC.match(line):
             flush()
+        elif ("|" in line and not listing and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1])
+              and len(_pipe_cells(line)) == len(_pipe_cells(lines[i + 1]))):
+            flush()
+            end = i + 2
+            while end < len(lines) and lines[end].strip() and "|" in lines[end]:
+                end += 1
+            rows = [_pipe_cells(row) for row in [lines[i], *lines[i + 2:end]]]
+            blocks.extend(table_blocks(rows, labelled=False, header=True))
+            i = end
+            continue
         elif _MD_ITEM.match(line) or (listing and line[:1] in (" ", "\t")):
             if para:
                 flush()
@@ -187,10 +205,42 @@ def parse_markdown(text: str) -> list[Block]:
         else:
             if listing:
                 flush()
+            if quoted := _QUOTE.match(stripped):  # a quote reads as its words
+                stripped = _CALLOUT.sub(lambda m: f"{m.group(1).capitalize()}: ",
+                                        stripped[quoted.end():])
+                if not stripped.strip():  # ">" alone: a blank line inside the quote
+                    flush()
+                    i += 1
+                    continue
             para.append(render_markdown_inline(stripped))
         i += 1
     flush()
     return blocks
+
+
+def _pipe_cells(line: str) -> list[str]:
+    """The cells of a pipe-table row: split at "|" not escaped nor in a code span."""
+    cells, cell, code = [], "", False
+    text = line.strip()
+    text = text[1:] if text.startswith("|") else text
+    text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
+    at = 0
+    while at < len(text):
+        char = text[at]
+        if char == "\\" and text[at + 1:at + 2] == "|":
+            cell += "|"
+            at += 2
+            continue
+        if char == "`":
+            code = not code
+        if char == "|" and not code:
+            cells.append(cell)
+            cell = ""
+        else:
+            cell += char
+        at += 1
+    cells.append(cell)
+    return [render_markdown_inline(c.strip()) for c in cells]
 
 
 def _skip_front_matter(lines: list[str], blocks: list[Block]) -> int:
