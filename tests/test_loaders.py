@@ -997,6 +997,15 @@ def test_markdown_quotes_and_callouts_read_as_their_words():
     ]
 
 
+def test_an_obsidian_note_reads_as_obsidian_shows_it():
+    blocks = parse_markdown("See [[Dredging budget|the budget]] first. ^summary-1\n\n"
+                            "![[harbour-map.png|300]]\n\n"
+                            "Details in ![[Crane repair]] and the area is 40 m ^2\n")
+    assert [b.text for b in blocks] == [
+        "See the budget first.",  # a block anchor is never shown; a picture embed shows none
+        "Details in Crane repair and the area is 40 m ^2"]
+
+
 _link_word = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=8)
 _inline_piece = st.one_of(
     _link_word.map(lambda w: (w, w)),

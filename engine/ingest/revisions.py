@@ -47,7 +47,7 @@ READER_REVISIONS: dict[str, int] = {
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables
-    "markdown": 2,  # 2: pipe tables as labelled rows, quotes without their ">" markers
+    "markdown": 2,  # 2: pipe tables as labelled rows, quotes without ">", Obsidian embeds
     "rst": 1,
     "latex": 2,  # 2: labelled tables
     "text": 2,  # 2: clear-signed text without its OpenPGP armor; keys, signatures not read

@@ -23,6 +23,13 @@ import re
 #: A code span: a run of backticks, anything, the same run (CommonMark's rule, on one line).
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _WIKI_LINK = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
+#: Obsidian's embed of a note or a file ("![[harbour-map.png]]"): a picture shows no words,
+#: a note embedded reads as its title, as its link would.
+_WIKI_EMBED = re.compile(r"!\[\[([^\[\]\n]+)\]\]")
+_PICTURE = re.compile(r"^[^|#\]]+\.(?:png|jpe?g|gif|webp|svg|bmp|tiff?|heic|avif)\b",
+                      re.IGNORECASE)
+#: Obsidian's block anchor at a line's end ("... details. ^block-id"), never shown.
+_BLOCK_ID = re.compile(r"[ \t]+\^(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9-]{2,}$")
 _TARGET = r"(?:<[^<>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)"
 _TITLE = r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?"
 _IMAGE = re.compile(rf"!\[([^\[\]\n]*)\](?:\(\s*{_TARGET}{_TITLE}\s*\)|\[[^\[\]\n]*\])")
@@ -40,9 +47,12 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 def render_markdown_inline(line: str) -> str:
     """A Markdown ``line`` as its rendered text reads: links and images as their text, no
     inline tags."""
-    if not any(c in line for c in "[<"):
+    if not any(c in line for c in "[<^"):
         return line
     text, spans = _protect(_CODE_SPAN, line)
+    text = _BLOCK_ID.sub("", text)
+    text = _WIKI_EMBED.sub(lambda m: "" if _PICTURE.search(m.group(1)) else f"[[{m.group(1)}]]",
+                           text)
     text = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1).split("#")[0] or m.group(1))
                           .strip(), text)
     text = _IMAGE.sub(r"\1", text)

@@ -212,7 +212,8 @@ def parse_markdown(text: str) -> list[Block]:
                     flush()
                     i += 1
                     continue
-            para.append(render_markdown_inline(stripped))
+            if shown := render_markdown_inline(stripped).strip():  # not a picture alone
+                para.append(shown)
         i += 1
     flush()
     return blocks
