@@ -937,7 +937,8 @@ def test_markdown_keeps_all_words_in_order(text):
 @given(_text | _lines)
 def test_code_keeps_every_visible_character_and_rst_never_invents_text(text):
     assert _visible("".join(b.text for b in parse_code(text))) == _visible(text)
-    rst = _alnum("".join(b.text for b in parse_rst(text)))
+    # a table's rows repeat its header ("Name: x; Value: 1"): see test_loaders_markup
+    rst = _alnum("".join(b.text for b in parse_rst(text) if b.kind != "table"))
     source = iter(_alnum(text))
     assert all(c in source for c in rst)  # output is a subsequence of the input
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.ingest.loaders import detect_format, load
 from engine.ingest.loaders.markup import parse_asciidoc, parse_org
+from engine.ingest.loaders.text import parse_rst
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -127,7 +128,7 @@ def test_org_constructs(tmp_path):
         ("heading", 2, "Calibrate the probe"),
         ("list", 0, "- Rinse it in distilled water\n- Calibrate at 25 °C for ten minutes"),
         ("code", 0, "```python\nprobe.calibrate(temperature=25)\n```"),
-        ("table", 0, "Probe | Drift\nP-7 | 0.3"),
+        ("table", 0, "Probe: P-7; Drift: 0.3"),  # the rule marks the header
     ]
 
 
@@ -142,3 +143,53 @@ def test_plain_paragraphs_keep_every_word(paragraphs):
         got = re.findall(r"[a-z]+", " ".join(b.text for b in blocks))
         assert got == [w for words in paragraphs for w in words]
         assert len(blocks) == len(paragraphs)
+
+
+def test_asciidoc_tables_by_column_count_with_their_header():
+    source = ('[cols="2*",options="header"]\n|===\n|Tank\n|Litres\n|T-2\n|2000\n|===\n\n'
+              "|===\n|Tank |Litres\n\n|T-3\n|1500 when\nfull\n\n|T-4 |900\n|===\n")
+    blocks, _ = parse_asciidoc(source)
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("table", "Tank: T-2; Litres: 2000"),  # cells one per line, two columns by cols
+        ("table", "Tank: T-3; Litres: 1500 when full\nTank: T-4; Litres: 900")]  # implicit
+
+
+_word = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda n: st.tuples(
+    st.lists(_word, min_size=n, max_size=n, unique=True),
+    st.lists(st.lists(_word, min_size=n, max_size=n), min_size=1, max_size=5))),
+    st.booleans())
+def test_rst_grid_and_simple_tables_read_as_rows_under_their_header(table, grid):
+    header, rows = table
+    widths = [max(len(c) for c in column) + 2 for column in zip(header, *rows, strict=True)]
+
+    def line(cells: list[str], sep: str) -> str:
+        return sep.join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+
+    if grid:
+        rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        head = rule.replace("-", "=")
+        body = [f"| {line(r, ' | ')} |" for r in rows]
+        source = [rule, f"| {line(header, ' | ')} |", head,
+                  *(x for b in body for x in (b, rule))]
+    else:
+        rule = "  ".join("=" * w for w in widths)
+        source = [rule, line(header, "  "), rule, *(line(r, "  ") for r in rows), rule]
+    blocks = parse_rst("Before.\n\n" + "\n".join(source) + "\n\nAfter.\n")
+    assert [b.kind for b in blocks] == ["paragraph", "table", "paragraph"]
+    assert blocks[1].text.split("\n") == ["; ".join(f"{h}: {c}" for h, c in zip(
+        header, row, strict=True)) for row in rows]
+
+
+def test_rst_list_tables_and_cells_over_several_lines():
+    source = (".. list-table:: Tank sizes\n   :header-rows: 1\n   :widths: 10 20\n\n"
+              "   * - Tank\n     - Litres\n   * - T-2\n     - 2000 when\n       full\n\n"
+              "=====  =========\nTank   Litres\n=====  =========\nT-3    1500\n       (estimate)\n"
+              "=====  =========\n")
+    assert [(b.kind, b.text) for b in parse_rst(source)] == [
+        ("paragraph", "Tank sizes"),
+        ("table", "Tank: T-2; Litres: 2000 when full"),
+        ("table", "Tank: T-3; Litres: 1500 (estimate)")]

@@ -48,7 +48,7 @@ READER_REVISIONS: dict[str, int] = {
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables
     "markdown": 2,  # 2: pipe tables as labelled rows, quotes without ">", Obsidian embeds
-    "rst": 1,
+    "rst": 2,  # 2: grid, simple and list-table tables as labelled rows
     "latex": 2,  # 2: labelled tables
     "text": 2,  # 2: clear-signed text without its OpenPGP armor; keys, signatures not read
     "code": 1,
@@ -82,10 +82,10 @@ READER_REVISIONS: dict[str, int] = {
     "djvu": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "svg": 1,
     "notebook": 1,
-    "asciidoc": 1,
+    "asciidoc": 2,  # 2: tables by column count, with their header
     "bibtex": 1,
     "info": 1,
-    "org": 1,
+    "org": 2,  # 2: tables with the header above their rule
     "calendar": 1,
     "vcard": 1,
     "abw": 1,

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from engine.ingest.document import Block, Document, Page
-from engine.ingest.loaders.common import first_heading
+from engine.ingest.loaders.common import first_heading, table_blocks
 from engine.ingest.loaders.text import flush_lines, read_text
 
 _ADOC_HEADING = re.compile(r"^(={1,6}|#{1,6})\s+(\S.*?)\s*$")
@@ -38,13 +38,54 @@ def _adoc_inline(line: str) -> str:
     return _ADOC_LINK.sub(lambda m: m[2] or m[1], line)
 
 
+_ADOC_COLS = re.compile(r'cols\s*=\s*"?([^"\]]*)"?')
+
+
+def _column_count(spec: str) -> int:
+    """Columns of a ``cols`` attribute: "1,2,1" and "3*" are three, "2*,1a" is three too."""
+    count = 0
+    for part in re.split(r"[,;]", spec):
+        if part.strip():
+            repeat = re.match(r"\s*(\d+)\*", part)
+            count += int(repeat[1]) if repeat else 1
+    return count
+
+
+def _adoc_table(body: list[str], attributes: str) -> list[Block]:
+    """A ``|===`` table as table blocks. Cells start at "|" and may sit one per line, so rows
+    are cut by the column count: the ``cols`` attribute's, else the first line's cells. The
+    first row is the header when the attributes say so or, as AsciiDoc has it, when the first
+    line holds the cells of a whole row and a blank line follows it."""
+    lines = list(body)
+    cells: list[str] = []
+    for line in lines:
+        if "|" in line:
+            parts = line.split("|")
+            if cells and parts[0].strip():  # a cell's text continued on this line
+                cells[-1] += " " + parts[0].strip()
+            cells += [_adoc_inline(c.strip()) for c in parts[1:]]
+        elif line.strip() and cells:
+            cells[-1] += " " + _adoc_inline(line.strip())
+    if not cells:
+        return []
+    first = next((line for line in lines if line.strip()), "")
+    spec = _ADOC_COLS.search(attributes)
+    count = _column_count(spec[1]) if spec else 0
+    count = count or max(1, first.count("|"))
+    rows = [cells[i:i + count] for i in range(0, len(cells), count)]
+    at = lines.index(first) if first else 0
+    implicit = first.count("|") == count and at + 1 < len(lines) and not lines[at + 1].strip()
+    header = "header" in attributes or (implicit and "noheader" not in attributes)
+    return table_blocks(rows, labelled=False, header=header and len(rows) > 1)
+
+
 def parse_asciidoc(text: str) -> tuple[list[Block], str]:
     """(blocks, document title) of AsciiDoc source."""
     blocks: list[Block] = []
     para: list[str] = []
     listing: list[str] = []
     title = ""
-    language = ""
+    language = attributes = ""
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -70,14 +111,11 @@ def parse_asciidoc(text: str) -> tuple[list[Block], str]:
                 if content:
                     blocks.append(Block(f"```{language}\n{content}\n```", kind="code"))
             elif kind == "table":
-                rows = [" | ".join(c.strip() for c in row.strip().strip("|").split("|"))
-                        for row in body if row.strip()]
-                if rows:
-                    blocks.append(Block("\n".join(rows), kind="table"))
+                blocks += _adoc_table(body, attributes)
             else:  # a quote, an example, a sidebar: its text is prose
                 sub, _ = parse_asciidoc("\n".join(body))
                 blocks += sub
-            language = ""
+            language = attributes = ""
             continue
         i += 1
         if not stripped:
@@ -88,6 +126,7 @@ def parse_asciidoc(text: str) -> tuple[list[Block], str]:
         if _ADOC_BLOCK_LINE.match(stripped):
             source = _ADOC_SOURCE.match(stripped)
             language = (source[1] or "") if source else language
+            attributes = stripped  # [cols="1,2",options="header"] for the table that follows
             continue
         if stripped.startswith(".") and not stripped.startswith("..") and len(stripped) > 1 \
                 and not stripped[1].isspace():
@@ -115,6 +154,22 @@ def parse_asciidoc(text: str) -> tuple[list[Block], str]:
 
 def _org_inline(line: str) -> str:
     return _ORG_LINK.sub(lambda m: m[2] or m[1], line)
+
+
+_ORG_RULE = re.compile(r"\|[-+|]*\|?")
+
+
+def _org_table(lines: list[str]) -> list[Block]:
+    """An Org table as table blocks; the rows above its first rule ("|---+---|") are its
+    header, as Org exports it."""
+    rows: list[list[str]] = []
+    header = False
+    for line in lines:
+        if _ORG_RULE.fullmatch(line):
+            header = header or len(rows) == 1
+            continue
+        rows.append([_org_inline(c.strip()) for c in line.strip("|").split("|")])
+    return table_blocks(rows, labelled=False, header=header and len(rows) > 1)
 
 
 def parse_org(text: str) -> tuple[list[Block], str]:
@@ -169,14 +224,12 @@ def parse_org(text: str) -> tuple[list[Block], str]:
                                     level=len(heading[1])))
             continue
         if stripped.startswith("|"):
-            if re.fullmatch(r"\|[-+|]*\|?", stripped):
-                continue  # a table's rule
             flush_lines(blocks, para, listing)
-            row = " | ".join(c.strip() for c in stripped.strip("|").split("|"))
-            if blocks and blocks[-1].kind == "table":
-                blocks[-1] = Block(blocks[-1].text + "\n" + row, kind="table")
-            else:
-                blocks.append(Block(row, kind="table"))
+            end = i
+            while end < len(lines) and lines[end].strip().startswith("|"):
+                end += 1
+            blocks += _org_table([line.strip() for line in lines[i - 1:end]])
+            i = end
             continue
         if _ORG_ITEM.match(line):
             if para:

@@ -34,6 +34,7 @@ from engine.ingest.loaders.inline_markup import (
     render_markdown_inline,
     render_rst_inline,
 )
+from engine.ingest.loaders.rst_tables import grid_table, list_table, simple_table
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -268,7 +269,8 @@ def load_markdown(path: Path) -> Document:
 
 def parse_rst(text: str) -> list[Block]:
     """Blocks from reStructuredText: underlined (and overlined) headings, literal blocks after
-    ``::`` and ``code-block`` directives, bullet lists, paragraphs.
+    ``::`` and ``code-block`` directives, bullet lists, tables (grid, simple and ``list-table``:
+    :mod:`engine.ingest.loaders.rst_tables`), paragraphs.
 
     Heading levels follow RST's rule: the first adornment style seen is level 1, the next new one
     level 2, and so on. Comments and link targets (``.. _x:``) are dropped.
@@ -298,11 +300,35 @@ def parse_rst(text: str) -> list[Block]:
         indent = min((len(ln) - len(ln.lstrip()) for ln in body if ln.strip()), default=0)
         return "\n".join(ln[indent:] for ln in body).strip("\n"), end
 
+    def table(found: tuple[list[list[str]], bool, int]) -> int:
+        rows, header, end = found
+        rows = [[render_rst_inline(cell) for cell in row] for row in rows]
+        blocks.extend(table_blocks(rows, labelled=False, header=header and len(rows) > 1))
+        return end
+
     i = 0
     while i < len(lines):
         line, stripped = lines[i], lines[i].strip()
         nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
         after = lines[i + 2].strip() if i + 2 < len(lines) else ""
+        if not para and stripped[:1] in ("+", "=") and (
+                found := grid_table(lines, i) or simple_table(lines, i)):
+            flush()
+            i = table(found)
+            continue
+        if stripped.startswith(".. list-table::"):
+            flush()
+            if caption := stripped.split("::", 1)[1].strip():
+                blocks.append(Block(render_rst_inline(caption)))
+            j = i + 1
+            header_rows = 0
+            while j < len(lines) and lines[j].strip().startswith(":"):
+                option = re.match(r":header-rows:\s*(\d+)", lines[j].strip())
+                header_rows = int(option[1]) if option else header_rows
+                j += 1  # the directive's options
+            if found := list_table(lines, j, header_rows):
+                i = table(found)
+                continue
         if _RST_ADORN.match(stripped) and nxt and _RST_ADORN.match(after) and not para:
             # Overlined title: adornment, title, adornment.
             flush()
