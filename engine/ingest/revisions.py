@@ -99,8 +99,10 @@ _CHUNKS = "chunks"
 #: failed carries it (:func:`failure_tag`), and a failure recorded under another revision is
 #: tried once more (:func:`failed_under_today`): a file refused as mislabelled may be readable
 #: now, and no reader's revision moved for it. 2: content overrules a name it contradicts
-#: (:mod:`engine.ingest.loaders.content_format`); 3: an HTML page named .svg is read as one.
-SNIFF_REVISION = 3
+#: (:mod:`engine.ingest.loaders.content_format`); 3: an HTML page named .svg is read as one;
+#: 4: a gettext template (.pot) is read as text, and a document whose name says nothing of its
+#: format (no extension) by its signature.
+SNIFF_REVISION = 4
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"

@@ -39,9 +39,10 @@ from engine.ingest.loaders.formats import (
 #: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
                              "pptx", "odt", "ods", "odp", "epub", "mhtml", "svg"})
-#: Names under which plain text is read as text (``.doc`` was "documentation" long before Word)
-#: or as delimited rows (what "export to Excel" often writes).
-PLAIN_TEXT_AS = {"doc": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
+#: Names under which plain text is read as text (``.doc`` was "documentation" long before Word;
+#: ``.pot``, a PowerPoint template's name, is a gettext template's, read as its ``.po`` files
+#: are) or as delimited rows (what "export to Excel" often writes).
+PLAIN_TEXT_AS = {"doc": "text", "ppt": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
 
 #: The part of a zip package that says which Office format it is.
 _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
