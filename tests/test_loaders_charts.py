@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,7 +65,8 @@ def test_a_deck_of_charts_reads_their_data(tmp_path):
     assert doc.pages[2].text == "Category: 1; Depth: 4.5\nCategory: 2; Depth: 6.25"
 
 
-def test_a_chart_in_a_word_document_is_read_where_it_is(tmp_path):
+def _word_with_chart(tmp_path: Path) -> Path:
+    """A Word document showing the deck's first chart between two paragraphs."""
     import docx
 
     deck = _deck_with_charts(tmp_path / "source.pptx")
@@ -83,7 +86,7 @@ def test_a_chart_in_a_word_document_is_read_where_it_is(tmp_path):
               'openxmlformats.org/drawingml/2006/chart" xmlns:r="http://schemas.'
               'openxmlformats.org/officeDocument/2006/relationships" r:id="rIdChart1"/>'
               "</a:graphicData></a:graphic></wp:inline></w:drawing></w:r>")
-    path = repack(source.getvalue(), tmp_path / "report.docx", {
+    return repack(source.getvalue(), tmp_path / "report.docx", {
         "word/_rels/document.xml.rels": relationships(("rIdChart1", "chart",
                                                        "charts/chart1.xml")),
         "[Content_Types].xml": before("</Types>", (
@@ -91,6 +94,10 @@ def test_a_chart_in_a_word_document_is_read_where_it_is(tmp_path):
             'vnd.openxmlformats-officedocument.drawingml.chart+xml"/>')),
         "word/document.xml": lambda data: data.replace(b"<w:r/>", inline.encode(), 1)},
         {"word/charts/chart1.xml": chart})
+
+
+def test_a_chart_in_a_word_document_is_read_where_it_is(tmp_path):
+    path = _word_with_chart(tmp_path)
     text = load(path).pages[0].text
     assert text.startswith("Traffic rose in the second quarter.\n\nChart: Vessels per quarter\n\n"
                            "Category: Q1; Ferries: 120; Yachts: 40\n")
@@ -103,3 +110,21 @@ def test_any_chart_part_gives_blocks_or_nothing(data):
     for blob in (data, b'<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/'
                        b'2006/chart"><c:chart>' + data + b"</c:chart></c:chartSpace>"):
         assert all(block.text for block in chart_blocks(blob))
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice (soffice)")
+def test_charts_of_opendocument_files_read_as_their_data(tmp_path):
+    """LibreOffice keeps a chart as an embedded object ("Object 1") with its data table; a
+    Writer chart sits inside a paragraph, an Impress one in a frame of the slide."""
+    from engine.ingest.loaders.legacy import convert
+
+    impress, writer = tmp_path / "impress", tmp_path / "writer"  # convert wants empty folders
+    impress.mkdir()
+    writer.mkdir()
+    table = ("Chart: Vessels per quarter\n\nCategory: Q1; Ferries: 120; Yachts: 40\n"
+             "Category: Q2; Ferries: 135.5; Yachts: 310\nCategory: Q3; Ferries: 98; Yachts: 12.25")
+    deck = convert(_deck_with_charts(tmp_path / "traffic.pptx"), "odp", impress)
+    assert load(deck).pages[0].text == f"Harbour traffic\n\n{table}"
+    text = convert(_word_with_chart(tmp_path), "odt", writer)
+    assert load(text).pages[0].text == (f"Traffic rose in the second quarter.\n\n{table}\n\n"
+                                        "Figures from the harbour office.")

@@ -35,10 +35,12 @@ READER_REVISIONS: dict[str, int] = {
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
     # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data
     "docx": 5,
-    # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments
-    "odt": 3,
+    # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
+    # 4: charts and embedded spreadsheets
+    "odt": 4,
     "ods": 4,  # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments
-    "odp": 3,  # 2: labelled tables; 3: an indented content.xml (pandoc) read
+    # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts
+    "odp": 4,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
     # charts' data
     "pptx": 3,

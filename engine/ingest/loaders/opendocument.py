@@ -28,6 +28,7 @@ from engine.ingest.loaders.common import (
     column_name,
     first_heading,
     library_errors,
+    table_blocks,
 )
 from engine.ingest.loaders.formats import DISPLAY_NAMES, a_file
 from engine.ingest.loaders.sheets import (
@@ -160,12 +161,60 @@ def _odf_walk(element: Any, builder: Builder) -> None:
             builder.heading(odf_text(child), int(level) if level.isdecimal() else 1)
         elif ns == _TEXT_NS and name == "p":
             builder.paragraph(odf_text(child))
+            for frame in _descendants(child, (_DRAW_NS, "object")):  # a chart in the text
+                builder.extend(_object_blocks(frame))
         elif ns == _TEXT_NS and name == "list":
             _odf_list(child, 0, builder)
         elif ns == _TABLE_NS and name == "table":
             builder.table(list(odf_table(child)))
+        elif ns == _DRAW_NS and name == "object":
+            builder.extend(_object_blocks(child))
         else:  # sections, frames, text boxes, index bodies: descend
             _odf_walk(child, builder)
+
+
+def _descendants(element: Any, qname: tuple[str, str]) -> Iterator[Any]:
+    for child in _elements(element):
+        if child.qname == qname:
+            yield child
+        else:
+            yield from _descendants(child, qname)
+
+
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+_CHART_NS = "urn:oasis:names:tc:opendocument:xmlns:chart:1.0"
+
+
+def _object_blocks(element: Any) -> list[Block]:
+    """An embedded object (``draw:object``, a subdocument "Object 1" of the package) as
+    blocks: a chart as its title and the data it plots (the table the chart keeps with it),
+    a spreadsheet as its tables. A formula or a drawing gives none."""
+    href = _attr(element, _XLINK_NS, "href").removeprefix("./").strip("/")
+    document = getattr(element, "ownerDocument", None)
+    child = next((c for c in getattr(document, "childobjects", [])
+                  if c.folder.strip("/") == href), None)
+    if child is None:
+        return []
+    blocks: list[Block] = []
+    for body in _elements(child.body):
+        if body.qname == (_OFFICE_NS, "chart"):
+            for chart in _elements(body):
+                title = next((" ".join(odf_text(p) for p in _elements(part))
+                              for part in _elements(chart)
+                              if part.qname == (_CHART_NS, "title")), "")
+                if clean_inline(title):
+                    blocks.append(Block(f"Chart: {clean_inline(title)}"))
+                for table in _elements(chart):
+                    if table.qname == (_TABLE_NS, "table"):
+                        rows = list(odf_table(table))
+                        if rows and rows[0] and not rows[0][0].strip():
+                            rows[0][0] = "Category"  # the corner cell over the categories
+                        blocks += table_blocks(rows, labelled=False, header=len(rows) > 1)
+        elif body.qname == (_OFFICE_NS, "spreadsheet"):
+            for table in _elements(body):
+                if table.qname == (_TABLE_NS, "table"):
+                    blocks += table_blocks(list(odf_table(table)))
+    return blocks
 
 
 def _body(document: Any, part: str, fmt: str) -> Any:
