@@ -15,20 +15,14 @@ order (a message that cannot be read keeps its number, so citations stay stable)
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import datetime as dt
 import email
-import email.errors
-import email.header
 import email.policy
 import email.utils
 import logging
 import mailbox
 import mimetypes
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -58,8 +52,8 @@ from engine.ingest.loaders.common import (
     short_message,
 )
 from engine.ingest.loaders.embedded import load_embedded, safe_name
-from engine.ingest.loaders.encoding import declared_codec, decode_text
 from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
+from engine.ingest.loaders.mime_text import part_text, rebound, superset_words
 from engine.ingest.loaders.tnef import is_tnef
 from engine.ingest.loaders.tnef import unpack as unpack_tnef
 
@@ -245,33 +239,13 @@ def _parse_eml(data: bytes) -> EmailMessage:
 
 def _header(msg: EmailMessage, name: str) -> str:
     raw = next((v for k, v in msg.raw_items() if k.lower() == name), None)
-    if raw is not None and (words := _superset_words(raw)) is not None:
+    if raw is not None and (words := superset_words(raw)) is not None:
         return clean_inline(words)
     try:
         value = msg.get(name)
     except Exception:  # the structured-header parser rejects some malformed values: use raw text
         value = raw
     return clean_inline(str(value)) if value is not None else ""
-
-
-def _superset_words(raw: str) -> str | None:
-    """A header whose encoded words ("=?gb2312?B?...?=") declare a charset read as its
-    superset (:func:`declared_codec`), decoded so; None for every other header, which the
-    email package decodes (its own decoder would turn GBK characters into "\ufffd")."""
-    if "=?" not in raw:
-        return None
-    try:
-        chunks = email.header.decode_header(raw)
-        labels = {c.lower() for _, c in chunks if c}
-        if not any(declared_codec(c) not in (None, codecs.lookup(c).name) for c in labels):
-            return None
-        # decoded here: email.header.make_header maps "cp949" back to EUC-KR. Text between
-        # encoded words comes back as decode_header encoded it (raw-unicode-escape).
-        return "".join(v if isinstance(v, str) else
-                       v.decode(declared_codec(c) or "ascii", "replace") if c else
-                       v.decode("raw-unicode-escape") for v, c in chunks)
-    except Exception:  # a malformed encoded word or charset: the email package's reading
-        return None
 
 
 def _eml_date(msg: EmailMessage) -> dt.datetime | None:
@@ -284,33 +258,16 @@ def _eml_date(msg: EmailMessage) -> dt.datetime | None:
 def _leaves(part: EmailMessage, level: int = 0) -> Iterator[EmailMessage]:
     """Non-multipart parts in order, not descending into attached messages. A multipart whose
     declared boundary is not in its body is split at the boundary it does use
-    (:func:`_rebound`), else kept whole as a leaf of text."""
+    (:func:`engine.ingest.loaders.mime_text.rebound`), else kept whole as a leaf of text."""
     payload = part.get_payload()
     if part.get_content_maintype() == "multipart" and isinstance(payload, str) and level < 50:
-        rebound = _rebound(part, payload)
-        part, payload = (rebound, rebound.get_payload()) if rebound is not None else (part,
-                                                                                     payload)
+        fixed = rebound(part, payload)
+        part, payload = (fixed, fixed.get_payload()) if fixed is not None else (part, payload)
     if part.get_content_maintype() == "multipart" and isinstance(payload, list) and level < 50:
         for sub in payload:
             yield from _leaves(sub, level + 1)
     else:
         yield part
-
-
-#: A boundary line ("--" and the boundary) directly followed by a part's header field.
-_BOUNDARY_LINE = re.compile(r"^--([ -~]{1,70}?)[ \t]*\r?\n(?=[A-Za-z-]+:)", re.MULTILINE)
-
-
-def _rebound(part: EmailMessage, payload: str) -> EmailMessage | None:
-    """The multipart ``part`` parsed with the boundary its body uses, when the one its header
-    declares is not there (bulk mailers get this wrong: the body's parts then read as raw MIME,
-    base64 and all); None when no boundary line is found."""
-    found = _BOUNDARY_LINE.search(payload)
-    if found is None:
-        return None
-    head = f'Content-Type: {part.get_content_type()}; boundary="{found.group(1)}"\n\n'
-    rebound = email.message_from_string(head + payload, policy=email.policy.default)
-    return rebound if isinstance(rebound.get_payload(), list) else None  # type: ignore[return-value]
 
 
 def _filename(part: EmailMessage) -> str:
@@ -335,44 +292,6 @@ def _is_attachment(part: EmailMessage) -> bool:
     return bool(_filename(part)) and not inline_image
 
 
-_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-
-
-def _base64_lines(payload: object) -> bytes:
-    """A base64 body decoded from its base64 lines alone: a part that runs on past its end
-    (a closing boundary that does not match, mail_malformed_3) fails to decode as a whole, and
-    the email package then hands back the base64 text itself."""
-    if not isinstance(payload, str):
-        return b""
-    lines = [line.strip() for line in payload.splitlines()]
-    text = "".join(line for line in lines if _BASE64_LINE.fullmatch(line))
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error):
-        return b""
-
-
-def _part_text(part: EmailMessage) -> str:
-    """A text part decoded: transfer encoding undone, declared charset, else UTF-8, else
-    the encoding its bytes suggest (:func:`decode_text`: cp1252 before other guesses)."""
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        payload = part.get_payload()
-        return payload if isinstance(payload, str) else ""
-    if any(isinstance(d, email.errors.InvalidBase64LengthDefect) for d in part.defects):
-        data = _base64_lines(part.get_payload()) or data
-    charset = declared_codec(part.get_content_charset())
-    for encoding in (charset, "utf-8"):
-        try:
-            return data.decode(encoding) if encoding else data.decode("utf-8")
-        except (LookupError, UnicodeDecodeError):
-            continue
-    try:  # no charset, or a wrong one: as a text file of unknown encoding is read
-        return decode_text(data)[0]
-    except LoadError:
-        return data.decode("utf-8", "replace")
-
-
 def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int) -> Document:
     """One parsed message (top level, in an mbox, or attached) -> Document with parts."""
     with library_errors("e-mail"):
@@ -382,8 +301,8 @@ def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int
         texts = [p for p in leaves if p not in attachments and (
             p.get_content_type() in ("text/plain", "text/html") or
             p.get_content_maintype() == "multipart")]
-        plain = "\n\n".join(_part_text(p) for p in texts if p.get_content_type() != "text/html")
-        html = [_part_text(p) for p in texts if p.get_content_type() == "text/html"]
+        plain = "\n\n".join(part_text(p) for p in texts if p.get_content_type() != "text/html")
+        html = [part_text(p) for p in texts if p.get_content_type() == "text/html"]
         mail = _Mail(_header(msg, "subject"), _header(msg, "from"), _header(msg, "to"),
                      _header(msg, "cc"), _eml_date(msg), _header(msg, "message-id"))
     plain, _armor = unarmor(plain)  # an inline-signed body: its text, not its signature
