@@ -161,8 +161,9 @@ def _odf_walk(element: Any, builder: Builder) -> None:
             builder.heading(odf_text(child), int(level) if level.isdecimal() else 1)
         elif ns == _TEXT_NS and name == "p":
             builder.paragraph(odf_text(child))
-            for frame in _descendants(child, (_DRAW_NS, "object")):  # a chart in the text
-                builder.extend(_object_blocks(frame))
+            if getattr(child.ownerDocument, "childobjects", None):  # the package has objects
+                for frame in _descendants(child, (_DRAW_NS, "object")):  # a chart in the text
+                    builder.extend(_object_blocks(frame))
         elif ns == _TEXT_NS and name == "list":
             _odf_list(child, 0, builder)
         elif ns == _TABLE_NS and name == "table":
