@@ -63,3 +63,15 @@ def open_presentation(path: Path) -> Any:
         PartFactory.part_type_for.setdefault(content_type, PresentationPart)
     return _main_part(Package.open(str(path)), PRESENTATION_MAIN_TYPES,
                       "PowerPoint").presentation
+
+
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+#: The relationships by which a body part or a slide links an embedded file.
+OLE_OBJECT, PACKAGE = _RELATIONSHIPS + "oleObject", _RELATIONSHIPS + "package"
+
+
+def has_embedded(parts: list[Any]) -> bool:
+    """Whether any of these parts links an embedded file: the reader of embedded files
+    (:mod:`engine.ingest.loaders.ooxml_embedded`) is then loaded, and only then."""
+    return any(not rel.is_external and rel.reltype in (OLE_OBJECT, PACKAGE)
+               for part in parts for rel in part.rels.values())

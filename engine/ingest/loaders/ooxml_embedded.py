@@ -23,9 +23,8 @@ from typing import Any
 
 from engine.ingest.document import Document, LoadError, NothingToRead, Unread
 from engine.ingest.loaders.formats import OLE_CONTENT_STREAMS, PDF_MAGIC
+from engine.ingest.loaders.ooxml import OLE_OBJECT, PACKAGE
 
-_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-OLE_OBJECT, PACKAGE = _RELS + "oleObject", _RELS + "package"
 #: The part of a zip package that says which Office format it is (as content_format's).
 _ZIP_KINDS = (("word/document.xml", ".docx"), ("xl/workbook.xml", ".xlsx"),
               ("ppt/presentation.xml", ".pptx"))

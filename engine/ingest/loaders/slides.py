@@ -28,9 +28,7 @@ from engine.ingest.loaders.common import (
     paragraph_blocks,
     table_blocks,
 )
-from engine.ingest.loaders.ooxml import open_presentation
-from engine.ingest.loaders.ooxml_charts import chart_blocks
-from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
+from engine.ingest.loaders.ooxml import has_embedded, open_presentation
 
 
 def _reading_order(shapes: Any) -> list[Any]:
@@ -71,6 +69,8 @@ def _shape_blocks(shape: Any) -> list[Block]:
         rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
         return table_blocks(rows)
     if getattr(shape, "has_chart", False) and shape.has_chart:
+        from engine.ingest.loaders.ooxml_charts import chart_blocks  # charts are rare
+
         return chart_blocks(shape.chart_part.blob)  # its title and the data it plots
     return []
 
@@ -159,7 +159,12 @@ def load_pptx(path: Path, options: LoadOptions | None = None) -> Document:
         pages = [_slide_page(n, slide, ocr, area) for n, slide in enumerate(deck.slides, 1)]
         props = deck.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
-        embedded = embedded_files(slide.part for slide in deck.slides)
+        slide_parts = [slide.part for slide in deck.slides]
+        files: list[tuple[str, bytes]] = []
+        if has_embedded(slide_parts):  # files dropped onto slides
+            from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
+
+            files = embedded_files(slide_parts)
     metadata = {"slides": str(len(pages))}
     if author:
         metadata["author"] = author
@@ -170,5 +175,6 @@ def load_pptx(path: Path, options: LoadOptions | None = None) -> Document:
               f"read by {ocr.loader}") if ocr.slides else ""
     doc = Document(path=str(path), format="pptx", pages=pages, title=title or first_title,
                    metadata=metadata, loader=loader)
-    add_embedded(doc, embedded, ocr.options)  # files dropped onto slides, as parts
+    if files:
+        add_embedded(doc, files, ocr.options)  # as parts
     return doc

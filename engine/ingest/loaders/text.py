@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.ingest.document import Block, Document, LoadError, NothingToRead, Page
-from engine.ingest.loaders.armor import ENCRYPTED, nothing_but_armor, unarmor
 from engine.ingest.loaders.common import (
     clean_inline,
     first_heading,
@@ -34,7 +33,6 @@ from engine.ingest.loaders.inline_markup import (
     render_markdown_inline,
     render_rst_inline,
 )
-from engine.ingest.loaders.rst_tables import grid_table, list_table, simple_table
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -117,10 +115,13 @@ def load_plain(path: Path) -> Document:
     """TXT/LOG: paragraphs split on blank lines (long runs split at line boundaries), and
     underlined headings (:func:`plain_blocks`)."""
     text, encoding = read_text(path)
-    text, armor = unarmor(text)  # a clear-signed text is read, a signature or a key is not
-    if armor and not text.strip():
-        reason = nothing_but_armor(armor)
-        raise LoadError(reason) if ENCRYPTED in armor else NothingToRead(reason)
+    if "-----BEGIN PGP " in text:  # a clear-signed text is read, a signature or a key is not
+        from engine.ingest.loaders.armor import ENCRYPTED, nothing_but_armor, unarmor
+
+        text, armor = unarmor(text)
+        if armor and not text.strip():
+            reason = nothing_but_armor(armor)
+            raise LoadError(reason) if ENCRYPTED in armor else NothingToRead(reason)
     return _document(path, "text", plain_blocks(text), encoding)
 
 
@@ -275,6 +276,8 @@ def parse_rst(text: str) -> list[Block]:
     Heading levels follow RST's rule: the first adornment style seen is level 1, the next new one
     level 2, and so on. Comments and link targets (``.. _x:``) are dropped.
     """
+    from engine.ingest.loaders.rst_tables import grid_table, list_table, simple_table
+
     lines = raw_lines(text)
     blocks: list[Block] = []
     styles: list[tuple[str, bool]] = []

@@ -28,9 +28,7 @@ from engine.ingest.loaders.common import (
     split_long,
     table_blocks,
 )
-from engine.ingest.loaders.ooxml import open_word
-from engine.ingest.loaders.ooxml_charts import chart_blocks
-from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
+from engine.ingest.loaders.ooxml import has_embedded, open_word
 from engine.ingest.revisions import OCR_OFF_KEY
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
@@ -194,6 +192,8 @@ def _charts(paragraph: Any, document: Any) -> list[list[Block]]:
     related = document.part.related_parts
     out = []
     for chart in paragraph.iter(_CHART):
+        from engine.ingest.loaders.ooxml_charts import chart_blocks  # charts are rare
+
         part = related.get(chart.get(_REL_ID) or "")
         if part is not None and hasattr(part, "blob"):
             out.append(chart_blocks(part.blob))
@@ -305,11 +305,16 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
         pictures = [] if any(b.text.strip() for b in blocks) else _pictures(document)
-        embedded = embedded_files([document.part])
+        embedded = has_embedded([document.part])
     doc = single_page(path, "docx", blocks, title, author)
     if pictures:
         _scanned_pages(doc, pictures, options or LoadOptions())
-    add_embedded(doc, embedded, options or LoadOptions())
+    if embedded:
+        from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
+
+        with library_errors("DOCX"):
+            files = embedded_files([document.part])
+        add_embedded(doc, files, options or LoadOptions())
     return doc
 
 
