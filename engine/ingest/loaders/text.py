@@ -276,8 +276,6 @@ def parse_rst(text: str) -> list[Block]:
     Heading levels follow RST's rule: the first adornment style seen is level 1, the next new one
     level 2, and so on. Comments and link targets (``.. _x:``) are dropped.
     """
-    from engine.ingest.loaders.rst_tables import grid_table, list_table, simple_table
-
     lines = raw_lines(text)
     blocks: list[Block] = []
     styles: list[tuple[str, bool]] = []
@@ -314,8 +312,8 @@ def parse_rst(text: str) -> list[Block]:
         line, stripped = lines[i], lines[i].strip()
         nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
         after = lines[i + 2].strip() if i + 2 < len(lines) else ""
-        if not para and stripped[:1] in ("+", "=") and (
-                found := grid_table(lines, i) or simple_table(lines, i)):
+        if not para and (stripped.startswith(("+-", "+=")) or (  # a grid or simple table's rule
+                stripped[:1] == "=" and " =" in stripped)) and (found := _rst_table(lines, i)):
             flush()
             i = table(found)
             continue
@@ -329,6 +327,8 @@ def parse_rst(text: str) -> list[Block]:
                 option = re.match(r":header-rows:\s*(\d+)", lines[j].strip())
                 header_rows = int(option[1]) if option else header_rows
                 j += 1  # the directive's options
+            from engine.ingest.loaders.rst_tables import list_table
+
             if found := list_table(lines, j, header_rows):
                 i = table(found)
                 continue
@@ -399,6 +399,13 @@ def parse_rst(text: str) -> list[Block]:
         i += 1
     flush()
     return blocks
+
+
+def _rst_table(lines: list[str], start: int) -> tuple[list[list[str]], bool, int] | None:
+    """A grid or simple table starting at line ``start`` (imported here: most RST has none)."""
+    from engine.ingest.loaders.rst_tables import grid_table, simple_table
+
+    return grid_table(lines, start) or simple_table(lines, start)
 
 
 def load_rst(path: Path) -> Document:
