@@ -189,12 +189,11 @@ _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 def _charts(paragraph: Any, document: Any) -> list[list[Block]]:
     """The blocks of each chart shown in ``paragraph`` (:mod:`engine.ingest.loaders.
     ooxml_charts`): its title and its data, after the paragraph's text."""
-    related = document.part.related_parts
     out = []
     for chart in paragraph.iter(_CHART):
         from engine.ingest.loaders.ooxml_charts import chart_blocks  # charts are rare
 
-        part = related.get(chart.get(_REL_ID) or "")
+        part = document.part.related_parts.get(chart.get(_REL_ID) or "")
         if part is not None and hasattr(part, "blob"):
             out.append(chart_blocks(part.blob))
     return out
