@@ -147,11 +147,14 @@ def test_plain_paragraphs_keep_every_word(paragraphs):
 
 def test_asciidoc_tables_by_column_count_with_their_header():
     source = ('[cols="2*",options="header"]\n|===\n|Tank\n|Litres\n|T-2\n|2000\n|===\n\n'
-              "|===\n|Tank |Litres\n\n|T-3\n|1500 when\nfull\n\n|T-4 |900\n|===\n")
+              "|===\n|Tank |Litres\n\n|T-3\n|1500 when\nfull\n\n|T-4 |900\n|===\n\n"
+              "[[header-note]]\nAn anchor names this paragraph.\n\n|===\n|a |b\n|c |d\n|===\n")
     blocks, _ = parse_asciidoc(source)
     assert [(b.kind, b.text) for b in blocks] == [
         ("table", "Tank: T-2; Litres: 2000"),  # cells one per line, two columns by cols
-        ("table", "Tank: T-3; Litres: 1500 when full\nTank: T-4; Litres: 900")]  # implicit
+        ("table", "Tank: T-3; Litres: 1500 when full\nTank: T-4; Litres: 900"),  # implicit
+        ("paragraph", "An anchor names this paragraph."),  # the anchor is not shown ...
+        ("table", "a | b\nc | d")]  # ... nor does "header" in it make the next table's header
 
 
 _word = st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=9)

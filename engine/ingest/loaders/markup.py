@@ -20,7 +20,7 @@ from engine.ingest.loaders.text import flush_lines, read_text
 _ADOC_HEADING = re.compile(r"^(={1,6}|#{1,6})\s+(\S.*?)\s*$")
 _ADOC_ITEM = re.compile(r"^\s*(?:[*\-]+|\.+|\d+\.)\s+\S")
 _ADOC_ATTRIBUTE = re.compile(r"^:!?[\w-]+!?:(?:\s.*)?$")
-_ADOC_BLOCK_LINE = re.compile(r"^\[[^\]]*\]$")  # [source,java], [NOTE], [[anchor]]
+_ADOC_BLOCK_LINE = re.compile(r"^\[\[?[^\]]*\]\]?$")  # [source,java], [NOTE], [[anchor]]
 _ADOC_DELIMITERS = {"----": "code", "....": "code", "```": "code", "____": "quote",
                     "====": "example", "****": "sidebar", "--": "open", "|===": "table"}
 _ADOC_LINK = re.compile(r"\b(?:link:|(?=https?://))(\S+?)\[([^\]]*)\]")
@@ -120,6 +120,7 @@ def parse_asciidoc(text: str) -> tuple[list[Block], str]:
         i += 1
         if not stripped:
             flush_lines(blocks, para, listing)
+            attributes = ""  # a block's attribute lines sit right above it
             continue
         if stripped.startswith("//") or _ADOC_ATTRIBUTE.match(stripped):
             continue
@@ -131,6 +132,7 @@ def parse_asciidoc(text: str) -> tuple[list[Block], str]:
         if stripped.startswith(".") and not stripped.startswith("..") and len(stripped) > 1 \
                 and not stripped[1].isspace():
             continue  # a block title (".Example config")
+        attributes = ""  # text: the attribute lines above were its own
         if heading := _ADOC_HEADING.match(stripped):
             flush_lines(blocks, para, listing)
             level = len(heading[1])
