@@ -998,6 +998,17 @@ def test_markdown_quotes_and_callouts_read_as_their_words():
     ]
 
 
+def test_markdown_footnotes_read_as_notes_where_they_are_defined():
+    blocks = parse_markdown("The quay reopens in May.[^1] Dredging follows.[^works]\n\n"
+                            "[^1]: After the survey of 4 March.\n"
+                            "[^works]: Paid from the [harbour fund](https://x.org/fund),\n"
+                            "    not the town's.\n")
+    assert [b.text for b in blocks] == [
+        "The quay reopens in May. Dredging follows.",
+        "Note 1: After the survey of 4 March.",
+        "Note works: Paid from the harbour fund,\nnot the town's."]
+
+
 def test_an_obsidian_note_reads_as_obsidian_shows_it():
     blocks = parse_markdown("See [[Dredging budget|the budget]] first. ^summary-1\n\n"
                             "![[harbour-map.png|300]]\n\n"

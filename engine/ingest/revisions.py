@@ -49,7 +49,7 @@ READER_REVISIONS: dict[str, int] = {
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables
-    "markdown": 2,  # 2: pipe tables as labelled rows, quotes without ">", Obsidian embeds
+    "markdown": 2,  # 2: pipe tables as labelled rows, quotes, footnotes, Obsidian embeds
     "rst": 2,  # 2: grid, simple and list-table tables as labelled rows
     "latex": 2,  # 2: labelled tables
     "text": 2,  # 2: clear-signed text without its OpenPGP armor; keys, signatures not read

@@ -28,6 +28,10 @@ _WIKI_LINK = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
 _WIKI_EMBED = re.compile(r"!\[\[([^\[\]\n]+)\]\]")
 _PICTURE = re.compile(r"^[^|#\]]+\.(?:png|jpe?g|gif|webp|svg|bmp|tiff?|heic|avif)\b",
                       re.IGNORECASE)
+#: A footnote reference ("...in March.[^1]"): its note is read where it is defined, as
+#: "Note 1: ..." (:data:`FOOTNOTE_DEFINITION`).
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
+FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:[ \t]*(.*)$")
 #: Obsidian's block anchor at a line's end ("... details. ^block-id"), never shown.
 _BLOCK_ID = re.compile(r"[ \t]+\^(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9-]{2,}$")
 _TARGET = r"(?:<[^<>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)"
@@ -51,6 +55,7 @@ def render_markdown_inline(line: str) -> str:
         return line
     text, spans = _protect(_CODE_SPAN, line)
     text = _BLOCK_ID.sub("", text)
+    text = _FOOTNOTE_REF.sub("", text)
     text = _WIKI_EMBED.sub(lambda m: "" if _PICTURE.search(m.group(1)) else f"[[{m.group(1)}]]",
                            text)
     text = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1).split("#")[0] or m.group(1))

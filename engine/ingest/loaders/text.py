@@ -28,6 +28,7 @@ from engine.ingest.loaders.common import (
 from engine.ingest.loaders.encoding import decode_text
 from engine.ingest.loaders.formats import format_for_name
 from engine.ingest.loaders.inline_markup import (
+    FOOTNOTE_DEFINITION,
     LINK_DEFINITION,
     drop_comment,
     render_markdown_inline,
@@ -174,6 +175,9 @@ def parse_markdown(text: str) -> list[Block]:
             title = clean_inline(render_markdown_inline(atx.group(2) or ""))
             if title:
                 blocks.append(Block(title, "heading", len(atx.group(1))))
+        elif not listing and (note := FOOTNOTE_DEFINITION.match(line)):
+            flush()  # a footnote, where GitHub and Obsidian show it: "Note 1: ..."
+            para.append(f"Note {note[1]}: {render_markdown_inline(note[2])}".strip())
         elif not para and not listing and LINK_DEFINITION.match(line):
             pass  # "[label]: url" is never shown; the links that use it read as their text
         elif para and not listing and _SETEXT.match(line):
