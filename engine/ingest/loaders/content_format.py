@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import IO
 
 from engine.ingest.loaders.encoding import looks_binary
 from engine.ingest.loaders.formats import (
@@ -78,7 +79,7 @@ def format_by_signature(path: Path, head: bytes) -> str | None:
     if head.startswith(OLE_MAGIC):
         return _ole_format(path)
     if head.startswith(ZIP_MAGIC):
-        return _zip_format(path)
+        return zip_package_format(path)
     return None
 
 
@@ -100,17 +101,25 @@ def _ole_format(path: Path) -> str | None:
     streams = ole_streams(path)
     if streams is None or "encryptedpackage" in streams:
         return None
+    return ole_format_of(streams)
+
+
+def ole_format_of(streams: set[str]) -> str | None:
+    """doc/xls/ppt/msg by an OLE container's stream paths (as :func:`ole_streams` gives them);
+    None for other containers, Visio drawings included (a drawing's kind is in its name)."""
     for fmt, content in OLE_CONTENT_STREAMS.items():
-        if fmt != "visio" and streams & set(content):  # a drawing's kind is in its name
+        if fmt != "visio" and streams & set(content):
             return fmt
     if any(s.startswith("__substg1.0_") for s in streams):
         return "msg"
     return None
 
 
-def _zip_format(path: Path) -> str | None:
+def zip_package_format(source: Path | IO[bytes]) -> str | None:
+    """docx/xlsx/pptx, odt/ods/odp or epub by a zip package's parts (a file or its bytes in a
+    file object); None for any other zip, or no zip."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             names = set(zf.namelist())
             if "[Content_Types].xml" in names:  # an Office package, not any zip with a word/
                 for part, fmt in _ZIP_PARTS:

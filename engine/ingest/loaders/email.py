@@ -51,7 +51,7 @@ from engine.ingest.loaders.common import (
     read_bytes,
     short_message,
 )
-from engine.ingest.loaders.embedded import load_embedded, safe_name
+from engine.ingest.loaders.embedded import load_embedded, unique_key
 from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
 from engine.ingest.loaders.mime_text import part_text, rebound, superset_words
 from engine.ingest.loaders.tnef import is_tnef
@@ -131,14 +131,7 @@ class _Parts:
 
     def key(self, name: str) -> str:
         """A file-system-safe name, unique within the message (it ends the part's path)."""
-        name = safe_name(os.path.basename(name.replace("\\", "/")) or "attachment")
-        stem, ext = os.path.splitext(name)
-        key, n = name, 1
-        while key.lower() in self._used:
-            n += 1
-            key = f"{stem} ({n}){ext}"
-        self._used.add(key.lower())
-        return key
+        return unique_key(os.path.basename(name.replace("\\", "/")) or "attachment", self._used)
 
     def skip(self, name: str, reason: str, skipped: bool = False) -> None:
         """Record why an attachment is not indexed ("; " separates entries in the metadata);

@@ -7,6 +7,7 @@ takes its path inside the holder ("/mail/inbox.mbox//3//report.pdf"), the path i
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -33,6 +34,19 @@ def safe_name(name: str, limit: int = 120) -> str:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: limit - 21] + dot + ext[:20]) if dot and stem else name[:limit]
     return name
+
+
+def unique_key(name: str, used: set[str]) -> str:
+    """``name`` as a safe file name (:func:`safe_name`) not yet in ``used`` (compared without
+    case; "notes (2).txt" after "notes.txt"), added to it: the end of a part's path."""
+    name = safe_name(name)
+    stem, ext = os.path.splitext(name)
+    key, number = name, 1
+    while key.lower() in used:
+        number += 1
+        key = f"{stem} ({number}){ext}"
+    used.add(key.lower())
+    return key
 
 
 def load_embedded(holder: str, key: str, write: Callable[[Path], None],

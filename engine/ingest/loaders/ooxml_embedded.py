@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from collections.abc import Iterable
 from typing import Any
 
 from engine.ingest.document import Document, LoadError, NothingToRead, Unread
-from engine.ingest.loaders.formats import OLE_CONTENT_STREAMS, PDF_MAGIC
+from engine.ingest.loaders.content_format import ole_format_of, zip_package_format
+from engine.ingest.loaders.formats import PDF_MAGIC, ZIP_MAGIC
 from engine.ingest.loaders.ooxml import OLE_OBJECT, PACKAGE
-
-#: The part of a zip package that says which Office format it is (as content_format's).
-_ZIP_KINDS = (("word/document.xml", ".docx"), ("xl/workbook.xml", ".xlsx"),
-              ("ppt/presentation.xml", ".pptx"))
 
 
 def embedded_files(parts: Iterable[Any]) -> list[tuple[str, bytes]]:
@@ -68,9 +64,9 @@ def ole_object_file(name: str, data: bytes) -> tuple[str, bytes] | None:
             if "contents" in streams:
                 contents = ole.openstream(streams["contents"]).read()
                 return (stem + ".pdf", contents) if PDF_MAGIC in contents[:1024] else None
-            for fmt, content in OLE_CONTENT_STREAMS.items():
-                if fmt in ("doc", "xls", "ppt") and set(streams) & set(content):
-                    return f"{stem}.{fmt}", data
+            fmt = ole_format_of(set(streams))
+            if fmt in ("doc", "xls", "ppt"):
+                return f"{stem}.{fmt}", data
     except Exception:  # olefile raises OSError, OleFileError, struct.error... on junk
         return None
     return None
@@ -97,29 +93,22 @@ def _native(raw: bytes) -> tuple[str, bytes] | None:
 
 
 def _zip_kind(data: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return ".bin"
-    return next((ext for part, ext in _ZIP_KINDS if part in names), ".zip")
+    """The extension an embedded package is read under: its format's, else .zip or .bin."""
+    fmt = zip_package_format(io.BytesIO(data))
+    if fmt in ("docx", "xlsx", "pptx"):
+        return f".{fmt}"
+    return ".zip" if data.startswith(ZIP_MAGIC) else ".bin"
 
 
 def add_embedded(doc: Document, files: list[tuple[str, bytes]], options: Any) -> None:
     """Read each embedded file as a part of ``doc``; one that cannot be read is listed in
     ``doc.unread`` (as an attachment is), and never fails the document."""
     from engine.ingest import loaders
-    from engine.ingest.loaders.embedded import load_embedded, safe_name
+    from engine.ingest.loaders.embedded import load_embedded, unique_key
 
     used: set[str] = set()
     for name, data in files:
-        key = safe_name(name)
-        stem, ext = os.path.splitext(key)
-        number = 1
-        while key.lower() in used:
-            number += 1
-            key = f"{stem} ({number}){ext}"
-        used.add(key.lower())
+        key = unique_key(name, used)
         if not loaders.is_supported_name(key):
             doc.unread.append(Unread(key, loaders.UNSUPPORTED, True))
             continue

@@ -162,7 +162,9 @@ def _odf_walk(element: Any, builder: Builder) -> None:
         elif ns == _TEXT_NS and name == "p":
             builder.paragraph(odf_text(child))
             if getattr(child.ownerDocument, "childobjects", None):  # the package has objects
-                for frame in _descendants(child, (_DRAW_NS, "object")):  # a chart in the text
+                from odf.draw import Object
+
+                for frame in child.getElementsByType(Object):  # a chart in the text
                     builder.extend(_object_blocks(frame))
         elif ns == _TEXT_NS and name == "list":
             _odf_list(child, 0, builder)
@@ -172,14 +174,6 @@ def _odf_walk(element: Any, builder: Builder) -> None:
             builder.extend(_object_blocks(child))
         else:  # sections, frames, text boxes, index bodies: descend
             _odf_walk(child, builder)
-
-
-def _descendants(element: Any, qname: tuple[str, str]) -> Iterator[Any]:
-    for child in _elements(element):
-        if child.qname == qname:
-            yield child
-        else:
-            yield from _descendants(child, qname)
 
 
 _XLINK_NS = "http://www.w3.org/1999/xlink"
