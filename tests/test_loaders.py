@@ -412,6 +412,11 @@ def _form_pdf(path: Path, fields: list[tuple[str, str, str, str]]) -> Path:
         objects.append(f"<< /Type /XObject /Subtype /Form /BBox [0 0 250 20] /Resources << "
                        f"/Font << /F1 5 0 R >> >> /Length {len(shown)} >>\nstream\n{shown}"
                        "\nendstream")
+    return _write_pdf(path, objects)
+
+
+def _write_pdf(path: Path, objects: list[str]) -> Path:
+    """A PDF file of ``objects`` (numbered from 1; the first is the catalog), with its xref."""
     out, offsets = b"%PDF-1.7\n", []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -470,8 +475,51 @@ def test_truncated_and_corrupt_pdf(tmp_path):
     data = _pdf(tmp_path / "whole.pdf").read_bytes()
     (tmp_path / "cut.pdf").write_bytes(data[: len(data) // 2])
     _assert_load_error(tmp_path / "cut.pdf", "truncated PDF")
+    # cut short into a preallocated, zero-filled file: still cut short
+    (tmp_path / "cut-padded.pdf").write_bytes(data[: len(data) // 2] + bytes(40_000))
+    _assert_load_error(tmp_path / "cut-padded.pdf", "truncated PDF")
     (tmp_path / "junk.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
     _assert_load_error(tmp_path / "junk.pdf", "corrupt PDF")
+
+
+def test_a_whole_pdf_padded_after_its_end_marker_is_read(tmp_path):
+    """Some tools save a PDF into a larger zero-filled buffer (pypdf's
+    selenium-pypdf-issue-177.pdf: 20 KB of NUL bytes after %%EOF); it was refused as a
+    truncated download though PDFium reads it whole."""
+    data = _pdf(tmp_path / "whole.pdf", "Berth fees are due in March.").read_bytes()
+    (tmp_path / "padded.pdf").write_bytes(data + bytes(20_000) + b"\n" * 3 + bytes(30_000))
+    assert load(tmp_path / "padded.pdf").pages[0].text == "Berth fees are due in March."
+
+
+def test_pdf_type_set_at_size_one_and_scaled_by_its_matrix(tmp_path):
+    """InDesign and some print drivers set every font at size 1 and scale it with the text
+    matrix (pypdf's selenium-pypdf-issue-177.pdf: 1 pt type drawn at 11 pt). Read at size 1,
+    no heading stood out and kerning between letters read as word spaces ("Fichie r : Do cum e
+    nt"); the drawn size is what counts."""
+    def line(size: int, y: int, shown: str) -> str:
+        return f"BT /F1 1 Tf {size} 0 0 {size} 72 {y} Tm {shown} TJ ET"
+
+    content = " ".join([
+        line(20, 720, "[(Harbour) -20 ( Rules)]"),
+        line(10, 690, "[(Fichier : Do) 30 (cument 1 sans ti) -40 (tre. Each vessel ) 25 (moors)]"),
+        line(10, 678, "[(at its own berth and pays its ) -35 (fees before the end of March.)]"),
+        # a drawing's dimension, turned on its side: its letters have no gap along x to read
+        "BT /F1 1 Tf 0 9 -9 0 400 300 Tm (27 mm) Tj ET",
+        "BT /F1 1 Tf 0 12 -12 0 395 340 Tm (1. Strip the cable) Tj ET",
+    ])
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>",
+               "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               "/Resources << /Font << /F1 5 0 R >> >> >>",
+               f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    blocks = load(_write_pdf(tmp_path / "scaled.pdf", objects)).pages[0].blocks
+    assert [(b.kind, b.text) for b in blocks[:2]] == [
+        ("heading", "Harbour Rules"),
+        ("paragraph", "Fichier : Document 1 sans titre. Each vessel moors at its own berth and "
+                      "pays its fees before the end of March."),
+    ]
+    assert " ".join(b.text for b in blocks[2:]) == "27 mm 1. Strip the cable"
 
 
 def test_image_only_pdf_says_no_extractable_text(tmp_path):
@@ -482,6 +530,18 @@ def test_image_only_pdf_says_no_extractable_text(tmp_path):
     _assert_load_error(path, "no extractable text (scanned or image-only, and OCR is off?)",
                        options=LoadOptions(ocr=False))
     _assert_load_error(path, "no extractable text (OCR found none on 1 image-only page)")
+    # with OCR on, no page needing it and nothing but a running line: no talk of OCR being off
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", "", 12)
+    for _ in range(4):
+        pdf.add_page()
+        pdf.cell(0, 10, "Background")
+    pdf.output(str(tmp_path / "furniture.pdf"))
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path / "furniture.pdf")
+    assert str(caught.value) == "no extractable text"
 
 
 def test_mislabelled_pdf_is_skipped_with_reason(tmp_path):

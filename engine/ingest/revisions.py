@@ -29,7 +29,7 @@ READER_REVISIONS: dict[str, int] = {
     # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened,
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in,
     # the values of a filled form, text typed onto a page, comments
-    "pdf": 3,
+    "pdf": 4,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;

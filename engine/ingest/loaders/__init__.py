@@ -190,8 +190,9 @@ def load(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     if doc.is_empty:
         from engine.ingest.revisions import OCR_OFF_KEY  # revisions imports this package
 
+        ocr_off = not (options or LoadOptions()).ocr
         hint = (" (scanned or image-only, and OCR is off?)"
-                if fmt in ("pdf", "djvu") or OCR_OFF_KEY in doc.metadata else "")
+                if (ocr_off and fmt in ("pdf", "djvu")) or OCR_OFF_KEY in doc.metadata else "")
         raise LoadError(f"no extractable text{hint}")
     return doc
 

@@ -46,6 +46,9 @@ from engine.ingest.revisions import OCR_OFF_KEY
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
 _EOF_WINDOW = 16384
+#: Bytes that may pad a PDF after its ``%%EOF`` marker, and how much of them is looked past.
+_PADDING = b"\0 \t\r\n\f"
+_PADDING_LIMIT = 64 * 1024 * 1024
 _BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u25a0\u25a1\u25e6\u27a2\u2756\u2713\u2751\u2013"
                      r"\u00b7*-]|\d{1,3}[.)])\s")
 #: Word and LibreOffice set list bullets in the Symbol and Wingdings fonts, whose glyphs a PDF's
@@ -96,12 +99,23 @@ class _Line:
 
 def _check_complete(path: Path) -> None:
     """A PDF cut short in transfer has no ``%%EOF`` near its end; PDFium would otherwise rebuild
-    what it can and silently index half a document."""
+    what it can and silently index half a document. Padding after the marker is not the end:
+    some tools save a PDF into a larger zero-filled buffer (pypdf's selenium-pypdf-issue-177.pdf
+    ends in 20 KB of NUL bytes), and a complete PDF followed by padding reads as well as without
+    it, while a download cut short into a preallocated file has no marker before its zeros."""
     with path.open("rb") as fh:
         fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - _EOF_WINDOW))
-        tail = fh.read()
+        size = end = fh.tell()
+        while end > 0 and size - end < _PADDING_LIMIT:  # step back over trailing padding
+            start = max(0, end - _EOF_WINDOW)
+            fh.seek(start)
+            kept = fh.read(end - start).rstrip(_PADDING)
+            end = start + len(kept)
+            if kept:
+                break
+        start = max(0, end - _EOF_WINDOW)
+        fh.seek(start)
+        tail = fh.read(end - start)
     if b"%%EOF" not in tail:
         raise LoadError("truncated PDF (end-of-file marker missing; incomplete download?)")
 
@@ -161,7 +175,7 @@ def _spell_spaces(textpage, first: int, content: str, size: float) -> str:
     by position written in (:data:`SPACE_GAP_EM`)."""
     import pypdfium2.raw as pdfium_c
 
-    if size <= 0 or len(content) < 3:
+    if size <= 0 or len(content) < 3 or not _upright(textpage, first):
         return content
     # the loose box spans the glyph's advance, so "c()" or "1:" shows no gap a tight box would
     box, edges = pdfium_c.FS_RECTF(), []
@@ -179,6 +193,18 @@ def _spell_spaces(textpage, first: int, content: str, size: float) -> str:
     return content
 
 
+def _upright(textpage, char_index: int) -> bool:
+    """Whether the character is set upright, so its line runs left to right across the page.
+    Gaps are measured along x: a line turned on its side (a drawing's dimension "27 mm", a
+    rotated table header) has none, and was cut up into "2 7 m m"."""
+    import pypdfium2.raw as pdfium_c
+
+    matrix = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, char_index, matrix):
+        return True
+    return abs(matrix.b) + abs(matrix.c) <= 0.05 * (abs(matrix.a) + abs(matrix.d))
+
+
 def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
     """(size, baseline, bold) of a line from a few of its visible characters (:data:`_SAMPLES`):
     the size most of them share (on a tie, the one nearest the middle), that character's
@@ -186,13 +212,15 @@ def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
     import pypdfium2.raw as pdfium_c
 
     x, y = ctypes.c_double(), ctypes.c_double()
+    matrix = pdfium_c.FS_MATRIX()
     found: list[tuple[float, float]] = []
     bold = True
     for text_index in text_indexes:
         char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
         if char_index < 0:
             continue
-        size = round(float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index)), 1)
+        size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index))
+        size = round(size * _text_scale(textpage, char_index, matrix), 1)
         baseline = float("nan")
         if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
             baseline = y.value
@@ -206,6 +234,21 @@ def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
     size, baseline = min((f for f in found if counts[f[0]] == top),
                          key=lambda f: abs(found.index(f) - middle))
     return size, baseline, bold
+
+
+def _text_scale(textpage, char_index: int, matrix) -> float:
+    """How much the character's transformation enlarges its font size vertically. PDFium gives
+    a character's size as the ``Tf`` operand, and some producers set every font at size 1 and
+    scale it with the text matrix (InDesign; the "Document 1 sans titre" of pypdf's
+    selenium-pypdf-issue-177.pdf: 1 pt type drawn at 11 pt). Without the scale every line was
+    the same size, no heading was found, and rounding noise between letters read as word
+    spaces ("Fichie r : Do cum e nt")."""
+    import pypdfium2.raw as pdfium_c
+
+    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, char_index, matrix):
+        return 1.0
+    scale = math.hypot(matrix.c, matrix.d)
+    return scale if scale > 0 else 1.0
 
 
 def _is_bold(textpage, char_index: int) -> bool:  # textpage: pypdfium2.PdfTextPage
