@@ -148,3 +148,68 @@ def test_legacy_templates_are_converted_like_legacy_files(plain, tmp_path):
     assert "The budget for the Lisbon office is 42,000 euros." in dot.pages[0].text
     pps = load(made["pps"])
     assert pps.format == "ppt" and "Open the Lisbon office in March" in pps.pages[0].text
+
+
+#: Transitional -> Strict names (ISO/IEC 29500-1 Strict, Annex A), as Office writes them when a
+#: file is saved as "Strict Open XML"; the longer names come first.
+STRICT_NAMES = [
+    ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties",
+     "http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties"),
+    ("http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+     "http://purl.oclc.org/ooxml/officeDocument/extendedProperties"),
+    ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+     "http://purl.oclc.org/ooxml/officeDocument/relationships"),
+    ("http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+     "http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes"),
+    ("http://schemas.openxmlformats.org/drawingml/2006/main",
+     "http://purl.oclc.org/ooxml/drawingml/main"),
+    ("http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+     "http://purl.oclc.org/ooxml/wordprocessingml/main"),
+    ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+     "http://purl.oclc.org/ooxml/spreadsheetml/main"),
+    ("http://schemas.openxmlformats.org/presentationml/2006/main",
+     "http://purl.oclc.org/ooxml/presentationml/main"),
+]
+
+
+def _as_strict(src: Path, dest: Path) -> Path:
+    """A copy of the package ``src`` saved as Strict Open XML: Strict namespaces and
+    relationship types in every part (the content types are the same in both)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename != "[Content_Types].xml":
+                for transitional, strict in STRICT_NAMES:
+                    data = data.replace(transitional.encode(), strict.encode())
+            zout.writestr(info, data)
+    return dest
+
+
+def test_strict_open_xml_documents_read_like_transitional_ones(plain, tmp_path):
+    """Office's "Strict Open XML" files (ISO/IEC 29500 Strict) keep the usual names but use
+    other namespaces: python-docx and python-pptx found no main part (mammoth's
+    strict-format.docx failed as "corrupt DOCX") and openpyxl read a Strict workbook as one
+    without sheets. They read as their Transitional twins do, headings and sheets included."""
+    data = Path(__file__).parent / "data"
+    assert load(data / "mammoth-strict-format.docx").pages[0].text == "Test"
+
+    for kind, want in (("docx", "The budget for the Lisbon office is 42,000 euros."),
+                       ("xlsx", "Office: Lisbon; Budget: 42000"),
+                       ("pptx", "Open the Lisbon office in March")):
+        strict = _as_strict(plain[kind], tmp_path / f"strict.{kind}")
+        assert b"purl.oclc.org" in zipfile.ZipFile(strict).read("_rels/.rels")
+        doc, twin = load(strict), load(plain[kind])
+        assert want in doc.pages[0].text
+        assert [(p.label, [(b.kind, b.text) for b in p.blocks]) for p in doc.pages] == [
+            (p.label, [(b.kind, b.text) for b in p.blocks]) for p in twin.pages]
+
+
+def test_a_package_without_a_main_part_is_still_refused(plain, tmp_path):
+    """Only a Strict package is rewritten; a package whose main-part link is missing fails in
+    one line as before."""
+    from tests.helpers_ooxml import repack
+
+    broken = repack(plain["docx"], tmp_path / "broken.docx", {"_rels/.rels": lambda d: d.replace(
+        b"relationships/officeDocument", b"relationships/somethingElse")})
+    with pytest.raises(LoadError, match="corrupt DOCX"):
+        load(broken)

@@ -28,13 +28,15 @@ READER_REVISIONS: dict[str, int] = {
     # 2: bold subsection headings; running lines stacked 3-4 deep go; 3: names broken at a
     # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened,
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in,
-    # the values of a filled form, text typed onto a page, comments
+    # the values of a filled form, text typed onto a page, comments; 4: type set at size 1 and
+    # scaled by its matrix read at its drawn size, a whole PDF with padding after %%EOF read
     "pdf": 4,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
-    # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data
-    "docx": 5,
+    # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data;
+    # 6: Strict Open XML
+    "docx": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets
     "odt": 4,
@@ -42,10 +44,11 @@ READER_REVISIONS: dict[str, int] = {
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts
     "odp": 4,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
-    # charts' data
-    "pptx": 3,
-    # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments
-    "xlsx": 3,
+    # charts' data; 4: Strict Open XML
+    "pptx": 4,
+    # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments;
+    # 4: Strict Open XML
+    "xlsx": 4,
     "csv": 2,  # 2: labelled tables
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables

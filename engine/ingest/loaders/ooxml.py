@@ -34,6 +34,23 @@ PRESENTATION_MAIN_TYPES = (
 )
 
 
+def _open_package(package_type: Any, path: Path) -> Any:
+    """The package at ``path``; a Strict Open XML one through its Transitional rewrite
+    (:mod:`engine.ingest.loaders.ooxml_strict`), which it is only found out to be when the
+    usual main-part relationship is missing."""
+    package = package_type.open(str(path))
+    try:
+        _ = package.main_document_part
+    except KeyError:
+        from engine.ingest.loaders.ooxml_strict import transitional
+
+        rewritten = transitional(path)
+        if rewritten is None:
+            raise
+        package = package_type.open(rewritten)
+    return package
+
+
 def _main_part(package: Any, types: tuple[str, ...], what: str) -> Any:
     part = package.main_document_part
     if part.content_type not in types:
@@ -49,7 +66,7 @@ def open_word(path: Path) -> Any:
 
     for content_type in WORD_MAIN_TYPES:
         PartFactory.part_type_for.setdefault(content_type, DocumentPart)
-    return _main_part(Package.open(str(path)), WORD_MAIN_TYPES, "Word").document
+    return _main_part(_open_package(Package, path), WORD_MAIN_TYPES, "Word").document
 
 
 def open_presentation(path: Path) -> Any:
@@ -61,7 +78,7 @@ def open_presentation(path: Path) -> Any:
 
     for content_type in PRESENTATION_MAIN_TYPES:
         PartFactory.part_type_for.setdefault(content_type, PresentationPart)
-    return _main_part(Package.open(str(path)), PRESENTATION_MAIN_TYPES,
+    return _main_part(_open_package(Package, path), PRESENTATION_MAIN_TYPES,
                       "PowerPoint").presentation
 
 

@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from engine.ingest.document import Block, Document, LoadError, Page
 from engine.ingest.loaders.common import (
@@ -77,8 +78,17 @@ def load_xlsx(path: Path) -> Document:
     with library_errors("XLSX"), path.open("rb") as handle:
         from openpyxl import load_workbook
 
-        workbook = load_workbook(handle, read_only=True, data_only=True, keep_links=False)
-        comments = sheet_comments(path)
+        source: Any = handle
+        workbook = load_workbook(source, read_only=True, data_only=True, keep_links=False)
+        if not workbook.worksheets:  # how openpyxl reads a Strict Open XML workbook
+            from engine.ingest.loaders.ooxml_strict import transitional
+
+            if (rewritten := transitional(path)) is not None:
+                workbook.close()
+                source = rewritten
+                workbook = load_workbook(source, read_only=True, data_only=True,
+                                         keep_links=False)
+        comments = sheet_comments(path if source is handle else source)
         try:
             pages: list[Page] = []
             skipped: dict[str, int] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.ingest.loaders.common import clean_text
 
@@ -25,9 +25,10 @@ _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 MAX_PER_SHEET = 2000
 
 
-def sheet_comments(path: Path) -> dict[str, list[tuple[str, str]]]:
+def sheet_comments(path: Path | IO[bytes]) -> dict[str, list[tuple[str, str]]]:
     """Sheet name -> (cell, comment text) in the sheet's order of comments; empty when the
-    workbook has none (or its parts cannot be read: the cells are read all the same)."""
+    workbook has none (or its parts cannot be read: the cells are read all the same).
+    ``path`` may be the workbook in memory (a Strict one rewritten, see ooxml_strict)."""
     try:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
