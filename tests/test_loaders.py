@@ -482,6 +482,17 @@ def test_truncated_and_corrupt_pdf(tmp_path):
     _assert_load_error(tmp_path / "junk.pdf", "corrupt PDF")
 
 
+def test_a_pdf_without_pages_read_after_an_encrypted_one_is_not_called_encrypted(tmp_path):
+    """PDFium keeps its last error across documents: the parser process, which reads file
+    after file, reported a PDF without pages (pikepdf's newline-buffer-test.pdf) "password
+    protected" when an encrypted PDF came before it."""
+    _assert_load_error(_pdf(tmp_path / "locked.pdf", password="s3cret"), "encrypted PDF")
+    pageless = _write_pdf(tmp_path / "pageless.pdf", ["<< /Type /Catalog /Pages 2 0 R >>",
+                                                      "<< /Type /Pages /Kids [] /Count 0 >>"])
+    _assert_load_error(pageless, "corrupt PDF: PDFium cannot open it")
+    _assert_load_error(tmp_path / "locked.pdf", "encrypted PDF (password protected)")
+
+
 def test_a_whole_pdf_padded_after_its_end_marker_is_read(tmp_path):
     """Some tools save a PDF into a larger zero-filled buffer (pypdf's
     selenium-pypdf-issue-177.pdf: 20 KB of NUL bytes after %%EOF); it was refused as a

@@ -128,6 +128,16 @@ def _open(path: Path):  # -> pypdfium2.PdfDocument
         return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
+        # PDFium keeps its last error across documents and does not set it for every failure:
+        # a PDF without pages, read after an encrypted one by the same parser process, was
+        # reported "password protected" (pikepdf's newline-buffer-test.pdf). Encryption is
+        # believed only of a file that has an encryption dictionary.
+        if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and not _has_encrypt(
+                path):
+            code = pdfium_c.FPDF_ERR_SUCCESS
+        if code in (None, pdfium_c.FPDF_ERR_SUCCESS):
+            raise LoadError("corrupt PDF: PDFium cannot open it (no pages, or a broken "
+                            "structure)") from exc
         if code == pdfium_c.FPDF_ERR_PASSWORD:
             raise LoadError("encrypted PDF (password protected)") from exc
         if code == pdfium_c.FPDF_ERR_SECURITY:
@@ -135,6 +145,18 @@ def _open(path: Path):  # -> pypdfium2.PdfDocument
         if code == pdfium_c.FPDF_ERR_FORMAT:
             raise LoadError("corrupt PDF: not a valid PDF structure") from exc
         raise LoadError(f"corrupt PDF: {one_line(short_message(exc))}") from exc
+
+
+def _has_encrypt(path: Path) -> bool:
+    """Whether the file names an encryption dictionary (``/Encrypt``, in its trailer or its
+    cross-reference stream's dictionary, both uncompressed). Read only when opening failed."""
+    with path.open("rb") as fh:
+        tail = b""
+        while block := fh.read(1 << 20):
+            if b"/Encrypt" in tail + block:
+                return True
+            tail = block[-16:]
+    return False
 
 
 def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
