@@ -193,6 +193,49 @@ def test_text_pdf_is_not_ocrd(scans, reports):
     assert reports == []
 
 
+def _type3_pdf(path: Path, line: str) -> Path:
+    """A page showing ``line`` in a Type 3 font without a Unicode mapping: each glyph is a
+    procedure (here drawing the letter in Helvetica) named /g1, /g2 ..., as old TeX and some
+    report generators write them; the text layer holds the glyph codes, not the letters."""
+    from tests.test_loaders import _write_pdf
+
+    letters = sorted(set(line))
+    width = {ch: 280 if ch == " " else 720 for ch in letters}
+    procs = [f"{width[ch]} 0 d0" + ("" if ch == " " else f" BT /F1 1000 Tf 0 0 Td ({ch}) Tj ET")
+             for ch in letters]
+    shown = "".join(f"\\{letters.index(ch) + 1:03o}" for ch in line)
+    content = f"BT /T3 24 Tf 40 100 Td ({shown}) Tj ET"
+    names = [f"/g{i + 1}" for i in range(len(letters))]
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 500 200] /Contents 4 0 R "
+        "/Resources << /Font << /T3 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1000 1000] "
+        "/FontMatrix [0.001 0 0 0.001 0 0] /CharProcs << "
+        + " ".join(f"{name} {7 + i} 0 R" for i, name in enumerate(names))
+        + f" >> /Encoding << /Type /Encoding /Differences [1 {' '.join(names)}] >> "
+        f"/FirstChar 1 /LastChar {len(letters)} "
+        f"/Widths [{' '.join(str(width[ch]) for ch in letters)}] "
+        "/Resources << /Font << /F1 6 0 R >> >> >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ] + [f"<< /Length {len(proc)} >>\nstream\n{proc}\nendstream" for proc in procs]
+    return _write_pdf(path, objects)
+
+
+def test_text_in_a_font_without_unicode_mapping_is_read_by_ocr(tmp_path):
+    """A page whose text layer gives glyph codes (control characters) for the letters it
+    shows is read by OCR, not dropped as "no extractable text" (ocrmypdf's
+    type3_font_nomapping.pdf); with OCR off the file says OCR would read it."""
+    path = _type3_pdf(tmp_path / "type3.pdf", "BERTH FEES ARE DUE")
+    doc = load(path)
+    assert doc.loader == "PDF text layer (pypdfium2) + OCR (Tesseract) on 1 of 1 pages"
+    _assert_reads(doc.pages[0].text, "BERTH FEES ARE DUE")
+    with pytest.raises(LoadError, match=r"OCR is off\?"):
+        load(path, options=LoadOptions(ocr=False))
+
+
 def test_ocr_off(scans, reports):
     off = LoadOptions(ocr=False)
     with pytest.raises(LoadError, match=r"^image needs OCR, which is turned off \(setting ocr\)$"):

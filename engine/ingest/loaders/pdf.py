@@ -60,6 +60,11 @@ _SYMBOL_BULLETS = str.maketrans({
     "\uf0a8": "\u25a1", "\uf06f": "\u25a1", "\uf071": "\u2751", "\uf076": "\u2756",
     "\uf0d8": "\u27a2", "\uf0fc": "\u2713", "\uf09f": "\u2022", "\uf0a1": "\u25e6",
 })
+#: What a text layer gives for glyphs of a font without a Unicode mapping (a Type 3 font, a
+#: subset without ToUnicode): control codes, U+FFFD, private-use code points. A page whose text
+#: is mostly these shows text that only OCR can read (ocrmypdf's type3_font_nomapping.pdf
+#: shows "ua" and read "\x19\x12": "no extractable text").
+_UNMAPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 #: A page holding an image whose text layer has fewer non-space characters than this is read by
 #: OCR (a scanner's "Page 3" stamp or footer must not hide the scanned page behind it).
 MIN_TEXT_CHARS = 20
@@ -433,6 +438,8 @@ def _needs_ocr(page, lines: list[_Line]) -> bool:  # page: pypdfium2.PdfPage
     chars = sum(len("".join(ln.text.split())) for ln in lines)
     if chars == 0:
         return True
+    if sum(len(_UNMAPPED.findall(ln.text)) for ln in lines) * 2 > chars:
+        return True  # glyphs without Unicode: the page shows text its text layer does not have
     if chars >= MIN_TEXT_CHARS:
         return False
     images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)
