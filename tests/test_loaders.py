@@ -654,6 +654,56 @@ def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path):
     assert load(tmp_path / "flyer.docx").pages[0].text == "Harbour festival, 12 June"
 
 
+def test_docx_reads_tracked_changes_content_controls_and_fields_as_word_shows_them(tmp_path):
+    """python-docx's paragraph text reads only the runs directly in a paragraph: a contract
+    under review lost its tracked insertions ("The berth fee is  per night"), a filled-in
+    form the answers in its content controls, and fields, smart tags and moved text their
+    words. They read as Word shows them with the changes accepted: deletions and the old
+    place of moved text are left out, in the body, in tables and in comments alike."""
+    import docx
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def runs(*xml: str):  # elements of a paragraph, the namespace declared on each
+        return [parse_xml(x.replace(">", f" {w}>", 1)) for x in xml]
+
+    def run(text: str) -> str:
+        return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+    document = docx.Document()
+    contract = document.add_paragraph("The berth fee is ")
+    for element in runs(
+            '<w:del w:id="1" w:author="Ada"><w:r><w:delText>40 EUR</w:delText></w:r></w:del>',
+            f'<w:ins w:id="2" w:author="Ada">{run("45 EUR")}</w:ins>',
+            run(" per night, payable to "),
+            f'<w:sdt><w:sdtPr><w:alias w:val="Payee"/></w:sdtPr>'
+            f'<w:sdtContent>{run("Harbour Office Ltd")}</w:sdtContent></w:sdt>',
+            f'<w:fldSimple w:instr="DATE">{run(" from 1 May")}</w:fldSimple>',
+            f'<w:moveFrom w:id="3" w:author="Ada">{run(" in cash")}</w:moveFrom>',
+            f'<w:smartTag w:uri="urn:places" w:element="City">{run(" in Lisbon")}</w:smartTag>',
+            f'<w:moveTo w:id="4" w:author="Ada">{run(" in cash")}</w:moveTo>', run(".")):
+        contract._p.append(element)
+    cell = document.add_table(rows=2, cols=1).rows
+    cell[0].cells[0].text = "Vessel"
+    for element in runs(f'<w:ins w:id="5" w:author="Ada">{run("Kittiwake")}</w:ins>'):
+        cell[1].cells[0].paragraphs[0]._p.append(element)
+    comment = document.add_comment(contract.runs[0], text="", author="Bob").paragraphs[0]
+    for element in runs(run("Was 40 EUR"), f'<w:ins w:id="6" w:author="Bob">{run(" in 2025")}'
+                                           "</w:ins>"):
+        comment._p.append(element)
+    document.save(tmp_path / "contract.docx")
+
+    blocks = [(b.kind, b.text) for b in load(tmp_path / "contract.docx").pages[0].blocks]
+    assert blocks == [
+        ("paragraph", "The berth fee is 45 EUR per night, payable to Harbour Office Ltd from "
+                      "1 May in Lisbon in cash."),
+        ("table", "Vessel: Kittiwake"),
+        ("heading", "Comments"),
+        ("paragraph", "Comment: Was 40 EUR in 2025"),
+    ]
+
+
 def test_docx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "report.docx"
     path.write_text("This is plain text pretending to be a Word document.")

@@ -29,13 +29,15 @@ READER_REVISIONS: dict[str, int] = {
     # line end ("R_" / "LIBS_USER") read whole, leader dots in contents and indexes shortened,
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in,
     # the values of a filled form, text typed onto a page, comments; 4: type set at size 1 and
-    # scaled by its matrix read at its drawn size, a whole PDF with padding after %%EOF read
+    # scaled by its matrix read at its drawn size, a whole PDF with padding after %%EOF read,
+    # pages whose text layer is glyph codes (fonts without Unicode) read by OCR
     "pdf": 4,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
     # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data;
-    # 6: Strict Open XML
+    # 6: Strict Open XML; tracked insertions, content controls, fields and moved text in
+    # paragraphs (python-docx's paragraph text skips them)
     "docx": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets
@@ -66,7 +68,7 @@ READER_REVISIONS: dict[str, int] = {
     "mbox": 5,  # as .eml
     "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
     "emlx": 5,  # as .eml
-    "doc": 1,
+    "doc": 2,  # 2: as docx 6 (its conversion keeps tracked changes and content controls)
     "xls": 1,
     "ppt": 1,
     "rtf": 1,

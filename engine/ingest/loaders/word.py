@@ -125,6 +125,40 @@ class Builder:
 # ------------------------------------------------------------------------------------ DOCX
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RUN, _MATH_TEXT = _W + "r", "{http://schemas.openxmlformats.org/officeDocument/2006/math}t"
+#: What holds no text of the paragraph as Word shows it: tracked deletions and the old place
+#: of moved text, property elements, and the fallback copy of alternate content.
+_NOT_SHOWN = frozenset({
+    _W + "del", _W + "moveFrom", _W + "pPr", _W + "rPr", _W + "sdtPr", _W + "sdtEndPr",
+    "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"})
+
+
+def paragraph_text(paragraph: Any) -> str:
+    """The text of a ``w:p`` element as Word shows it, with tracked changes accepted.
+
+    python-docx's ``Paragraph.text`` reads only the runs and hyperlinks directly in the
+    paragraph: a contract with tracked insertions lost them ("The fee is  per night" for
+    "The fee is 45 EUR per night"), and so did text in inline content controls (a filled-in
+    form's answers), fields (``w:fldSimple``), smart tags, custom XML and moved text. Deleted
+    text (``w:del``) and the old place of moved text stay out; equations read as their text.
+    Text boxes and pictures inside runs are not this text (see :func:`_read_items`)."""
+    out: list[str] = []
+    _shown_text(paragraph, out)
+    return "".join(out)
+
+
+def _shown_text(element: Any, out: list[str]) -> None:
+    for child in element.iterchildren():
+        tag = child.tag
+        if tag == _RUN:
+            out.append(child.text or "")  # python-docx's CT_R.text: w:t, tabs, breaks
+        elif tag == _MATH_TEXT:
+            out.append(child.text or "")
+        elif isinstance(tag, str) and tag not in _NOT_SHOWN:
+            _shown_text(child, out)
+
+
 def _docx_items(container: Any, parent: Any) -> Iterator[Any]:
     """Paragraphs and tables of a body/cell element in order, descending into content controls."""
     from docx.oxml.ns import qn
@@ -168,14 +202,15 @@ def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0)
             builder.table(_docx_table(item))
             continue
         kind, level = _docx_level(item)
+        text = paragraph_text(item._p)
         if kind == "heading":
-            builder.heading(item.text, level)
+            builder.heading(text, level)
         elif kind == "code":
-            builder.code(item.text)
+            builder.code(text)
         elif kind == "list":
-            builder.item(level, item.text)
+            builder.item(level, text)
         else:
-            builder.paragraph(item.text)
+            builder.paragraph(text)
         for box in _text_boxes()(item._p, depth=depth):
             _read_items(box, document, builder, depth + 1)
         for chart in _charts(item._p, document):
@@ -218,8 +253,7 @@ def _docx_notes(document: Any) -> list[str]:
             for note in root.iterchildren(qn(tag)):
                 if note.get(qn("w:type")) in _NOTE_FURNITURE:
                     continue
-                out.append(" ".join("".join(t.text or "" for t in p.iter(qn("w:t")))
-                                    for p in note.iter(qn("w:p"))))
+                out.append(" ".join(paragraph_text(p) for p in note.iter(qn("w:p"))))
     return out
 
 
@@ -265,9 +299,9 @@ def _is_code(paragraph: Any, style: Any) -> bool:
 
 
 def _docx_cell_text(cell: Any) -> str:
-    parts = [p.text for p in cell.paragraphs]
+    parts = [paragraph_text(p._p) for p in cell.paragraphs]
     for nested in cell.tables:
-        parts.extend(" | ".join(c.text for c in row.cells) for row in nested.rows)
+        parts.extend(" | ".join(_docx_cell_text(c) for c in row.cells) for row in nested.rows)
     return clean_inline(" ".join(parts))
 
 
@@ -299,7 +333,8 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         builder = Builder()
         _read_items(document.element.body, document, builder)
         builder.notes(_docx_notes(document))
-        builder.comments([c.text for c in document.comments])
+        builder.comments(["\n".join(paragraph_text(p._p) for p in c.paragraphs)
+                          for c in document.comments])
         props = document.core_properties
         title, author = clean_inline(props.title or ""), clean_inline(props.author or "")
         blocks = builder.finish()
