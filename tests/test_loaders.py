@@ -983,6 +983,79 @@ def test_csv_dialects_and_headerless_rows(tmp_path):
     assert load(tmp_path / "numbers.csv").pages[0].text == "1 | 2 | 3\n4 | 5 | 6"
 
 
+def test_csv_separator_hint_line_names_the_delimiter(tmp_path):
+    """Excel reads (and some exporters write) "sep=;" as a CSV file's first line; read as
+    data it was the header of every row ("sep=;: Kittiwake;A1;120; B: 50")."""
+    (tmp_path / "berths.csv").write_bytes(b"sep=;\r\nName;Berth;Fee\r\nKittiwake;A1;120,50\r\n")
+    assert load(tmp_path / "berths.csv").pages[0].text == "Name: Kittiwake; Berth: A1; Fee: 120,50"
+    (tmp_path / "pipes.csv").write_text("SEP=|\nName|Fee\nTern|99\n")
+    assert load(tmp_path / "pipes.csv").pages[0].text == "Name: Tern; Fee: 99"
+
+
+def test_a_title_above_a_table_is_not_its_header(tmp_path):
+    """A sheet's first rows often hold a title, a date or a note and the column names come
+    below them; taken as the header, the title labelled every row and the columns were called
+    B, C, D. The title reads as text and the table starts at its real header, in workbooks,
+    CSV exports and a Word table with a merged title row alike."""
+    import docx
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Q1"
+    for row in (["Harbour berths, first quarter"], [], ["Printed 2025-04-01"],
+                ["Berth", "Vessel", "Fee (EUR)", "Paid"], ["A1", "Kittiwake", 120, "yes"],
+                ["B2", "Puffin", 99, "no"], [], ["Total", None, 219]):
+        sheet.append(row)
+    book.save(tmp_path / "berths.xlsx")
+    want = ["Harbour berths, first quarter", "Printed 2025-04-01",
+            "Berth: A1; Vessel: Kittiwake; Fee (EUR): 120; Paid: yes\n"
+            "Berth: B2; Vessel: Puffin; Fee (EUR): 99; Paid: no\nBerth: Total; Fee (EUR): 219"]
+    blocks = load(tmp_path / "berths.xlsx").pages[0].blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("heading", "Q1"), ("paragraph", want[0]), ("paragraph", want[1]), ("table", want[2])]
+
+    (tmp_path / "statement.csv").write_text(
+        "Account 4471 statement\n\nDate,Payee,Amount\n2025-03-02,Harbour Office,120\n"
+        "2025-03-09,Chandlery,45\n")
+    assert [b.text for b in load(tmp_path / "statement.csv").pages[0].blocks] == [
+        "Account 4471 statement", "Date: 2025-03-02; Payee: Harbour Office; Amount: 120\n"
+                                  "Date: 2025-03-09; Payee: Chandlery; Amount: 45"]
+
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    table.rows[0].cells[0].merge(table.rows[0].cells[2]).text = "Crossing times"
+    for r, values in enumerate((("Route", "Leaves", "Arrives"), ("North", "08:10", "09:05")), 1):
+        for c, value in enumerate(values):
+            table.rows[r].cells[c].text = value
+    document.save(tmp_path / "times.docx")
+    assert [b.text for b in load(tmp_path / "times.docx").pages[0].blocks] == [
+        "Crossing times", "Route: North; Leaves: 08:10; Arrives: 09:05"]
+
+    # a table whose first row is as full as the rest keeps it as its header
+    (tmp_path / "plain.csv").write_text("Route,Leaves\nNorth,08:10\nSouth,09:40\n")
+    assert load(tmp_path / "plain.csv").pages[0].text == (
+        "Route: North; Leaves: 08:10\nRoute: South; Leaves: 09:40")
+
+
+@given(title=st.lists(st.text(alphabet="abcdefgh ", min_size=1, max_size=12).filter(str.strip),
+                      min_size=0, max_size=3),
+       width=st.integers(min_value=3, max_value=6),
+       body=st.integers(min_value=2, max_value=8))
+def test_titled_table_keeps_every_cell_and_finds_the_header(title, width, body):
+    """Whatever title lines stand above a table (one cell each), every one of them is read as
+    text before it, and every body row is labelled by the real header."""
+    from engine.ingest.loaders.common import titled_table
+
+    header = [f"Col{i}" for i in range(width)]
+    rows = [[t.strip()] for t in title] + [header] + [
+        [f"v{r}x{c}" for c in range(width)] for r in range(body)]
+    blocks = titled_table(rows)
+    assert [b.text for b in blocks[:len(title)]] == [" ".join(t.split()) for t in title]
+    lines = "\n".join(b.text for b in blocks[len(title):]).splitlines()
+    assert lines == ["; ".join(f"Col{c}: v{r}x{c}" for c in range(width)) for r in range(body)]
+
+
 def test_code_by_name_and_jsonl(tmp_path):
     (tmp_path / "Makefile").write_text("all:\n\tpython -m build\n")
     doc = load(tmp_path / "Makefile")

@@ -37,21 +37,23 @@ READER_REVISIONS: dict[str, int] = {
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
     # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data;
     # 6: Strict Open XML; tracked insertions, content controls, fields and moved text in
-    # paragraphs (python-docx's paragraph text skips them)
+    # paragraphs (python-docx's paragraph text skips them), a table's title row not its header
     "docx": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
-    # 4: charts and embedded spreadsheets
-    "odt": 4,
-    "ods": 4,  # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments
+    # 4: charts and embedded spreadsheets; 5: a table's title row not its header
+    "odt": 5,
+    # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments; 5: title rows
+    # above a sheet's table read as text, not as its header
+    "ods": 5,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts
     "odp": 4,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
-    # charts' data; 4: Strict Open XML
+    # charts' data; 4: Strict Open XML, a table's title row not its header
     "pptx": 4,
     # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments;
-    # 4: Strict Open XML
+    # 4: Strict Open XML, title rows above a sheet's table read as text, not as its header
     "xlsx": 4,
-    "csv": 2,  # 2: labelled tables
+    "csv": 3,  # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header
     "epub": 2,  # 2: labelled tables
     "html": 2,  # 2: labelled tables
     "markdown": 2,  # 2: pipe tables as labelled rows, quotes, footnotes, Obsidian embeds
@@ -69,7 +71,7 @@ READER_REVISIONS: dict[str, int] = {
     "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
     "emlx": 5,  # as .eml
     "doc": 2,  # 2: as docx 6 (its conversion keeps tracked changes and content controls)
-    "xls": 1,
+    "xls": 2,  # 2: as xlsx 4
     "ppt": 1,
     "rtf": 1,
     "image": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own

@@ -256,6 +256,33 @@ def table_blocks(rows: Sequence[Sequence[str]], *, rows_per_block: int = 25,
     ]
 
 
+#: At most this many rows above a table are read as its title or notes (:func:`titled_table`).
+MAX_PREAMBLE_ROWS = 5
+
+
+def titled_table(rows: Sequence[Sequence[str]]) -> list[Block]:
+    """Blocks of a sheet or a document's table whose first rows may be a title, not a header.
+
+    People put a title ("Harbour berths, first quarter"), a date or a note in the first rows
+    of a sheet, or a merged title row at the top of a Word table, and the column names below
+    it. Taken as the header, the title labelled every row and the columns were called B, C,
+    D ("Harbour berths, first quarter: A1; B: Kittiwake; C: 120"). Rows above the table that
+    fill at most half as many cells as its rows usually do (blank rows included) are read as
+    paragraphs, and the table starts at the first row that fills more.
+    """
+    rows = [[clean_inline(c) for c in r] for r in rows]
+    filled = [sum(1 for c in r if c) for r in rows]
+    counts = sorted(n for n in filled if n)
+    if len(counts) < 3:
+        return table_blocks(rows)
+    usual = counts[len(counts) // 2]
+    start = next((i for i, n in enumerate(filled[:MAX_PREAMBLE_ROWS + 1]) if 2 * n > usual), 0)
+    if sum(1 for n in filled[start:] if n) < 2:
+        start = 0
+    lines = [" ".join(c for c in row if c) for row in rows[:start]]
+    return [Block(line) for line in lines if line] + table_blocks(rows[start:])
+
+
 def list_block(items: Iterable[tuple[int, str]]) -> Block | None:
     """One list block from ``(depth, text)`` items, rendered ``"- item"`` with two-space nesting."""
     lines = [f"{'  ' * depth}- {clean_inline(text)}" for depth, text in items if text.strip()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from engine.ingest.loaders.common import (
     format_value,
     library_errors,
     read_bytes,
-    table_blocks,
+    titled_table,
 )
 from engine.ingest.loaders.encoding import decode_text
 from engine.ingest.loaders.xlsx_comments import sheet_comments
@@ -60,7 +61,7 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
     if not rows:
         return []
     heading = [Block(name, "heading", 1)] if name else []
-    return heading + table_blocks(rows)
+    return heading + titled_table(rows)
 
 
 # ------------------------------------------------------------------------------------ XLSX
@@ -122,6 +123,16 @@ def load_xlsx(path: Path) -> Document:
 # ------------------------------------------------------------------------------------- CSV
 
 
+#: The first line Excel reads (and some exporters write) to name a CSV file's delimiter:
+#: "sep=;". Read as data, it became the header of every row ("sep=;: Kittiwake;A1;120").
+_SEPARATOR_HINT = re.compile(r"sep=([^\r\n])[ \t]*(?:\r\n|\r|\n)", re.IGNORECASE)
+
+
+def _hinted(delimiter: str) -> type[csv.Dialect]:
+    """The Excel dialect with ``delimiter``."""
+    return type("Hinted", (csv.excel,), {"delimiter": delimiter})
+
+
 def _dialect(sample: str, tsv: bool) -> type[csv.Dialect] | csv.Dialect:
     if tsv:
         return csv.excel_tab
@@ -134,7 +145,12 @@ def _dialect(sample: str, tsv: bool) -> type[csv.Dialect] | csv.Dialect:
 def load_csv(path: Path) -> Document:
     """CSV/TSV -> one page; delimiter sniffed (``,`` ``;`` tab ``|``), encoding detected."""
     text, encoding = decode_text(read_bytes(path))
-    dialect = _dialect(text[:65536], path.suffix.lower() == ".tsv")
+    dialect: type[csv.Dialect] | csv.Dialect
+    if hint := _SEPARATOR_HINT.match(text):  # Excel's "sep=;" first line
+        text = text[hint.end():]
+        dialect = _hinted(hint.group(1))
+    else:
+        dialect = _dialect(text[:65536], path.suffix.lower() == ".tsv")
     try:
         reader = csv.reader(io.StringIO(text, newline=""), dialect)
         rows, left_out = take_rows(

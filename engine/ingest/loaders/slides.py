@@ -26,7 +26,7 @@ from engine.ingest.loaders.common import (
     library_errors,
     list_block,
     paragraph_blocks,
-    table_blocks,
+    titled_table,
 )
 from engine.ingest.loaders.ooxml import has_embedded, open_presentation
 
@@ -67,7 +67,7 @@ def _shape_blocks(shape: Any) -> list[Block]:
         return [Block(clean_text("\n".join(text for _, text in paragraphs)))]
     if getattr(shape, "has_table", False) and shape.has_table:
         rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
-        return table_blocks(rows)
+        return titled_table(rows)
     if getattr(shape, "has_chart", False) and shape.has_chart:
         from engine.ingest.loaders.ooxml_charts import chart_blocks  # charts are rare
 

@@ -26,7 +26,7 @@ from engine.ingest.loaders.common import (
     library_errors,
     list_block,
     split_long,
-    table_blocks,
+    titled_table,
 )
 from engine.ingest.loaders.ooxml import has_embedded, open_word
 from engine.ingest.revisions import OCR_OFF_KEY
@@ -92,7 +92,7 @@ class Builder:
 
     def table(self, rows: list[list[str]]) -> None:
         self._flush()
-        self.blocks.extend(table_blocks(rows))
+        self.blocks.extend(titled_table(rows))
 
     def extend(self, blocks: list[Block]) -> None:
         """Blocks read elsewhere (a chart's title and data table)."""
