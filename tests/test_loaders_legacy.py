@@ -537,7 +537,7 @@ def test_utf32_with_bom_round_trips(text, encoding):
 def test_footnotes_follow_the_body_as_notes(tmp_path):
     """A footnote is not read where its mark is (it would cut the sentence in two) but after
     the body, under "Notes": in an RTF (read through its DOCX conversion), and in the ODT and
-    DOCX LibreOffice makes of it."""
+    DOCX LibreOffice makes of it. "Notes" is not the document's title."""
     rtf = tmp_path / "mooring.rtf"
     rtf.write_text(r"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\f0 The mooring chains are replaced "
                    r"every ten years.{\super\chftn}{\footnote\pard\plain{\super\chftn} "
@@ -553,7 +553,10 @@ def test_footnotes_follow_the_body_as_notes(tmp_path):
                 ("paragraph",
                  "Note 1: Replacement dates are kept in the harbour ledger, volume 7.")]
     for path in (rtf, *converted):
-        assert [(b.kind, b.text) for b in load(path).pages[0].blocks] == expected, path.name
+        doc = load(path)
+        assert [(b.kind, b.text) for b in doc.pages[0].blocks] == expected, path.name
+        # the added section is no title: a document without headings was titled "Notes"
+        assert doc.title is None, path.name
 
 
 @needs_soffice

@@ -300,7 +300,8 @@ def load_odt(path: Path) -> Document:
         builder.notes(_odf_notes(body))
         builder.comments(_odf_comments(body))
         title, author = _meta(document)
-    return single_page(path, "odt", builder.finish(), title, author)
+    blocks = builder.finish()
+    return single_page(path, "odt", blocks, title or builder.body_title() or "", author)
 
 
 # ------------------------------------------------------------------------------------- ODS

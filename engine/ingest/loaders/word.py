@@ -54,6 +54,7 @@ class Builder:
         self.blocks: list[Block] = []
         self._items: list[tuple[int, str]] = []
         self._code: list[str] = []
+        self._body_end: int | None = None  # blocks before the notes and comments
 
     def _flush(self) -> None:
         """End the list or code listing being collected (the next block is something else)."""
@@ -113,6 +114,9 @@ class Builder:
 
     def _after_body(self, title: str, paragraphs: list[str]) -> None:
         if paragraphs:
+            if self._body_end is None:
+                self._flush()
+                self._body_end = len(self.blocks)
             self.heading(title, 1)
             for text in paragraphs:
                 self.paragraph(text)
@@ -120,6 +124,11 @@ class Builder:
     def finish(self) -> list[Block]:
         self._flush()
         return self.blocks
+
+    def body_title(self) -> str | None:
+        """The document's first heading: not "Notes" or "Comments", the sections added after
+        the body (a document without headings but with footnotes was titled "Notes")."""
+        return first_heading(self.blocks[:self._body_end])
 
 
 # ------------------------------------------------------------------------------------ DOCX
@@ -340,7 +349,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         blocks = builder.finish()
         pictures = [] if any(b.text.strip() for b in blocks) else _pictures(document)
         embedded = has_embedded([document.part])
-    doc = single_page(path, "docx", blocks, title, author)
+    doc = single_page(path, "docx", blocks, title or builder.body_title() or "", author)
     if pictures:
         _scanned_pages(doc, pictures, options or LoadOptions())
     if embedded:
@@ -401,11 +410,12 @@ def _scanned_pages(doc: Document, pictures: list[tuple[str, bytes]],
 
 
 def single_page(path: Path, fmt: str, blocks: list[Block], title: str, author: str) -> Document:
-    """Word-processor files have no reliable page breaks: one page, title from metadata."""
+    """Word-processor files have no reliable page breaks: one page, titled ``title`` (from
+    metadata, else the body's first heading: :meth:`Builder.body_title`)."""
     return Document(
         path=str(path),
         format=fmt,
         pages=[Page(number=1, blocks=blocks)],
-        title=title or first_heading(blocks),
+        title=title or None,
         metadata={"author": author} if author else {},
     )
