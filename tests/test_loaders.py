@@ -93,7 +93,7 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "odp", "zip", "tar", "subtitles", "mhtml", "latex",
                      "fodt", "fods", "fodp", "odg", "visio",  # test_loaders_drawings_flat
                      "djvu",  # test_loaders_djvu
-                     "abw", "sxw",  # test_loaders_drawings_flat (files in tests/data)
+                     "abw", "sxw", "wordperfect",  # test_loaders_drawings_flat (tests/data)
                      "svg",  # test_loaders_svg
                      "calendar", "vcard",  # test_loaders_calendar
                      "notebook",  # test_loaders_notebook

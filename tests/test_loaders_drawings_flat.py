@@ -282,3 +282,27 @@ def test_mislabelled_older_word_processor_files_are_refused(flat, tmp_path):
     not_abw = tmp_path / "notes.abw"
     not_abw.write_text("<?xml version='1.0'?><html><body>hello</body></html>")
     assert skip_reason(not_abw) == "not an AbiWord document (no <abiword> root; mislabelled?)"
+
+
+def test_wordperfect_documents_are_read_through_libreoffice(tmp_path):
+    """Real WordPerfect files from wp2latex's examples (GPL-2, Jaroslav Fojtik; Debian's
+    wp2latex package): a WordPerfect 5.1 document and a 4.2 one (no header, told by its
+    content), read under any of WordPerfect's names; encrypted files (5.x/Mac 3.5 with an
+    encryption key in their header, 4.2 by its FE FF 61 61 start) fail in one line instead
+    of as a conversion LibreOffice cannot do."""
+    for name, suffix in (("texchars", ".wpd"), ("texchars", ".wp"), ("torture4", ".wp5")):
+        path = shutil.copyfile(DATA / f"wp2latex-{name}.wp", tmp_path / f"{name}{suffix}")
+        assert detect_format(path) == "wordperfect" and skip_reason(path) is None
+        doc = load(path)
+        assert doc.format == "wordperfect" and doc.loader.endswith("(converted to DOCX)")
+        text = " ".join(p.text for p in doc.pages)
+        want = {"texchars": "This is an example how to use WordPerfect as WYSIWIG editor for "
+                            "LaTeX.",
+                "torture4": "Testing headers and footers and tab settings"}[name]
+        assert want in text
+    for name in ("crypt3", "crypt4"):
+        path = shutil.copyfile(DATA / f"wp2latex-{name}.wp", tmp_path / f"{name}.wpd")
+        assert skip_reason(path) == "encrypted WordPerfect document (password protected)"
+        with pytest.raises(LoadError, match=r"^encrypted WordPerfect document"):
+            load(path)
+

@@ -98,6 +98,7 @@ READER_REVISIONS: dict[str, int] = {
     "calendar": 1,
     "vcard": 1,
     "abw": 1,
+    "wordperfect": 1,
     "sxw": 1,
 }
 

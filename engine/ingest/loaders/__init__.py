@@ -108,6 +108,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "load_calendar"),
     "vcard": ("calendar", "load_vcard"),
     "abw": ("legacy", "load_legacy"),
+    "wordperfect": ("legacy", "load_legacy"),
     "sxw": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
@@ -347,6 +348,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or b"<abiword" in head):
             return None, "not an AbiWord document (no <abiword> root; mislabelled?)"
         return fmt, None
+    if fmt == "wordperfect":
+        return _check_wordperfect(head)
     if fmt == "emlx":  # its length in bytes on the first line, then the message
         if not head.split(b"\n", 1)[0].strip().isdigit() or looks_binary(head):
             return None, "not an Apple Mail message (no byte count on its first line)"
@@ -392,6 +395,18 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "binary file (not text)"
         return _check_markers(fmt, head)
     return _check_containers(path, fmt, name, head)
+
+
+def _check_wordperfect(head: bytes) -> tuple[str | None, str | None]:
+    """WordPerfect 5.0 and later start with ``\\xffWPC`` and a header whose encryption key
+    (bytes 12-13) is zero unless the file has a password; an encrypted 4.2 file starts with
+    ``\\xfe\\xff\\x61\\x61``, a plain 4.2 file with its text (LibreOffice tells it by content).
+    LibreOffice cannot open an encrypted one ("source file could not be loaded")."""
+    encrypted = ((head.startswith(b"\xffWPC") and head[12:14] != b"\0\0")
+                 or head.startswith(b"\xfe\xff\x61\x61"))
+    if encrypted:
+        return None, "encrypted WordPerfect document (password protected)"
+    return "wordperfect", None
 
 
 def _check_markers(fmt: str, head: bytes) -> tuple[str | None, str | None]:

@@ -158,7 +158,13 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".vsdm": "visio",
     ".vstx": "visio",
     ".vstm": "visio",
-    # older word processors' files: AbiWord, OpenOffice.org 1 / StarOffice 6-7 Writer
+    # older word processors' files: AbiWord, OpenOffice.org 1 / StarOffice 6-7 Writer,
+    # WordPerfect (4.2 to X9, DOS, Windows and Mac)
+    ".wpd": "wordperfect",
+    ".wp": "wordperfect",
+    ".wp5": "wordperfect",
+    ".wp6": "wordperfect",
+    ".wpt": "wordperfect",
     ".abw": "abw",
     ".zabw": "abw",
     ".sxw": "sxw",
@@ -363,6 +369,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "vcard": "vCard (.vcf)",
     "svg": "SVG drawing",
     "abw": "AbiWord document",
+    "wordperfect": "WordPerfect document",
     "sxw": "OpenOffice.org 1 text (.sxw)",
 }
 
@@ -373,7 +380,7 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 #: drawing becomes a PDF, a page per drawing page, read by its text layer.
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
-                                "abw": "docx", "sxw": "docx"}
+                                "abw": "docx", "sxw": "docx", "wordperfect": "docx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).
@@ -426,6 +433,7 @@ LOADER_NAMES: dict[str, str] = {
     "vcard": "vCard reader",
     "svg": "SVG text (lxml)",
     "abw": "LibreOffice (converted to DOCX)",
+    "wordperfect": "LibreOffice (converted to DOCX)",
     "sxw": "LibreOffice (converted to DOCX)",
 }
 

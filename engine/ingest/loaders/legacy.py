@@ -1,7 +1,8 @@
 """Files LibreOffice reads and Satchel's own loaders do not, read by converting them with it:
 legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
 OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files of older word
-processors: AbiWord (.abw) and OpenOffice.org 1 / StarOffice Writer (.sxw).
+processors: AbiWord (.abw), OpenOffice.org 1 / StarOffice Writer (.sxw) and WordPerfect (.wpd,
+4.2 to X9, via libwpd).
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -79,6 +80,7 @@ PACKAGES: dict[str, str] = {
     "odg": "libreoffice-draw-nogui",
     "visio": "libreoffice-draw-nogui",
     "abw": "libreoffice-writer-nogui",
+    "wordperfect": "libreoffice-writer-nogui",
     "sxw": "libreoffice-writer-nogui",
 }
 
@@ -180,7 +182,8 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
         raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
     # the formats named after one of several suffixes keep the file's own: LibreOffice tells
     # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
-    ext = path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw") else fmt
+    ext = (path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw", "wordperfect")
+           else fmt)
     if fmt in OLE_CONTENT_STREAMS:
         _check_ole(path, fmt)
     soffice = find_soffice()
