@@ -100,6 +100,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "visio": ("legacy", "load_legacy"),
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
+    "fb2": ("fictionbook", "load_fb2"),
     "notebook": ("notebook", "load_notebook"),
     "asciidoc": ("markup", "load_asciidoc"),
     "bibtex": ("bibtex", "load_bibtex"),
@@ -343,6 +344,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or (b"<svg" in head and
                                                           not looks_binary(head))):
             return None, "not an SVG drawing (no <svg> element; mislabelled?)"
+        return fmt, None
+    if fmt == "fb2":
+        if b"<FictionBook" not in head or looks_binary(head):
+            return None, "not a FictionBook e-book (no <FictionBook> root; mislabelled?)"
         return fmt, None
     if fmt == "abw":  # XML, or gzip-compressed XML (.zabw)
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or b"<abiword" in head):
