@@ -151,6 +151,22 @@ def test_paged_formats_keep_their_pages_and_labels():
     assert [p.label for p in sheets.pages] == ["Inventory", "Vessels"]
 
 
+def test_an_epub_that_lacks_files_its_manifest_lists_is_read(tmp_path):
+    """Books list files they do not hold (Debian's debmake-doc EPUBs list a logo the build
+    left out) and ebooklib refused the whole book ("There is no item named ... in the
+    archive"). Its chapters are read; a missing chapter is an empty one."""
+    from tests.helpers_ooxml import repack
+
+    missing = ('<item href="images/logo%20big.png" id="logo" media-type="image/png"/>'
+               '<item href="lost.xhtml" id="lost" media-type="application/xhtml+xml"/>')
+    book = repack(CORPUS_DIR / "history_of_halcyon_reach.epub", tmp_path / "book.epub", {
+        "EPUB/content.opf": lambda d: d.replace(b"</manifest>", missing.encode() + b"</manifest>")
+        .replace(b"</spine>", b'<itemref idref="lost"/></spine>')})
+    doc = load(book)
+    assert [p.label for p in doc.pages] == ["Founding", "The Great Storm", "The Aurora Wing"]
+    assert doc.pages[0].text == _load_corpus("history_of_halcyon_reach.epub").pages[0].text
+
+
 def test_headings_are_detected_with_levels():
     assert _headings(_load_corpus("field_safety_handbook.docx"))[:4] == [
         (1, "Field Safety Handbook"),

@@ -54,7 +54,7 @@ READER_REVISIONS: dict[str, int] = {
     # 4: Strict Open XML, title rows above a sheet's table read as text, not as its header
     "xlsx": 4,
     "csv": 3,  # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header
-    "epub": 2,  # 2: labelled tables
+    "epub": 3,  # 2: labelled tables; 3: books lacking files their manifest lists
     "html": 2,  # 2: labelled tables
     "markdown": 2,  # 2: pipe tables as labelled rows, quotes, footnotes, Obsidian embeds
     "rst": 2,  # 2: grid, simple and list-table tables as labelled rows
