@@ -1000,6 +1000,27 @@ def test_csv_dialects_and_headerless_rows(tmp_path):
     assert load(tmp_path / "numbers.csv").pages[0].text == "1 | 2 | 3\n4 | 5 | 6"
 
 
+def test_a_workbook_whose_sheet_claims_a_smaller_range_is_read_whole(tmp_path):
+    """Read-only openpyxl reads only the range a sheet's <dimension> claims, and some writers
+    (R's writexl, behind readxl's datasets.xlsx) put "A1" there: 4 of 5,000 cells were read."""
+    import re
+
+    import openpyxl
+
+    from tests.helpers_ooxml import repack
+
+    book = openpyxl.Workbook()
+    for row in (["Vessel", "Berth"], ["Kittiwake", "A1"], ["Puffin", "B2"]):
+        book.active.append(row)
+    book.save(tmp_path / "full.xlsx")
+    claimed = repack(tmp_path / "full.xlsx", tmp_path / "claimed.xlsx", {
+        "xl/worksheets/sheet1.xml": lambda d: re.sub(rb'<dimension ref="[^"]*"/>',
+                                                     b'<dimension ref="A1"/>', d)})
+    assert b'<dimension ref="A1"/>' in zipfile.ZipFile(claimed).read("xl/worksheets/sheet1.xml")
+    assert load(claimed).pages[0].text == load(tmp_path / "full.xlsx").pages[0].text == (
+        "Sheet\n\nVessel: Kittiwake; Berth: A1\nVessel: Puffin; Berth: B2")
+
+
 def test_csv_separator_hint_line_names_the_delimiter(tmp_path):
     """Excel reads (and some exporters write) "sep=;" as a CSV file's first line; read as
     data it was the header of every row ("sep=;: Kittiwake;A1;120; B: 50")."""

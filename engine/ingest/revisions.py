@@ -51,7 +51,8 @@ READER_REVISIONS: dict[str, int] = {
     # charts' data; 4: Strict Open XML, a table's title row not its header
     "pptx": 4,
     # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments;
-    # 4: Strict Open XML, title rows above a sheet's table read as text, not as its header
+    # 4: Strict Open XML, title rows above a sheet's table read as text, not as its header,
+    # sheets whose <dimension> claims less than they hold read whole
     "xlsx": 4,
     "csv": 3,  # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header
     "epub": 3,  # 2: labelled tables; 3: books lacking files their manifest lists

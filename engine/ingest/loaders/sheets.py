@@ -95,6 +95,10 @@ def load_xlsx(path: Path) -> Document:
             skipped: dict[str, int] = {}
             budget = MAX_ROWS_TOTAL
             for number, sheet in enumerate(workbook.worksheets, start=1):
+                if hasattr(sheet, "reset_dimensions"):  # not a chart sheet
+                    # read-only mode reads only the range the sheet's <dimension> claims, and
+                    # writers put "A1" there (readxl's datasets.xlsx: 4 of 5,000 cells read)
+                    sheet.reset_dimensions()
                 values = (
                     [format_value(v) for v in row] for row in sheet.iter_rows(values_only=True)
                 )
