@@ -175,6 +175,28 @@ def test_an_indented_content_xml_is_read(tmp_path):
         ("paragraph", "A control file consists of one or more stanzas of fields.")]
 
 
+def test_an_odf_file_that_lacks_parts_its_manifest_lists_is_read(tmp_path):
+    """live-manual's ODT files, as Debian ships them, list a thumbnail their archive lacks;
+    odfpy refused each whole ("There is no item named 'Thumbnails/thumbnail.png' in the
+    archive"). Such a file reads as it would with the parts present."""
+    from tests.helpers_ooxml import repack
+
+    source = CORPUS_DIR / "council_minutes_2025-06-02.odt"
+    entries = ('<manifest:file-entry manifest:full-path="Thumbnails/thumbnail.png" '
+               'manifest:media-type="image/png"/><manifest:file-entry '
+               'manifest:full-path="Pictures/harbour.png" manifest:media-type="image/png"/>')
+    with zipfile.ZipFile(source) as original:
+        kept = [n for n in original.namelist() if not n.startswith(("Thumbnails/", "Pictures/"))]
+    end = b"</manifest:manifest>"
+    lacking = repack(source, tmp_path / "minutes.odt", {
+        "META-INF/manifest.xml": lambda d: d.replace(end, entries.encode() + end)})
+    with zipfile.ZipFile(lacking) as package:
+        assert "Thumbnails/thumbnail.png" not in package.namelist()
+        assert set(kept) <= set(package.namelist())
+    want = load(source)
+    assert [p.text for p in load(lacking).pages] == [p.text for p in want.pages]
+
+
 def test_ods_mislabelled_and_damaged_files_get_one_line_reasons(tmp_path, converted):
     odp_as_ods = tmp_path / "budget.ods"
     shutil.copy(converted / "onboarding_2025.odp", odp_as_ods)

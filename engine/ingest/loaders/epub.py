@@ -9,14 +9,10 @@ Chapter HTML is parsed by the same helper as HTML files.
 
 from __future__ import annotations
 
-import io
-import posixpath
 import warnings
-import zipfile
 from pathlib import Path
 from posixpath import normpath
 from typing import Any
-from urllib.parse import unquote
 
 from engine.ingest.document import Document, Page
 from engine.ingest.loaders.common import clean_inline, library_errors
@@ -38,47 +34,6 @@ def _toc_titles(toc: Any, out: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _with_missing_items(path: Path) -> io.BytesIO | None:
-    """The book at ``path`` with an empty file for each manifest item its archive lacks, in
-    memory; None when nothing is missing (or the book cannot be read this far).
-
-    Books in the wild list files they do not hold (debmake-doc's EPUBs, as Debian ships them,
-    list a logo the build left out), and ebooklib then refuses the whole book. A missing
-    picture or font holds no text; a missing chapter is read as the empty chapter it is."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        with zipfile.ZipFile(path) as book:
-            names = set(book.namelist())
-            container = etree.fromstring(book.read("META-INF/container.xml"), parser)
-            opf = next((r.get("full-path") for r in container.iter() if
-                        isinstance(r.tag, str) and r.tag.endswith("rootfile")), None)
-            if not opf or opf not in names:
-                return None
-            package = etree.fromstring(book.read(opf), parser)
-            folder = posixpath.dirname(opf)
-            missing = sorted({
-                normpath(posixpath.join(folder, unquote(item.get("href") or "")))
-                for item in package.iter() if isinstance(item, etree._Element)
-                and isinstance(item.tag, str) and item.tag.endswith("}item")
-                and item.get("href") and "://" not in item.get("href", "")} - names)
-            if not missing:
-                return None
-            out = io.BytesIO()
-            with zipfile.ZipFile(out, "w") as repaired:
-                for info in book.infolist():
-                    data = book.read(info)
-                    info.compress_type = zipfile.ZIP_STORED  # read once, from memory
-                    repaired.writestr(info, data)
-                for name in missing:
-                    repaired.writestr(name, b"")
-    except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError):
-        return None
-    out.seek(0)
-    return out
-
-
 def _metadata(book: Any, name: str) -> str:
     values = book.get_metadata("DC", name)
     return clean_inline(str(values[0][0])) if values and values[0][0] else ""
@@ -94,8 +49,10 @@ def load_epub(path: Path) -> Document:
             warnings.simplefilter("ignore")
             try:
                 book = epub.read_epub(str(path), options={"ignore_ncx": True})
-            except KeyError:  # ebooklib: "There is no item named ... in the archive"
-                repaired = _with_missing_items(path)
+            except KeyError as exc:  # a part the manifest lists and the archive lacks
+                from engine.ingest.loaders.zip_copy import MISSING_PART, with_listed_parts
+
+                repaired = with_listed_parts(path, "epub") if MISSING_PART in str(exc) else None
                 if repaired is None:
                     raise
                 book = epub.read_epub(repaired, options={"ignore_ncx": True})

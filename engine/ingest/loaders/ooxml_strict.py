@@ -49,19 +49,15 @@ def is_strict(package: zipfile.ZipFile) -> bool:
 def transitional(path: Path) -> io.BytesIO | None:
     """The package at ``path`` with Strict names made Transitional, in memory; None when it is
     not a Strict package (or not a readable zip: the reader's own error then stands)."""
+    from engine.ingest.loaders.zip_copy import copy_zip
+
+    def rewrite(name: str, data: bytes) -> bytes:
+        if name.lower().endswith((".xml", ".rels", ".vml")):
+            return _STRICT_NAME.sub(_transitional_name, data)
+        return data
+
     try:
         with zipfile.ZipFile(path) as package:
-            if not is_strict(package):
-                return None
-            out = io.BytesIO()
-            with zipfile.ZipFile(out, "w") as rewritten:
-                for info in package.infolist():
-                    data = package.read(info)
-                    if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-                        data = _STRICT_NAME.sub(_transitional_name, data)
-                    info.compress_type = zipfile.ZIP_STORED  # read once, from memory
-                    rewritten.writestr(info, data)
+            return copy_zip(package, edit=rewrite) if is_strict(package) else None
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
         return None
-    out.seek(0)
-    return out

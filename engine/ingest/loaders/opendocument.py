@@ -288,12 +288,27 @@ def _odf_comments(body: Any) -> list[str]:
             for note in body.getElementsByType(office.Annotation)]
 
 
+def _load_package(path: Path) -> Any:
+    """odfpy's document of ``path``; one whose manifest lists a picture or thumbnail the
+    archive lacks (live-manual's ODT files, as Debian ships them) is read from a repaired copy
+    (:mod:`engine.ingest.loaders.zip_copy`): odfpy refused it whole."""
+    from odf.opendocument import load
+
+    try:
+        return load(str(path))
+    except KeyError as exc:
+        from engine.ingest.loaders.zip_copy import MISSING_PART, with_listed_parts
+
+        repaired = with_listed_parts(path, "odf") if MISSING_PART in str(exc) else None
+        if repaired is None:
+            raise
+        return load(repaired)
+
+
 def load_odt(path: Path) -> Document:
     """ODT -> one page: text:h headings with their outline level, lists, tables, paragraphs."""
     with library_errors("ODT"):
-        from odf.opendocument import load
-
-        document = load(str(path))
+        document = _load_package(path)
         builder = Builder()
         body = _body(document, "text", "odt")
         _odf_walk(body, builder)
@@ -311,9 +326,7 @@ def load_ods(path: Path) -> Document:
     """ODS -> one page per sheet (label = sheet name), rows with their column headers, then
     the comments on its cells."""
     with library_errors("ODS"):
-        from odf.opendocument import load
-
-        document = load(str(path))
+        document = _load_package(path)
         pages: list[Page] = []
         skipped: dict[str, int] = {}
         budget = MAX_ROWS_TOTAL
@@ -402,9 +415,7 @@ def _slide_page(number: int, slide: Any) -> Page:
 def load_odp(path: Path) -> Document:
     """ODP -> one page per slide (hidden slides included: they keep the deck's numbering)."""
     with library_errors("ODP"):
-        from odf.opendocument import load
-
-        document = load(str(path))
+        document = _load_package(path)
         slides = [p for p in _elements(_body(document, "presentation", "odp"))
                   if p.qname == (_DRAW_NS, "page")]
         pages = [_slide_page(n, slide) for n, slide in enumerate(slides, start=1)]
