@@ -105,6 +105,9 @@ def test_bad_files_are_reported_and_the_run_completes(tmp_path):
     write_text_files(folder, 2, 100)
     (folder / "loop").symlink_to(folder)  # a symlink loop must not hang the walk
     os.mkfifo(folder / "pipe.txt")  # opening a FIFO would block forever
+    # a dangling link to a file Satchel does not read (calibre's fonts link to system fonts)
+    # is skipped by its name, not one more failure; a dangling .md fails (write_bad_files)
+    (folder / "Serif.ttf").symlink_to(folder / "gone" / "Serif.ttf")
     settings = Settings(max_file_mb=0.1)
     summary = index_paths([folder], settings=settings)
     failed = {Path(f["path"]).name: f["reason"] for f in summary.files_failed}
@@ -114,6 +117,8 @@ def test_bad_files_are_reported_and_the_run_completes(tmp_path):
         assert fragment.lower() in failed[name].lower()
         assert "\n" not in failed[name] and failed[name]
     assert failed["pipe.txt"] == "not a regular file"
+    skipped = {Path(f["path"]).name: f["reason"] for f in summary.files_skipped}
+    assert skipped["Serif.ttf"] == "unsupported file type (.ttf)"
     # an empty text file (a package's __init__.py) is fine: skipped, not one more failure
     (folder / "__init__.py").write_bytes(b"")
     (folder / "blank.md").write_text("\n   \n")

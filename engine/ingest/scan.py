@@ -48,6 +48,11 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
     seen_dirs: set[str] = set()
 
     def add_file(path: str, explicit: bool) -> None:
+        if not explicit and not is_supported_name(path):
+            # a font or a program in a folder is skipped by its name, even as a dangling link
+            # (calibre's fonts link to system fonts: 10 "broken symbolic link" failures)
+            result.skipped.append((path, unsupported(path)))
+            return
         try:
             real = os.path.realpath(path)
             if not os.path.exists(real):
@@ -65,8 +70,7 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
         if is_supported_name(path):
             result.files.append(path)
         else:
-            reason = f"unsupported file type ({Path(path).suffix or 'no extension'})"
-            (result.failed if explicit else result.skipped).append((path, reason))
+            result.failed.append((path, unsupported(path)))  # named by the user: a failure
 
     for raw in inputs:
         root = _abs(raw)
@@ -92,6 +96,11 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
                     continue
                 add_file(os.path.join(folder, name), explicit=False)
     return result
+
+
+def unsupported(path: str) -> str:
+    """The reason a file of a type Satchel does not read is left out."""
+    return f"unsupported file type ({Path(path).suffix or 'no extension'})"
 
 
 def skipped_folder(parent: str, name: str) -> bool:
