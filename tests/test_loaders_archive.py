@@ -216,6 +216,28 @@ def test_tarballs_are_read_like_zip_archives(tmp_path, name, mode):
     assert doc.title == f"{name}: 3 of 4 files read"  # the link is not a file of its own
 
 
+def test_a_pre_posix_tar_without_the_ustar_magic_is_read(tmp_path):
+    """A V7 tar (old Unix tar, some embedded tools; the mimetype project's tar.v7.tar) has no
+    "ustar" magic: its headers are told by their checksum. Random bytes named .tar are not."""
+    import tarfile
+
+    ustar = _tar(tmp_path / "u.tar", {"notes.md": (CORPUS_DIR / "data_management.md").read_bytes()},
+                 "w")
+    data = bytearray(ustar.read_bytes())
+    data[257:512] = bytes(255)  # a V7 header ends at the link name
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    v7 = tmp_path / "old.tar"
+    v7.write_bytes(bytes(data))
+    with tarfile.open(v7) as archive:
+        assert archive.getnames() == ["notes.md"]
+    assert detect_format(v7) == "tar"
+    assert [display_name(p.path) for p in load(v7).parts] == ["old.tar › notes.md"]
+    (tmp_path / "noise.tar").write_bytes(bytes(range(1, 256)) * 8)
+    assert skip_reason(tmp_path / "noise.tar") == (
+        "not a tar archive (no tar or compression header; mislabelled?)")
+
+
 def test_a_damaged_tarball_keeps_what_was_read_before_the_damage(tmp_path):
     import gzip
 

@@ -40,13 +40,15 @@ READER_REVISIONS: dict[str, int] = {
     # paragraphs (python-docx's paragraph text skips them), a table's title row not its header
     "docx": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
-    # 4: charts and embedded spreadsheets; 5: a table's title row not its header
+    # 4: charts and embedded spreadsheets; 5: a table's title row not its header, a manifest
+    # listing parts the archive lacks
     "odt": 5,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments; 5: title rows
-    # above a sheet's table read as text, not as its header
+    # above a sheet's table read as text, not as its header, a manifest listing missing parts
     "ods": 5,
-    # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts
-    "odp": 4,
+    # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts; 5: a manifest
+    # listing parts the archive lacks
+    "odp": 5,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
     # charts' data; 4: Strict Open XML, a table's title row not its header
     "pptx": 4,
@@ -77,7 +79,8 @@ READER_REVISIONS: dict[str, int] = {
     "rtf": 1,
     "image": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "zip": 2,  # 2: members whose name says nothing (README.Debian) read by content
-    "tar": 2,  # 2: members whose name says nothing (README.Debian) read by content
+    # 2: members whose name says nothing (README.Debian) read by content; 3: V7 tars
+    "tar": 3,
     "compressed": 2,  # 2: members whose name says nothing (README.Debian) read by content
     "7z": 1,
     "rar": 1,
@@ -113,8 +116,9 @@ _CHUNKS = "chunks"
 #: now, and no reader's revision moved for it. 2: content overrules a name it contradicts
 #: (:mod:`engine.ingest.loaders.content_format`); 3: an HTML page named .svg is read as one;
 #: 4: a gettext template (.pot) is read as text, and a document whose name says nothing of its
-#: format (no extension) by its signature.
-SNIFF_REVISION = 4
+#: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
+#: an encrypted WordPerfect file.
+SNIFF_REVISION = 5
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"
