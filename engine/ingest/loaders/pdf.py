@@ -180,8 +180,8 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         solid = [i for i, ch in enumerate(content) if not ch.isspace()]
         picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
         indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
-        size, baseline, bold = _line_font(textpage, indexes)
-        if bmp_only:
+        size, baseline, bold, upright = _line_font(textpage, indexes)
+        if bmp_only and upright:
             content = _spell_spaces(textpage, first, content, size)
         lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline, bold))
     return lines
@@ -202,7 +202,7 @@ def _spell_spaces(textpage, first: int, content: str, size: float) -> str:
     by position written in (:data:`SPACE_GAP_EM`)."""
     import pypdfium2.raw as pdfium_c
 
-    if size <= 0 or len(content) < 3 or not _upright(textpage, first):
+    if size <= 0 or len(content) < 3:
         return content
     # the loose box spans the glyph's advance, so "c()" or "1:" shows no gap a tight box would
     box, edges = pdfium_c.FS_RECTF(), []
@@ -220,62 +220,59 @@ def _spell_spaces(textpage, first: int, content: str, size: float) -> str:
     return content
 
 
-def _upright(textpage, char_index: int) -> bool:
-    """Whether the character is set upright, so its line runs left to right across the page.
-    Gaps are measured along x: a line turned on its side (a drawing's dimension "27 mm", a
-    rotated table header) has none, and was cut up into "2 7 m m"."""
-    import pypdfium2.raw as pdfium_c
-
-    matrix = pdfium_c.FS_MATRIX()
-    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, char_index, matrix):
-        return True
-    return abs(matrix.b) + abs(matrix.c) <= 0.05 * (abs(matrix.a) + abs(matrix.d))
-
-
-def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool]:
-    """(size, baseline, bold) of a line from a few of its visible characters (:data:`_SAMPLES`):
-    the size most of them share (on a tie, the one nearest the middle), that character's
-    baseline, and whether all of them are bold; (0, nan, False) when PDFium knows nothing."""
+def _line_font(textpage, text_indexes: list[int]) -> tuple[float, float, bool, bool]:
+    """(size, baseline, bold, upright) of a line from a few of its visible characters
+    (:data:`_SAMPLES`): the size most of them share (on a tie, the one nearest the middle),
+    that character's baseline and whether it is set upright (:func:`_drawn_size`), and
+    whether all of them are bold; (0, nan, False, True) when PDFium knows nothing."""
     import pypdfium2.raw as pdfium_c
 
     x, y = ctypes.c_double(), ctypes.c_double()
     matrix = pdfium_c.FS_MATRIX()
-    found: list[tuple[float, float]] = []
+    found: list[tuple[float, float, bool]] = []
     bold = True
     for text_index in text_indexes:
         char_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, text_index)
         if char_index < 0:
             continue
-        size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index))
-        size = round(size * _text_scale(textpage, char_index, matrix), 1)
+        size, upright = _drawn_size(textpage, char_index, matrix)
         baseline = float("nan")
         if pdfium_c.FPDFText_GetCharOrigin(textpage.raw, char_index, x, y):
             baseline = y.value
-        found.append((size, baseline))
+        found.append((size, baseline, upright))
         bold = bold and _is_bold(textpage, char_index)
     if not found:
-        return 0.0, float("nan"), False
-    counts = Counter(size for size, _ in found)
+        return 0.0, float("nan"), False, True
+    counts = Counter(size for size, _, _ in found)
     top = max(counts.values())
     middle = (len(found) - 1) / 2
-    size, baseline = min((f for f in found if counts[f[0]] == top),
-                         key=lambda f: abs(found.index(f) - middle))
-    return size, baseline, bold
+    size, baseline, upright = min((f for f in found if counts[f[0]] == top),
+                                  key=lambda f: abs(found.index(f) - middle))
+    return size, baseline, bold, upright
 
 
-def _text_scale(textpage, char_index: int, matrix) -> float:
-    """How much the character's transformation enlarges its font size vertically. PDFium gives
-    a character's size as the ``Tf`` operand, and some producers set every font at size 1 and
-    scale it with the text matrix (InDesign; the "Document 1 sans titre" of pypdf's
-    selenium-pypdf-issue-177.pdf: 1 pt type drawn at 11 pt). Without the scale every line was
-    the same size, no heading was found, and rounding noise between letters read as word
-    spaces ("Fichie r : Do cum e nt")."""
+#: A ``Tf`` size below this is type scaled by its matrix (:func:`_drawn_size`); at or above it,
+#: the size is taken as drawn, which spares every ordinary PDF a call per sampled character.
+SCALED_TYPE_BELOW = 4.0
+
+
+def _drawn_size(textpage, char_index: int, matrix) -> tuple[float, bool]:
+    """(size, upright) of a character as drawn. PDFium gives a character's size as the ``Tf``
+    operand, and some producers set every font at size 1 and scale it with the text matrix
+    (InDesign; the "Document 1 sans titre" of pypdf's selenium-pypdf-issue-177.pdf: 1 pt type
+    drawn at 11 pt). Read at size 1, every line was the same size, no heading was found, and
+    rounding noise between letters read as word spaces ("Fichie r : Do cum e nt"). Such type is
+    measured by its matrix's vertical scale, and a line of it turned on its side is not upright
+    (gaps are measured along x: a drawing's "27 mm" was cut up into "2 7 m m")."""
     import pypdfium2.raw as pdfium_c
 
-    if not pdfium_c.FPDFText_GetMatrix(textpage.raw, char_index, matrix):
-        return 1.0
+    size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index))
+    if size >= SCALED_TYPE_BELOW or not pdfium_c.FPDFText_GetMatrix(textpage.raw, char_index,
+                                                                     matrix):
+        return round(size, 1), True
     scale = math.hypot(matrix.c, matrix.d)
-    return scale if scale > 0 else 1.0
+    upright = abs(matrix.b) + abs(matrix.c) <= 0.05 * (abs(matrix.a) + abs(matrix.d))
+    return round(size * scale if scale > 0 else size, 1), upright
 
 
 def _is_bold(textpage, char_index: int) -> bool:  # textpage: pypdfium2.PdfTextPage
