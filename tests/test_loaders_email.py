@@ -265,6 +265,18 @@ def test_nested_messages_become_parts_with_a_depth_limit(tmp_path):
     assert parts["saved.eml"].title == "Saved mail"
     assert "Cobalt delivery." in _text(parts["saved.eml"])
 
+    # named by habit, not by kind: a message saved as text under .msg (libmime-explode's
+    # multi-igor.msg failed as "corrupt Outlook message") and an Outlook message named .eml
+    mail = _message("Misnamed messages")
+    _attach(mail, "forwarded.msg", bytes(_message("Text memo", "Anchor chain inspected.")),
+            "text/plain")
+    _attach(mail, "outlook.eml", outlook.read_bytes(), "application/octet-stream")
+    path.write_bytes(bytes(mail))
+    parts = _by_name(load(path))
+    assert parts["forwarded.msg"].format == "eml"
+    assert "Anchor chain inspected." in _text(parts["forwarded.msg"])
+    assert parts["outlook.eml"].format == "msg" and "Gravel order." in _text(parts["outlook.eml"])
+
     nested = _message("Level 0", "Body 0")
     for level in range(1, MAX_DEPTH + 3):
         wrapper = _message(f"Level {level}", f"Body {level}")

@@ -68,11 +68,13 @@ READER_REVISIONS: dict[str, int] = {
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: a
     # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone,
     # charsets read as their supersets (GB2312 as GB18030), undeclared ones guessed, a body
-    # split at the boundary it uses
-    "eml": 5,
-    "mbox": 5,  # as .eml
-    "msg": 4,  # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables
-    "emlx": 5,  # as .eml
+    # split at the boundary it uses; 6: attached messages read by content (a text message
+    # named .msg, an Outlook one named .eml)
+    "eml": 6,
+    "mbox": 6,  # as .eml
+    # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: as eml 6
+    "msg": 5,
+    "emlx": 6,  # as .eml
     "doc": 2,  # 2: as docx 6 (its conversion keeps tracked changes and content controls)
     "xls": 2,  # 2: as xlsx 4
     "ppt": 1,

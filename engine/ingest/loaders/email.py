@@ -52,6 +52,7 @@ from engine.ingest.loaders.common import (
     short_message,
 )
 from engine.ingest.loaders.embedded import load_embedded, unique_key
+from engine.ingest.loaders.formats import OLE_MAGIC, starts_with_headers
 from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
 from engine.ingest.loaders.mime_text import part_text, rebound, superset_words
 from engine.ingest.loaders.tnef import is_tnef
@@ -162,12 +163,16 @@ class _Parts:
         lower = name.lower()
         if lower.endswith(".p7s"):
             return  # an S/MIME signature (SIGNATURE_TYPES) that came with its file name only
-        if lower.endswith(".eml"):
-            self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options, d))
-            return
-        if lower.endswith(".msg"):
-            self.message(name, lambda p, d: _msg_document(data, p, self.options, d))
-            return
+        if lower.endswith((".eml", ".msg")):
+            # by content: a message saved as text under .msg (libmime-explode's multi-igor.msg
+            # attaches one, and failed as "corrupt Outlook message"), an Outlook one as .eml
+            if data.startswith(OLE_MAGIC):
+                self.message(name, lambda p, d: _msg_document(data, p, self.options, d))
+                return
+            if lower.endswith(".eml") or starts_with_headers(data[:8192]):
+                self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options,
+                                                              d))
+                return
         key = self.key(name)
         capture = CAPTURE.get()
         if capture is not None:
