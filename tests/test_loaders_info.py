@@ -63,6 +63,12 @@ def test_a_dot_info_file_without_nodes_is_plain_text(tmp_path):
     doc = load(path)
     assert doc.format == "info" and len(doc.pages) == 1
     assert "Tide tables for the harbour." in doc.pages[0].text
+    # a binary .info (GNUstep's Gorm data.info archives) is another program's data: skipped
+    # like a program, not one more failure ("binary file (not text)")
+    data = tmp_path / "data.info"
+    data.write_bytes(b"GNUstep archive00002c24:00000003" + bytes(range(256)) * 4)
+    with pytest.raises(NothingToRead, match=r"^unsupported file type \(\.info: binary"):
+        load(data)
 
 
 def test_cross_references_read_as_in_print():

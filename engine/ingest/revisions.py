@@ -119,7 +119,7 @@ _CHUNKS = "chunks"
 #: (:mod:`engine.ingest.loaders.content_format`); 3: an HTML page named .svg is read as one;
 #: 4: a gettext template (.pot) is read as text, and a document whose name says nothing of its
 #: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
-#: an encrypted WordPerfect file.
+#: an encrypted WordPerfect file, a binary .info file skipped as another program's data.
 SNIFF_REVISION = 5
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).

@@ -398,6 +398,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
 
             head = without_markers(head)
         if looks_binary(head):
+            if fmt == "info":  # the name of many programs' own data (GNUstep's data.info)
+                return None, f"{UNSUPPORTED} (.info: binary, not a GNU Info manual)"
             return None, "binary file (not text)"
         return _check_markers(fmt, head)
     return _check_containers(path, fmt, name, head)
