@@ -20,7 +20,7 @@ PAGE_UNITS: dict[str, str] = {
     **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio"), "page"),
     **dict.fromkeys(("pptx", "ppt", "odp", "fodp"), "slide"),
     **dict.fromkeys(("xlsx", "xls", "ods", "fods"), "sheet"),
-    **dict.fromkeys(("epub", "fb2"), "chapter"),
+    **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),
 }
 
 

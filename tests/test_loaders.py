@@ -96,6 +96,7 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "abw", "sxw", "wordperfect",  # test_loaders_drawings_flat (tests/data)
                      "svg",  # test_loaders_svg
                      "fb2",  # test_loaders_fictionbook
+                     "mobi",  # test_loaders_mobi
                      "calendar", "vcard",  # test_loaders_calendar
                      "notebook",  # test_loaders_notebook
                      "asciidoc", "org",  # test_loaders_markup

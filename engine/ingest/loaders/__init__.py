@@ -101,6 +101,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
     "fb2": ("fictionbook", "load_fb2"),
+    "mobi": ("mobi", "load_mobi"),
     "notebook": ("notebook", "load_notebook"),
     "asciidoc": ("markup", "load_asciidoc"),
     "bibtex": ("bibtex", "load_bibtex"),
@@ -344,6 +345,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if not (head.startswith(_COMPRESSED_MAGIC[0]) or (b"<svg" in head and
                                                           not looks_binary(head))):
             return None, "not an SVG drawing (no <svg> element; mislabelled?)"
+        return fmt, None
+    if fmt == "mobi":  # a Palm database of a Mobipocket book (or an old PalmDOC text)
+        if head[60:68] not in (b"BOOKMOBI", b"TEXtREAd"):
+            return None, "not a MOBI e-book (no BOOKMOBI database header; mislabelled?)"
         return fmt, None
     if fmt == "fb2":
         if b"<FictionBook" not in head or looks_binary(head):
