@@ -18,11 +18,12 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
 # Debian packages the tests and the window need (Qt's xcb/offscreen platforms, Xvfb screenshots),
 # Tesseract for OCR, LibreOffice (no GUI) to read .doc/.xls/.ppt/.rtf and drawings, DjVuLibre
-# to read DjVu scans, libarchive to read 7z and RAR archives, Ghostscript to read PostScript.
+# to read DjVu scans, libarchive to read 7z and RAR archives, Ghostscript to read PostScript,
+# chmlib to read CHM help files.
 DEB_PACKAGES := libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2.0-0 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth tesseract-ocr tesseract-ocr-eng \
 	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui djvulibre-bin \
-	libarchive13 ghostscript
+	libarchive13 ghostscript libchm1
 
 SPEC_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell echo '$(TORCH_SPEC) $(LLAMA_SPEC) $(MODEL_SPEC) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-8)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)

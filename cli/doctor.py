@@ -102,10 +102,13 @@ def generate_check() -> dict[str, Any]:
 
 def outside_readers() -> dict[str, Any]:
     """The programs some formats are read with: Tesseract (scans and pictures), LibreOffice
-    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings, .abw, .sxw, .wpd) and DjVuLibre (DjVu).
+    (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings, .abw, .sxw, .wpd), DjVuLibre (DjVu)
+    and chmlib (CHM help files).
     Optional, so a missing one is a note with its install line, not a problem: the other formats
     read without them. Users ask "why is my scan not found?"."""
     from engine.ingest.document import LoadError
+    from engine.ingest.loaders.chm import INSTALL_HINT as CHM_HINT
+    from engine.ingest.loaders.chm import chmlib_path
     from engine.ingest.loaders.djvu import find_djvulibre
     from engine.ingest.loaders.legacy import PACKAGES, find_soffice
     from engine.ingest.loaders.ocr import find_tesseract
@@ -129,6 +132,9 @@ def outside_readers() -> dict[str, Any]:
         out["djvu"] = {"found": True, "path": find_djvulibre()[0]}
     except LoadError as exc:
         out["djvu"] = {"found": False, "hint": str(exc)}
+    chmlib = chmlib_path()
+    out["chm"] = {"found": True, "path": chmlib} if chmlib else {"found": False,
+                                                                 "hint": CHM_HINT}
     return out
 
 
@@ -206,6 +212,8 @@ def _print_human(report: dict[str, Any]) -> None:
                   else f"[yellow]{office['hint']}")
     djvu = report["readers"]["djvu"]
     table.add_row("DjVuLibre", djvu["path"] if djvu["found"] else f"[yellow]{djvu['hint']}")
+    chm = report["readers"]["chm"]
+    table.add_row("chmlib", chm["path"] if chm["found"] else f"[yellow]{chm['hint']}")
     cpu = report["cpu"]
     flags = " ".join(f for f, on in cpu["flags"].items() if on)
     table.add_row("cpu", f"{cpu['model']}, {cpu['logical_cores']} threads; {flags}")

@@ -82,12 +82,16 @@ def test_doctor_json_generates_with_the_bundled_model(tmp_path):
     assert not ocr["found"] or ("eng" in ocr["languages"] and ocr["version"].startswith("5"))
     assert office["found"] is bool(shutil.which("soffice")) or office["path"]
     assert report["readers"]["djvu"]["found"] is bool(shutil.which("djvused"))
+    from engine.ingest.loaders.chm import chmlib_path
+
+    assert report["readers"]["chm"]["found"] is bool(chmlib_path())
 
 
 def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
     from cli.doctor import outside_readers
-    from engine.ingest.loaders import djvu, legacy, ocr
+    from engine.ingest.loaders import chm, djvu, legacy, ocr
 
+    monkeypatch.setattr(chm, "chmlib_path", lambda: None)
     monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
     monkeypatch.setattr(djvu.shutil, "which", lambda name: None)
     monkeypatch.setattr(legacy, "find_soffice", lambda: None)
@@ -99,6 +103,7 @@ def test_doctor_names_the_package_of_a_missing_outside_reader(monkeypatch):
                                                    "libreoffice-impress-nogui "
                                                    "libreoffice-writer-nogui")
     assert readers["djvu"] == {"found": False, "hint": djvu.INSTALL_HINT}
+    assert readers["chm"] == {"found": False, "hint": chm.INSTALL_HINT}
 
 
 def test_answer_sources_name_the_section_they_come_from(capsys):

@@ -97,6 +97,7 @@ READER_REVISIONS: dict[str, int] = {
     "djvu": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "svg": 1,
     "fb2": 1,
+    "chm": 1,
     "mobi": 1,
     "notebook": 1,
     "asciidoc": 2,  # 2: tables by column count, with their header

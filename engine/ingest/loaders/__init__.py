@@ -101,6 +101,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "djvu": ("djvu", "load_djvu"),
     "svg": ("svg", "load_svg"),
     "fb2": ("fictionbook", "load_fb2"),
+    "chm": ("chm", "load_chm"),
     "mobi": ("mobi", "load_mobi"),
     "notebook": ("notebook", "load_notebook"),
     "asciidoc": ("markup", "load_asciidoc"),
@@ -349,6 +350,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "mobi":  # a Palm database of a Mobipocket book (or an old PalmDOC text)
         if head[60:68] not in (b"BOOKMOBI", b"TEXtREAd"):
             return None, "not a MOBI e-book (no BOOKMOBI database header; mislabelled?)"
+        return fmt, None
+    if fmt == "chm":
+        if not head.startswith(b"ITSF"):
+            return None, "not a CHM help file (no ITSF header; mislabelled?)"
         return fmt, None
     if fmt == "fb2":
         if b"<FictionBook" not in head or looks_binary(head):
