@@ -22,8 +22,16 @@ pytestmark = pytest.mark.skipif(chm.chmlib_path() is None, reason=chm.INSTALL_HI
 
 
 def test_a_help_file_reads_a_page_per_topic_in_contents_order():
+    from engine.ingest import progress
+
     assert detect_format(HELP) == "chm" and skip_reason(HELP) is None
-    doc = load(HELP)
+    reports: list[str] = []
+    progress.set_reporter(reports.append)
+    try:
+        doc = load(HELP)
+    finally:
+        progress.set_reporter(None)
+    assert reports == ["topic 50 of 93"]  # a sign of life for the indexer, every 50 topics
     assert doc.format == "chm" and doc.loader == "CHM reader (chmlib)"
     assert doc.title == "Open MCDF"
     assert len(doc.pages) == 93 and doc.metadata["topics"] == "93"

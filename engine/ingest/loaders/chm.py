@@ -6,7 +6,9 @@ named links) and a #SYSTEM record holding its title. chmlib (Debian's libchm1, t
 behind every Linux CHM viewer) opens it through ctypes, without extracting anything to disk.
 Topics are read in the contents' order, each a page labelled with its contents name; pages no
 contents entry links (left out of the tree, or a CHM without contents) follow in the archive's
-order, labelled by their own title. Each topic's HTML is read by the HTML reader.
+order, labelled by their own title. Each topic's HTML is read by the HTML reader (Lazarus' 16 MB
+LCL reference: its first 5,000 of 20,049 topics in 48 s, reported as it goes so the indexer
+knows the parser lives).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from engine.ingest import progress
 from engine.ingest.document import Document, LoadError, Page
 from engine.ingest.loaders.common import clean_inline
 from engine.ingest.loaders.html import parse_html
@@ -159,7 +162,10 @@ def load_chm(path: Path) -> Document:
         order += [(None, n) for n in names
                   if n.lower().endswith(_HTML) and n.lower() not in seen]
         pages: list[Page] = []
-        for label, name in order[:MAX_TOPICS]:
+        total = min(len(order), MAX_TOPICS)
+        for number, (label, name) in enumerate(order[:MAX_TOPICS], 1):
+            if number % 50 == 0:  # a reference of thousands of topics takes a minute
+                progress.report(f"topic {number} of {total}")
             html_title, blocks = parse_html(help_file.read(name) or b"")
             if any(b.text.strip() for b in blocks):
                 pages.append(Page(number=len(pages) + 1, blocks=blocks,
