@@ -1023,6 +1023,15 @@ def test_a_workbook_whose_sheet_claims_a_smaller_range_is_read_whole(tmp_path):
         "Sheet\n\nVessel: Kittiwake; Berth: A1\nVessel: Puffin; Berth: B2")
 
 
+def test_object_placeholders_are_not_text(tmp_path):
+    """U+FFFC marks where a picture or object sat (LibreOffice's conversion of an RTF with a
+    picture left "FileManager.tiff \ufffc"); it carries no text, in any format."""
+    (tmp_path / "notes.txt").write_text("Harbour map \ufffc attached.\nSee page 2\ufffc.\n")
+    assert load(tmp_path / "notes.txt").pages[0].text == "Harbour map attached.\nSee page 2."
+    (tmp_path / "table.csv").write_text("Berth,Map\nA1,\ufffc north quay\n")
+    assert load(tmp_path / "table.csv").pages[0].text == "Berth: A1; Map: north quay"
+
+
 def test_csv_separator_hint_line_names_the_delimiter(tmp_path):
     """Excel reads (and some exporters write) "sep=;" as a CSV file's first line; read as
     data it was the header of every row ("sep=;: Kittiwake;A1;120; B: 50")."""

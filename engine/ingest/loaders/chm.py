@@ -172,7 +172,7 @@ def load_chm(path: Path) -> Document:
                                   label=label or html_title or None))
     finally:
         help_file.close()
-    title = clean_inline(system.get(3, b"").decode("cp1252", "replace"))
+    title = clean_inline(system.get(3, b"").decode("cp1252", "replace")).strip('"')
     metadata = {"topics": str(len(pages))}
     if len(order) > MAX_TOPICS:
         metadata["topics_not_indexed"] = str(len(order) - MAX_TOPICS)

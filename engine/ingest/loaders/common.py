@@ -19,8 +19,10 @@ from engine.ingest.document import Block, LoadError
 
 _OUR_DIR = str(Path(__file__).resolve().parent)
 
-#: Control characters that carry no text (PDF soft-hyphen markers, stray NULs, form feeds...).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff]")
+#: Control characters that carry no text (PDF soft-hyphen markers, stray NULs, form feeds...),
+#: and U+FFFC, the placeholder of an embedded object (LibreOffice leaves it where an RTF or
+#: Word file had a picture: "FileManager.tiff \ufffc").
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffc\ufffe\uffff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 #: A block longer than this is split at line boundaries so one runaway paragraph (a log file,
