@@ -175,6 +175,44 @@ def test_an_indented_content_xml_is_read(tmp_path):
         ("paragraph", "A control file consists of one or more stanzas of fields.")]
 
 
+def test_text_boxes_are_read_after_their_paragraph_with_their_tables(tmp_path):
+    """A frame anchored in a paragraph was read inline: its text cut into the paragraph's,
+    and a table in a text box ran its cells together ("1.)nb012.)nb02" in JFractionLab's
+    worksheet templates, as Debian ships them). A box is read after its paragraph, its table
+    as a table, as Word's text boxes are."""
+    from odf.draw import Frame, TextBox
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    document = OpenDocumentText()
+    anchor = P(text="Winter crossings:")
+    frame = Frame(anchortype="paragraph", width="5cm", height="4cm")
+    box = TextBox()
+    table = Table(name="Crossings")
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for values in (("Route", "Leaves"), ("North", "08:10"), ("South", "09:40")):
+        row = TableRow()
+        for value in values:
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    box.addElement(table)
+    box.addElement(P(text="Tickets are sold on board."))
+    frame.addElement(box)
+    anchor.addElement(frame)
+    anchor.addText(" the last boat leaves early.")
+    document.text.addElement(anchor)
+    document.text.addElement(P(text="Summer crossings resume in April."))
+    document.save(str(tmp_path / "timetable.odt"))
+    assert [(b.kind, b.text) for b in load(tmp_path / "timetable.odt").pages[0].blocks] == [
+        ("paragraph", "Winter crossings: the last boat leaves early."),
+        ("table", "Route: North; Leaves: 08:10\nRoute: South; Leaves: 09:40"),
+        ("paragraph", "Tickets are sold on board."),
+        ("paragraph", "Summer crossings resume in April.")]
+
+
 def test_an_odf_file_that_lacks_parts_its_manifest_lists_is_read(tmp_path):
     """live-manual's ODT files, as Debian ships them, list a thumbnail their archive lacks;
     odfpy refused each whole ("There is no item named 'Thumbnails/thumbnail.png' in the

@@ -41,7 +41,7 @@ READER_REVISIONS: dict[str, int] = {
     "docx": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets; 5: a table's title row not its header, a manifest
-    # listing parts the archive lacks
+    # listing parts the archive lacks, text boxes after their paragraph (not inline)
     "odt": 5,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments; 5: title rows
     # above a sheet's table read as text, not as its header, a manifest listing missing parts

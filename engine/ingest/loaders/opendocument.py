@@ -76,13 +76,16 @@ def _repeat(element: Any, name: str) -> int:
 
 
 def odf_text(element: Any) -> str:
-    """Inline text of an ODF element, unwrapping ``text:s``, ``text:tab``, ``text:line-break``."""
+    """Inline text of an ODF element, unwrapping ``text:s``, ``text:tab``, ``text:line-break``.
+    Frames anchored in it (text boxes, pictures, objects) are not its text: their own
+    paragraphs and tables are read after it (:func:`_odf_walk`)."""
     out: list[str] = []
     for child in element.childNodes:
         if child.nodeType == child.TEXT_NODE:
             out.append(child.data)
             continue
-        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODF_SKIP:
+        if child.nodeType != child.ELEMENT_NODE or child.qname in _ODF_SKIP or \
+                child.qname == _FRAME:
             continue
         if child.qname == (_TEXT_NS, "line-break"):
             out.append("\n")
@@ -94,6 +97,20 @@ def odf_text(element: Any) -> str:
         else:
             out.append(odf_text(child))
     return "".join(out)
+
+
+_FRAME, _TEXT_BOX = (_DRAW_NS, "frame"), (_DRAW_NS, "text-box")
+
+
+def _text_boxes(element: Any) -> Iterator[Any]:
+    """The text boxes of the frames anchored in ``element`` (not those inside another box,
+    which their box's own walk reads). Read inline, a box's table ran its cells together
+    ("1.)nb012.)nb02" in JFractionLab's worksheet templates) and a sidebar cut a sentence."""
+    for child in _elements(element):
+        if child.qname == _TEXT_BOX:
+            yield child
+        elif child.qname not in _ODF_SKIP:
+            yield from _text_boxes(child)
 
 
 def _odf_list(element: Any, depth: int, builder: Builder) -> None:
@@ -159,8 +176,12 @@ def _odf_walk(element: Any, builder: Builder) -> None:
         if ns == _TEXT_NS and name == "h":
             level = _attr(child, _TEXT_NS, "outline-level", "1")
             builder.heading(odf_text(child), int(level) if level.isdecimal() else 1)
+            for box in _text_boxes(child):
+                _odf_walk(box, builder)
         elif ns == _TEXT_NS and name == "p":
             builder.paragraph(odf_text(child))
+            for box in _text_boxes(child):  # after the paragraph, as Word's text boxes are
+                _odf_walk(box, builder)
             if getattr(child.ownerDocument, "childobjects", None):  # the package has objects
                 from odf.draw import Object
 
