@@ -39,9 +39,8 @@ def _inline(element: Any) -> str:
     out = [element.text or ""]
     for child in element:
         name = _local(child)
-        if name == "a" and child.get(_XLINK_TYPE) == "note":
-            pass
-        elif name and name != "image":
+        note_mark = name == "a" and child.get(_XLINK_TYPE) == "note"
+        if name and name != "image" and not note_mark:
             out.append(_inline(child))
         out.append(child.tail or "")
     return clean_inline("".join(out))
