@@ -17,6 +17,7 @@ from typing import Any
 from engine.ingest.document import Document, Page
 from engine.ingest.loaders.common import clean_inline, library_errors
 from engine.ingest.loaders.html import parse_html
+from engine.ingest.loaders.zip_copy import read_lacking_parts
 
 
 def _toc_titles(toc: Any, out: dict[str, str]) -> dict[str, str]:
@@ -47,15 +48,8 @@ def load_epub(path: Path) -> Document:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                book = epub.read_epub(str(path), options={"ignore_ncx": True})
-            except KeyError as exc:  # a part the manifest lists and the archive lacks
-                from engine.ingest.loaders.zip_copy import MISSING_PART, with_listed_parts
-
-                repaired = with_listed_parts(path, "epub") if MISSING_PART in str(exc) else None
-                if repaired is None:
-                    raise
-                book = epub.read_epub(repaired, options={"ignore_ncx": True})
+            book = read_lacking_parts(
+                path, "epub", lambda source: epub.read_epub(source, options={"ignore_ncx": True}))
         titles = _toc_titles(book.toc, {})
         pages: list[Page] = []
         for idref, *_linear in book.spine:

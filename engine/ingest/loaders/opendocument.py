@@ -315,15 +315,9 @@ def _load_package(path: Path) -> Any:
     (:mod:`engine.ingest.loaders.zip_copy`): odfpy refused it whole."""
     from odf.opendocument import load
 
-    try:
-        return load(str(path))
-    except KeyError as exc:
-        from engine.ingest.loaders.zip_copy import MISSING_PART, with_listed_parts
+    from engine.ingest.loaders.zip_copy import read_lacking_parts
 
-        repaired = with_listed_parts(path, "odf") if MISSING_PART in str(exc) else None
-        if repaired is None:
-            raise
-        return load(repaired)
+    return read_lacking_parts(path, "odf", load)
 
 
 def load_odt(path: Path) -> Document:

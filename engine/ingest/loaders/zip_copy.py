@@ -16,8 +16,10 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
+
+T = TypeVar("T")
 
 #: The message ebooklib's and odfpy's zipfile gives for a listed part the archive lacks.
 MISSING_PART = "There is no item named"
@@ -66,6 +68,18 @@ def _listed(package: zipfile.ZipFile, kind: str) -> set[str]:
     full_path = "{urn:oasis:names:tc:opendocument:xmlns:manifest:1.0}full-path"
     return {entry.get(full_path, "") for entry in _xml(package, "META-INF/manifest.xml").iter()
             if _local(entry) == "file-entry" and not entry.get(full_path, "/").endswith("/")}
+
+
+def read_lacking_parts(path: Path, kind: str, read: Callable[[Any], T]) -> T:
+    """``read(str(path))``; when it fails for a part the package's list names and its
+    archive lacks, ``read`` of a copy with those parts empty (:func:`with_listed_parts`)."""
+    try:
+        return read(str(path))
+    except KeyError as exc:  # zipfile: "There is no item named ... in the archive"
+        repaired = with_listed_parts(path, kind) if MISSING_PART in str(exc) else None
+        if repaired is None:
+            raise
+        return read(repaired)
 
 
 def with_listed_parts(path: Path, kind: str) -> io.BytesIO | None:
