@@ -109,6 +109,9 @@ READER_REVISIONS: dict[str, int] = {
     "abw": 1,
     "wordperfect": 1,
     "sxw": 1,
+    "pages": 1,
+    "numbers": 1,
+    "keynote": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.

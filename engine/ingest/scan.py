@@ -4,7 +4,8 @@ Folders are walked with symlinks followed but every real folder visited once (sy
 hidden entries (Maildir++ mail folders aside) and tool folders skipped, permission errors
 reported per folder instead of ending the walk. Files with types Satchel cannot read are listed
 as skipped with the reason, so a folder full of photos is not a wall of errors but is not
-silently ignored either.
+silently ignored either. A folder that is one document (an iWork package) is one skipped item
+saying what to do, not walked into.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
     """Expand files and folders into supported files; a missing input is a user error."""
     from engine.ingest.loaders import is_supported_name
     from engine.ingest.loaders.formats import is_clutter
+    from engine.ingest.loaders.iwork import folder_reason, package_folder
 
     result = ScanResult()
     missing = [os.fspath(p) for p in inputs if not os.path.lexists(_abs(p))]
@@ -78,6 +80,9 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
         if not os.path.isdir(root):
             add_file(root, explicit=True)
             continue
+        if package := package_folder(root):  # dropped on its own: what the user asked for
+            result.failed.append((root, folder_reason(package)))
+            continue
 
         def on_error(exc: OSError, root: str = root) -> None:
             reason = "permission denied" if isinstance(exc, PermissionError) else (
@@ -91,6 +96,10 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
                 continue
             seen_dirs.add(real)
             dirs[:] = sorted(d for d in dirs if not skipped_folder(folder, d))
+            for name in list(dirs):
+                if package := package_folder(os.path.join(folder, name)):
+                    result.skipped.append((os.path.join(folder, name), folder_reason(package)))
+                    dirs.remove(name)
             for name in sorted(files):
                 if is_clutter(name):  # hidden files, caches, mail programs' indexes
                     continue

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
+from engine.ingest.loaders import iwork
 from engine.ingest.loaders.content_format import format_by_content, format_by_signature
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
 from engine.ingest.loaders.formats import (
@@ -53,6 +54,7 @@ from engine.ingest.loaders.formats import (
     read_by_content,
     starts_with_headers,
 )
+from engine.ingest.loaders.iwork import IWORK_FORMATS
 
 __all__ = [
     "CODE_LANGUAGES",
@@ -113,6 +115,9 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "abw": ("legacy", "load_legacy"),
     "wordperfect": ("legacy", "load_legacy"),
     "sxw": ("legacy", "load_legacy"),
+    "pages": ("legacy", "load_legacy"),
+    "numbers": ("legacy", "load_legacy"),
+    "keynote": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
@@ -365,6 +370,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         return fmt, None
     if fmt == "wordperfect":
         return _check_wordperfect(head)
+    if fmt in IWORK_FORMATS:
+        return _check_iwork(path, fmt, head)
     if fmt == "emlx":  # its length in bytes on the first line, then the message
         if not head.split(b"\n", 1)[0].strip().isdigit() or looks_binary(head):
             return None, "not an Apple Mail message (no byte count on its first line)"
@@ -440,6 +447,29 @@ def _check_wordperfect(head: bytes) -> tuple[str | None, str | None]:
     if encrypted:
         return None, "encrypted WordPerfect document (password protected)"
     return "wordperfect", None
+
+
+def _check_iwork(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | None]:
+    """A Pages, Numbers or Keynote file is a zip package with iWork's parts
+    (:mod:`engine.ingest.loaders.iwork`). A ``.key`` without them is a key, or another program's
+    file: skipped as not a document, never read."""
+    name = DISPLAY_NAMES[fmt]
+    state = None
+    if head.startswith(ZIP_MAGIC):
+        try:
+            state = iwork.zip_state(path)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            if fmt != "keynote":
+                return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
+    if state == "encrypted":
+        return None, f"encrypted {name} (password protected)"
+    if state == "document":
+        return fmt, None
+    if fmt == "keynote":
+        return None, f"{UNSUPPORTED} (.key: not a Keynote presentation; a key?)"
+    what = "a zip archive without iWork's parts" if head.startswith(ZIP_MAGIC) else \
+        "not a zip archive"
+    return None, f"not {a_file(name)} ({what}; mislabelled?)"
 
 
 def _check_markers(fmt: str, head: bytes) -> tuple[str | None, str | None]:

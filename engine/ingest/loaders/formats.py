@@ -169,6 +169,11 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".zabw": "abw",
     ".sxw": "sxw",
     ".stw": "sxw",
+    # Apple iWork ('05 to today, single-file documents); a .key that is not a Keynote
+    # presentation (a PEM private key) is skipped by its content
+    ".pages": "pages",
+    ".numbers": "numbers",
+    ".key": "keynote",
     ".ipynb": "notebook",
     ".ics": "calendar",
     ".ical": "calendar",
@@ -380,6 +385,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "abw": "AbiWord document",
     "wordperfect": "WordPerfect document",
     "sxw": "OpenOffice.org 1 text (.sxw)",
+    "pages": "Pages document",
+    "numbers": "Numbers spreadsheet",
+    "keynote": "Keynote presentation",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -389,7 +397,8 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 #: drawing becomes a PDF, a page per drawing page, read by its text layer.
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
-                                "abw": "docx", "sxw": "docx", "wordperfect": "docx"}
+                                "abw": "docx", "sxw": "docx", "wordperfect": "docx",
+                                "pages": "docx", "numbers": "xlsx", "keynote": "pptx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).
@@ -447,6 +456,9 @@ LOADER_NAMES: dict[str, str] = {
     "abw": "LibreOffice (converted to DOCX)",
     "wordperfect": "LibreOffice (converted to DOCX)",
     "sxw": "LibreOffice (converted to DOCX)",
+    "pages": "LibreOffice (converted to DOCX)",
+    "numbers": "LibreOffice (converted to XLSX)",
+    "keynote": "LibreOffice (converted to PPTX)",
 }
 
 
@@ -546,7 +558,7 @@ NOT_DOCUMENTS = frozenset("""
     .ttf .otf .woff .woff2 .eot .pfb .pfm .fon
     .psd .ai .indd .sketch .fig .xcf .kra .blend .fbx .stl .3ds .max .dwg .dxf .skp .glb .gltf
     .raw .cr2 .cr3 .nef .arw .dng .orf .rw2 .ico .icns .cur .jxl
-    .pem .key .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
+    .pem .crt .cer .der .p12 .pfx .p7s .p7m .p7b .pub .gpg .pgp .jks .keystore .ovpn
     .zst .lz4 .lz .lzma .cab .arj .z .cpio .ar .xar .br
     .part .crdownload .download .partial .tmp .temp .swp .swo .swn .lock .pid .pack .idx
     .pcap .pcapng .dmp .mdmp .core .torrent .lnk .npy .npz .pkl .pickle .pt .pth

@@ -2,7 +2,8 @@
 legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
 OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files of older word
 processors: AbiWord (.abw), OpenOffice.org 1 / StarOffice Writer (.sxw) and WordPerfect (.wpd,
-4.2 to X9, via libwpd).
+4.2 to X9, via libwpd), and Apple's iWork documents (Pages, Numbers, Keynote, via libetonyek;
+see :mod:`engine.ingest.loaders.iwork`).
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -57,6 +58,7 @@ from engine.ingest.loaders.formats import (
     OLE_CONTENT_STREAMS,
     format_for_name,
 )
+from engine.ingest.loaders.iwork import IWORK_FORMATS
 from engine.ingest.loaders.opendocument import load_odp, load_ods, load_odt
 from engine.ingest.loaders.sheets import load_xlsx
 from engine.ingest.loaders.slides import load_pptx
@@ -82,6 +84,9 @@ PACKAGES: dict[str, str] = {
     "abw": "libreoffice-writer-nogui",
     "wordperfect": "libreoffice-writer-nogui",
     "sxw": "libreoffice-writer-nogui",
+    "pages": "libreoffice-writer-nogui",
+    "numbers": "libreoffice-calc-nogui",
+    "keynote": "libreoffice-impress-nogui",
 }
 
 
@@ -105,6 +110,12 @@ _READERS: dict[str, Callable[[Path], Document]] = {
     "odp": load_odp,
     "pdf": _load_converted_pdf,
 }
+
+#: Formats named after one of several suffixes, or not after their suffix (a Keynote
+#: presentation is a ".key"): the file handed to LibreOffice keeps its own, which LibreOffice
+#: partly tells the format by (a flat .fodg from a zipped .odg, a .vsd from a .vsdx).
+_OWN_SUFFIX = frozenset({"odg", "visio", "abw", "sxw", "wordperfect", "pages", "numbers",
+                         "keynote"})
 
 #: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
 _KNOWN_LOCATIONS = (
@@ -180,18 +191,14 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
     fmt = fmt or format_for_name(path)[0]
     if fmt not in TARGETS:
         raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
-    # the formats named after one of several suffixes keep the file's own: LibreOffice tells
-    # a flat .fodg from a zipped .odg, or a .vsd from a .vsdx, partly by the name
-    ext = (path.suffix.lower().lstrip(".") if fmt in ("odg", "visio", "abw", "sxw", "wordperfect")
-           else fmt)
+    ext = (path.suffix.lower().lstrip(".") if fmt in _OWN_SUFFIX else fmt)
     if fmt in OLE_CONTENT_STREAMS:
         _check_ole(path, fmt)
     soffice = find_soffice()
     if soffice is None:
         raise LoadError(f"reading .{ext} needs LibreOffice: sudo apt install {PACKAGES[fmt]}")
-    target = TARGETS[fmt]
     with tempfile.TemporaryDirectory(prefix="satchel-lo-", ignore_cleanup_errors=True) as tmp:
-        converted = convert(path, target, Path(tmp), soffice=soffice, source_format=ext)
+        target, converted = _convert_as_held(path, fmt, Path(tmp), soffice, ext)
         try:
             doc = (_READERS[target](converted, options) if target in ("docx", "pptx") else
                    _READERS[target](converted))
@@ -206,6 +213,28 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
     doc.loader = f"{version} (converted to {target.upper()})" + (f"; {pictures}" if pictures
                                                                  else "")
     return doc
+
+
+def _convert_as_held(path: Path, fmt: str, work_dir: Path, soffice: str,
+                     ext: str) -> tuple[str, Path]:
+    """(target, converted file): the file converted to its format's target. An iWork file whose
+    name says another iWork application's (a Keynote deck named .pages) is imported by its
+    content but cannot be written as the name's target; as telling Pages from Numbers needs
+    the document's objects decoded, the other applications' targets are tried in turn."""
+    targets = [TARGETS[fmt]]
+    if fmt in IWORK_FORMATS:
+        targets += [TARGETS[other] for other in sorted(IWORK_FORMATS - {fmt})]
+    for target in targets[:-1]:
+        with contextlib.suppress(ConversionFailed):
+            return target, convert(path, target, work_dir / target, soffice=soffice,
+                                   source_format=ext)
+    return targets[-1], convert(path, targets[-1], work_dir / targets[-1], soffice=soffice,
+                                source_format=ext)
+
+
+class ConversionFailed(LoadError):
+    """LibreOffice ran to its end and wrote nothing: the file is damaged, or not of a kind the
+    target can be written from (a presentation to DOCX)."""
 
 
 def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = None,
@@ -261,7 +290,7 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
                         "(time limit); the file was skipped")
     result = out_dir / f"input.{target}"
     if code != 0 or not result.is_file() or result.stat().st_size == 0:
-        raise LoadError(f"corrupt or unreadable .{ext} (LibreOffice could not convert it)")
+        raise ConversionFailed(f"corrupt or unreadable .{ext} (LibreOffice could not convert it)")
     return result
 
 
