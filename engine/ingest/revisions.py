@@ -37,8 +37,10 @@ READER_REVISIONS: dict[str, int] = {
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;
     # 5: embedded files (an Excel sheet, a dropped-in PDF) read as parts, charts' data;
     # 6: Strict Open XML; tracked insertions, content controls, fields and moved text in
-    # paragraphs (python-docx's paragraph text skips them), a table's title row not its header
-    "docx": 6,
+    # paragraphs (python-docx's paragraph text skips them), a table's title row not its header;
+    # 7: packages linking parts they lack, content controls around rows, cells and a cell's
+    # paragraphs, documents merged in as chunks (w:altChunk)
+    "docx": 7,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets; 5: a table's title row not its header, a manifest
     # listing parts the archive lacks, text boxes after their paragraph (not inline)
@@ -50,12 +52,14 @@ READER_REVISIONS: dict[str, int] = {
     # listing parts the archive lacks
     "odp": 5,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
-    # charts' data; 4: Strict Open XML, a table's title row not its header
-    "pptx": 4,
+    # charts' data; 4: Strict Open XML, a table's title row not its header; 5: a picture in
+    # the title placeholder (the deck failed)
+    "pptx": 5,
     # 2: labelled tables; 3: a workbook with a DDE link (no relationships part) read, comments;
     # 4: Strict Open XML, title rows above a sheet's table read as text, not as its header,
-    # sheets whose <dimension> claims less than they hold read whole
-    "xlsx": 4,
+    # sheets whose <dimension> claims less than they hold read whole; 5: a formatting rule or
+    # validation outside the schema after the cells (the workbook failed)
+    "xlsx": 5,
     "csv": 3,  # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header
     "epub": 3,  # 2: labelled tables; 3: books lacking files their manifest lists
     "html": 2,  # 2: labelled tables

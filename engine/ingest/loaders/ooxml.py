@@ -35,10 +35,20 @@ PRESENTATION_MAIN_TYPES = (
 
 
 def _open_package(package_type: Any, path: Path) -> Any:
-    """The package at ``path``; a Strict Open XML one through its Transitional rewrite
+    """The package at ``path``; one whose relationships dangle without them
+    (:func:`engine.ingest.loaders.zip_copy.without_dangling_parts`, tried only when opening it
+    fails); a Strict Open XML one through its Transitional rewrite
     (:mod:`engine.ingest.loaders.ooxml_strict`), which it is only found out to be when the
     usual main-part relationship is missing."""
-    package = package_type.open(str(path))
+    try:
+        package = package_type.open(str(path))
+    except KeyError:  # "There is no item named ...", "no content type for partname ..."
+        from engine.ingest.loaders.zip_copy import without_dangling_parts
+
+        repaired = without_dangling_parts(path)
+        if repaired is None:
+            raise
+        package = package_type.open(repaired)
     try:
         _ = package.main_document_part
     except KeyError:
@@ -64,6 +74,9 @@ def open_word(path: Path) -> Any:
     from docx.package import Package
     from docx.parts.document import DocumentPart
 
+    from engine.ingest.loaders.word_chunks import install_chunk_parts
+
+    install_chunk_parts()
     for content_type in WORD_MAIN_TYPES:
         PartFactory.part_type_for.setdefault(content_type, DocumentPart)
     return _main_part(_open_package(Package, path), WORD_MAIN_TYPES, "Word").document

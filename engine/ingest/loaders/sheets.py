@@ -67,6 +67,37 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
 # ------------------------------------------------------------------------------------ XLSX
 
 
+def _read_rows_only() -> None:
+    """Have openpyxl's read-only sheets read their rows and stop at the end of the sheet data.
+
+    Its parser goes on to parse what follows the cells (conditional formats, data validations,
+    headers and footers) by the schema, and one value outside it fails the whole workbook:
+    LibreOffice wrote ``operator="expression"`` on conditional formats, which Excel ignores
+    (LibreOffice's formats.xlsx: "corrupt XLSX: Value must be one of ..."). The cells are all
+    this loader reads (comments come from their own part), and stopping there also skips
+    parsing what it would throw away. Satchel opens workbooks read-only only to read them."""
+    from openpyxl.worksheet import _read_only
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    if getattr(_read_only.WorkSheetParser, "rows_only", False):
+        return
+
+    class RowsOnly(WorkSheetParser):  # type: ignore[misc]
+        rows_only = True
+
+        def parse(self) -> Any:
+            for _, element in iterparse(self.source):
+                if element.tag == ROW_TAG:
+                    row = self.parse_row(element)
+                    element.clear()
+                    yield row
+                elif element.tag == DATA_TAG:
+                    return
+
+    _read_only.WorkSheetParser = RowsOnly
+
+
 def load_xlsx(path: Path) -> Document:
     """XLSX -> one Page per worksheet (label = sheet name), cached values of formulas, then
     the sheet's cell comments (:mod:`engine.ingest.loaders.xlsx_comments`).
@@ -79,6 +110,7 @@ def load_xlsx(path: Path) -> Document:
     with library_errors("XLSX"), path.open("rb") as handle:
         from openpyxl import load_workbook
 
+        _read_rows_only()
         source: Any = handle
         workbook = load_workbook(source, read_only=True, data_only=True, keep_links=False)
         if not workbook.worksheets:  # how openpyxl reads a Strict Open XML workbook

@@ -129,6 +129,8 @@ class _SlideOcr:
 def _slide_page(number: int, slide: Any, ocr: _SlideOcr, slide_area: int) -> Page:
     blocks: list[Block] = []
     title_shape = slide.shapes.title
+    if title_shape is not None and not title_shape.has_text_frame:
+        title_shape = None  # a picture put in the title's placeholder is read as a picture
     title = clean_inline(title_shape.text_frame.text) if title_shape is not None else ""
     if title:
         blocks.append(Block(title, "heading", 1))

@@ -183,6 +183,8 @@ def _docx_items(container: Any, parent: Any) -> Iterator[Any]:
             content = child.find(qn("w:sdtContent"))
             if content is not None:
                 yield from _docx_items(content, parent)
+        elif child.tag == qn("w:altChunk"):
+            yield child  # another document imported here (engine.ingest.loaders.word_chunks)
 
 
 #: Text boxes (``w:txbxContent``) not inside the fallback copy Word writes of each for older
@@ -202,13 +204,22 @@ def _text_boxes() -> Any:  # lxml.etree.XPath, compiled once
     return etree.XPath(_TEXT_BOXES, namespaces=_BOX_NAMESPACES)
 
 
-def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0) -> None:
+def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0,
+                options: LoadOptions | None = None) -> None:
     """Paragraphs and tables of ``container`` into ``builder``; each paragraph's text boxes
     (sidebars, callouts, a flyer's blocks, the frames a PDF converted to Word is made of) after
-    its own text, since python-docx's paragraph text leaves them out."""
+    its own text, since python-docx's paragraph text leaves them out; documents imported at a
+    ``w:altChunk`` mark where they are (read with ``options``)."""
     for item in _docx_items(container, document):
         if item.__class__.__name__ == "Table":
             builder.table(_docx_table(item))
+            continue
+        if not hasattr(item, "_p"):  # a w:altChunk
+            part = document.part.related_parts.get(item.get(_REL_ID) or "")
+            if part is not None and hasattr(part, "blob"):
+                from engine.ingest.loaders.word_chunks import chunk_blocks
+
+                builder.extend(chunk_blocks(part, options))
             continue
         kind, level = _docx_level(item)
         text = paragraph_text(item._p)
@@ -221,7 +232,7 @@ def _read_items(container: Any, document: Any, builder: Builder, depth: int = 0)
         else:
             builder.paragraph(text)
         for box in _text_boxes()(item._p, depth=depth):
-            _read_items(box, document, builder, depth + 1)
+            _read_items(box, document, builder, depth + 1, options)
         for chart in _charts(item._p, document):
             builder.extend(chart)
 
@@ -307,6 +318,29 @@ def _is_code(paragraph: Any, style: Any) -> bool:
     return bool(runs) and all((r.font.name or "").lower() in MONOSPACE_FONTS for r in runs)
 
 
+#: Content controls around a table's rows, a row's cells or a cell's paragraphs (a cover page's
+#: "Title" control, a form's repeating section).
+_TABLE_CONTROLS = "./descendant::w:sdt[parent::w:tbl or parent::w:tr or parent::w:tc]"
+
+
+def _unwrap_table_controls(body: Any) -> None:
+    """Replace each content control inside a table by what it holds. python-docx's rows, cells
+    and cell paragraphs are only the direct children of their table, row and cell, so a row,
+    cell or paragraph in a control was lost: Word's built-in cover pages put the title in a
+    control around a cell (LibreOffice's paragraph-sdt.docx: "no extractable text"). The tree is
+    python-docx's copy in memory; the file is not touched."""
+    from docx.oxml.ns import qn
+
+    while found := body.xpath(_TABLE_CONTROLS):
+        for control in found:
+            parent = control.getparent()
+            content = control.find(qn("w:sdtContent"))
+            at = parent.index(control)
+            parent.remove(control)
+            for offset, child in enumerate(list(content) if content is not None else []):
+                parent.insert(at + offset, child)
+
+
 def _docx_cell_text(cell: Any) -> str:
     parts = [paragraph_text(p._p) for p in cell.paragraphs]
     for nested in cell.tables:
@@ -339,8 +373,9 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
     """
     with library_errors("DOCX"):
         document = open_word(path)
+        _unwrap_table_controls(document.element.body)
         builder = Builder()
-        _read_items(document.element.body, document, builder)
+        _read_items(document.element.body, document, builder, options=options)
         builder.notes(_docx_notes(document))
         builder.comments(["\n".join(paragraph_text(p._p) for p in c.paragraphs)
                           for c in document.comments])

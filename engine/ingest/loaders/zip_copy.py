@@ -3,7 +3,11 @@
 Zip-based formats list their own parts (an EPUB's manifest, an OpenDocument file's
 ``META-INF/manifest.xml``), and real files list parts they do not hold: Debian's debmake-doc
 EPUBs a logo, live-manual's ODT files their thumbnail. ebooklib and odfpy then refuse the whole
-document ("There is no item named ... in the archive") though the text is all there. A Strict
+document ("There is no item named ... in the archive") though the text is all there. Office
+Open XML packages link their parts by relationships, and real ones link parts they lack, or
+parts [Content_Types].xml has no type for (LibreOffice's test documents from bug reports:
+a picture, a footer, numbering.xml, a font table, a thumbnail); python-docx and python-pptx
+refuse those too, where Word opens them (:func:`without_dangling_parts`). A Strict
 Open XML package needs its names rewritten (:mod:`engine.ingest.loaders.ooxml_strict`). The
 loaders try the file as it is first and come here only on that failure, so ordinary files pay
 nothing; nothing is written to disk.
@@ -93,5 +97,73 @@ def with_listed_parts(path: Path, kind: str) -> io.BytesIO | None:
         with zipfile.ZipFile(path) as package:
             missing = sorted(_listed(package, kind) - set(package.namelist()))
             return copy_zip(package, add=missing) if missing else None
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError, etree.XMLSyntaxError):
+        return None
+
+
+_CONTENT_TYPES = "[Content_Types].xml"
+_OPC_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+def _content_types(package: zipfile.ZipFile) -> tuple[set[str], dict[str, str]]:
+    """The part names with an Override (lower case, with their leading /) and the Default
+    content types by extension (lower case) of an Office Open XML package."""
+    overrides: set[str] = set()
+    defaults: dict[str, str] = {}
+    for entry in _xml(package, _CONTENT_TYPES).iter():
+        if _local(entry) == "Override" and entry.get("PartName"):
+            overrides.add(entry.get("PartName", "").lower())
+        elif _local(entry) == "Default" and entry.get("Extension"):
+            defaults[entry.get("Extension", "").lower()] = entry.get("ContentType", "")
+    return overrides, defaults
+
+
+def without_dangling_parts(path: Path) -> io.BytesIO | None:
+    """The Office Open XML package at ``path`` without its internal relationships to parts
+    the archive lacks or that have no content type and are XML (a footer, numbering), and with
+    a Default content type for each other part's extension that has none (a picture: typed by
+    its extension). None when no relationship dangles or the package cannot be read (the
+    reader's own error then stands). Left out, a part reads as absent: Word does the same."""
+    import mimetypes
+
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            overrides, defaults = _content_types(package)
+            added: dict[str, str] = {}
+            edited: dict[str, bytes] = {}
+            for rels in sorted(n for n in names if n.endswith(".rels")
+                               and posixpath.basename(posixpath.dirname(n)) == "_rels"):
+                base = "/" + posixpath.dirname(posixpath.dirname(rels))
+                root = _xml(package, rels)
+                dropped = False
+                for rel in list(root.iter(_OPC_RELS)):
+                    if rel.get("TargetMode") == "External":
+                        continue
+                    target = posixpath.normpath(posixpath.join(base, rel.get("Target", "")))
+                    ext = posixpath.splitext(target)[1].lstrip(".").lower()
+                    typed = target.lower() in overrides or ext in defaults or ext in added
+                    if target.lstrip("/") in names and (typed or ext not in ("", "xml", "rels")):
+                        if not typed:
+                            added[ext] = (mimetypes.guess_type(target)[0]
+                                          or "application/octet-stream")
+                        continue
+                    root.remove(rel)
+                    dropped = True
+                if dropped:
+                    edited[rels] = etree.tostring(root, xml_declaration=True, encoding="UTF-8",
+                                                  standalone=True)
+            if added:
+                types = _xml(package, _CONTENT_TYPES)
+                for ext, content_type in sorted(added.items()):
+                    etree.SubElement(types, types.tag.replace("Types", "Default"),
+                                     Extension=ext, ContentType=content_type)
+                edited[_CONTENT_TYPES] = etree.tostring(types, xml_declaration=True,
+                                                        encoding="UTF-8", standalone=True)
+            if not edited:
+                return None
+            return copy_zip(package, edit=lambda name, data: edited.get(name, data))
     except (zipfile.BadZipFile, OSError, KeyError, EOFError, etree.XMLSyntaxError):
         return None
