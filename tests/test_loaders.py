@@ -34,7 +34,7 @@ from engine.ingest.loaders.common import library_errors, split_long
 from engine.ingest.loaders.text import parse_code, parse_markdown, parse_rst
 from engine.samples import CORPUS_DIR, QA_PATH
 from engine.samples.content import NEWS_NOISE
-from tests.helpers_ooxml import before, relationships, repack
+from tests.helpers_ooxml import before, relationships, repack, text_box_run
 
 EXPECTED_FORMATS = {
     "annual_report_2025.pdf": "pdf",
@@ -630,24 +630,6 @@ def test_docx_code_paragraphs_become_one_code_block_with_their_indentation(tmp_p
     ]
 
 
-def _text_box_run(paragraphs: list[str]) -> str:
-    """A run holding a text box as Word writes one: the DrawingML box, and its VML copy for
-    older readers in mc:Fallback (the same text twice in the file)."""
-    body = "".join(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" for text in paragraphs)
-    return (
-        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
-        'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
-        'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
-        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
-        'xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>'
-        '<mc:Choice Requires="wps"><w:drawing><wp:anchor><a:graphic><a:graphicData>'
-        f'<wps:wsp><wps:txbx><w:txbxContent>{body}</w:txbxContent></wps:txbx></wps:wsp>'
-        '</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>'
-        f'<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>{body}</w:txbxContent>'
-        '</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>')
-
-
 def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path):
     """Sidebars, callouts, a flyer's blocks and every line of a PDF converted to Word sit in
     text boxes, which python-docx's paragraph text leaves out: a Word file of nothing else was
@@ -659,7 +641,7 @@ def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path):
     document = docx.Document()
     document.add_paragraph("The ferry timetable changes in October.")
     anchor = document.add_paragraph("Winter crossings:")
-    anchor._p.append(parse_xml(_text_box_run(["Sidebar: the last boat leaves at 18:40.",
+    anchor._p.append(parse_xml(text_box_run(["Sidebar: the last boat leaves at 18:40.",
                                               "Tickets are sold on board."])))
     document.add_paragraph("Summer crossings resume in April.")
     document.save(tmp_path / "timetable.docx")
@@ -669,7 +651,7 @@ def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path):
         "Summer crossings resume in April."]
 
     flyer = docx.Document()
-    flyer.add_paragraph()._p.append(parse_xml(_text_box_run(["Harbour festival, 12 June"])))
+    flyer.add_paragraph()._p.append(parse_xml(text_box_run(["Harbour festival, 12 June"])))
     flyer.save(tmp_path / "flyer.docx")
     assert load(tmp_path / "flyer.docx").pages[0].text == "Harbour festival, 12 June"
 

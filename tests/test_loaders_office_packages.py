@@ -1,11 +1,13 @@
-"""Word, PowerPoint and Excel files as real programs write them, which python-docx,
-python-pptx and openpyxl alone refuse or read in part.
+"""Office and OpenDocument files as real programs write them, which python-docx, python-pptx,
+openpyxl and odfpy alone refuse or read in part.
 
 The libreoffice-* files are LibreOffice's own test documents (MPL-2.0, from its 7.4 source in
 Debian), most of them attached to bug reports by the people whose documents they were:
 tdf96749.docx (an invoice linking a header part its archive lacks), bnc891663.docx (a picture
 [Content_Types].xml has no type for) and alt-chunk.docx (a document merged into another as an
-"alternative format chunk", the Open XML SDK's merge recipe).
+"alternative format chunk", the Open XML SDK's merge recipe), ooo72169-1.odp (an
+OpenOffice.org 2 presentation, its manifest declaring OpenOffice.org's DTD) and tdf137621.ods
+(booleans written as -1).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from docx.oxml import parse_xml
 from engine.ingest.document import LoadError
 from engine.ingest.loaders import load
 from engine.ingest.loaders.ooxml import open_word
-from tests.helpers_ooxml import repack
+from tests.helpers_ooxml import repack, text_box_run
 
 DATA = Path(__file__).resolve().parent / "data"
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
@@ -166,3 +168,94 @@ def test_a_sheet_with_a_formatting_rule_outside_the_schema_is_read(tmp_path):
     odd = repack(tmp_path / "berths.xlsx", tmp_path / "odd.xlsx", {
         "xl/worksheets/sheet1.xml": lambda d: d.replace(b"</sheetData>", b"</sheetData>" + rule)})
     assert load(odd).pages[0].text == "Sheet\n\nVessel: Kittiwake; Berth: C4"
+
+
+def _odt(path: Path, text: str) -> Path:
+    from odf.opendocument import OpenDocumentText
+    from odf.text import P
+
+    document = OpenDocumentText()
+    document.text.addElement(P(text=text))
+    document.save(str(path))
+    return path
+
+
+def test_opendocument_files_odfpy_refused_are_read():
+    """odfpy parses with defusedxml, which refuses the DTD OpenOffice.org declared in its
+    manifests and formula objects, and checks attribute values by the schema: both failed the
+    whole file."""
+    slides = load(DATA / "libreoffice-ooo72169-1.odp")
+    assert [p.text for p in slides.pages] == [
+        "Slide: 0\n\nTopic: Transition effects\n\nSome text to show text effects",
+        "Slide: 1\n\nTopic: Property effects\n\nSome text to show text effects"]
+    sheet = load(DATA / "libreoffice-tdf137621.ods")  # Hungarian: IGAZ is TRUE, HAMIS FALSE
+    assert "IGAZ | HAMIS | IGAZ | HAMIS | IGAZ | HAMIS" in sheet.pages[0].text
+
+
+def test_a_part_declaring_a_dtd_is_read_without_the_declaration(tmp_path):
+    made = _odt(tmp_path / "rules.odt", "Visiting boats moor at pontoon C.")
+    doctype = (b'<!DOCTYPE math:math PUBLIC "-//OpenOffice.org//DTD Modified W3C MathML 1.01//EN"'
+               b' "math.dtd">')
+    declared = repack(made, tmp_path / "declared.odt", {
+        "content.xml": lambda d: d.replace(b"?>", b"?>" + doctype, 1)})
+    assert load(declared).pages[0].text == "Visiting boats moor at pontoon C."
+
+
+def test_a_part_odfpy_cannot_parse_is_not_printed(tmp_path, capfd):
+    """odfpy printed a part it could not parse, whole, to standard output: the document's text
+    in the terminal, and `satchel index --json` broken. Neither the loader nor the indexer's
+    parser process writes it."""
+    from engine.indexer import index_paths
+
+    (tmp_path / "docs").mkdir()
+    made = _odt(tmp_path / "docs" / "rules.odt", "Visiting boats moor at pontoon C.")
+    broken = b'<?xml version="1.0"?><office:document-styles>Secret styles<'
+    repack(made.read_bytes(), made, {"styles.xml": lambda d: broken})
+    assert load(made).pages[0].text == "Visiting boats moor at pontoon C."
+    summary = index_paths([made.parent])
+    assert summary.files_indexed == 1
+    out = capfd.readouterr().out
+    assert "Secret styles" not in out and "SAX FAILED" not in out
+
+
+def test_text_boxes_and_nested_tables_in_cells_are_read(tmp_path):
+    """A banner in a frame in a table cell, a form laid out in tables inside a table: the cell
+    text read only the cell's own paragraphs (LibreOffice's tdf138039.odt and tdf88453.odt
+    were "no extractable text"). Empty nested cells add no separators."""
+    import docx
+    from odf.draw import Frame, TextBox
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    def odf_table(rows: list[list[object]]) -> Table:
+        table = Table()
+        table.addElement(TableColumn(numbercolumnsrepeated=len(rows[0])))
+        for row in rows:
+            tr = TableRow()
+            for content in row:
+                cell = TableCell()
+                cell.addElement(content if not isinstance(content, str) else P(text=content))
+                tr.addElement(cell)
+            table.addElement(tr)
+        return table
+
+    banner = P()
+    frame = Frame(width="5cm", height="1cm", anchortype="char")
+    box = TextBox()
+    box.addElement(P(text="Harbour closed on Sunday"))
+    frame.addElement(box)
+    banner.addElement(frame)
+    form = odf_table([["Vessel", ""], ["Kittiwake", "C4"]])
+    document = OpenDocumentText()
+    document.text.addElement(odf_table([["Notice", "Berths"], [banner, form]]))
+    document.save(str(tmp_path / "notice.odt"))
+    assert load(tmp_path / "notice.odt").pages[0].text == (
+        "Notice: Harbour closed on Sunday; Berths: Vessel Kittiwake | C4")
+
+    word = docx.Document()
+    cells = word.add_table(rows=2, cols=1).rows
+    cells[0].cells[0].text = "Notice"
+    cells[1].cells[0].paragraphs[0]._p.append(parse_xml(text_box_run(["Fuel at the north quay"])))
+    word.save(tmp_path / "notice.docx")
+    assert load(tmp_path / "notice.docx").pages[0].text == "Notice: Fuel at the north quay"

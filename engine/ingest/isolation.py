@@ -13,7 +13,9 @@ not survive fork().
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -77,6 +79,13 @@ class ParserUnavailable(SatchelError):
     """The parser process itself cannot run (not one file's fault): the whole run stops."""
 
 
+def _silence_stdout() -> None:
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def _child_main(conn: Any, config: ParseConfig) -> None:
     """Child loop: receive a path, reply ("ok", ParsedFile), ("empty", reason) or
     ("error", reason)."""
@@ -87,6 +96,10 @@ def _child_main(conn: Any, config: ParseConfig) -> None:
     # A library's warning about one file's bytes (Pillow's "Corrupt EXIF data" on a photo) went
     # to the terminal over the progress bar; what became of each file is in the summary.
     warnings.simplefilter("ignore")
+    # Parsers print what they cannot parse (odfpy printed a document's whole XML part): a
+    # user's text went to the terminal, and broke `satchel index --json`. The child's standard
+    # output, down to its file descriptor, goes nowhere; replies travel on the pipe.
+    _silence_stdout()
     if config.memory_limit_bytes:
         try:
             import resource

@@ -39,18 +39,22 @@ READER_REVISIONS: dict[str, int] = {
     # 6: Strict Open XML; tracked insertions, content controls, fields and moved text in
     # paragraphs (python-docx's paragraph text skips them), a table's title row not its header;
     # 7: packages linking parts they lack, content controls around rows, cells and a cell's
-    # paragraphs, documents merged in as chunks (w:altChunk)
+    # paragraphs, documents merged in as chunks (w:altChunk), text boxes in table cells
     "docx": 7,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets; 5: a table's title row not its header, a manifest
-    # listing parts the archive lacks, text boxes after their paragraph (not inline)
-    "odt": 5,
+    # listing parts the archive lacks, text boxes after their paragraph (not inline); 6: parts
+    # declaring OpenOffice.org's DTDs, attribute values outside the schema (the file failed),
+    # text boxes and nested tables in table cells
+    "odt": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: comments; 5: title rows
-    # above a sheet's table read as text, not as its header, a manifest listing missing parts
-    "ods": 5,
+    # above a sheet's table read as text, not as its header, a manifest listing missing parts;
+    # 6: parts declaring OpenOffice.org's DTDs, attribute values outside the schema
+    "ods": 6,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read; 4: charts; 5: a manifest
-    # listing parts the archive lacks
-    "odp": 5,
+    # listing parts the archive lacks; 6: parts declaring OpenOffice.org's DTDs, attribute
+    # values outside the schema
+    "odp": 6,
     # 2: labelled tables; 3: the pictures of slides without text read by OCR, embedded files,
     # charts' data; 4: Strict Open XML, a table's title row not its header; 5: a picture in
     # the title placeholder (the deck failed)

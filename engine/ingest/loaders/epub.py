@@ -17,7 +17,7 @@ from typing import Any
 from engine.ingest.document import Document, Page
 from engine.ingest.loaders.common import clean_inline, library_errors
 from engine.ingest.loaders.html import parse_html
-from engine.ingest.loaders.zip_copy import read_lacking_parts
+from engine.ingest.loaders.zip_copy import read_repaired
 
 
 def _toc_titles(toc: Any, out: dict[str, str]) -> dict[str, str]:
@@ -48,7 +48,7 @@ def load_epub(path: Path) -> Document:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            book = read_lacking_parts(
+            book = read_repaired(
                 path, "epub", lambda source: epub.read_epub(source, options={"ignore_ncx": True}))
         titles = _toc_titles(book.toc, {})
         pages: list[Page] = []

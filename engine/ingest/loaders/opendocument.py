@@ -17,6 +17,8 @@ are in them. Each maps onto what its Office sibling gives (the same blocks, page
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,7 +136,17 @@ def _odf_rows(element: Any) -> Iterator[Any]:
 
 
 def _cell_text(cell: Any) -> str:
-    text = " ".join(odf_text(p) for p in _elements(cell) if p.qname[0] == _TEXT_NS)
+    """A cell's text as shown: its paragraphs and lists, the text boxes anchored in them, and
+    a table nested in it a row at a time ("A | B"), as a Word cell's (a form laid out in
+    nested tables, a banner in a frame in a cell, read as "no extractable text")."""
+    parts: list[str] = []
+    for child in _elements(cell):
+        if child.qname[0] == _TEXT_NS:
+            parts.append(odf_text(child))
+            parts.extend(_cell_text(box) for box in _text_boxes(child))
+        elif child.qname == (_TABLE_NS, "table"):
+            parts.extend(" | ".join(c for c in row if c.strip()) for row in odf_table(child))
+    text = " ".join(part for part in parts if part.strip())
     if text.strip():
         return text
     return next((value for name in _VALUE_ATTRIBUTES
@@ -311,13 +323,41 @@ def _odf_comments(body: Any) -> list[str]:
 
 def _load_package(path: Path) -> Any:
     """odfpy's document of ``path``; one whose manifest lists a picture or thumbnail the
-    archive lacks (live-manual's ODT files, as Debian ships them) is read from a repaired copy
-    (:mod:`engine.ingest.loaders.zip_copy`): odfpy refused it whole."""
+    archive lacks (live-manual's ODT files, as Debian ships them), or whose parts declare an
+    OpenOffice.org DTD, is read from a repaired copy (:mod:`engine.ingest.loaders.zip_copy`):
+    odfpy refused it whole.
+
+    Two more of odfpy's habits are undone here. It prints a part it cannot parse, whole, to
+    standard output: a user's text went into the terminal, and broke ``satchel index --json``.
+    And it checks each attribute against the schema as it reads, so one value outside it
+    failed the whole file (``office:boolean-value="-1"``, as programs that count true as -1
+    write it: LibreOffice's tdf137621_autofillMergedBool.ods); Satchel reads text, and such a
+    value is kept as written (:func:`_lenient_attributes`)."""
     from odf.opendocument import load
 
-    from engine.ingest.loaders.zip_copy import read_lacking_parts
+    from engine.ingest.loaders.zip_copy import read_repaired
 
-    return read_lacking_parts(path, "odf", load)
+    _lenient_attributes()
+    with contextlib.redirect_stdout(io.StringIO()):
+        return read_repaired(path, "odf", load)
+
+
+def _lenient_attributes() -> None:
+    """Make odfpy keep an attribute value its schema check refuses, as written (once)."""
+    from odf.attrconverters import AttrConverters
+
+    strict = AttrConverters.convert
+    if getattr(strict, "lenient", False):
+        return
+
+    def convert(self: Any, attribute: Any, value: Any, element: Any) -> Any:
+        try:
+            return strict(self, attribute, value, element)
+        except ValueError:
+            return str(value)
+
+    convert.lenient = True  # type: ignore[attr-defined]
+    AttrConverters.convert = convert
 
 
 def load_odt(path: Path) -> Document:

@@ -342,10 +342,18 @@ def _unwrap_table_controls(body: Any) -> None:
 
 
 def _docx_cell_text(cell: Any) -> str:
-    parts = [paragraph_text(p._p) for p in cell.paragraphs]
+    """A cell's paragraphs with the text boxes anchored in them, then its nested tables a
+    row at a time ("A | B")."""
+    parts: list[str] = []
+    for paragraph in cell.paragraphs:
+        parts.append(paragraph_text(paragraph._p))
+        depth = len(paragraph._p.xpath("ancestor::w:txbxContent"))
+        parts.extend(paragraph_text(p) for box in _text_boxes()(paragraph._p, depth=depth)
+                     for p in box.iterchildren(_W + "p"))
     for nested in cell.tables:
-        parts.extend(" | ".join(_docx_cell_text(c) for c in row.cells) for row in nested.rows)
-    return clean_inline(" ".join(parts))
+        parts.extend(" | ".join(t for c in row.cells if (t := _docx_cell_text(c)))
+                     for row in nested.rows)
+    return clean_inline(" ".join(part for part in parts if part.strip()))
 
 
 def _docx_table(table: Any) -> list[list[str]]:

@@ -7,7 +7,8 @@ document ("There is no item named ... in the archive") though the text is all th
 Open XML packages link their parts by relationships, and real ones link parts they lack, or
 parts [Content_Types].xml has no type for (LibreOffice's test documents from bug reports:
 a picture, a footer, numbering.xml, a font table, a thumbnail); python-docx and python-pptx
-refuse those too, where Word opens them (:func:`without_dangling_parts`). A Strict
+refuse those too, where Word opens them (:func:`without_dangling_parts`). OpenOffice.org's
+parts declare a DTD file, which odfpy's XML parser refuses (:func:`repaired_copy`). A Strict
 Open XML package needs its names rewritten (:mod:`engine.ingest.loaders.ooxml_strict`). The
 loaders try the file as it is first and come here only on that failure, so ordinary files pay
 nothing; nothing is written to disk.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -74,29 +76,50 @@ def _listed(package: zipfile.ZipFile, kind: str) -> set[str]:
             if _local(entry) == "file-entry" and not entry.get(full_path, "/").endswith("/")}
 
 
-def read_lacking_parts(path: Path, kind: str, read: Callable[[Any], T]) -> T:
-    """``read(str(path))``; when it fails for a part the package's list names and its
-    archive lacks, ``read`` of a copy with those parts empty (:func:`with_listed_parts`)."""
+def read_repaired(path: Path, kind: str, read: Callable[[Any], T]) -> T:
+    """``read(str(path))``; when it fails for a part the package's list names and its archive
+    lacks, or for a part declaring an external DTD, ``read`` of a repaired copy
+    (:func:`repaired_copy`)."""
     try:
         return read(str(path))
-    except KeyError as exc:  # zipfile: "There is no item named ... in the archive"
-        repaired = with_listed_parts(path, kind) if MISSING_PART in str(exc) else None
+    except (KeyError, ValueError) as exc:  # zipfile's missing member; defusedxml's DTD refusal
+        repaired = repaired_copy(path, kind) if _repairable(exc) else None
         if repaired is None:
             raise
-        return read(repaired)
+    return read(repaired)
 
 
-def with_listed_parts(path: Path, kind: str) -> io.BytesIO | None:
+def _repairable(exc: Exception) -> bool:
+    return (isinstance(exc, KeyError) and MISSING_PART in str(exc)) or \
+        type(exc).__name__ == "ExternalReferenceForbidden"
+
+
+#: A document type declaration naming a DTD file, without an internal subset. OpenOffice.org
+#: wrote one into its manifests ("Manifest.dtd") and its formula objects ("math.dtd"); odfpy
+#: parses with defusedxml, which refuses any external reference, so such a file failed whole
+#: (LibreOffice's ooo56974-1.odp, tdf130680.odt). The DTDs declare no entities: without the
+#: declaration the parts read the same.
+_EXTERNAL_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*>")
+
+
+def repaired_copy(path: Path, kind: str) -> io.BytesIO | None:
     """The package at ``path`` (``kind`` "epub" or "odf") with an empty part for each part its
-    list names and its archive lacks; None when none is missing or the list cannot be read (the
-    reader's own error then stands). A missing picture, font or thumbnail holds no text, a
-    missing chapter is read as the empty chapter it is."""
+    list names and its archive lacks, and its XML parts without their external DTD
+    declarations; None when it needs neither or cannot be read (the reader's own error then
+    stands). A missing picture, font or thumbnail holds no text, a missing chapter is read as
+    the empty chapter it is."""
     from lxml import etree
 
     try:
         with zipfile.ZipFile(path) as package:
             missing = sorted(_listed(package, kind) - set(package.namelist()))
-            return copy_zip(package, add=missing) if missing else None
+            declared = [n for n in package.namelist() if n.endswith((".xml", ".rdf"))
+                        and _EXTERNAL_DOCTYPE.search(package.read(n)[:4096])]
+            if not missing and not declared:
+                return None
+            return copy_zip(package, add=missing, edit=lambda name, data: (
+                _EXTERNAL_DOCTYPE.sub(b"", data[:4096], count=1) + data[4096:]
+                if name in declared else data))
     except (zipfile.BadZipFile, OSError, KeyError, EOFError, etree.XMLSyntaxError):
         return None
 
