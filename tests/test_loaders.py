@@ -31,6 +31,7 @@ from engine.ingest.loaders import (
     skip_reason,
 )
 from engine.ingest.loaders.common import library_errors, split_long
+from engine.ingest.loaders.encoding import MAX_STRAY_NULS, without_nuls
 from engine.ingest.loaders.text import parse_code, parse_markdown, parse_rst
 from engine.samples import CORPUS_DIR, QA_PATH
 from engine.samples.content import NEWS_NOISE
@@ -1022,6 +1023,31 @@ def test_csv_separator_hint_line_names_the_delimiter(tmp_path):
     assert load(tmp_path / "berths.csv").pages[0].text == "Name: Kittiwake; Berth: A1; Fee: 120,50"
     (tmp_path / "pipes.csv").write_text("SEP=|\nName|Fee\nTern|99\n")
     assert load(tmp_path / "pipes.csv").pages[0].text == "Name: Tern; Fee: 99"
+
+
+def test_csv_fields_ended_by_nul_bytes_are_read(tmp_path):
+    """Accounting and database exports end each field with a NUL byte (LibreOffice's
+    tdf57841.csv, an Italian ledger); such a table was refused as a binary file. UTF-16 text,
+    whose NUL bytes are half of it (or, in Chinese, a few), is still read as UTF-16."""
+    (tmp_path / "ledger.csv").write_bytes(b"CONTO\x00\tSALDO\x00\r\nCassa\x00\t120,50\x00\r\n")
+    assert skip_reason(tmp_path / "ledger.csv") is None
+    assert load(tmp_path / "ledger.csv").pages[0].text == "CONTO: Cassa; SALDO: 120,50"
+    chinese = "名称,费用\r\n港口,120\r\n"
+    (tmp_path / "utf16.csv").write_bytes(chinese.encode("utf-16"))
+    assert load(tmp_path / "utf16.csv").pages[0].text == "名称: 港口; 费用: 120"
+    (tmp_path / "blob.csv").write_bytes(bytes(range(256)) * 4)
+    assert skip_reason(tmp_path / "blob.csv") == "binary file (not text)"
+
+
+@given(st.lists(st.text(alphabet="abcdefgh ,;0123456789", min_size=3, max_size=12),
+                min_size=3, max_size=30))
+def test_stray_nul_bytes_leave_the_text_they_end(fields):
+    """Removing NUL bytes that end fields gives back the fields, whatever they hold."""
+    text = "\t".join(fields)
+    with_nuls = "\x00\t".join(fields).encode() + b"\x00"
+    share = with_nuls.count(b"\x00") / len(with_nuls)
+    expected = text.encode() if share <= MAX_STRAY_NULS else None
+    assert without_nuls(with_nuls) == expected
 
 
 def test_a_title_above_a_table_is_not_its_header(tmp_path):

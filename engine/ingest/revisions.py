@@ -64,7 +64,9 @@ READER_REVISIONS: dict[str, int] = {
     # sheets whose <dimension> claims less than they hold read whole; 5: a formatting rule or
     # validation outside the schema after the cells (the workbook failed)
     "xlsx": 5,
-    "csv": 3,  # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header
+    # 2: labelled tables; 3: Excel's "sep=;" line, title rows above the header; 4: fields
+    # ended by NUL bytes (an export refused as binary)
+    "csv": 4,
     "epub": 3,  # 2: labelled tables; 3: books lacking files their manifest lists
     "html": 2,  # 2: labelled tables
     "markdown": 2,  # 2: pipe tables as labelled rows, quotes, footnotes, Obsidian embeds
@@ -132,8 +134,10 @@ _CHUNKS = "chunks"
 #: (:mod:`engine.ingest.loaders.content_format`); 3: an HTML page named .svg is read as one;
 #: 4: a gettext template (.pot) is read as text, and a document whose name says nothing of its
 #: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
-#: an encrypted WordPerfect file, a binary .info file skipped as another program's data.
-SNIFF_REVISION = 5
+#: an encrypted WordPerfect file, a binary .info file skipped as another program's data;
+#: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
+#: presentation or skipped as a key).
+SNIFF_REVISION = 6
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"

@@ -26,7 +26,7 @@ from pathlib import Path
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders import iwork
 from engine.ingest.loaders.content_format import format_by_content, format_by_signature
-from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary
+from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary, without_nuls
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
     COMPRESSED_SUFFIXES,
@@ -414,6 +414,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             from engine.ingest.loaders.info import without_markers
 
             head = without_markers(head)
+        if fmt == "csv" and (cleaned := without_nuls(head)) is not None:
+            head = cleaned  # an export ending each field with a NUL byte
         if looks_binary(head):
             if fmt == "info":  # the name of many programs' own data (GNUstep's data.info)
                 return None, f"{UNSUPPORTED} (.info: binary, not a GNU Info manual)"

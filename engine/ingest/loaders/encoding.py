@@ -102,6 +102,26 @@ def looks_binary(sample: bytes) -> bool:
     return _guess(sample) is None
 
 
+#: At most this share of a file's bytes may be NUL for them to be stray (:func:`without_nuls`):
+#: one after each field of three characters or more stays under it, UTF-16 text of Latin
+#: letters (every other byte) does not.
+MAX_STRAY_NULS = 0.25
+
+
+def without_nuls(data: bytes) -> bytes | None:
+    """Text with a NUL byte after its fields, as the bytes without them; None when its NUL
+    bytes are not stray (too many, or the rest is not text either). Accounting and database
+    exports end each field with a NUL (LibreOffice's tdf57841.csv: "1\0\t2\0\t..."), and such
+    a table was refused as a binary file."""
+    nuls = data.count(b"\x00")
+    head = data[:SNIFF_BYTES]
+    if not nuls or nuls > MAX_STRAY_NULS * len(data) or bom_encoding(data) or \
+            utf16_without_bom(head) or utf32_without_bom(head):
+        return None  # none, too many, or UTF-16/32 text (Chinese has few NUL bytes)
+    text = data.replace(b"\x00", b"")
+    return None if looks_binary(text[:SNIFF_BYTES]) else text
+
+
 def plausible_cp1252(text: str) -> bool:
     """Does ``text`` (bytes decoded as cp1252) read like Western-European prose?
 

@@ -24,7 +24,7 @@ from engine.ingest.loaders.common import (
     read_bytes,
     titled_table,
 )
-from engine.ingest.loaders.encoding import decode_text
+from engine.ingest.loaders.encoding import decode_text, without_nuls
 from engine.ingest.loaders.xlsx_comments import sheet_comments
 
 #: Rows kept per sheet / per CSV, and over all sheets of a workbook.
@@ -180,7 +180,8 @@ def _dialect(sample: str, tsv: bool) -> type[csv.Dialect] | csv.Dialect:
 
 def load_csv(path: Path) -> Document:
     """CSV/TSV -> one page; delimiter sniffed (``,`` ``;`` tab ``|``), encoding detected."""
-    text, encoding = decode_text(read_bytes(path))
+    data = read_bytes(path)
+    text, encoding = decode_text(without_nuls(data) or data)
     dialect: type[csv.Dialect] | csv.Dialect
     if hint := _SEPARATOR_HINT.match(text):  # Excel's "sep=;" first line
         text = text[hint.end():]
