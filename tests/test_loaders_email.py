@@ -29,6 +29,8 @@ from engine.ingest.loaders.email import MAX_DEPTH, load_mbox
 from engine.ingest.loaders.rtf_body import rtf_text
 from tests.helpers_mail import MsgSpec, make_docx, make_pdf, write_msg
 
+DATA = Path(__file__).resolve().parent / "data"
+
 DATE = "Tue, 05 Mar 2024 09:30:00 +0100"
 UTC_DATE = dt.datetime(2024, 3, 5, 9, 30, tzinfo=dt.UTC)
 
@@ -564,6 +566,15 @@ def test_signed_msg_reads_the_signed_content(tmp_path):
     assert [(p.path, _text(p)) for p in doc.parts] == [
         (f"{path}//n.txt", "Signed attachment text.")]
     assert "attachments_skipped" not in doc.metadata  # the signature is no attachment
+
+
+def test_msg_without_its_code_page_is_read_in_the_one_its_text_is_in():
+    """msgconvert's charset.msg (Email::Outlook::Message's tests, Perl's licence; a PST export)
+    stores 8-bit text and names no code page; extract-msg decoded it as ISO-8859-15 and the
+    Windows-1252 ellipsis became a control character, read as a line break."""
+    doc = load(DATA / "msgconvert-charset.msg")
+    assert doc.title == "PST Export - Embedded Email Test"
+    assert doc.pages[0].blocks[-1].text == "This email contains an email… Email-ception!!!"
 
 
 def test_msg_errors_are_one_line(tmp_path, caplog):

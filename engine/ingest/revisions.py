@@ -82,8 +82,9 @@ READER_REVISIONS: dict[str, int] = {
     # named .msg, an Outlook one named .eml)
     "eml": 6,
     "mbox": 6,  # as .eml
-    # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: as eml 6
-    "msg": 5,
+    # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: as eml 6;
+    # 6: 8-bit text of a message naming no code page read in the one its bytes are in
+    "msg": 6,
     "emlx": 6,  # as .eml
     "doc": 2,  # 2: as docx 6 (its conversion keeps tracked changes and content controls)
     "xls": 2,  # 2: as xlsx 4

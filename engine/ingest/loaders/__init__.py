@@ -89,7 +89,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "json": ("text", "load_json"),
     "eml": ("email", "load_eml"),
     "mbox": ("email", "load_mbox"),
-    "msg": ("email", "load_msg"),
+    "msg": ("outlook_msg", "load_msg"),
     "emlx": ("emlx", "load_emlx"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),

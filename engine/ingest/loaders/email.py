@@ -19,7 +19,6 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
-import logging
 import mailbox
 import mimetypes
 import os
@@ -28,7 +27,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from engine.ingest import loaders
 from engine.ingest.document import (
@@ -49,7 +47,6 @@ from engine.ingest.loaders.common import (
     one_line,
     paragraph_blocks,
     read_bytes,
-    short_message,
 )
 from engine.ingest.loaders.embedded import load_embedded, unique_key
 from engine.ingest.loaders.formats import OLE_MAGIC, starts_with_headers
@@ -66,8 +63,6 @@ MBOX_LOADER = "mailbox (Python mailbox)"
 #: The chunker keeps this many characters of a heading: subject is shortened so the date fits.
 _HEADING_CHARS = 100
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
-#: DER of the PKCS#7 enveloped-data OID (1.2.840.113549.1.7.3): an encrypted S/MIME payload.
-_ENVELOPED_OID = bytes.fromhex("06092a864886f70d010703")
 
 
 @dataclass
@@ -167,7 +162,9 @@ class _Parts:
             # by content: a message saved as text under .msg (libmime-explode's multi-igor.msg
             # attaches one, and failed as "corrupt Outlook message"), an Outlook one as .eml
             if data.startswith(OLE_MAGIC):
-                self.message(name, lambda p, d: _msg_document(data, p, self.options, d))
+                from engine.ingest.loaders.outlook_msg import msg_document
+
+                self.message(name, lambda p, d: msg_document(data, p, self.options, d))
                 return
             if lower.endswith(".eml") or starts_with_headers(data[:8192]):
                 self.message(name, lambda p, d: _eml_document(_parse_eml(data), p, self.options,
@@ -398,111 +395,3 @@ def mbox_message(path: Path, number: int, options: LoadOptions) -> Document:
     finally:
         box.close()
     return _eml_document(_parse_eml(data), part_path(str(path), str(number)), options, 0)
-
-
-# ------------------------------------------------------------------------------------ .msg
-
-
-def load_msg(path: Path, options: LoadOptions) -> Document:
-    """An Outlook .msg file -> one message Document, its attachments as parts."""
-    return _msg_document(str(path), str(path), options, 0)
-
-
-def _reason(exc: BaseException) -> str:
-    return one_line(short_message(exc))
-
-
-def _open_msg(source: str | bytes) -> Any:
-    import extract_msg
-    from extract_msg.enums import ErrorBehavior
-    from extract_msg.exceptions import (
-        InvalidFileFormatError,
-        UnrecognizedMSGTypeError,
-        UnsupportedMSGTypeError,
-    )
-
-    for name in ("extract_msg", "RTFDE"):  # they log every oddity of a file at WARNING or above
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    # Bad attachments and RTF become per-part problems instead of failing the whole message.
-    tolerate = (ErrorBehavior.ATTACH_SUPPRESS_ALL | ErrorBehavior.RTFDE |
-                ErrorBehavior.STANDARDS_VIOLATION | ErrorBehavior.NAMED_NAME_STREAM)
-    try:
-        return extract_msg.openMsg(source, delayAttachments=True, errorBehavior=tolerate)
-    except (UnrecognizedMSGTypeError, UnsupportedMSGTypeError) as exc:
-        raise LoadError(f"unsupported Outlook item ({_reason(exc)})") from exc
-    except InvalidFileFormatError as exc:
-        if "not an MSG file" in str(exc):
-            raise LoadError("not an Outlook message (another kind of OLE file)") from exc
-        raise LoadError(f"corrupt Outlook message ({_reason(exc)})") from exc
-    except MemoryError:
-        raise
-    except Exception as exc:  # olefile/extract-msg raise anything on damaged files
-        raise LoadError(f"corrupt Outlook message ({_reason(exc)})") from exc
-
-
-def _get(obj: Any, attr: str) -> Any:
-    """A property of an extract-msg object; None when reading it fails (one damaged property
-    must not cost the rest of the message)."""
-    try:
-        return getattr(obj, attr, None)
-    except Exception:
-        return None
-
-
-def _msg_document(source: str | bytes, path: str, options: LoadOptions, depth: int) -> Document:
-    msg = _open_msg(source)
-    try:
-        kind = str(_get(msg, "classType") or "").lower()
-        if ".rpmsg" in kind:
-            raise LoadError("encrypted Outlook message (rights-protected)")
-        if kind.startswith("ipm.note.smime") and "multipartsigned" not in kind:
-            try:  # the PKCS#7 payload is the one attachment; enveloped-data means encrypted
-                payload = msg.getStream("__attach_version1.0_#00000000/__substg1.0_37010102")
-            except Exception:
-                payload = None
-            if not payload or _ENVELOPED_OID in payload[:64]:
-                raise LoadError("encrypted Outlook message (S/MIME)")
-        return _msg_build(msg, path, options, depth)
-    finally:
-        msg.close()
-
-
-def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Document:
-    """Document of an open extract-msg message (a file's, or one embedded in another)."""
-    from extract_msg.enums import AttachmentType
-
-    date = _get(msg, "date")
-    if not isinstance(date, dt.datetime) or date.year >= 4500:  # 4500-08-31: MAPI's "no date"
-        date = None
-    mail = _Mail(*(str(_get(msg, a) or "") for a in ("subject", "sender", "to", "cc")),
-                 date=date, message_id=str(_get(msg, "messageId") or ""))
-    # plain first: extract-msg falls back to the text encapsulated in the RTF
-    mail.body = body_blocks(lambda: _get(msg, "body"), lambda: _get(msg, "htmlBody"),
-                            lambda: _get(msg, "rtfBody"))
-    doc = _message_document(path, "msg", MSG_LOADER, mail)
-    parts = _Parts(doc, options, depth)
-    try:
-        attachments = list(msg.attachments)
-    except Exception as exc:  # a signed message whose payload cannot be unwrapped, say
-        attachments = []
-        parts.skip("attachments", f"unreadable ({_reason(exc)})")
-    for i, att in enumerate(attachments, 1):
-        kind = _get(att, "type")
-        name = clean_inline(str(_get(att, "longFilename") or _get(att, "shortFilename") or
-                                _get(att, "name") or ""))
-        if kind is AttachmentType.MSG and (inner := _get(att, "data")) is not None:
-            name = name or f"{_get(inner, 'subject') or 'message'}.msg"
-            parts.message(name, lambda p, d, inner=inner: _msg_build(inner, p, options, d))
-        elif kind in (AttachmentType.DATA, AttachmentType.SIGNED):
-            name = name or f"attachment-{i}.bin"
-            if _get(att, "cid") and name.lower().endswith(_IMAGE_EXTENSIONS):
-                continue  # an image the HTML body shows inline (logos, signatures)
-            data = _get(att, "data")
-            parts.file(name, data if isinstance(data, bytes) else b"")
-        elif kind is AttachmentType.WEB:
-            parts.skip(name or f"attachment-{i}", "linked file (not stored in the message)",
-                       skipped=True)
-        else:
-            parts.skip(name or f"attachment-{i}", "unreadable or unsupported Outlook attachment")
-    parts.finish()
-    return doc
