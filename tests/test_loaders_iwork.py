@@ -139,10 +139,21 @@ def test_a_key_that_is_not_a_presentation_is_skipped_not_read(tmp_path):
             load(path)
 
 
+def test_text_named_like_an_iwork_file_is_read_as_text(tmp_path):
+    """Word lists and test data are named .numbers and .pages too (link-grammar's
+    words.numbers, EMBOSS's test files): read as the text they are, as before iWork was read."""
+    words = tmp_path / "words.numbers"
+    words.write_text("one two three four five six seven eight nine ten\n")
+    assert detect_format(words) == "text"
+    doc = load(words)
+    assert doc.pages[0].text == "one two three four five six seven eight nine ten"
+    assert doc.loader.endswith("read by its content: a .numbers file that is text")
+
+
 def test_mislabelled_or_damaged_pages_files_fail_in_one_line(tmp_path):
-    text = tmp_path / "notes.pages"
-    text.write_text("pages 4 to 9 of the minutes")
-    assert skip_reason(text) == "not a Pages document file (not a zip archive; mislabelled?)"
+    binary = tmp_path / "notes.pages"
+    binary.write_bytes(bytes(range(256)) * 8)
+    assert skip_reason(binary) == "not a Pages document file (not a zip archive; mislabelled?)"
     other_zip = tmp_path / "photos.numbers"
     with zipfile.ZipFile(other_zip, "w") as zf:
         zf.writestr("a.txt", "hello")

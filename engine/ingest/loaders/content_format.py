@@ -39,11 +39,14 @@ from engine.ingest.loaders.formats import (
 #: are not: their refusals already say what the file is. SVG is: gnuplot's demo pages (the
 #: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
-                             "pptx", "odt", "ods", "odp", "epub", "mhtml", "svg"})
+                             "pptx", "odt", "ods", "odp", "epub", "mhtml", "svg", "pages",
+                             "numbers"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word;
 #: ``.pot``, a PowerPoint template's name, is a gettext template's, read as its ``.po`` files
-#: are) or as delimited rows (what "export to Excel" often writes).
-PLAIN_TEXT_AS = {"doc": "text", "ppt": "text", "xls": "csv", "xlsx": "csv", "ods": "csv"}
+#: are; word lists and test data are named ``.numbers`` and ``.pages`` as often as Apple's
+#: documents) or as delimited rows (what "export to Excel" often writes).
+PLAIN_TEXT_AS = {"doc": "text", "ppt": "text", "xls": "csv", "xlsx": "csv", "ods": "csv",
+                 "pages": "text", "numbers": "text"}
 
 #: The part of a zip package that says which Office format it is.
 _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
