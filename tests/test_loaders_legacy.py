@@ -262,6 +262,22 @@ def test_xls_sheets_are_pages(loaded):
 
 
 @needs_soffice
+def test_an_excel_2_worksheet_is_read_and_named_after_its_file(tmp_path):
+    """Excel 2.x-4.0 saved a worksheet as a bare record stream, not an OLE file (LibreOffice's
+    tdf72470.xls, MPL-2.0: Arabic text in a BIFF2 sheet); it was refused as "no OLE header".
+    Such a sheet has no name, and LibreOffice names it after the file: the file's own name, not
+    the name of the copy it converted."""
+    sheet = shutil.copyfile(Path(__file__).parent / "data" / "libreoffice-tdf72470.xls",
+                            tmp_path / "-names 2024.xls")
+    assert detect_format(sheet) == "xls"
+    doc = load(sheet)
+    assert [(p.label, p.text) for p in doc.pages] == [
+        ("names_2024", "names_2024\n\nname: أسمي walid")]
+    (tmp_path / "noise.xls").write_bytes(b"\x09\x00\x07\x00" + bytes(40))
+    assert detect_format(tmp_path / "noise.xls") is None  # not a BOF record's length
+
+
+@needs_soffice
 def test_ppt_slides_are_pages(loaded):
     doc, _ = loaded["deck.ppt"]
     assert doc.format == "ppt" and doc.loader.endswith("(converted to PPTX)")

@@ -86,10 +86,12 @@ READER_REVISIONS: dict[str, int] = {
     # 6: 8-bit text of a message naming no code page read in the one its bytes are in
     "msg": 6,
     "emlx": 6,  # as .eml
-    "doc": 2,  # 2: as docx 6 (its conversion keeps tracked changes and content controls)
-    "xls": 2,  # 2: as xlsx 4
-    "ppt": 1,
-    "rtf": 1,
+    "doc": 3,  # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: docx 7
+    # 2: as xlsx 4; 3: xlsx 5, Excel 2.x-4.0 worksheets (bare BIFF streams), the sheet LibreOffice
+    # names after the file named after the user's file
+    "xls": 3,
+    "ppt": 2,  # 2: as pptx 5
+    "rtf": 2,  # 2: as docx 7
     "image": 2,  # 2: numbered headings ("2.1 What is R?") on lines of their own
     "zip": 2,  # 2: members whose name says nothing (README.Debian) read by content
     # 2: members whose name says nothing (README.Debian) read by content; 3: V7 tars
@@ -137,7 +139,7 @@ _CHUNKS = "chunks"
 #: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
 #: an encrypted WordPerfect file, a binary .info file skipped as another program's data;
 #: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
-#: presentation or skipped as a key).
+#: presentation or skipped as a key), Excel 2.x-4.0 worksheets (no OLE header).
 SNIFF_REVISION = 6
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).

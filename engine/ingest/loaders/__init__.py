@@ -49,6 +49,7 @@ from engine.ingest.loaders.formats import (
     a_file,
     format_for_name,
     image_container,
+    is_biff_stream,
     is_postscript,
     mail_format,
     read_by_content,
@@ -327,6 +328,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if head.startswith(ZIP_MAGIC) and fmt in LEGACY_OFFICE:
             modern = LEGACY_OFFICE[fmt].upper()
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
+        if fmt == "xls" and is_biff_stream(head):
+            return fmt, None  # an Excel 2.x-4.0 worksheet, or a bare record stream
         if not head.startswith(OLE_MAGIC):
             if fmt == "msg" and not looks_binary(head):  # mail would have been read as mail
                 # Tcl's and other programs' message catalogues: skipped, like programs

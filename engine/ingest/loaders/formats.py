@@ -255,6 +255,17 @@ ZIP_FORMATS: dict[str, str] = {
     "visio": "visio/",  # .vsdx and its kin; a .vsd is an OLE file
     "sxw": "content.xml",
 }
+#: The BOF record a bare Excel record stream starts with (BIFF2, 3, 4, 5/8): how Excel 2.x-4.0
+#: saved a worksheet, before workbooks went into OLE files, and what SheetJS still writes for
+#: its "biff2" to "biff4" exports (LibreOffice's tdf72470.xls, tdf144732.xls).
+_BIFF_BOF = (b"\x09\x00", b"\x09\x02", b"\x09\x04", b"\x09\x08")
+
+
+def is_biff_stream(head: bytes) -> bool:
+    """Whether ``head`` starts a bare Excel record stream (a BOF record of a BOF's length)."""
+    return head[:2] in _BIFF_BOF and int.from_bytes(head[2:4], "little") in (4, 6, 8, 16)
+
+
 #: How OLE containers (legacy Office, Outlook .msg, Visio .vsd) and zip packages start.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"

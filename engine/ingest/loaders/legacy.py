@@ -257,9 +257,11 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
                                                                  encoding="utf-8")
     out_dir.mkdir()
     home.mkdir()
-    # A fixed, plain name: the real one may start with "-", hold bytes that are not UTF-8, or
-    # collide with another file's output name.
-    source = work_dir / f"input.{ext}"
+    # A plain name: the real one may start with "-" or hold bytes that are not UTF-8. It keeps
+    # the real name's letters, since LibreOffice names what has no name after the file (the
+    # one sheet of an Excel 2.x-4.0 worksheet was called "input").
+    stem = _plain_stem(path)
+    source = work_dir / f"{stem}.{ext}"
     try:
         source.symlink_to(path.resolve())
     except OSError:
@@ -288,10 +290,17 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
     if code is None:
         raise LoadError(f"LibreOffice took longer than {limit:g} s to convert this .{ext} "
                         "(time limit); the file was skipped")
-    result = out_dir / f"input.{target}"
+    result = out_dir / f"{stem}.{target}"
     if code != 0 or not result.is_file() or result.stat().st_size == 0:
         raise ConversionFailed(f"corrupt or unreadable .{ext} (LibreOffice could not convert it)")
     return result
+
+
+def _plain_stem(path: Path) -> str:
+    """``path``'s name without its suffix, as letters, digits, "-", "_" and "." only (others
+    become "_"), not starting with "-" or "."; "input" when nothing is left."""
+    stem = re.sub(r"[^\w.-]", "_", path.stem, flags=re.ASCII)[:80].lstrip("-.")
+    return stem or "input"
 
 
 def _check_ole(path: Path, fmt: str) -> None:
@@ -300,6 +309,8 @@ def _check_ole(path: Path, fmt: str) -> None:
 
     if fmt == "visio" and not olefile.isOleFile(str(path)):
         return  # a .vsdx: a zip package, checked when the file was sniffed
+    if fmt == "xls" and not olefile.isOleFile(str(path)):
+        return  # a bare BIFF record stream (formats.is_biff_stream): no OLE to check
     name = DISPLAY_NAMES[fmt]
     streams = ole_streams(path)
     if streams is None:
