@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 PAGE_UNITS: dict[str, str] = {
     **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio"), "page"),
     **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote"), "slide"),
-    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers"), "sheet"),
+    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus"), "sheet"),
     **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),
 }
 

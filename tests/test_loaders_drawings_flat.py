@@ -306,3 +306,35 @@ def test_wordperfect_documents_are_read_through_libreoffice(tmp_path):
         with pytest.raises(LoadError, match=r"^encrypted WordPerfect document"):
             load(path)
 
+
+
+def test_files_of_the_older_suites_are_read(tmp_path):
+    """Real files of the 1980s' and 1990s' suites, from the test documents of libwps and
+    libmwaw in LibreOffice's source (MPL-2.0): Lotus 1-2-3 (.wk1), Quattro Pro (.wq1), Works'
+    spreadsheet (.wks) and database (.wdb), a ClarisWorks 5 spreadsheet (.cwk: a text, a
+    spreadsheet or a drawing under one name, written as what it holds) and Word 5.0 for DOS
+    (.doc without an OLE header; Windows Write files start the same way)."""
+    sheets = {"Lotus.wk1": "123 | ABCT", "QuattroPro.wq1": "ab: azazbza",
+              "Works_Windows.wks": "a simple sheet", "Works_2.0.wdb": "toto | 3 | 1904-01-01",
+              "CW5_calc.cwk": "normal: red; bold: green"}
+    for name, want in sheets.items():
+        path = DATA / f"libreoffice-{name}"
+        assert skip_reason(path) is None, name
+        doc = load(path)
+        assert doc.loader.endswith("(converted to XLSX)") and want in doc.pages[0].text, name
+    assert load(DATA / "libreoffice-Works_2.0.wdb").format == "lotus"
+
+    dos = load(DATA / "libreoffice-Word_5.0_DOS.doc")
+    assert (dos.format, dos.loader.endswith("(converted to DOCX)")) == ("doc", True)
+    assert dos.pages[0].blocks[0].text.startswith(
+        "This document is written in Microsoft Word for DOS 5.0")
+    write = shutil.copyfile(DATA / "libreoffice-Word_5.0_DOS.doc", tmp_path / "letter.wri")
+    assert detect_format(write) == "write"
+    assert "Copyright (C) 2015 Sean Young" in load(write).pages[0].text
+
+    for name, reason in (("notes.wri", "not a Write document file (unknown header; "),
+                         ("budget.wk1", "not a Lotus 1-2-3, Quattro Pro or Works spreadsheet "
+                                        "file (unknown header; "),
+                         ("old.cwk", "not an AppleWorks / ClarisWorks document file (unknown")):
+        (tmp_path / name).write_bytes(b"PK\x03\x04" + bytes(60))
+        assert (skip_reason(tmp_path / name) or "").startswith(reason), name

@@ -86,7 +86,9 @@ READER_REVISIONS: dict[str, int] = {
     # 6: 8-bit text of a message naming no code page read in the one its bytes are in
     "msg": 6,
     "emlx": 6,  # as .eml
-    "doc": 3,  # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: docx 7
+    # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: as docx 7,
+    # Word for DOS documents (no OLE header)
+    "doc": 3,
     # 2: as xlsx 4; 3: xlsx 5, Excel 2.x-4.0 worksheets (bare BIFF streams), the sheet LibreOffice
     # names after the file named after the user's file
     "xls": 3,
@@ -125,6 +127,9 @@ READER_REVISIONS: dict[str, int] = {
     "pages": 1,
     "numbers": 1,
     "keynote": 1,
+    "write": 1,
+    "lotus": 1,
+    "appleworks": 1,
 }
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.
@@ -139,7 +144,8 @@ _CHUNKS = "chunks"
 #: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
 #: an encrypted WordPerfect file, a binary .info file skipped as another program's data;
 #: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
-#: presentation or skipped as a key), Excel 2.x-4.0 worksheets (no OLE header).
+#: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS documents (no
+#: OLE header).
 SNIFF_REVISION = 6
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).

@@ -50,7 +50,9 @@ from engine.ingest.loaders.formats import (
     format_for_name,
     image_container,
     is_biff_stream,
+    is_old_sheet,
     is_postscript,
+    is_word_dos,
     mail_format,
     read_by_content,
     starts_with_headers,
@@ -119,6 +121,9 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "pages": ("legacy", "load_legacy"),
     "numbers": ("legacy", "load_legacy"),
     "keynote": ("legacy", "load_legacy"),
+    "write": ("legacy", "load_legacy"),
+    "lotus": ("legacy", "load_legacy"),
+    "appleworks": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
     "zip": ("archive", "load_zip"),
     "tar": ("archive", "load_tar"),
@@ -328,8 +333,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if head.startswith(ZIP_MAGIC) and fmt in LEGACY_OFFICE:
             modern = LEGACY_OFFICE[fmt].upper()
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
-        if fmt == "xls" and is_biff_stream(head):
-            return fmt, None  # an Excel 2.x-4.0 worksheet, or a bare record stream
+        if (fmt == "xls" and is_biff_stream(head)) or (fmt == "doc" and is_word_dos(head)):
+            return fmt, None  # an Excel 2.x-4.0 worksheet, a Word for DOS document
         if not head.startswith(OLE_MAGIC):
             if fmt == "msg" and not looks_binary(head):  # mail would have been read as mail
                 # Tcl's and other programs' message catalogues: skipped, like programs
@@ -375,6 +380,11 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         return _check_wordperfect(head)
     if fmt in IWORK_FORMATS:
         return _check_iwork(path, fmt, head)
+    if fmt in _OLD_SUITE_STARTS:
+        ole = head.startswith(OLE_MAGIC) and fmt == "lotus"
+        if ole or _OLD_SUITE_STARTS[fmt](head):
+            return fmt, None
+        return None, f"not {a_file(name)} (unknown header; mislabelled?)"
     if fmt == "emlx":  # its length in bytes on the first line, then the message
         if not head.split(b"\n", 1)[0].strip().isdigit() or looks_binary(head):
             return None, "not an Apple Mail message (no byte count on its first line)"
@@ -425,6 +435,15 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "binary file (not text)"
         return _check_markers(fmt, head)
     return _check_containers(path, fmt, name, head)
+
+
+#: How each file of the older suites read through LibreOffice starts (Works 4's and Quattro Pro
+#: 9's spreadsheets are OLE files, checked as such above).
+_OLD_SUITE_STARTS: dict[str, Callable[[bytes], bool]] = {
+    "write": is_word_dos,
+    "lotus": is_old_sheet,
+    "appleworks": lambda head: head[4:8] == b"BOBO",
+}
 
 
 def _tar_checksum_ok(block: bytes) -> bool:

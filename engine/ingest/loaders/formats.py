@@ -174,6 +174,24 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".pages": "pages",
     ".numbers": "numbers",
     ".key": "keynote",
+    # the home and office suites of the 1980s and 1990s: Windows Write, the spreadsheets of
+    # Lotus 1-2-3, Quattro Pro and Microsoft Works (and Works' databases), ClarisWorks /
+    # AppleWorks. (Works' word processor files, .wps, are not: LibreOffice 7.4's import of
+    # libwps' own test documents gave empty paragraphs.)
+    ".wri": "write",
+    ".wk1": "lotus",
+    ".wk3": "lotus",
+    ".wk4": "lotus",
+    ".wks": "lotus",
+    ".123": "lotus",
+    ".wq1": "lotus",
+    ".wq2": "lotus",
+    ".wb1": "lotus",
+    ".wb2": "lotus",
+    ".wb3": "lotus",
+    ".qpw": "lotus",
+    ".wdb": "lotus",
+    ".cwk": "appleworks",
     ".ipynb": "notebook",
     ".ics": "calendar",
     ".ical": "calendar",
@@ -264,6 +282,27 @@ _BIFF_BOF = (b"\x09\x00", b"\x09\x02", b"\x09\x04", b"\x09\x08")
 def is_biff_stream(head: bytes) -> bool:
     """Whether ``head`` starts a bare Excel record stream (a BOF record of a BOF's length)."""
     return head[:2] in _BIFF_BOF and int.from_bytes(head[2:4], "little") in (4, 6, 8, 16)
+
+
+#: How a Word for DOS document (and a Windows Write one, its sibling) starts: a magic number,
+#: two zero bytes, then 0x00AB. Word 3-5 for DOS kept no OLE container.
+_WORD_DOS_MAGIC = (b"\x31\xbe", b"\x32\xbe")
+
+
+def is_word_dos(head: bytes) -> bool:
+    """Whether ``head`` starts a Word for DOS or Windows Write document."""
+    return head[:2] in _WORD_DOS_MAGIC and head[2:6] == b"\x00\x00\x00\xab"
+
+
+#: How the spreadsheets of the 1980s and 1990s start, when they are not OLE files (Works 4
+#: and later, Quattro Pro 9 and later): Lotus 1-2-3's and Quattro Pro's BOF record (type 0;
+#: Works for Windows writes 0xFF), Works for DOS databases' header.
+_OLD_SHEET_MAGIC = (b"\x00\x00", b"\xff\x00", b"\x20\x54")
+
+
+def is_old_sheet(head: bytes) -> bool:
+    """Whether ``head`` starts a Lotus 1-2-3, Quattro Pro or Works spreadsheet or database."""
+    return head[:2] in _OLD_SHEET_MAGIC and head[2:4] in (b"\x02\x00", b"\x1a\x00")
 
 
 #: How OLE containers (legacy Office, Outlook .msg, Visio .vsd) and zip packages start.
@@ -399,6 +438,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "pages": "Pages document",
     "numbers": "Numbers spreadsheet",
     "keynote": "Keynote presentation",
+    "write": "Write document",
+    "lotus": "Lotus 1-2-3, Quattro Pro or Works spreadsheet",
+    "appleworks": "AppleWorks / ClarisWorks document",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -409,7 +451,9 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
                                 "abw": "docx", "sxw": "docx", "wordperfect": "docx",
-                                "pages": "docx", "numbers": "xlsx", "keynote": "pptx"}
+                                "pages": "docx", "numbers": "xlsx", "keynote": "pptx",
+                                "write": "docx", "lotus": "xlsx",
+                                "appleworks": "docx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
 #: in ``satchel index --json``: users see why a file's text looks the way it does).
@@ -470,6 +514,9 @@ LOADER_NAMES: dict[str, str] = {
     "pages": "LibreOffice (converted to DOCX)",
     "numbers": "LibreOffice (converted to XLSX)",
     "keynote": "LibreOffice (converted to PPTX)",
+    "write": "LibreOffice (converted to DOCX)",
+    "lotus": "LibreOffice (converted to XLSX)",
+    "appleworks": "LibreOffice (converted to DOCX)",
 }
 
 

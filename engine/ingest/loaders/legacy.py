@@ -2,8 +2,10 @@
 legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
 OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files of older word
 processors: AbiWord (.abw), OpenOffice.org 1 / StarOffice Writer (.sxw) and WordPerfect (.wpd,
-4.2 to X9, via libwpd), and Apple's iWork documents (Pages, Numbers, Keynote, via libetonyek;
-see :mod:`engine.ingest.loaders.iwork`).
+4.2 to X9, via libwpd), Apple's iWork documents (Pages, Numbers, Keynote, via libetonyek;
+see :mod:`engine.ingest.loaders.iwork`), and the home and office suites of the 1980s and 1990s
+(libwps, libmwaw): Windows Write, Word for DOS, Lotus 1-2-3, Quattro Pro, Microsoft Works'
+spreadsheets and databases, AppleWorks / ClarisWorks.
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -87,6 +89,9 @@ PACKAGES: dict[str, str] = {
     "pages": "libreoffice-writer-nogui",
     "numbers": "libreoffice-calc-nogui",
     "keynote": "libreoffice-impress-nogui",
+    "write": "libreoffice-writer-nogui",
+    "lotus": "libreoffice-calc-nogui",
+    "appleworks": "libreoffice-writer-nogui",
 }
 
 
@@ -115,7 +120,7 @@ _READERS: dict[str, Callable[[Path], Document]] = {
 #: presentation is a ".key"): the file handed to LibreOffice keeps its own, which LibreOffice
 #: partly tells the format by (a flat .fodg from a zipped .odg, a .vsd from a .vsdx).
 _OWN_SUFFIX = frozenset({"odg", "visio", "abw", "sxw", "wordperfect", "pages", "numbers",
-                         "keynote"})
+                         "keynote", "write", "lotus", "appleworks"})
 
 #: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
 _KNOWN_LOCATIONS = (
@@ -221,7 +226,7 @@ def _convert_as_held(path: Path, fmt: str, work_dir: Path, soffice: str,
     name says another iWork application's (a Keynote deck named .pages) is imported by its
     content but cannot be written as the name's target; as telling Pages from Numbers needs
     the document's objects decoded, the other applications' targets are tried in turn."""
-    targets = [TARGETS[fmt]]
+    targets = [TARGETS[fmt], *_OTHER_TARGETS.get(fmt, ())]
     if fmt in IWORK_FORMATS:
         targets += [TARGETS[other] for other in sorted(IWORK_FORMATS - {fmt})]
     for target in targets[:-1]:
@@ -230,6 +235,11 @@ def _convert_as_held(path: Path, fmt: str, work_dir: Path, soffice: str,
                                    source_format=ext)
     return targets[-1], convert(path, targets[-1], work_dir / targets[-1], soffice=soffice,
                                 source_format=ext)
+
+
+#: What else a file of a format that holds several kinds of document may be written as: an
+#: AppleWorks file is a text, a spreadsheet, a database or a drawing, one name for all.
+_OTHER_TARGETS: dict[str, tuple[str, ...]] = {"appleworks": ("xlsx", "pdf")}
 
 
 class ConversionFailed(LoadError):
@@ -309,8 +319,8 @@ def _check_ole(path: Path, fmt: str) -> None:
 
     if fmt == "visio" and not olefile.isOleFile(str(path)):
         return  # a .vsdx: a zip package, checked when the file was sniffed
-    if fmt == "xls" and not olefile.isOleFile(str(path)):
-        return  # a bare BIFF record stream (formats.is_biff_stream): no OLE to check
+    if fmt in ("xls", "doc") and not olefile.isOleFile(str(path)):
+        return  # a bare BIFF stream, a Word for DOS file (told when sniffed): no OLE to check
     name = DISPLAY_NAMES[fmt]
     streams = ole_streams(path)
     if streams is None:
