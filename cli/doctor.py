@@ -103,7 +103,8 @@ def generate_check() -> dict[str, Any]:
 def outside_readers() -> dict[str, Any]:
     """The programs some formats are read with: Tesseract (scans and pictures), LibreOffice
     (.doc, .xls, .ppt, .rtf, flat OpenDocument, drawings, .abw, .sxw, .wpd, iWork, Write,
-    Lotus 1-2-3, Quattro Pro, AppleWorks), DjVuLibre (DjVu) and chmlib (CHM help files).
+    Lotus Word Pro and 1-2-3, Quattro Pro, AppleWorks), DjVuLibre (DjVu) and chmlib (CHM help
+    files).
     Optional, so a missing one is a note with its install line, not a problem: the other formats
     read without them. Users ask "why is my scan not found?"."""
     from engine.ingest.document import LoadError

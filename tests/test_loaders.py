@@ -100,7 +100,7 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "mobi",  # test_loaders_mobi
                      "chm",  # test_loaders_chm (a real help file in tests/data)
                      "pages", "numbers", "keynote",  # test_loaders_iwork (tests/data)
-                     "write", "lotus", "appleworks",  # test_loaders_drawings_flat (tests/data)
+                     "write", "wordpro", "lotus", "appleworks",  # test_loaders_drawings_flat
                      "calendar", "vcard",  # test_loaders_calendar
                      "notebook",  # test_loaders_notebook
                      "asciidoc", "org",  # test_loaders_markup

@@ -331,10 +331,14 @@ def test_files_of_the_older_suites_are_read(tmp_path):
     write = shutil.copyfile(DATA / "libreoffice-Word_5.0_DOS.doc", tmp_path / "letter.wri")
     assert detect_format(write) == "write"
     assert "Copyright (C) 2015 Sean Young" in load(write).pages[0].text
+    word_pro = load(DATA / "libreoffice-wordpro.lwp")  # Lotus Word Pro 9.6 (lotuswordpro's test)
+    assert (word_pro.format, word_pro.pages[0].blocks[0].text) == (
+        "wordpro", "This document is created using Lotus Wordpro release 9.6 for Windows.")
 
     for name, reason in (("notes.wri", "not a Write document file (unknown header; "),
                          ("budget.wk1", "not a Lotus 1-2-3, Quattro Pro or Works spreadsheet "
                                         "file (unknown header; "),
-                         ("old.cwk", "not an AppleWorks / ClarisWorks document file (unknown")):
+                         ("old.cwk", "not an AppleWorks / ClarisWorks document file (unknown"),
+                         ("memo.lwp", "not a Lotus Word Pro document file (unknown header; ")):
         (tmp_path / name).write_bytes(b"PK\x03\x04" + bytes(60))
         assert (skip_reason(tmp_path / name) or "").startswith(reason), name

@@ -128,6 +128,7 @@ READER_REVISIONS: dict[str, int] = {
     "numbers": 1,
     "keynote": 1,
     "write": 1,
+    "wordpro": 1,
     "lotus": 1,
     "appleworks": 1,
 }

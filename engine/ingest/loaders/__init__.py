@@ -122,6 +122,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "numbers": ("legacy", "load_legacy"),
     "keynote": ("legacy", "load_legacy"),
     "write": ("legacy", "load_legacy"),
+    "wordpro": ("legacy", "load_legacy"),
     "lotus": ("legacy", "load_legacy"),
     "appleworks": ("legacy", "load_legacy"),
     "image": ("ocr", "load_image"),
@@ -441,6 +442,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
 #: 9's spreadsheets are OLE files, checked as such above).
 _OLD_SUITE_STARTS: dict[str, Callable[[bytes], bool]] = {
     "write": is_word_dos,
+    "wordpro": lambda head: head.startswith(b"WordPro\x00") or head[16:20] == b"LWP7",
     "lotus": is_old_sheet,
     "appleworks": lambda head: head[4:8] == b"BOBO",
 }

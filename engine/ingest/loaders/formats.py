@@ -174,11 +174,13 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".pages": "pages",
     ".numbers": "numbers",
     ".key": "keynote",
-    # the home and office suites of the 1980s and 1990s: Windows Write, the spreadsheets of
+    # the home and office suites of the 1980s and 1990s: Windows Write, Lotus Word Pro, the
+    # spreadsheets of
     # Lotus 1-2-3, Quattro Pro and Microsoft Works (and Works' databases), ClarisWorks /
     # AppleWorks. (Works' word processor files, .wps, are not: LibreOffice 7.4's import of
     # libwps' own test documents gave empty paragraphs.)
     ".wri": "write",
+    ".lwp": "wordpro",
     ".wk1": "lotus",
     ".wk3": "lotus",
     ".wk4": "lotus",
@@ -439,6 +441,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "numbers": "Numbers spreadsheet",
     "keynote": "Keynote presentation",
     "write": "Write document",
+    "wordpro": "Lotus Word Pro document",
     "lotus": "Lotus 1-2-3, Quattro Pro or Works spreadsheet",
     "appleworks": "AppleWorks / ClarisWorks document",
 }
@@ -452,7 +455,7 @@ CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
                                 "abw": "docx", "sxw": "docx", "wordperfect": "docx",
                                 "pages": "docx", "numbers": "xlsx", "keynote": "pptx",
-                                "write": "docx", "lotus": "xlsx",
+                                "write": "docx", "wordpro": "docx", "lotus": "xlsx",
                                 "appleworks": "docx"}
 
 #: What reads each format when a loader does not say more (shown per file in the library and
@@ -515,6 +518,7 @@ LOADER_NAMES: dict[str, str] = {
     "numbers": "LibreOffice (converted to XLSX)",
     "keynote": "LibreOffice (converted to PPTX)",
     "write": "LibreOffice (converted to DOCX)",
+    "wordpro": "LibreOffice (converted to DOCX)",
     "lotus": "LibreOffice (converted to XLSX)",
     "appleworks": "LibreOffice (converted to DOCX)",
 }

@@ -4,8 +4,8 @@ OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files
 processors: AbiWord (.abw), OpenOffice.org 1 / StarOffice Writer (.sxw) and WordPerfect (.wpd,
 4.2 to X9, via libwpd), Apple's iWork documents (Pages, Numbers, Keynote, via libetonyek;
 see :mod:`engine.ingest.loaders.iwork`), and the home and office suites of the 1980s and 1990s
-(libwps, libmwaw): Windows Write, Word for DOS, Lotus 1-2-3, Quattro Pro, Microsoft Works'
-spreadsheets and databases, AppleWorks / ClarisWorks.
+(libwps, libmwaw): Windows Write, Word for DOS, Lotus Word Pro, Lotus 1-2-3, Quattro Pro,
+Microsoft Works' spreadsheets and databases, AppleWorks / ClarisWorks.
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -90,6 +90,7 @@ PACKAGES: dict[str, str] = {
     "numbers": "libreoffice-calc-nogui",
     "keynote": "libreoffice-impress-nogui",
     "write": "libreoffice-writer-nogui",
+    "wordpro": "libreoffice-writer-nogui",
     "lotus": "libreoffice-calc-nogui",
     "appleworks": "libreoffice-writer-nogui",
 }
@@ -120,7 +121,7 @@ _READERS: dict[str, Callable[[Path], Document]] = {
 #: presentation is a ".key"): the file handed to LibreOffice keeps its own, which LibreOffice
 #: partly tells the format by (a flat .fodg from a zipped .odg, a .vsd from a .vsdx).
 _OWN_SUFFIX = frozenset({"odg", "visio", "abw", "sxw", "wordperfect", "pages", "numbers",
-                         "keynote", "write", "lotus", "appleworks"})
+                         "keynote", "write", "wordpro", "lotus", "appleworks"})
 
 #: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
 _KNOWN_LOCATIONS = (
