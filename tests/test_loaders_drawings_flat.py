@@ -312,8 +312,9 @@ def test_files_of_the_older_suites_are_read(tmp_path):
     """Real files of the 1980s' and 1990s' suites, from the test documents of libwps and
     libmwaw in LibreOffice's source (MPL-2.0): Lotus 1-2-3 (.wk1), Quattro Pro (.wq1), Works'
     spreadsheet (.wks) and database (.wdb), a ClarisWorks 5 spreadsheet (.cwk: a text, a
-    spreadsheet or a drawing under one name, written as what it holds) and Word 5.0 for DOS
-    (.doc without an OLE header; Windows Write files start the same way)."""
+    spreadsheet or a drawing under one name, written as what it holds), Word 5.0 for DOS and
+    Word for Windows 1.x (.doc without an OLE header; Windows Write files start as Word for
+    DOS's do)."""
     sheets = {"Lotus.wk1": "123 | ABCT", "QuattroPro.wq1": "ab: azazbza",
               "Works_Windows.wks": "a simple sheet", "Works_2.0.wdb": "toto | 3 | 1904-01-01",
               "CW5_calc.cwk": "normal: red; bold: green"}
@@ -328,6 +329,8 @@ def test_files_of_the_older_suites_are_read(tmp_path):
     assert (dos.format, dos.loader.endswith("(converted to DOCX)")) == ("doc", True)
     assert dos.pages[0].blocks[0].text.startswith(
         "This document is written in Microsoft Word for DOS 5.0")
+    winword = load(DATA / "libreoffice-ooo40683-1-WW1.doc")  # Word for Windows 1.x, 1990
+    assert winword.pages[0].blocks[1].text == "Betr.: Sonderaktion Winter 1990/1991"
     write = shutil.copyfile(DATA / "libreoffice-Word_5.0_DOS.doc", tmp_path / "letter.wri")
     assert detect_format(write) == "write"
     assert "Copyright (C) 2015 Sean Young" in load(write).pages[0].text

@@ -259,3 +259,19 @@ def test_text_boxes_and_nested_tables_in_cells_are_read(tmp_path):
     cells[1].cells[0].paragraphs[0]._p.append(parse_xml(text_box_run(["Fuel at the north quay"])))
     word.save(tmp_path / "notice.docx")
     assert load(tmp_path / "notice.docx").pages[0].text == "Notice: Fuel at the north quay"
+
+
+def test_a_merge_continued_from_above_the_first_row_is_read(tmp_path):
+    """A first-row cell that continues a vertical merge (nothing above it to continue):
+    LibreOffice writes one converting some .doc files (tdf106799.doc), and python-docx raised
+    "no tr above topmost tr", failing the document."""
+    word = docx.Document()
+    rows = word.add_table(rows=2, cols=2).rows
+    for row, texts in zip(rows, (["Berth", "Fee"], ["C4", "45 EUR"]), strict=True):
+        for cell, text in zip(row.cells, texts, strict=True):
+            cell.text = text
+    rows[0].cells[0]._tc.get_or_add_tcPr().append(parse_xml(f"<w:vMerge {W}/>"))
+    word.save(tmp_path / "fees.docx")
+    with pytest.raises(ValueError, match="topmost"):
+        _ = docx.Document(tmp_path / "fees.docx").tables[0].rows[0].cells
+    assert load(tmp_path / "fees.docx").pages[0].text == "Berth: C4; Fee: 45 EUR"

@@ -39,7 +39,8 @@ READER_REVISIONS: dict[str, int] = {
     # 6: Strict Open XML; tracked insertions, content controls, fields and moved text in
     # paragraphs (python-docx's paragraph text skips them), a table's title row not its header;
     # 7: packages linking parts they lack, content controls around rows, cells and a cell's
-    # paragraphs, documents merged in as chunks (w:altChunk), text boxes in table cells
+    # paragraphs, documents merged in as chunks (w:altChunk), text boxes in table cells, a
+    # vertical merge continued from above a table's first row (the document failed)
     "docx": 7,
     # 2: labelled tables; 3: an indented content.xml (pandoc) read, footnotes and comments;
     # 4: charts and embedded spreadsheets; 5: a table's title row not its header, a manifest
@@ -87,7 +88,7 @@ READER_REVISIONS: dict[str, int] = {
     "msg": 6,
     "emlx": 6,  # as .eml
     # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: as docx 7,
-    # Word for DOS documents (no OLE header)
+    # Word for DOS and Word for Windows 1-2 documents (no OLE header)
     "doc": 3,
     # 2: as xlsx 4; 3: xlsx 5, Excel 2.x-4.0 worksheets (bare BIFF streams), the sheet LibreOffice
     # names after the file named after the user's file
@@ -145,8 +146,8 @@ _CHUNKS = "chunks"
 #: format (no extension) by its signature; 5: a pre-POSIX (V7) tar by its header's checksum,
 #: an encrypted WordPerfect file, a binary .info file skipped as another program's data;
 #: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
-#: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS documents (no
-#: OLE header).
+#: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS and Windows 1-2
+#: documents (no OLE header).
 SNIFF_REVISION = 6
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).

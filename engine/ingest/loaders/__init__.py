@@ -52,6 +52,7 @@ from engine.ingest.loaders.formats import (
     is_biff_stream,
     is_old_sheet,
     is_postscript,
+    is_pre_ole_word,
     is_word_dos,
     mail_format,
     read_by_content,
@@ -334,8 +335,8 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if head.startswith(ZIP_MAGIC) and fmt in LEGACY_OFFICE:
             modern = LEGACY_OFFICE[fmt].upper()
             return None, f"not {a_file(name)} (a zip archive: a {modern} file named .{fmt}?)"
-        if (fmt == "xls" and is_biff_stream(head)) or (fmt == "doc" and is_word_dos(head)):
-            return fmt, None  # an Excel 2.x-4.0 worksheet, a Word for DOS document
+        if (fmt == "xls" and is_biff_stream(head)) or (fmt == "doc" and is_pre_ole_word(head)):
+            return fmt, None  # an Excel 2.x-4.0 worksheet, a Word for DOS or Windows 2 file
         if not head.startswith(OLE_MAGIC):
             if fmt == "msg" and not looks_binary(head):  # mail would have been read as mail
                 # Tcl's and other programs' message catalogues: skipped, like programs

@@ -289,11 +289,20 @@ def is_biff_stream(head: bytes) -> bool:
 #: How a Word for DOS document (and a Windows Write one, its sibling) starts: a magic number,
 #: two zero bytes, then 0x00AB. Word 3-5 for DOS kept no OLE container.
 _WORD_DOS_MAGIC = (b"\x31\xbe", b"\x32\xbe")
+#: The magic numbers of Word for Windows 1.x and 2.x documents (before Word 6 used OLE files:
+#: LibreOffice's ooo40683-1-WW1.doc, ooo2535-1-WW2.doc, a 2001 payment order).
+_WINWORD_MAGIC = (b"\x9b\xa5", b"\xdb\xa5", b"\xdc\xa5")
 
 
 def is_word_dos(head: bytes) -> bool:
     """Whether ``head`` starts a Word for DOS or Windows Write document."""
     return head[:2] in _WORD_DOS_MAGIC and head[2:6] == b"\x00\x00\x00\xab"
+
+
+def is_pre_ole_word(head: bytes) -> bool:
+    """Whether ``head`` starts a Word document older than Word's OLE files: Word for DOS,
+    Word for Windows 1.x or 2.x."""
+    return is_word_dos(head) or head[:2] in _WINWORD_MAGIC
 
 
 #: How the spreadsheets of the 1980s and 1990s start, when they are not OLE files (Works 4

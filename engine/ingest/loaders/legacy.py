@@ -321,7 +321,7 @@ def _check_ole(path: Path, fmt: str) -> None:
     if fmt == "visio" and not olefile.isOleFile(str(path)):
         return  # a .vsdx: a zip package, checked when the file was sniffed
     if fmt in ("xls", "doc") and not olefile.isOleFile(str(path)):
-        return  # a bare BIFF stream, a Word for DOS file (told when sniffed): no OLE to check
+        return  # a bare BIFF stream, a Word for DOS or Windows 2 file: no OLE to check
     name = DISPLAY_NAMES[fmt]
     streams = ole_streams(path)
     if streams is None:

@@ -351,16 +351,30 @@ def _docx_cell_text(cell: Any) -> str:
         parts.extend(paragraph_text(p) for box in _text_boxes()(paragraph._p, depth=depth)
                      for p in box.iterchildren(_W + "p"))
     for nested in cell.tables:
-        parts.extend(" | ".join(t for c in row.cells if (t := _docx_cell_text(c)))
+        parts.extend(" | ".join(t for c in _row_cells(row) if (t := _docx_cell_text(c)))
                      for row in nested.rows)
     return clean_inline(" ".join(part for part in parts if part.strip()))
+
+
+def _row_cells(row: Any) -> tuple[Any, ...]:
+    """python-docx's cells of ``row`` (a cell merged across columns repeated, one merged down
+    rows given the cell it continues). A row whose first cell continues a vertical merge with
+    no row above it (LibreOffice's conversion of tdf106291.doc and tdf106799.doc writes one)
+    made python-docx raise ("no tr above topmost tr") and the document fail; such a row's
+    cells are read as they stand."""
+    from docx.table import _Cell
+
+    try:
+        return tuple(row.cells)
+    except ValueError:
+        return tuple(_Cell(tc, row.table) for tc in row._tr.tc_lst)
 
 
 def _docx_table(table: Any) -> list[list[str]]:
     rows: list[list[str]] = []
     for row in table.rows:
         cells, seen = [], set()
-        for cell in row.cells:
+        for cell in _row_cells(row):
             if id(cell._tc) in seen:  # a horizontally merged cell is repeated: keep it once
                 continue
             seen.add(id(cell._tc))
