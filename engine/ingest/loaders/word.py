@@ -346,9 +346,12 @@ def _docx_cell_text(cell: Any) -> str:
     row at a time ("A | B")."""
     parts: list[str] = []
     for paragraph in cell.paragraphs:
-        parts.append(paragraph_text(paragraph._p))
-        depth = len(paragraph._p.xpath("ancestor::w:txbxContent"))
-        parts.extend(paragraph_text(p) for box in _text_boxes()(paragraph._p, depth=depth)
+        element = paragraph._p
+        parts.append(paragraph_text(element))
+        if element.find(f".//{_W}txbxContent") is None:  # the common case, found in C
+            continue
+        depth = len(element.xpath("ancestor::w:txbxContent"))
+        parts.extend(paragraph_text(p) for box in _text_boxes()(element, depth=depth)
                      for p in box.iterchildren(_W + "p"))
     for nested in cell.tables:
         parts.extend(" | ".join(t for c in _row_cells(row) if (t := _docx_cell_text(c)))
