@@ -69,8 +69,12 @@ def extract_part(path: str, folder: Path) -> Path | None:
             from engine.ingest.loaders.emlx import load_emlx
 
             load_emlx(Path(holder), options)
+        elif fmt == "eml":
+            email.load_eml(Path(holder), options)
         else:
-            (email.load_eml if fmt == "eml" else email.load_msg)(Path(holder), options)
+            from engine.ingest.loaders.outlook_msg import load_msg
+
+            load_msg(Path(holder), options)
     except LoadError:
         return None
     finally:
