@@ -80,6 +80,7 @@ class ParserUnavailable(SatchelError):
 
 
 def _silence_stdout() -> None:
+    """Point this process's standard output (file descriptor 1) at /dev/null."""
     sys.stdout.flush()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -223,10 +223,13 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
 
 def _convert_as_held(path: Path, fmt: str, work_dir: Path, soffice: str,
                      ext: str) -> tuple[str, Path]:
-    """(target, converted file): the file converted to its format's target. An iWork file whose
-    name says another iWork application's (a Keynote deck named .pages) is imported by its
-    content but cannot be written as the name's target; as telling Pages from Numbers needs
-    the document's objects decoded, the other applications' targets are tried in turn."""
+    """(target, converted file): the file converted to its format's target, else to the next
+    one that LibreOffice can write it as. An AppleWorks file may hold a text, a spreadsheet or
+    a drawing (:data:`_OTHER_TARGETS`); an iWork file whose name says another iWork
+    application's (a Keynote deck named .pages) is imported by its content but cannot be
+    written as the name's target, and telling Pages from Numbers needs the document's objects
+    decoded, so the other applications' targets are tried in turn. Only a conversion that ran
+    and wrote nothing moves on; a time-out does not."""
     targets = [TARGETS[fmt], *_OTHER_TARGETS.get(fmt, ())]
     if fmt in IWORK_FORMATS:
         targets += [TARGETS[other] for other in sorted(IWORK_FORMATS - {fmt})]
