@@ -116,6 +116,9 @@ def test_documents_merged_in_as_chunks_are_read_where_they_stand(tmp_path):
     chunks = [("/word/chunk1.html", "text/html",
                b"<html><body><h1>Fees</h1><p>The berth fee is 45 EUR.</p></body></html>"),
               ("/word/chunk2.txt", "text/plain", b"Fuel is sold at the north quay."),
+              ("/word/chunk4.xml", "application/xhtml+xml",
+               b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Water is at berth C.</p>'
+               b"</body></html>"),
               ("/word/chunk3.bin", "application/octet-stream", b"\x00\x01 not a document")]
     for name, content_type, blob in chunks:
         part = Part(PackURI(name), content_type, blob, document.part.package)
@@ -127,6 +130,7 @@ def test_documents_merged_in_as_chunks_are_read_where_they_stand(tmp_path):
     assert blocks == [("paragraph", "Report, part 1"), ("heading", "Fees"),
                       ("paragraph", "The berth fee is 45 EUR."),
                       ("paragraph", "Fuel is sold at the north quay."),
+                      ("paragraph", "Water is at berth C."),
                       ("paragraph", "Report, part 2")]
 
 

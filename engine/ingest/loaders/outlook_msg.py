@@ -36,7 +36,6 @@ _CODEPAGE = "3FFD0003"
 _TEXT_STREAMS = ("__substg1.0_1000001E", "__substg1.0_0037001E")
 
 
-
 def load_msg(path: Path, options: LoadOptions) -> Document:
     """An Outlook .msg file -> one message Document, its attachments as parts."""
     return msg_document(str(path), str(path), options, 0)

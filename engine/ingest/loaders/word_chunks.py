@@ -20,8 +20,9 @@ from typing import Any
 
 from engine.ingest.document import Block, LoadError, LoadOptions
 
-#: The file name suffix a chunk is read as, by its content type (its part name's own suffix
-#: when that is one Satchel reads comes first).
+#: The file name suffix a chunk is read as, by its content type; a chunk of another type is
+#: read by its part name's own suffix (an XHTML chunk may be named .xml, which alone would
+#: read it as XML source).
 _SUFFIXES = {
     "text/html": ".html",
     "application/xhtml+xml": ".xhtml",
@@ -63,7 +64,7 @@ def chunk_blocks(part: Any, options: LoadOptions | None = None) -> list[Block]:
     from engine.ingest.loaders import SUPPORTED_EXTENSIONS, load
 
     own = Path(str(part.partname)).suffix.lower()
-    suffix = own if own in SUPPORTED_EXTENSIONS else _SUFFIXES.get(part.content_type, "")
+    suffix = _SUFFIXES.get(part.content_type) or (own if own in SUPPORTED_EXTENSIONS else "")
     depth = _DEPTH.get()
     if not suffix or depth >= MAX_DEPTH:
         return []
