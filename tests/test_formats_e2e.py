@@ -1,15 +1,16 @@
 """Every kind of file a documents folder holds, through the whole pipeline at once.
 
 One folder mixes the sample corpus (every older format) with e-mail (.eml with attachments, an
-mbox of three messages, an Outlook .msg), a legacy .doc converted by LibreOffice, a scanned PDF
-and a photo of a page read by OCR, plus broken files of the new types. It must index to
-completion, report each broken file with its reason, find the new files' sentences, cite the
-message or page they came from, and say per file what read it.
+mbox of three messages, an Outlook .msg, a real Outlook .pst archive), a legacy .doc converted
+by LibreOffice, a scanned PDF and a photo of a page read by OCR, plus broken files of the new
+types. It must index to completion, report each broken file with its reason, find the new
+files' sentences, cite the message or page they came from, and say per file what read it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import lzma
 import shutil
 from email.message import EmailMessage
 from pathlib import Path
@@ -91,6 +92,9 @@ def test_a_folder_of_every_format_indexes_and_cites_messages_and_pages(tmp_path)
                                ("Lunch", "Lunch is at the Orchard café on Friday.", 7)):
         mbox.add(_message(subject, body, f"Wed, 0{day} Mar 2024 10:00:00 +0000"))
     mbox.close()
+    archive = lzma.decompress((Path(__file__).parent / "data" /
+                               "pst-extractor-enron.pst.xz").read_bytes())  # test_loaders_pst
+    (mail / "enron.pst").write_bytes(archive)
     write_msg(mail / "alarm.msg", MsgSpec(
         subject="Alarm codes", body="The alarm code for the archive is KESTREL-55.",
         date=dt.datetime(2024, 3, 8, 8, 0, tzinfo=dt.UTC)))
@@ -127,6 +131,10 @@ def test_a_folder_of_every_format_indexes_and_cites_messages_and_pages(tmp_path)
     assert invoice.path.endswith("boiler.eml//invoice.pdf") and invoice.page == 2
     assert search("HESTIA-9", mode="text", k=1)[0].path.endswith("boiler.eml")
     assert search("KESTREL-55", mode="text", k=1)[0].path.endswith("alarm.msg")
+    capacity = search("West Texas receipts 4265 dth", mode="text", k=1)[0]
+    assert display_name(capacity.path) == (
+        "enron.pst › lokay-m › MLOKAY (Non-Privileged) › TW-Commercial Group › 3")
+    assert capacity.heading.startswith("West Texas Capacity — dlsmith@pplweb.com, 2001-10-24")
     assert search("CORMORANT-4", mode="text", k=1)[0].path.endswith("minutes.doc")
     # the PNG is a copy of the scanned page: search lists that text once, so ask the PDF itself
     scanned = search("night porter spare keys blue cabinet", mode="text", k=5,

@@ -87,6 +87,7 @@ READER_REVISIONS: dict[str, int] = {
     # 6: 8-bit text of a message naming no code page read in the one its bytes are in
     "msg": 6,
     "emlx": 6,  # as .eml
+    "pst": 1,
     # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: as docx 7,
     # Word for DOS and Word for Windows 1-2 documents (no OLE header)
     "doc": 3,
@@ -225,4 +226,4 @@ def names_its_format(formats: list[str], path: str) -> bool:
     fmt = format_for_name(Path(path))[0]
     # None: no longer read at all (the scan skips it)
     return (fmt is None or fmt in formats or fmt in OVERRULED_NAMES
-            or not {"eml", "mbox", "msg"}.isdisjoint(formats))
+            or not {"eml", "mbox", "msg", "pst"}.isdisjoint(formats))

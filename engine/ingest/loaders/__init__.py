@@ -38,6 +38,7 @@ from engine.ingest.loaders.formats import (
     ODF_MIMETYPES,
     OLE_MAGIC,
     PDF_MAGIC,
+    PST_MAGIC,
     RAR_MAGIC,
     RTF_MAGIC,
     SEVEN_Z_MAGIC,
@@ -95,6 +96,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "mbox": ("email", "load_mbox"),
     "msg": ("outlook_msg", "load_msg"),
     "emlx": ("emlx", "load_emlx"),
+    "pst": ("outlook_pst", "load_pst"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -138,7 +140,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "zip",
+_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "zip",
                              "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
@@ -390,6 +392,13 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "emlx":  # its length in bytes on the first line, then the message
         if not head.split(b"\n", 1)[0].strip().isdigit() or looks_binary(head):
             return None, "not an Apple Mail message (no byte count on its first line)"
+        return fmt, None
+    if fmt == "pst":  # "!BDN", then the client: SM a .pst, SO an .ost (AB: an address book)
+        if not head.startswith(PST_MAGIC):
+            return None, "not an Outlook data file (no !BDN header; mislabelled?)"
+        if head[8:10] == b"AB":
+            return None, f"{UNSUPPORTED} (.{path.suffix.lower().lstrip('.')}: an Outlook " \
+                "personal address book, not a data file)"
         return fmt, None
     if fmt == "djvu":
         if not head.startswith(b"AT&TFORM"):

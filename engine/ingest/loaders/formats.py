@@ -120,6 +120,8 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".msg": "msg",
     ".oft": "msg",  # an Outlook template is a message
     ".emlx": "emlx",
+    ".pst": "pst",
+    ".ost": "pst",  # the offline copy of an Exchange or Outlook.com mailbox
     ".doc": "doc",
     ".xls": "xls",
     ".ppt": "ppt",
@@ -318,6 +320,8 @@ def is_old_sheet(head: bytes) -> bool:
 
 #: How OLE containers (legacy Office, Outlook .msg, Visio .vsd) and zip packages start.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: How an Outlook data file (.pst, .ost, and the old .pab address book) starts.
+PST_MAGIC = b"!BDN"
 ZIP_MAGIC = b"PK\x03\x04"
 #: An RTF file's first bytes, and a PDF's header (within its first KB: some writers put junk
 #: before it, which readers accept).
@@ -413,6 +417,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "mbox": "mailbox (.mbox)",
     "msg": "Outlook message (.msg)",
     "emlx": "Apple Mail message (.emlx)",
+    "pst": "Outlook data file (.pst, .ost)",
     "doc": "Word 97-2003 (.doc)",
     "xls": "Excel 97-2003 (.xls)",
     "ppt": "PowerPoint 97-2003 (.ppt)",
@@ -490,6 +495,7 @@ LOADER_NAMES: dict[str, str] = {
     "mbox": "mailbox (Python mailbox)",
     "msg": "Outlook message (extract-msg)",
     "emlx": "Apple Mail message (Python email)",
+    "pst": "Outlook data file (libpff)",
     "doc": "LibreOffice (converted to DOCX)",
     "xls": "LibreOffice (converted to XLSX)",
     "ppt": "LibreOffice (converted to PPTX)",

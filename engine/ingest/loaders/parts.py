@@ -1,7 +1,8 @@
 """Copying one cited part out of the file that holds it, to open it on its own.
 
 A passage from a document inside an archive or attached to an e-mail is cited by its part path
-("backup.zip//reports › q1.pdf", "inbox.mbox//3//invoice.pdf"). Opening the holder (the zip,
+("backup.zip//reports › q1.pdf", "inbox.mbox//3//invoice.pdf",
+"archive.pst//Inbox › 3//invoice.pdf"). Opening the holder (the zip,
 the whole mailbox) leaves the user to find the document; the desktop app copies the document
 out instead and opens the copy, a PDF at the cited page. Only a document itself is copied: a
 member of an archive (not one nested in another archive), a file attached to a message (also to
@@ -16,7 +17,7 @@ from engine.ingest.document import PART_SEPARATOR, LoadError, LoadOptions, conta
 from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
 
 #: Files that hold messages whose attachments are parts.
-MAIL_FORMATS = ("eml", "emlx", "mbox", "msg")
+MAIL_FORMATS = ("eml", "emlx", "mbox", "msg", "pst")
 _MESSAGE_SUFFIXES = (".eml", ".msg")
 
 
@@ -36,8 +37,8 @@ def extractable(path: str) -> bool:
         return len(keys) == 1
     if fmt not in MAIL_FORMATS:
         return False
-    if fmt == "mbox":
-        if not keys[0].isdigit():
+    if fmt in ("mbox", "pst"):  # a message of the mailbox first: "3", "Inbox › 3"
+        if not keys[0].rpartition(" › ")[2].isdigit():
             return False
         keys = keys[1:]
     return bool(keys) and not keys[-1].lower().endswith(_MESSAGE_SUFFIXES) and all(
@@ -65,6 +66,10 @@ def extract_part(path: str, folder: Path) -> Path | None:
     try:
         if fmt == "mbox":
             email.mbox_message(Path(holder), int(keys[0]), options)
+        elif fmt == "pst":
+            from engine.ingest.loaders.outlook_pst import pst_message
+
+            pst_message(Path(holder), keys[0], options)
         elif fmt == "emlx":
             from engine.ingest.loaders.emlx import load_emlx
 
