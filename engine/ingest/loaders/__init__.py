@@ -97,6 +97,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "msg": ("outlook_msg", "load_msg"),
     "emlx": ("emlx", "load_emlx"),
     "pst": ("outlook_pst", "load_pst"),
+    "enex": ("evernote", "load_enex"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -140,8 +141,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
-_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "zip",
-                             "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx"})
+_OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "enex",
+                             "zip", "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -399,6 +400,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if head[8:10] == b"AB":
             return None, f"{UNSUPPORTED} (.{path.suffix.lower().lstrip('.')}: an Outlook " \
                 "personal address book, not a data file)"
+        return fmt, None
+    if fmt == "enex":
+        if b"<en-export" not in head:
+            return None, "not an Evernote export (no <en-export> root; mislabelled?)"
         return fmt, None
     if fmt == "djvu":
         if not head.startswith(b"AT&TFORM"):

@@ -122,6 +122,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".emlx": "emlx",
     ".pst": "pst",
     ".ost": "pst",  # the offline copy of an Exchange or Outlook.com mailbox
+    ".enex": "enex",
     ".doc": "doc",
     ".xls": "xls",
     ".ppt": "ppt",
@@ -418,6 +419,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "msg": "Outlook message (.msg)",
     "emlx": "Apple Mail message (.emlx)",
     "pst": "Outlook data file (.pst, .ost)",
+    "enex": "Evernote export (.enex)",
     "doc": "Word 97-2003 (.doc)",
     "xls": "Excel 97-2003 (.xls)",
     "ppt": "PowerPoint 97-2003 (.ppt)",
@@ -496,6 +498,7 @@ LOADER_NAMES: dict[str, str] = {
     "msg": "Outlook message (extract-msg)",
     "emlx": "Apple Mail message (Python email)",
     "pst": "Outlook data file (libpff)",
+    "enex": "Evernote export (lxml)",
     "doc": "LibreOffice (converted to DOCX)",
     "xls": "LibreOffice (converted to XLSX)",
     "ppt": "LibreOffice (converted to PPTX)",

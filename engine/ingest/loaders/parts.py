@@ -16,8 +16,8 @@ from pathlib import Path
 from engine.ingest.document import PART_SEPARATOR, LoadError, LoadOptions, container_of
 from engine.ingest.loaders.formats import ARCHIVE_FORMATS, format_for_name
 
-#: Files that hold messages whose attachments are parts.
-MAIL_FORMATS = ("eml", "emlx", "mbox", "msg", "pst")
+#: Files that hold messages (or notes) whose attachments are parts.
+MAIL_FORMATS = ("eml", "emlx", "mbox", "msg", "pst", "enex")
 _MESSAGE_SUFFIXES = (".eml", ".msg")
 
 
@@ -37,8 +37,8 @@ def extractable(path: str) -> bool:
         return len(keys) == 1
     if fmt not in MAIL_FORMATS:
         return False
-    if fmt in ("mbox", "pst"):  # a message of the mailbox first: "3", "Inbox › 3"
-        if not keys[0].rpartition(" › ")[2].isdigit():
+    if fmt in ("mbox", "pst", "enex"):  # a message or note first: "3", "Inbox › 3", a title
+        if fmt != "enex" and not keys[0].rpartition(" › ")[2].isdigit():
             return False
         keys = keys[1:]
     return bool(keys) and not keys[-1].lower().endswith(_MESSAGE_SUFFIXES) and all(
@@ -70,6 +70,10 @@ def extract_part(path: str, folder: Path) -> Path | None:
             from engine.ingest.loaders.outlook_pst import pst_message
 
             pst_message(Path(holder), keys[0], options)
+        elif fmt == "enex":
+            from engine.ingest.loaders.evernote import enex_note
+
+            enex_note(Path(holder), keys[0], options)
         elif fmt == "emlx":
             from engine.ingest.loaders.emlx import load_emlx
 
