@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 #: Drawings and Visio files are read through PDF, one page per drawing page.
 PAGE_UNITS: dict[str, str] = {
     **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio"), "page"),
-    **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote"), "slide"),
-    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus"), "sheet"),
+    **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote", "sxi"), "slide"),
+    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus", "sxc", "xlsb"), "sheet"),
     **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),
 }
 

@@ -20,6 +20,7 @@ import pytest
 from engine.ingest.document import LoadError
 from engine.ingest.loaders import detect_format, load, skip_reason
 from engine.ingest.revisions import reading_tag
+from engine.places import page_unit
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None,
                                 reason="needs LibreOffice (soffice)")
@@ -345,3 +346,41 @@ def test_files_of_the_older_suites_are_read(tmp_path):
                          ("memo.lwp", "not a Lotus Word Pro document file (unknown header; ")):
         (tmp_path / name).write_bytes(b"PK\x03\x04" + bytes(60))
         assert (skip_reason(tmp_path / name) or "").startswith(reason), name
+
+
+def test_excel_binary_workbooks_and_openoffice_1_sheets_and_decks_are_read(tmp_path):
+    """Real files from LibreOffice's tests (MPL-2.0): an Excel binary workbook (.xlsb, with a
+    cell comment), an OpenOffice.org 1 spreadsheet (.sxc) and presentation (.sxi: Andrew
+    Pitonyak's OOoCon 2004 talk on macro programming), each cited by sheet or slide."""
+    xlsb = load(DATA / "libreoffice-universal-content.xlsb")
+    assert (xlsb.format, xlsb.loader.endswith("(converted to XLSX)")) == ("xlsb", True)
+    assert [b.text for b in xlsb.pages[0].blocks[:2]] == [
+        "Sheet1", "1 | String1 | 6\n2 | String2 | 5\n |  | -1\n |  | 11"]
+    assert "H3: Test" in xlsb.pages[0].text  # the comment on H3
+    deck = load(DATA / "libreoffice-ooo41061-1.sxi")
+    assert (deck.format, len(deck.pages)) == ("sxi", 26)
+    assert deck.pages[1].blocks[0].text == "Agenda"
+    assert "Copy by reference versus copy by value" in deck.pages[1].text
+    sheet = load(DATA / "libreoffice-Calc_6.sxc")
+    assert (sheet.format, sheet.pages[1].blocks[0].text) == ("sxc", "NAT_NUM_2")
+    assert page_unit(str(DATA / "libreoffice-Calc_6.sxc")) == "sheet"
+    assert page_unit("talk.sxi") == "slide" and page_unit("big.xlsb") == "sheet"
+
+    # a deck named as a spreadsheet is told apart by its mimetype; an .xlsb that is an
+    # encrypted package or not a workbook fails in one line
+    renamed = shutil.copyfile(DATA / "libreoffice-ooo41061-1.sxi", tmp_path / "talk.sxc")
+    assert skip_reason(renamed) == ("not an OpenOffice.org 1 spreadsheet (.sxc) file (it is an "
+                                    "OpenOffice.org 1 presentation (.sxi): rename it .sxi)")
+    (tmp_path / "book.xlsb").write_bytes(b"PK\x05\x06" + bytes(18))
+    assert skip_reason(tmp_path / "book.xlsb") == (
+        "corrupt Excel binary workbook (.xlsb): empty zip archive")
+    secret = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
+    secret[1024:1024] = "EncryptedPackage".encode("utf-16-le")  # as Excel writes one
+    (tmp_path / "secret.xlsb").write_bytes(bytes(secret))
+    assert skip_reason(tmp_path / "secret.xlsb") == (
+        "encrypted Excel binary workbook (.xlsb) (password protected)")
+    other = tmp_path / "notes.xlsb"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("notes.txt", "not a workbook")
+    assert skip_reason(other) == (
+        "not an Excel binary workbook (.xlsb) file (zip archive without xl/workbook.bin)")

@@ -122,6 +122,9 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "abw": ("legacy", "load_legacy"),
     "wordperfect": ("legacy", "load_legacy"),
     "sxw": ("legacy", "load_legacy"),
+    "sxc": ("legacy", "load_legacy"),
+    "sxi": ("legacy", "load_legacy"),
+    "xlsb": ("legacy", "load_legacy"),
     "pages": ("legacy", "load_legacy"),
     "numbers": ("legacy", "load_legacy"),
     "keynote": ("legacy", "load_legacy"),
@@ -540,7 +543,7 @@ def _check_containers(path: Path, fmt: str, name: str,
         return fmt, None  # a Visio 2003-2010 drawing (legacy checks its content stream)
     # Zip containers: docx, pptx, xlsx, odt, odg, epub, vsdx.
     if head.startswith(OLE_MAGIC):
-        if fmt in ("docx", "pptx", "xlsx") and _is_encrypted_ooxml(path):
+        if fmt in ("docx", "pptx", "xlsx", "xlsb") and _is_encrypted_ooxml(path):
             return None, f"encrypted {name} (password protected)"
         return None, f"not {a_file(name)} (legacy binary Office format; save it as {name})"
     if head.startswith(_EMPTY_ZIP):

@@ -172,6 +172,12 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".zabw": "abw",
     ".sxw": "sxw",
     ".stw": "sxw",
+    ".sxc": "sxc",
+    ".stc": "sxc",
+    ".sxi": "sxi",
+    ".sti": "sxi",
+    # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
+    ".xlsb": "xlsb",
     # Apple iWork ('05 to today, single-file documents); a .key that is not a Keynote
     # presentation (a PEM private key) is skipped by its content
     ".pages": "pages",
@@ -277,6 +283,9 @@ ZIP_FORMATS: dict[str, str] = {
     "epub": "META-INF/container.xml",
     "visio": "visio/",  # .vsdx and its kin; a .vsd is an OLE file
     "sxw": "content.xml",
+    "sxc": "content.xml",
+    "sxi": "content.xml",
+    "xlsb": "xl/workbook.bin",
 }
 #: The BOF record a bare Excel record stream starts with (BIFF2, 3, 4, 5/8): how Excel 2.x-4.0
 #: saved a worksheet, before workbooks went into OLE files, and what SheetJS still writes for
@@ -392,6 +401,8 @@ ODF_MIMETYPES: dict[str, str] = {
     "odp": "application/vnd.oasis.opendocument.presentation",
     "odg": "application/vnd.oasis.opendocument.graphics",
     "sxw": "application/vnd.sun.xml.writer",  # OpenDocument's forerunner, same layout
+    "sxc": "application/vnd.sun.xml.calc",
+    "sxi": "application/vnd.sun.xml.impress",
 }
 #: Flat OpenDocument formats -> the packaged kind whose ``office:mimetype`` they declare.
 FLAT_ODF: dict[str, str] = {"fodt": "odt", "fods": "ods", "fodp": "odp", "fodg": "odg"}
@@ -453,6 +464,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "abw": "AbiWord document",
     "wordperfect": "WordPerfect document",
     "sxw": "OpenOffice.org 1 text (.sxw)",
+    "sxc": "OpenOffice.org 1 spreadsheet (.sxc)",
+    "sxi": "OpenOffice.org 1 presentation (.sxi)",
+    "xlsb": "Excel binary workbook (.xlsb)",
     "pages": "Pages document",
     "numbers": "Numbers spreadsheet",
     "keynote": "Keynote presentation",
@@ -470,6 +484,7 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
                                 "abw": "docx", "sxw": "docx", "wordperfect": "docx",
+                                "sxc": "xlsx", "sxi": "pptx", "xlsb": "xlsx",
                                 "pages": "docx", "numbers": "xlsx", "keynote": "pptx",
                                 "write": "docx", "wordpro": "docx", "lotus": "xlsx",
                                 "appleworks": "docx"}
@@ -532,6 +547,9 @@ LOADER_NAMES: dict[str, str] = {
     "abw": "LibreOffice (converted to DOCX)",
     "wordperfect": "LibreOffice (converted to DOCX)",
     "sxw": "LibreOffice (converted to DOCX)",
+    "sxc": "LibreOffice (converted to XLSX)",
+    "sxi": "LibreOffice (converted to PPTX)",
+    "xlsb": "LibreOffice (converted to XLSX)",
     "pages": "LibreOffice (converted to DOCX)",
     "numbers": "LibreOffice (converted to XLSX)",
     "keynote": "LibreOffice (converted to PPTX)",

@@ -1,11 +1,11 @@
-"""Files LibreOffice reads and Satchel's own loaders do not, read by converting them with it:
-legacy Office files (.doc, .xls, .ppt), RTF, flat OpenDocument files (.fodt, .fods, .fodp),
-OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx), and the files of older word
-processors: AbiWord (.abw), OpenOffice.org 1 / StarOffice Writer (.sxw) and WordPerfect (.wpd,
-4.2 to X9, via libwpd), Apple's iWork documents (Pages, Numbers, Keynote, via libetonyek;
-see :mod:`engine.ingest.loaders.iwork`), and the home and office suites of the 1980s and 1990s
-(libwps, libmwaw): Windows Write, Word for DOS, Lotus Word Pro, Lotus 1-2-3, Quattro Pro,
-Microsoft Works' spreadsheets and databases, AppleWorks / ClarisWorks.
+"""Files LibreOffice reads and Satchel's own loaders do not, read by converting them with it: legacy
+Office files (.doc, .xls, .ppt), Excel's binary workbooks (.xlsb), RTF, flat OpenDocument files
+(.fodt, .fods, .fodp), OpenDocument drawings (.odg, .fodg), Visio diagrams (.vsd, .vsdx),
+OpenOffice.org 1 / StarOffice 6-7 files (.sxw, .sxc, .sxi), and the files of older word processors:
+AbiWord (.abw) and WordPerfect (.wpd, 4.2 to X9, via libwpd), Apple's iWork documents (Pages,
+Numbers, Keynote, via libetonyek; see :mod:`engine.ingest.loaders.iwork`), and the home and office
+suites of the 1980s and 1990s (libwps, libmwaw): Windows Write, Word for DOS, Lotus Word Pro, Lotus
+1-2-3, Quattro Pro, Microsoft Works' spreadsheets and databases, AppleWorks / ClarisWorks.
 
 The binary Office formats are decades of barely documented corners, and no pure-Python reader
 handles them well; LibreOffice does. It converts the file to its modern equivalent (DOCX, XLSX,
@@ -86,6 +86,9 @@ PACKAGES: dict[str, str] = {
     "abw": "libreoffice-writer-nogui",
     "wordperfect": "libreoffice-writer-nogui",
     "sxw": "libreoffice-writer-nogui",
+    "sxc": "libreoffice-calc-nogui",
+    "sxi": "libreoffice-impress-nogui",
+    "xlsb": "libreoffice-calc-nogui",
     "pages": "libreoffice-writer-nogui",
     "numbers": "libreoffice-calc-nogui",
     "keynote": "libreoffice-impress-nogui",
@@ -120,8 +123,8 @@ _READERS: dict[str, Callable[[Path], Document]] = {
 #: Formats named after one of several suffixes, or not after their suffix (a Keynote
 #: presentation is a ".key"): the file handed to LibreOffice keeps its own, which LibreOffice
 #: partly tells the format by (a flat .fodg from a zipped .odg, a .vsd from a .vsdx).
-_OWN_SUFFIX = frozenset({"odg", "visio", "abw", "sxw", "wordperfect", "pages", "numbers",
-                         "keynote", "write", "wordpro", "lotus", "appleworks"})
+_OWN_SUFFIX = frozenset({"odg", "visio", "abw", "sxw", "sxc", "sxi", "wordperfect", "pages",
+                         "numbers", "keynote", "write", "wordpro", "lotus", "appleworks"})
 
 #: Where LibreOffice lives when it is not on PATH (macOS and Windows installers).
 _KNOWN_LOCATIONS = (
