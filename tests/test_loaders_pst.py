@@ -108,12 +108,26 @@ def test_a_long_archive_reports_progress(archive):
     assert counts == ["message 20 of 71", "message 40 of 71", "message 60 of 71"]
 
 
+def test_a_damaged_message_costs_only_itself(enron, tmp_path):
+    damaged = bytearray(enron.read_bytes())
+    damaged[975_617:977_665] = b"\xbf" * 2048  # inside one message's blocks
+    path = tmp_path / "damaged.pst"
+    path.write_bytes(bytes(damaged))
+    doc = load(path, options=NO_OCR)
+    assert len(doc.parts) == 70 and doc.metadata["messages_skipped"] == "1"
+    (unread,) = doc.unread
+    assert unread.key == f"{FOLDER} › TW-Commercial Group › 10"
+    assert unread.reason == "message not read: damaged item (unsupported index node type: 0xbf)"
+    with pytest.raises(LoadError, match=r"^damaged Outlook item"):
+        pst_message(path, unread.key, NO_OCR)
+
+
 def test_damaged_and_mislabelled_files_fail_in_one_line(enron, tmp_path):
     cut = tmp_path / "cut.pst"
     cut.write_bytes(enron.read_bytes()[:300_000])
     with pytest.raises(LoadError) as err:
         load(cut, options=NO_OCR)
-    assert str(err.value).startswith("corrupt or truncated Outlook data file")
+    assert str(err.value).startswith("corrupt or truncated Outlook data file (unable to read ")
     assert "\n" not in str(err.value)
     text = tmp_path / "notes.pst"
     text.write_text("Pasted notes, not an Outlook file.\n")

@@ -36,7 +36,7 @@ from engine.ingest.document import (
     Unread,
     part_path,
 )
-from engine.ingest.loaders.common import clean_inline, library_errors, one_line, paragraph_blocks
+from engine.ingest.loaders.common import clean_inline, one_line, paragraph_blocks
 from engine.ingest.loaders.email import _IMAGE_EXTENSIONS, _Mail, _message_document, _Parts
 from engine.ingest.loaders.embedded import unique_key
 from engine.ingest.loaders.mail_body import body_blocks
@@ -99,11 +99,13 @@ def load_pst(path: Path, options: LoadOptions) -> Document:
                 if done % _REPORT_EVERY == 0:
                     progress.report(f"message {done} of {total}")
                 try:
-                    with library_errors("Outlook item"):
-                        item = folder.get_sub_message(number - 1)
+                    item = folder.get_sub_message(number - 1)
                     doc.parts.append(_item_document(item, part_path(str(path), key), options, 0))
                 except LoadError as exc:
                     doc.unread.append(Unread(key, f"message not read: {one_line(str(exc))}"))
+                except OSError as exc:  # libpff meets a damaged item's blocks
+                    doc.unread.append(Unread(key, f"message not read: damaged item "
+                                                  f"({_last_reason(str(exc))})"))
     finally:
         pst.close()
     if total == 0:
@@ -128,9 +130,11 @@ def pst_message(path: Path, key: str, options: LoadOptions) -> Document:
         for folder_trail, folder in _folders(pst):
             if KEY_SEPARATOR.join(folder_trail) == trail and number.isdigit() and \
                     1 <= int(number) <= _count(folder):
-                with library_errors("Outlook item"):
+                try:
                     item = folder.get_sub_message(int(number) - 1)
-                return _item_document(item, part_path(str(path), key), options, 0)
+                    return _item_document(item, part_path(str(path), key), options, 0)
+                except OSError as exc:
+                    raise LoadError(f"damaged Outlook item ({_last_reason(str(exc))})") from exc
     finally:
         pst.close()
     raise LoadError(f"the Outlook data file has no message {key}")
@@ -153,9 +157,13 @@ def _open(path: Path) -> Any:
 
 
 def _last_reason(detail: str) -> str:
-    """The innermost of libpff's "function: reason." chain: what was actually wrong."""
-    first = detail.split(". ", 1)[0]
-    return one_line(first.split(": ", 1)[-1].rstrip("."))[:120] or "unreadable"
+    """What was actually wrong, from libpff's chain of "function: reason." sentences: the
+    binding's own comes first ("unable to open file"), then the innermost cause, then the
+    callers' ("pypff_file_open: unable to open file. libpff_table_read: data block: 0 too
+    small to be a table. libpff_item_values_read: ...")."""
+    sentences = [s for s in detail.split(". ") if s.strip()]
+    cause = sentences[1] if len(sentences) > 1 else sentences[0] if sentences else ""
+    return one_line(cause.split(": ", 1)[-1].rstrip("."))[:120] or "unreadable"
 
 
 def _count(folder: Any) -> int:
@@ -175,9 +183,16 @@ def _folders(pst: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
         trail, folder = stack.pop()
         yield trail, folder
         used: set[str] = set()
-        children = [((*trail, unique_key(clean_inline(child.name or "") or "folder", used)),
-                     child) for child in _sub_folders(folder)]
+        children = [((*trail, unique_key(_name(child) or "folder", used)), child)
+                    for child in _sub_folders(folder)]
         stack.extend(reversed(children))
+
+
+def _name(folder: Any) -> str:
+    try:
+        return clean_inline(folder.name or "")
+    except OSError:
+        return ""
 
 
 def _sub_folders(folder: Any) -> list[Any]:
@@ -211,7 +226,7 @@ def _user_top(pst: Any) -> Any:
         for folder in (child, *_sub_folders(child)):
             if wanted is not None and folder.identifier == wanted:
                 return folder
-            if folder.name == "IPM_SUBTREE" and (fallback is None or len(
+            if _name(folder) == "IPM_SUBTREE" and (fallback is None or len(
                     _sub_folders(folder)) > len(_sub_folders(fallback))):
                 fallback = folder  # "Root - Mailbox"'s, not the empty public folders' root
     return fallback if fallback is not None else root
