@@ -18,7 +18,7 @@ import pytest
 from engine.ingest import progress
 from engine.ingest.document import LoadError, LoadOptions, display_name
 from engine.ingest.loaders import detect_format, load, skip_reason
-from engine.ingest.loaders.outlook_pst import pst_message
+from engine.ingest.loaders.outlook_pst import _unwrapped, pst_message
 from engine.ingest.loaders.parts import extract_part, extractable
 
 DATA = Path(__file__).parent / "data"
@@ -75,6 +75,10 @@ def test_a_message_reads_as_mail_heading_people_and_body(archive):
     assert people[2] == "Cc: jacammarano@pplweb.com, baveety@pplweb.com"
     body = " ".join(b.text for b in blocks[2:])
     assert "PPL EnergyPlus requests 10,000 dth of available West Texas receipts" in body
+    # a Lotus Notes sender as Exchange wrapped it: the name says it all, the wrapper is gone
+    forwarded = _part(archive, f"{FOLDER} › Personal › 1").pages[0].blocks[1].text
+    assert forwarded.splitlines()[0] == "From: Jim Lokay jimbomania@hotmail.com@ENRON"
+    assert _unwrapped("IMCEASMTP-ann+40example+2Eorg@corp.example") == "ann@example.org"
 
 
 def test_attachments_are_parts_and_a_damaged_one_costs_only_itself(archive):

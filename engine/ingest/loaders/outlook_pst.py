@@ -24,6 +24,7 @@ a key; a PST "password" is a checksum Outlook asks for and libpff ignores, so su
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -271,10 +272,29 @@ def _date(item: Any, *tags: int) -> dt.datetime | None:
 
 def _person(name: str, address: str) -> str:
     """"Name <address>" as a From or To header writes it; an Exchange address (an X.500 path,
-    "/O=FIRST ORGANIZATION/OU=...") is no address to a reader and is left out."""
+    "/O=FIRST ORGANIZATION/OU=...") is no address to a reader and is left out, and so is one
+    Exchange wrapped for another mail system ("IMCEANOTES-Jim+20Lokay...@ENRON.com", a Lotus
+    Notes sender), whose display name already says it; a wrapped Internet address
+    ("IMCEASMTP-ann+40example+2Eorg@corp.com") is unwrapped."""
+    address = _unwrapped(address)
     if not address or address.startswith("/") or address.lower() == name.lower():
         return name or ("" if address.startswith("/") else address)
     return f"{name} <{address}>" if name else address
+
+
+_IMCEA_ESCAPE = re.compile(r"\+([0-9A-Fa-f]{2})")
+
+
+def _unwrapped(address: str) -> str:
+    """An address Exchange encapsulated (IMCEA: "+XX" escapes between the type and the last
+    "@"): the Internet address inside an SMTP one, nothing for any other mail system's."""
+    if not address.upper().startswith("IMCEA"):
+        return address
+    kind, _dash, rest = address[5:].partition("-")
+    inner = rest.rpartition("@")[0]
+    if kind.upper() != "SMTP" or not inner:
+        return ""
+    return _IMCEA_ESCAPE.sub(lambda m: chr(int(m[1], 16)), inner)
 
 
 def _sender(item: Any) -> str:
