@@ -19,6 +19,7 @@ from engine.ingest.document import LoadError, LoadOptions, display_name
 from engine.ingest.loaders import detect_format, load, skip_reason
 from engine.ingest.loaders.evernote import enex_note
 from engine.ingest.loaders.parts import extract_part, extractable
+from engine.places import page_unit
 from tests.helpers_mail import make_pdf
 
 DATA = Path(__file__).parent / "data"
@@ -93,10 +94,13 @@ def test_attachments_repeated_titles_secrets_and_copying_out(tmp_path):
                   "hash=\"ab\"/>", _resource(pdf, "application/pdf", "invoice.pdf")),
         _note_xml("Boiler", "<div>Code: <en-crypt cipher=\"AES\">c2VjcmV0</en-crypt></div>",
                   _resource(b"GIF89a", "image/gif", size="<width>1</width><height>1</height>")),
-        _note_xml("Receipt", "", _resource(pdf, "application/pdf"))))
+        _note_xml("Receipt", "", _resource(pdf, "application/pdf")),
+        _note_xml("scan.pdf", "<div>A file dropped into Evernote.</div>")))
     doc = load(path, options=NO_OCR)
-    first, second, receipt = doc.parts
-    assert [p.path.rsplit("//", 1)[1] for p in doc.parts] == ["Boiler", "Boiler (2)", "Receipt"]
+    first, second, receipt, scan = doc.parts
+    assert [p.path.rsplit("//", 1)[1] for p in doc.parts] == [
+        "Boiler", "Boiler (2)", "Receipt", "scan.pdf (note)"]
+    assert page_unit(scan.path) is None and scan.title == "scan.pdf"
     (invoice,) = first.parts
     assert invoice.path.endswith("Boiler//invoice.pdf") and len(invoice.pages) == 2
     assert second.metadata["encrypted_sections"] == "1" and not second.parts

@@ -222,14 +222,12 @@ def names_its_format(formats: list[str], path: str) -> bool:
     did not change: a .tex read as source code before Satchel had a LaTeX reader has the
     current "code/1" tag, and would keep its code chunks for good. Mail is let be: an mbox or
     a message is found by its content whatever its name (or lack of one), and an attached
-    message takes whatever name its sender gave it, and a note (the key of an Evernote export's
-    part) whatever title its author gave it: "invoice.pdf", for a clipped file. So is a name
-    whose format its content may overrule: a DOCX named .doc was read as DOCX by today's
-    readers.
+    message takes whatever name its sender gave it. So is a name whose format its content may
+    overrule: a DOCX named .doc was read as DOCX by today's readers.
     """
     from engine.ingest.loaders.content_format import OVERRULED_NAMES
 
     fmt = format_for_name(Path(path))[0]
     # None: no longer read at all (the scan skips it)
     return (fmt is None or fmt in formats or fmt in OVERRULED_NAMES
-            or not {"eml", "mbox", "msg", "pst", "enex"}.isdisjoint(formats))
+            or not {"eml", "mbox", "msg"}.isdisjoint(formats))

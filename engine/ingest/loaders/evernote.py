@@ -45,6 +45,7 @@ from engine.ingest.document import (
 from engine.ingest.loaders.common import clean_inline, one_line
 from engine.ingest.loaders.email import _Parts
 from engine.ingest.loaders.embedded import unique_key
+from engine.ingest.loaders.formats import format_for_name
 from engine.ingest.loaders.mail_body import html_body_blocks
 
 ENEX_LOADER = "Evernote export (lxml)"
@@ -108,6 +109,11 @@ def _notes(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 for _event, note in events:
                     title = clean_inline(note.findtext("title") or "") or "Untitled note"
+                    # a note titled "scan.pdf" is a note, not a PDF, to what reads a part's
+                    # kind from its path (citations' page units, reading revisions)
+                    named = Path(title)
+                    if named.suffix and format_for_name(named)[0]:
+                        title += " (note)"
                     yield unique_key(title, used), note
                     note.clear()
                     while note.getprevious() is not None:  # free the notes already read
