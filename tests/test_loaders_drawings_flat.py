@@ -193,10 +193,14 @@ def test_an_opendocument_drawing_reads_a_page_per_drawing_page(tmp_path):
     again = load(fodg)
     assert again.format == "odg" and len(again.pages) == 2
     assert "Fuel store holds 2,000 litres" in again.pages[1].text
-    # a presentation named .odg is told apart by its mimetype
+    # what the package holds decides, whatever its name: a presentation named .odg is read
+    # as one, a drawing named .odt through LibreOffice from a copy named .odg
     deck = write_odg(tmp_path / "deck.odg", [["A slide"]], presentation=True)
-    assert skip_reason(deck) == ("not an OpenDocument drawing (.odg) file (it is an ODP: "
-                                 "rename it .odp)")
+    assert detect_format(deck) == "odp" and skip_reason(deck) is None
+    assert load(deck).pages[0].text.strip() == "A slide"
+    plan = shutil.copyfile(odg, tmp_path / "plan.odt")
+    assert detect_format(plan) == "odg"
+    assert "Fuel store holds 2,000 litres" in load(plan).pages[1].text
 
 
 def test_a_visio_diagram_reads_its_labels_page_by_page(tmp_path):
@@ -272,14 +276,14 @@ def test_older_word_processor_files_are_read(tmp_path):
     assert load(DATA / "rules.sxw").pages[0].blocks[0].kind == "heading"
 
 
-def test_mislabelled_older_word_processor_files_are_refused(flat, tmp_path):
+def test_mislabelled_older_word_processor_files_are_read_or_refused(flat, tmp_path):
     odt = tmp_path / "rules.odt"
     _soffice(flat["fodt"], "odt", tmp_path, tmp_path / "lo")
     assert odt.is_file()
     as_sxw = tmp_path / "renamed.sxw"
     shutil.copyfile(odt, as_sxw)
-    assert skip_reason(as_sxw) == ("not an OpenOffice.org 1 text (.sxw) file (it is an ODT: "
-                                   "rename it .odt)")
+    assert detect_format(as_sxw) == "odt"  # read as the OpenDocument text it is
+    assert load(as_sxw).pages[0].text == load(odt).pages[0].text
     not_abw = tmp_path / "notes.abw"
     not_abw.write_text("<?xml version='1.0'?><html><body>hello</body></html>")
     assert skip_reason(not_abw) == "not an AbiWord document (no <abiword> root; mislabelled?)"
@@ -366,11 +370,13 @@ def test_excel_binary_workbooks_and_openoffice_1_sheets_and_decks_are_read(tmp_p
     assert page_unit(str(DATA / "libreoffice-Calc_6.sxc")) == "sheet"
     assert page_unit("talk.sxi") == "slide" and page_unit("big.xlsb") == "sheet"
 
-    # a deck named as a spreadsheet is told apart by its mimetype; an .xlsb that is an
-    # encrypted package or not a workbook fails in one line
+    # a deck named as a spreadsheet is read as the deck it is (LibreOffice is handed a copy
+    # named .sxi); an .xlsb that is an encrypted package or not a workbook fails in one line
     renamed = shutil.copyfile(DATA / "libreoffice-ooo41061-1.sxi", tmp_path / "talk.sxc")
-    assert skip_reason(renamed) == ("not an OpenOffice.org 1 spreadsheet (.sxc) file (it is an "
-                                    "OpenOffice.org 1 presentation (.sxi): rename it .sxi)")
+    assert detect_format(renamed) == "sxi"
+    bare = shutil.copyfile(DATA / "libreoffice-ooo41061-1.sxi", tmp_path / "talk")
+    assert detect_format(bare) == "sxi"  # a download without its extension, by its mimetype
+    assert load(renamed).pages[1].blocks[0].text == "Agenda"
     (tmp_path / "book.xlsb").write_bytes(b"PK\x05\x06" + bytes(18))
     assert skip_reason(tmp_path / "book.xlsb") == (
         "corrupt Excel binary workbook (.xlsb): empty zip archive")

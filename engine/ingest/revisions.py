@@ -152,8 +152,9 @@ _CHUNKS = "chunks"
 #: an encrypted WordPerfect file, a binary .info file skipped as another program's data;
 #: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
 #: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS and Windows 1-2
-#: documents (no OLE header).
-SNIFF_REVISION = 6
+#: documents (no OLE header); 7: an OpenDocument drawing or OpenOffice.org 1 file named for
+#: another of their kind (a presentation named .odg) read as what it holds.
+SNIFF_REVISION = 7
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"

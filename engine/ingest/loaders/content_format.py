@@ -39,8 +39,8 @@ from engine.ingest.loaders.formats import (
 #: are not: their refusals already say what the file is. SVG is: gnuplot's demo pages (the
 #: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
-                             "pptx", "odt", "ods", "odp", "epub", "mhtml", "svg", "pages",
-                             "numbers"})
+                             "pptx", "odt", "ods", "odp", "odg", "sxw", "sxc", "sxi", "epub",
+                             "mhtml", "svg", "pages", "numbers"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word;
 #: ``.pot``, a PowerPoint template's name, is a gettext template's, read as its ``.po`` files
 #: are; word lists and test data are named ``.numbers`` and ``.pages`` as often as Apple's
@@ -51,9 +51,10 @@ PLAIN_TEXT_AS = {"doc": "text", "ppt": "text", "xls": "csv", "xlsx": "csv", "ods
 #: The part of a zip package that says which Office format it is.
 _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
               ("ppt/presentation.xml", "pptx"))
-#: The ``mimetype`` member of the OpenDocument and EPUB packages read by their own loaders (a
-#: drawing or an .sxw goes through LibreOffice, which takes its kind from the name).
-_ZIP_MIMETYPES = {ODF_MIMETYPES[kind].encode(): kind for kind in ("odt", "ods", "odp")} | {
+#: The ``mimetype`` member of the OpenDocument (and OpenOffice.org 1) and EPUB packages: a
+#: presentation named .odg is read as the presentation it is. (LibreOffice, which converts
+#: drawings and OpenOffice.org 1 files, is handed a copy named for what the file holds.)
+_ZIP_MIMETYPES = {mimetype.encode(): kind for kind, mimetype in ODF_MIMETYPES.items()} | {
     b"application/epub+zip": "epub"}
 
 

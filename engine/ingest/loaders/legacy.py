@@ -58,6 +58,7 @@ from engine.ingest.loaders.formats import (
     CONVERTED_TO,
     DISPLAY_NAMES,
     OLE_CONTENT_STREAMS,
+    SUPPORTED_EXTENSIONS,
     format_for_name,
 )
 from engine.ingest.loaders.iwork import IWORK_FORMATS
@@ -200,7 +201,7 @@ def load_legacy(path: Path, options: LoadOptions | None = None,
     fmt = fmt or format_for_name(path)[0]
     if fmt not in TARGETS:
         raise LoadError(f"not a file LibreOffice converts for Satchel: '{path.suffix}'")
-    ext = (path.suffix.lower().lstrip(".") if fmt in _OWN_SUFFIX else fmt)
+    ext = _suffix_for(path, fmt)
     if fmt in OLE_CONTENT_STREAMS:
         _check_ole(path, fmt)
     soffice = find_soffice()
@@ -311,6 +312,19 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
     if code != 0 or not result.is_file() or result.stat().st_size == 0:
         raise ConversionFailed(f"corrupt or unreadable .{ext} (LibreOffice could not convert it)")
     return result
+
+
+def _suffix_for(path: Path, fmt: str) -> str:
+    """The suffix of the copy LibreOffice converts, which it partly tells the format by: the
+    file's own for a format of several suffixes (:data:`_OWN_SUFFIX`), unless the file was
+    named for another format and ``fmt`` is also a suffix (a drawing named .odt: ".odg");
+    else ``fmt`` itself."""
+    own = path.suffix.lower().lstrip(".")
+    if fmt not in _OWN_SUFFIX:
+        return fmt
+    if format_for_name(path)[0] != fmt and f".{fmt}" in SUPPORTED_EXTENSIONS:
+        return fmt
+    return own
 
 
 def _plain_stem(path: Path) -> str:
