@@ -52,6 +52,10 @@ def test_every_note_is_a_part_keyed_by_its_title(export):
     assert "☑ Green veg" in texts and "Groceries" in texts  # checked boxes read as done
     todo = _texts(_note(export, "SALTS_Kodi todo"))
     assert "☐ Add Steam launcher" in todo
+    # a title as long as the heading the chunker keeps is shortened so its date stays
+    (traps,) = [p for p in export.parts if p.title.startswith("Highly-redundant traps.")]
+    heading = _texts(traps)[0]
+    assert heading.endswith("… — 2016-06-21") and len(heading) <= 100
 
 
 def test_a_clipped_article_keeps_its_source_and_tags_and_pictures_are_parts(export):

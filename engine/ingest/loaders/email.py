@@ -78,17 +78,23 @@ class _Mail:
     body: list[Block] = field(default_factory=list)
 
 
+def dated_heading(title: str, suffix: str) -> str:
+    """"Title — suffix" (sender and date, a note's date) within the heading characters the
+    chunker keeps: the title is shortened so the suffix survives."""
+    heading = f"{title} — {suffix}" if suffix else title
+    if len(heading) > _HEADING_CHARS and suffix:
+        room = max(10, _HEADING_CHARS - len(suffix) - 4)
+        heading = f"{title[:room].rstrip()}… — {suffix}"
+    return heading
+
+
 def _message_document(path: str, fmt: str, loader: str, mail: _Mail) -> Document:
     """The Document of one message: heading, header paragraph, body (attachments added later)."""
     title = clean_inline(mail.subject) or "(no subject)"
     when = mail.date.strftime("%Y-%m-%d %H:%M") if mail.date else ""
     name, address = email.utils.parseaddr(mail.sender)
     who = clean_inline(name or address or mail.sender)[:40]
-    suffix = ", ".join(x for x in (who, when) if x)
-    heading = f"{title} — {suffix}" if suffix else title
-    if len(heading) > _HEADING_CHARS and suffix:  # keep sender and date, shorten the subject
-        room = max(10, _HEADING_CHARS - len(suffix) - 4)
-        heading = f"{title[:room].rstrip()}… — {suffix}"
+    heading = dated_heading(title, ", ".join(x for x in (who, when) if x))
     lines = [f"{label}: {clean_inline(value)}" for label, value in (
         ("From", mail.sender), ("To", mail.to), ("Cc", mail.cc),
         ("Date", mail.date.strftime("%Y-%m-%d %H:%M %z").strip() if mail.date else "")) if value]

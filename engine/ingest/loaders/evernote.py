@@ -43,7 +43,7 @@ from engine.ingest.document import (
     part_path,
 )
 from engine.ingest.loaders.common import clean_inline, one_line
-from engine.ingest.loaders.email import _Parts
+from engine.ingest.loaders.email import _Parts, dated_heading
 from engine.ingest.loaders.embedded import unique_key
 from engine.ingest.loaders.formats import format_for_name
 from engine.ingest.loaders.mail_body import html_body_blocks
@@ -144,7 +144,7 @@ def _note_document(note: Any, path: str, options: LoadOptions) -> Document:
     author = clean_inline(attributes.findtext("author") or "") if attributes is not None else ""
     source = clean_inline(attributes.findtext("source-url") or "") \
         if attributes is not None else ""
-    heading = f"{title} — {created:%Y-%m-%d}" if created else title
+    heading = dated_heading(title, f"{created:%Y-%m-%d}" if created else "")
     facts = [f"{label}: {value}" for label, value in (
         ("Created", f"{created:%Y-%m-%d %H:%M}" if created else ""),
         ("Updated", f"{updated:%Y-%m-%d %H:%M}" if updated and updated != created else ""),
