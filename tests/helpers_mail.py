@@ -60,6 +60,8 @@ class MsgSpec:
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
     #: Messages attached as Outlook items (attach method 5, "embedded message").
     embedded: list[MsgSpec] = field(default_factory=list)
+    #: Content IDs of attachments, by file name (Outlook.com gives every attachment one).
+    content_ids: dict[str, str] = field(default_factory=dict)
     message_class: str = "IPM.Note"
 
 
@@ -137,6 +139,8 @@ def _add_message(writer: Any, prefix: str, spec: MsgSpec, top: bool) -> None:
             att.string(0x3707, name)
             att.string(0x3704, name)
             att.string(0x3001, name)
+            if name in spec.content_ids:
+                att.string(0x3712, spec.content_ids[name])  # PR_ATTACH_CONTENT_ID
         att.finish(b"\0" * 8)
     counts = struct.pack("<IIII", len(recipients), len(items), len(recipients), len(items))
     msg.finish(b"\0" * 8 + counts + (b"\0" * 8 if top else b""))

@@ -529,6 +529,26 @@ def test_msg_html_and_rtf_bodies(tmp_path):
                      rb"ration\par Second \u8364? line\par}") == "Café ration\nSecond € line\n"
 
 
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_msg_pictures_attached_as_files_are_read_though_they_have_content_ids(tmp_path):
+    """Outlook.com and new Outlook give every attachment a content ID: only a picture the HTML
+    body refers to ("cid:...") is the body's own (a logo); a photo attached as a file is read."""
+    write_msg(tmp_path / "trip.msg", MsgSpec(
+        subject="Trip photos", html=b"<p>Photos attached.</p><img src='cid:logo-1@x'>",
+        attachments=[("logo.png", _png()), ("photo.png", _png())],
+        content_ids={"logo.png": "logo-1@x", "photo.png": "A41F@namprd03.prod.outlook.com"}))
+    doc = load(tmp_path / "trip.msg", options=LoadOptions(ocr=False))
+    assert [u.key for u in doc.unread] == ["photo.png"]  # waits for OCR; the logo is not listed
+    assert "OCR" in doc.unread[0].reason
+
+
 def test_msg_with_rtf_only_body(tmp_path):
     import compressed_rtf
     import olefile

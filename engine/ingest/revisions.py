@@ -84,8 +84,10 @@ READER_REVISIONS: dict[str, int] = {
     "eml": 6,
     "mbox": 6,  # as .eml
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: as eml 6;
-    # 6: 8-bit text of a message naming no code page read in the one its bytes are in
-    "msg": 6,
+    # 6: 8-bit text of a message naming no code page read in the one its bytes are in; 7: a
+    # picture with a content ID read unless the HTML body shows it (Outlook.com gives one to
+    # every attachment)
+    "msg": 7,
     "emlx": 6,  # as .eml
     "pst": 1,
     "enex": 1,

@@ -29,6 +29,20 @@ def body_blocks(plain: Callable[[], Any], html: Callable[[], Any],
     return []
 
 
+def shown_in_body(cid: str, html: bytes | str | None, *, hidden: bool = False) -> bool:
+    """Whether an attached picture is one the message's HTML body shows in its text (a logo, a
+    signature, a pasted picture), so not read again as an attachment: Outlook marks it hidden,
+    or the body refers to its content ID as "cid:ID". A content ID alone does not make a picture
+    inline: Outlook.com and new Outlook give every attachment one, photos attached as files
+    included."""
+    if hidden:
+        return True
+    if not cid or not html:
+        return False
+    needle = f"cid:{cid.strip('<>')}"
+    return (needle.encode() in html) if isinstance(html, bytes) else (needle in html)
+
+
 def html_body_blocks(markup: bytes | str) -> list[Block]:
     """Blocks of an HTML body, its headings one level down so the message heading stays on top
     of every chunk's heading path."""

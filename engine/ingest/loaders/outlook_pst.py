@@ -40,7 +40,7 @@ from engine.ingest.document import (
 from engine.ingest.loaders.common import clean_inline, one_line, paragraph_blocks
 from engine.ingest.loaders.email import _IMAGE_EXTENSIONS, _Mail, _message_document, _Parts
 from engine.ingest.loaders.embedded import unique_key
-from engine.ingest.loaders.mail_body import body_blocks
+from engine.ingest.loaders.mail_body import body_blocks, shown_in_body
 
 PST_LOADER = "Outlook data file (libpff)"
 #: Joins the folders and the item number of an item's part key ("Inbox › Projects › 12").
@@ -413,15 +413,13 @@ def _attachments(item: Any, doc: Document, options: LoadOptions, depth: int) -> 
 
 
 def _inline(item: Any, attachment: Any) -> bool:
-    """Whether the message's HTML body shows the attachment in its text. Outlook.com gives
-    every attachment a content ID, so an ID alone does not make a picture inline: it must be
-    hidden, flagged as referenced by the HTML (ATT_MHTML_REF), or referenced as "cid:ID"."""
+    """Whether the message's HTML body shows the attachment in its text (:func:`shown_in_body`;
+    a PST also flags such a picture as referenced by the HTML, ATT_MHTML_REF)."""
     flags = _value(attachment, _ATTACH_FLAGS)
-    if _value(attachment, _ATTACH_HIDDEN) or (isinstance(flags, int) and flags & 4):
-        return True
     cid = _text(attachment, _ATTACH_CONTENT_ID)
-    html = _body(item, "html_body") if cid else None
-    return bool(html) and f"cid:{cid}".encode() in html
+    return shown_in_body(cid, _body(item, "html_body") if cid else None,
+                         hidden=bool(_value(attachment, _ATTACH_HIDDEN)) or (
+                             isinstance(flags, int) and bool(flags & 4)))
 
 
 def _embedded(attachment: Any) -> Any:
