@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from cli import print_json
+from engine.ingest.document import PART_SEPARATOR, container_of, display_name
 from engine.modes import MODES
 from engine.places import short_line, source_line
 
@@ -34,13 +35,25 @@ def _assistant(args: argparse.Namespace):
     return Assistant(settings)
 
 
+def source_name(path: str) -> str:
+    """How a source is named in the terminal, as the window names it: the file, and for a
+    part the file that holds it ("inbox.mbox › 3 › invoice.pdf", "archive.pst › Inbox › 3");
+    a compressed file's one document by its own name ("grep.info" for grep.info.gz)."""
+    holder = container_of(path)
+    inner = path[len(holder) + len(PART_SEPARATOR):] if holder != path else ""
+    if inner and PART_SEPARATOR not in inner and os.path.basename(holder).startswith(
+            inner + "."):
+        return inner
+    return display_name(path)
+
+
 def _print_sources(answer: Any) -> None:
     if answer.sources:
         print("\nSources:")
         for p in answer.sources:
             mark = "*" if p.n in answer.cited else " "
             snippet = " ".join(p.text.split())
-            where = source_line(os.path.basename(p.path), p.path, p.page) + (
+            where = source_line(source_name(p.path), p.path, p.page) + (
                 f" - {p.heading}" if p.heading else "")  # the section: a manual's node, a chapter
             print(f"{mark}[{p.n}] {where}: {snippet[:160]}{'...' if len(snippet) > 160 else ''}")
     t = answer.timings
@@ -183,7 +196,7 @@ def print_compare_table(answers: list[Any]) -> None:
         table.add_column(a.mode + (f" ({a.adapter})" if a.adapter else ""), overflow="fold")
     table.add_row(*[a.error if a.error and not a.text else a.text for a in answers])
     table.add_row(*["\n".join(f"{'*' if p.n in a.cited else ' '}[{p.n}] "
-                              f"{short_line(os.path.basename(p.path), p.path, p.page)}"
+                              f"{short_line(source_name(p.path), p.path, p.page)}"
                               for p in a.sources)
                     or "-" for a in answers])
     table.add_row(*[(f"first token {a.timings.ttft_ms:.0f} ms\n{a.timings.prompt_tokens} prompt "

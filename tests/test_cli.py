@@ -126,3 +126,14 @@ def test_answer_sources_name_the_section_they_come_from(capsys):
     assert lines[-2] == ("*[1] grep.info, page 7 - 2 Invoking > 2.1.3 General Output Control: "
                          "‘-c’ ‘--count’ Suppress normal output; instead print a count.")
     assert lines[-1] == " [2] notes.txt: No heading here."  # a text file has no pages
+
+    # a part is named with the file that holds it, as the window names it
+    answer.sources = [
+        Passage(n=1, path="/mail/enron.pst//Inbox › Deals › 3", page=1, score=0.04,
+                text="PPL EnergyPlus requests 10,000 dth.", chunk_id="c"),
+        Passage(n=2, path="/mail/inbox.mbox//3//invoice.pdf", page=2, score=0.03,
+                text="The service costs 240 euros.", chunk_id="d")]
+    _print_sources(answer)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "*[1] enron.pst › Inbox › Deals › 3: PPL EnergyPlus requests 10,000 dth."
+    assert lines[-1] == " [2] inbox.mbox › 3 › invoice.pdf, page 2: The service costs 240 euros."
