@@ -53,9 +53,10 @@ ENEX_LOADER = "Evernote export (lxml)"
 _REPORT_EVERY = 20
 #: Pictures whose sides are both below this many pixels are icons or tracking pixels.
 _ICON_PIXELS = 48
-_TODO_DONE = re.compile(r"<en-todo\b[^>]*\bchecked\s*=\s*[\"']true[\"'][^>]*?(?:/>|>\s*</en-todo>)",
-                        re.IGNORECASE)
-_TODO = re.compile(r"<en-todo\b[^>]*?(?:/>|>\s*</en-todo>)", re.IGNORECASE)
+#: Evernote's check boxes (``<en-todo>``), ticked and not.
+_CHECKED_BOX = re.compile(
+    r"<en-todo\b[^>]*\bchecked\s*=\s*[\"']true[\"'][^>]*?(?:/>|>\s*</en-todo>)", re.IGNORECASE)
+_BOX = re.compile(r"<en-todo\b[^>]*?(?:/>|>\s*</en-todo>)", re.IGNORECASE)
 _CRYPT = re.compile(r"<en-crypt\b.*?</en-crypt>", re.IGNORECASE | re.DOTALL)
 _MEDIA = re.compile(r"<en-media\b[^>]*?(?:/>|>.*?</en-media>)", re.IGNORECASE | re.DOTALL)
 _NOTE_ROOT = re.compile(r"<(/?)en-note\b", re.IGNORECASE)
@@ -166,8 +167,8 @@ def _html(enml: str) -> tuple[str, int]:
     """ENML as the HTML reader takes it, and how many encrypted sections it dropped."""
     encrypted = len(_CRYPT.findall(enml))
     text = _CRYPT.sub("", enml)
-    text = _TODO_DONE.sub("☑ ", text)
-    text = _TODO.sub("☐ ", text)
+    text = _CHECKED_BOX.sub("☑ ", text)
+    text = _BOX.sub("☐ ", text)
     text = _MEDIA.sub("", text)  # the attachment it shows is read as a part
     return _NOTE_ROOT.sub(r"<\1div", text), encrypted
 

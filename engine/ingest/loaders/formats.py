@@ -184,10 +184,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".numbers": "numbers",
     ".key": "keynote",
     # the home and office suites of the 1980s and 1990s: Windows Write, Lotus Word Pro, the
-    # spreadsheets of
-    # Lotus 1-2-3, Quattro Pro and Microsoft Works (and Works' databases), ClarisWorks /
-    # AppleWorks. (Works' word processor files, .wps, are not: LibreOffice 7.4's import of
-    # libwps' own test documents gave empty paragraphs.)
+    # spreadsheets of Lotus 1-2-3, Quattro Pro and Microsoft Works (and Works' databases),
+    # ClarisWorks / AppleWorks. (Works' word processor files, .wps, are not: LibreOffice 7.4's
+    # import of libwps' own test documents gave empty paragraphs.)
     ".wri": "write",
     ".lwp": "wordpro",
     ".wk1": "lotus",

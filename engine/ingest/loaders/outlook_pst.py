@@ -239,7 +239,15 @@ def _value(item: Any, tag: int) -> Any:
     try:
         if not item.number_of_record_sets:
             return None
-        entry = item.get_record_set(0).get_entry_by_type(tag)
+        return _entry_value(item.get_record_set(0), tag)
+    except OSError:
+        return None
+
+
+def _entry_value(record_set: Any, tag: int) -> Any:
+    """Property ``tag`` of one record set (an item's, or a row of its recipient table)."""
+    try:
+        entry = record_set.get_entry_by_type(tag)
     except OSError:
         return None
     if entry is None:
@@ -315,18 +323,11 @@ def _recipients(item: Any) -> tuple[str, str]:
         sets = []
     for record in sets:
         def field(tag: int, record: Any = record) -> str:
-            try:
-                entry = record.get_entry_by_type(tag)
-                value = entry.data_as_string if entry is not None else None
-            except (OSError, ValueError):
-                value = None
+            value = _entry_value(record, tag)
             return value.strip() if isinstance(value, str) else ""
 
-        try:
-            entry = record.get_entry_by_type(_RECIPIENT_TYPE)
-            kind = entry.data_as_integer if entry is not None else 1
-        except (OSError, ValueError):
-            kind = 1
+        kind = _entry_value(record, _RECIPIENT_TYPE)
+        kind = kind if isinstance(kind, int) else 1
         address = field(_SMTP_ADDRESS) or (
             field(_EMAIL_ADDRESS) if field(_ADDRESS_TYPE).upper() != "EX" else "")
         person = _person(field(_DISPLAY_NAME), address)
@@ -374,6 +375,7 @@ def _body(item: Any, name: str) -> bytes | None:
 
 def _attachments(item: Any, doc: Document, options: LoadOptions, depth: int) -> None:
     parts = _Parts(doc, options, depth)
+    html: list[bytes | None] = []  # the HTML body, read from the file once, when first needed
     try:
         count = int(item.number_of_attachments)
     except OSError as exc:
@@ -398,7 +400,7 @@ def _attachments(item: Any, doc: Document, options: LoadOptions, depth: int) -> 
                     inner, p, options, d))
         elif method in (_BY_VALUE, _OLE):
             name = name or f"attachment-{i + 1}.bin"
-            if name.lower().endswith(_IMAGE_EXTENSIONS) and _inline(item, attachment):
+            if name.lower().endswith(_IMAGE_EXTENSIONS) and _inline(item, attachment, html):
                 continue  # an image the HTML body shows inline (logos, signatures)
             try:
                 data = attachment.read_buffer(int(attachment.size))
@@ -412,12 +414,15 @@ def _attachments(item: Any, doc: Document, options: LoadOptions, depth: int) -> 
     parts.finish()
 
 
-def _inline(item: Any, attachment: Any) -> bool:
+def _inline(item: Any, attachment: Any, html: list[bytes | None]) -> bool:
     """Whether the message's HTML body shows the attachment in its text (:func:`shown_in_body`;
-    a PST also flags such a picture as referenced by the HTML, ATT_MHTML_REF)."""
+    a PST also flags such a picture as referenced by the HTML, ATT_MHTML_REF). ``html`` holds
+    the body once read."""
     flags = _value(attachment, _ATTACH_FLAGS)
     cid = _text(attachment, _ATTACH_CONTENT_ID)
-    return shown_in_body(cid, _body(item, "html_body") if cid else None,
+    if cid and not html:
+        html.append(_body(item, "html_body"))
+    return shown_in_body(cid, html[0] if cid else None,
                          hidden=bool(_value(attachment, _ATTACH_HIDDEN)) or (
                              isinstance(flags, int) and bool(flags & 4)))
 
