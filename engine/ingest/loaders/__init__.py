@@ -32,6 +32,7 @@ from engine.ingest.loaders.formats import (
     COMPRESSED_SUFFIXES,
     DISPLAY_NAMES,
     FLAT_ODF,
+    HWP3_MAGIC,
     IMAGE_MAGIC,
     LEGACY_OFFICE,
     LOADER_NAMES,
@@ -98,6 +99,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "emlx": ("emlx", "load_emlx"),
     "pst": ("outlook_pst", "load_pst"),
     "enex": ("evernote", "load_enex"),
+    "hwp": ("hangul", "load_hwp"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -145,7 +147,8 @@ _LOADERS: dict[str, tuple[str, str]] = {
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "enex",
-                             "zip", "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx"})
+                             "zip", "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx",
+                             "hwp"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -375,6 +378,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "chm":
         if not head.startswith(b"ITSF"):
             return None, "not a CHM help file (no ITSF header; mislabelled?)"
+        return fmt, None
+    if fmt == "hwp":  # HWP 5: an OLE container (its streams are checked as it is read)
+        if not head.startswith((OLE_MAGIC, HWP3_MAGIC)):
+            return None, "not a Hangul document (no HWP header; mislabelled?)"
         return fmt, None
     if fmt == "fb2":
         if b"<FictionBook" not in head or looks_binary(head):

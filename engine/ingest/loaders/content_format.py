@@ -40,7 +40,7 @@ from engine.ingest.loaders.formats import (
 #: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
                              "pptx", "odt", "ods", "odp", "odg", "sxw", "sxc", "sxi", "epub",
-                             "mhtml", "svg", "pages", "numbers"})
+                             "mhtml", "svg", "pages", "numbers", "hwp"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word;
 #: ``.pot``, a PowerPoint template's name, is a gettext template's, read as its ``.po`` files
 #: are; word lists and test data are named ``.numbers`` and ``.pages`` as often as Apple's
@@ -109,13 +109,15 @@ def _ole_format(path: Path) -> str | None:
 
 
 def ole_format_of(streams: set[str]) -> str | None:
-    """doc/xls/ppt/msg by an OLE container's stream paths (as :func:`ole_streams` gives them);
+    """doc/xls/ppt/msg/hwp by an OLE container's stream paths (as :func:`ole_streams` gives them);
     None for other containers, Visio drawings included (a drawing's kind is in its name)."""
     for fmt, content in OLE_CONTENT_STREAMS.items():
         if fmt != "visio" and streams & set(content):
             return fmt
     if any(s.startswith("__substg1.0_") for s in streams):
         return "msg"
+    if "fileheader" in streams and any(s.startswith(("bodytext/", "viewtext/")) for s in streams):
+        return "hwp"  # Hangul 2002 and later (HWP 5)
     return None
 
 

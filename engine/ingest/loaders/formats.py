@@ -176,6 +176,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".stc": "sxc",
     ".sxi": "sxi",
     ".sti": "sxi",
+    # Hangul (Hancom Office) documents: Korea's word processor; HWP 5 read natively, HWP 3
+    # (Hangul 97) through LibreOffice
+    ".hwp": "hwp",
     # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
     ".xlsb": "xlsb",
     # Apple iWork ('05 to today, single-file documents); a .key that is not a Keynote
@@ -331,6 +334,8 @@ def is_old_sheet(head: bytes) -> bool:
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: How an Outlook data file (.pst, .ost, and the old .pab address book) starts.
 PST_MAGIC = b"!BDN"
+#: The first bytes of a Hangul 97 (HWP 3) document; an HWP 5 document is an OLE container.
+HWP3_MAGIC = b"HWP Document File V3"
 ZIP_MAGIC = b"PK\x03\x04"
 #: An RTF file's first bytes, and a PDF's header (within its first KB: some writers put junk
 #: before it, which readers accept).
@@ -430,6 +435,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "emlx": "Apple Mail message (.emlx)",
     "pst": "Outlook data file (.pst, .ost)",
     "enex": "Evernote export (.enex)",
+    "hwp": "Hangul document (.hwp)",
     "doc": "Word 97-2003 (.doc)",
     "xls": "Excel 97-2003 (.xls)",
     "ppt": "PowerPoint 97-2003 (.ppt)",
@@ -482,7 +488,7 @@ LEGACY_OFFICE: dict[str, str] = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 #: drawing becomes a PDF, a page per drawing page, read by its text layer.
 CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "fods": "ods",
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
-                                "abw": "docx", "sxw": "docx", "wordperfect": "docx",
+                                "hwp": "docx", "abw": "docx", "sxw": "docx", "wordperfect": "docx",
                                 "sxc": "xlsx", "sxi": "pptx", "xlsb": "xlsx",
                                 "pages": "docx", "numbers": "xlsx", "keynote": "pptx",
                                 "write": "docx", "wordpro": "docx", "lotus": "xlsx",
@@ -513,6 +519,7 @@ LOADER_NAMES: dict[str, str] = {
     "emlx": "Apple Mail message (Python email)",
     "pst": "Outlook data file (libpff)",
     "enex": "Evernote export (lxml)",
+    "hwp": "Hangul reader (olefile)",
     "doc": "LibreOffice (converted to DOCX)",
     "xls": "LibreOffice (converted to XLSX)",
     "ppt": "LibreOffice (converted to PPTX)",

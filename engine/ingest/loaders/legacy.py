@@ -85,6 +85,7 @@ PACKAGES: dict[str, str] = {
     "odg": "libreoffice-draw-nogui",
     "visio": "libreoffice-draw-nogui",
     "abw": "libreoffice-writer-nogui",
+    "hwp": "libreoffice-writer-nogui",
     "wordperfect": "libreoffice-writer-nogui",
     "sxw": "libreoffice-writer-nogui",
     "sxc": "libreoffice-calc-nogui",

@@ -100,11 +100,14 @@ class Builder:
         self._flush()
         self.blocks.extend(blocks)
 
-    def notes(self, texts: list[str]) -> None:
+    def notes(self, texts: list[str], first: int = 1) -> int:
         """Footnotes and endnotes, after the body under "Notes" ("Note 1: ..."): not running
         text, where a note read at its mark would cut a sentence in two, but facts all the same
-        (the date, the source, the exception a reader is asked about)."""
-        self._after_body("Notes", [f"Note {n}: {t}" for n, t in enumerate(_texts(texts), 1)])
+        (the date, the source, the exception a reader is asked about). ``first``: the first
+        note's number (a paged document's notes follow each page); returns the next one."""
+        texts = _texts(texts)
+        self._after_body("Notes", [f"Note {n}: {t}" for n, t in enumerate(texts, first)])
+        return first + len(texts)
 
     def comments(self, texts: list[str]) -> None:
         """Reviewers' comments, after the body under "Comments" ("Comment: ..."), as a PDF's
@@ -392,7 +395,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
     body (:meth:`Builder.notes`, :meth:`Builder.comments`).
 
     A document of pictures only (pages scanned or photographed, then pasted into Word) is read
-    by OCR, a page per picture (:func:`_scanned_pages`); pictures beside text are left alone
+    by OCR, a page per picture (:func:`scanned_pages`); pictures beside text are left alone
     (charts and logos, seconds each to read for little). Embedded files (an Excel sheet, a
     dropped-in PDF) are its parts (:mod:`engine.ingest.loaders.ooxml_embedded`).
     """
@@ -411,7 +414,7 @@ def load_docx(path: Path, options: LoadOptions | None = None) -> Document:
         embedded = has_embedded([document.part])
     doc = single_page(path, "docx", blocks, title or builder.body_title() or "", author)
     if pictures:
-        _scanned_pages(doc, pictures, options or LoadOptions())
+        scanned_pages(doc, pictures, options or LoadOptions())
     if embedded:
         from engine.ingest.loaders.ooxml_embedded import add_embedded, embedded_files
 
@@ -444,8 +447,8 @@ def _pictures(document: Any) -> list[tuple[str, bytes]]:
     return out
 
 
-def _scanned_pages(doc: Document, pictures: list[tuple[str, bytes]],
-                   options: LoadOptions) -> None:
+def scanned_pages(doc: Document, pictures: list[tuple[str, bytes]],
+                  options: LoadOptions, reader: str = "python-docx") -> None:
     """Give ``doc`` (no text of its own) a page per picture, read by OCR; with OCR off, mark
     it so that it is read again once OCR is on. A picture that cannot be read is left out."""
     from engine.ingest.loaders.embedded import load_embedded, safe_name
@@ -466,7 +469,7 @@ def _scanned_pages(doc: Document, pictures: list[tuple[str, bytes]],
         pages += [Page(len(pages) + 1, page.blocks) for page in image.pages if page.blocks]
     if pages:
         doc.pages = pages
-        doc.loader = f"python-docx; pictures read by {loader}"
+        doc.loader = f"{reader}; pictures read by {loader}"
 
 
 def single_page(path: Path, fmt: str, blocks: list[Block], title: str, author: str) -> Document:
