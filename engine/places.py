@@ -18,7 +18,8 @@ from pathlib import PurePosixPath
 #: Drawings and Visio files are read through PDF, one page per drawing page; Hangul documents
 #: by the pages Hangul laid out when it saved them.
 PAGE_UNITS: dict[str, str] = {
-    **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio", "hwp"), "page"),
+    **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio", "hwp", "hwpx"),
+                     "page"),
     **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote", "sxi"), "slide"),
     **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus", "sxc", "xlsb"), "sheet"),
     **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),

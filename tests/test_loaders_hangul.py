@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -252,3 +253,93 @@ def test_record_levels_make_the_tree():
     assert [n.tag for n in roots[0].children] == [0x43, 0x47]
     assert roots[0].children[1].ctrl_id() == "tbl "
     assert [len(n.payload) for n in roots[0].children[1].children] == [0, 5000]
+
+
+# -- .hwpx (OWPML) -----------------------------------------------------------------------------
+
+GENERAL_FORM = DATA / "kordoc-general-draft-form.hwpx"  # npm kordoc 4.14.1's templates (MIT):
+SIMPLE_FORM = DATA / "kordoc-simple-draft-form.hwpx"  # Korean government draft document forms
+_NS = ('xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph" '
+       'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" '
+       'xmlns:hh="http://www.hancom.co.kr/hwpml/2011/head"')
+
+
+def test_government_draft_forms_are_read():
+    doc = load(GENERAL_FORM)
+    assert detect_format(GENERAL_FORM) == "hwpx" and doc.loader == "Hangul XML reader (lxml)"
+    texts = [t for _, t in _blocks(doc, 1)]
+    assert texts[:3] == ["수신", "(경유)", "제목"] and "붙임 1부. 끝." in texts
+    assert place(str(GENERAL_FORM), 1) == "page 1"
+    tables = [t for k, t in _blocks(load(SIMPLE_FORM), 1) if k == "table"]
+    assert "생산등록번호: 결재일" in tables[0].splitlines()
+
+
+def _line(vert: int, pos: int = 0) -> str:
+    return (f'<hp:linesegarray><hp:lineseg textpos="{pos}" vertpos="{vert}" horzpos="0"/>'
+            '</hp:linesegarray>')
+
+
+def _para(body: str, vert: int, style: str = "0") -> str:
+    return f'<hp:p styleIDRef="{style}" paraPrIDRef="0"><hp:run>{body}</hp:run>{_line(vert)}</hp:p>'
+
+
+def _made_hwpx(path: Path, section: str, *, manifest: str = "") -> Path:
+    """The real form with its section and styles replaced: what Hangul writes for headings,
+    tabs, notes, text boxes, tables and a second page."""
+    with zipfile.ZipFile(GENERAL_FORM) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "Contents/section0.xml":
+                data = f'<hs:sec {_NS}>{section}</hs:sec>'.encode()
+            elif info.filename == "Contents/header.xml":
+                data = (f'<hh:head {_NS}><hh:refList><hh:styles>'
+                        '<hh:style id="0" type="PARA" name="바탕글" engName="Normal"/>'
+                        '<hh:style id="1" type="PARA" name="개요 1" engName="Outline 1"/>'
+                        '</hh:styles></hh:refList></hh:head>').encode()
+            elif info.filename == "META-INF/manifest.xml" and manifest:
+                data = manifest.encode()
+            out.writestr(info, data)
+    return path
+
+
+def test_a_made_hwpx_keeps_headings_notes_boxes_tables_and_pages(tmp_path):
+    cell = ('<hp:tc><hp:subList><hp:p><hp:run><hp:t>{}</hp:t></hp:run></hp:p></hp:subList>'
+            '<hp:cellAddr colAddr="{}" rowAddr="{}"/></hp:tc>')
+    section = "".join([
+        _para("<hp:t>1. 추진 배경</hp:t>", 0, style="1"),
+        _para('<hp:t>회의 일시<hp:tab/>3월 4일</hp:t><hp:ctrl><hp:footNote><hp:subList><hp:p>'
+              '<hp:run><hp:t>장소는 별관 2층</hp:t></hp:run></hp:p></hp:subList></hp:footNote>'
+              '<hp:header><hp:subList><hp:p><hp:run><hp:t>머리말</hp:t></hp:run></hp:p>'
+              '</hp:subList></hp:header></hp:ctrl>', 1000),
+        _para('<hp:rect><hp:drawText><hp:subList><hp:p><hp:run><hp:t>글상자 내용</hp:t>'
+              '</hp:run></hp:p></hp:subList></hp:drawText></hp:rect>', 2000),
+        _para('<hp:tbl><hp:tr>' + cell.format("구분", 0, 0) + cell.format("금액", 1, 0)
+              + '</hp:tr><hp:tr>' + cell.format("예산", 0, 1) + cell.format("3,500만 원", 1, 1)
+              + '</hp:tr><hp:tr>' + cell.format("집행", 0, 2) + cell.format("1,200만 원", 1, 2)
+              + '</hp:tr></hp:tbl>', 3000),
+        _para("<hp:t>둘째 쪽의 문단</hp:t>", 0),  # above the last line: a new page
+    ])
+    doc = load(_made_hwpx(tmp_path / "보고서.hwpx", section))
+    first = _blocks(doc, 1)
+    assert first[0] == ("heading", "1. 추진 배경")
+    assert ("paragraph", "회의 일시 3월 4일") in first and ("paragraph", "글상자 내용") in first
+    assert ("paragraph", "Note 1: 장소는 별관 2층") in first
+    assert not any("머리말" in t for _, t in first)  # a running header: not read
+    assert ("table", "구분: 예산; 금액: 3,500만 원\n구분: 집행; 금액: 1,200만 원") in first
+    assert _blocks(doc, 2) == [("paragraph", "둘째 쪽의 문단")]
+
+
+def test_mislabelled_and_encrypted_hwpx(tmp_path):
+    bare = tmp_path / "download"
+    shutil.copy(GENERAL_FORM, bare)
+    assert detect_format(bare) == "hwpx"
+    with zipfile.ZipFile(tmp_path / "photos.hwpx", "w") as plain:
+        plain.writestr("a.txt", "hello")
+    assert skip_reason(tmp_path / "photos.hwpx") == \
+        "not a Hangul document (a zip archive without Hangul's mimetype)"
+    locked = _made_hwpx(tmp_path / "locked.hwpx", _para("<hp:t>x</hp:t>", 0), manifest=(
+        '<odf:manifest xmlns:odf="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+        '<odf:file-entry odf:full-path="Contents/section0.xml"><odf:encryption-data/>'
+        '</odf:file-entry></odf:manifest>'))
+    with pytest.raises(LoadError, match=r"^encrypted HWPX document \(password protected\)$"):
+        load(locked)

@@ -92,6 +92,7 @@ READER_REVISIONS: dict[str, int] = {
     "pst": 1,
     "enex": 1,
     "hwp": 1,
+    "hwpx": 1,
     # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: as docx 7,
     # Word for DOS and Word for Windows 1-2 documents (no OLE header)
     "doc": 3,
@@ -156,8 +157,8 @@ _CHUNKS = "chunks"
 #: 6: a CSV export whose fields end with NUL bytes, iWork packages (a .key is a Keynote
 #: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS and Windows 1-2
 #: documents (no OLE header); 7: an OpenDocument drawing or OpenOffice.org 1 file named for
-#: another of their kind (a presentation named .odg) read as what it holds; 8: a Hangul (HWP 5)
-#: document named .doc or without an extension read as one.
+#: another of their kind (a presentation named .odg) read as what it holds; 8: a Hangul document
+#: (HWP 5 or .hwpx) named .doc or without an extension read as one.
 SNIFF_REVISION = 8
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).

@@ -25,7 +25,11 @@ from pathlib import Path
 
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders import iwork
-from engine.ingest.loaders.content_format import format_by_content, format_by_signature
+from engine.ingest.loaders.content_format import (
+    format_by_content,
+    format_by_signature,
+    zip_package_format,
+)
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary, without_nuls
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
@@ -100,6 +104,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "pst": ("outlook_pst", "load_pst"),
     "enex": ("evernote", "load_enex"),
     "hwp": ("hangul", "load_hwp"),
+    "hwpx": ("hangul_xml", "load_hwpx"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -382,6 +387,12 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "hwp":  # HWP 5: an OLE container (its streams are checked as it is read)
         if not head.startswith((OLE_MAGIC, HWP3_MAGIC)):
             return None, "not a Hangul document (no HWP header; mislabelled?)"
+        return fmt, None
+    if fmt == "hwpx":  # a zip package whose mimetype says so
+        if not head.startswith(ZIP_MAGIC):
+            return None, "not a Hangul document (not a zip archive; mislabelled?)"
+        if zip_package_format(path) != "hwpx":
+            return None, "not a Hangul document (a zip archive without Hangul's mimetype)"
         return fmt, None
     if fmt == "fb2":
         if b"<FictionBook" not in head or looks_binary(head):

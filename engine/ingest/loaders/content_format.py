@@ -40,7 +40,7 @@ from engine.ingest.loaders.formats import (
 #: index of its SVG demos) are HTML named .svg.
 OVERRULED_NAMES = frozenset({"pdf", "doc", "xls", "ppt", "rtf", "msg", "eml", "docx", "xlsx",
                              "pptx", "odt", "ods", "odp", "odg", "sxw", "sxc", "sxi", "epub",
-                             "mhtml", "svg", "pages", "numbers", "hwp"})
+                             "mhtml", "svg", "pages", "numbers", "hwp", "hwpx"})
 #: Names under which plain text is read as text (``.doc`` was "documentation" long before Word;
 #: ``.pot``, a PowerPoint template's name, is a gettext template's, read as its ``.po`` files
 #: are; word lists and test data are named ``.numbers`` and ``.pages`` as often as Apple's
@@ -55,7 +55,7 @@ _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
 #: presentation named .odg is read as the presentation it is. (LibreOffice, which converts
 #: drawings and OpenOffice.org 1 files, is handed a copy named for what the file holds.)
 _ZIP_MIMETYPES = {mimetype.encode(): kind for kind, mimetype in ODF_MIMETYPES.items()} | {
-    b"application/epub+zip": "epub"}
+    b"application/epub+zip": "epub", b"application/hwp+zip": "hwpx"}
 
 
 def format_by_content(path: Path, head: bytes, named: str) -> str | None:

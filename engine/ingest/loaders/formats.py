@@ -176,9 +176,10 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".stc": "sxc",
     ".sxi": "sxi",
     ".sti": "sxi",
-    # Hangul (Hancom Office) documents: Korea's word processor; HWP 5 read natively, HWP 3
-    # (Hangul 97) through LibreOffice
+    # Hangul (Hancom Office) documents: Korea's word processor; HWP 5 and the XML format
+    # (.hwpx) read natively, HWP 3 (Hangul 97) through LibreOffice
     ".hwp": "hwp",
+    ".hwpx": "hwpx",
     # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
     ".xlsb": "xlsb",
     # Apple iWork ('05 to today, single-file documents); a .key that is not a Keynote
@@ -436,6 +437,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "pst": "Outlook data file (.pst, .ost)",
     "enex": "Evernote export (.enex)",
     "hwp": "Hangul document (.hwp)",
+    "hwpx": "Hangul document (.hwpx)",
     "doc": "Word 97-2003 (.doc)",
     "xls": "Excel 97-2003 (.xls)",
     "ppt": "PowerPoint 97-2003 (.ppt)",
@@ -520,6 +522,7 @@ LOADER_NAMES: dict[str, str] = {
     "pst": "Outlook data file (libpff)",
     "enex": "Evernote export (lxml)",
     "hwp": "Hangul reader (olefile)",
+    "hwpx": "Hangul XML reader (lxml)",
     "doc": "LibreOffice (converted to DOCX)",
     "xls": "LibreOffice (converted to XLSX)",
     "ppt": "LibreOffice (converted to PPTX)",

@@ -21,8 +21,8 @@ specification ("HWP 5.0 document file format", revision 1.3):
 
 What the user gets is what :mod:`engine.ingest.loaders.word` makes of a DOCX, with pages: the
 file keeps the layout Hangul computed when it saved (each line's vertical position on its
-page), so the page a paragraph starts on is known and cited ("page 3"), where a Word file is
-one page. Headings are paragraphs in Hangul's outline styles ("개요 1", "Outline 1"),
+page), so the page a paragraph is printed on is known and cited ("page 3"), where a Word file
+is one page (:mod:`engine.ingest.loaders.hangul_pages`, shared with the XML format, .hwpx). Headings are paragraphs in Hangul's outline styles ("개요 1", "Outline 1"),
 lists its bulleted and numbered paragraphs, tables keep their rows and cells, text boxes are
 read after the paragraph they are anchored in, footnotes and endnotes after the page that
 refers to them, hidden comments after the body; headers, footers and page numbers, printed on
@@ -33,7 +33,6 @@ copies Hancom encrypts against copying) fail in one line; an HWP 3 file goes to 
 
 from __future__ import annotations
 
-import itertools
 import re
 import struct
 import zlib
@@ -43,10 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.ingest.document import Document, LoadError, LoadOptions, Page
+from engine.ingest.document import Document, LoadError, LoadOptions
 from engine.ingest.loaders.common import clean_inline, first_heading, library_errors, one_line
 from engine.ingest.loaders.formats import HWP3_MAGIC, LOADER_NAMES
-from engine.ingest.loaders.word import Builder, scanned_pages
+from engine.ingest.loaders.hangul_pages import Pages, outline_level
+from engine.ingest.loaders.word import scanned_pages
 
 _HWP5_SIGNATURE = b"HWP Document File"
 
@@ -69,14 +69,6 @@ _CHAR_TEXT = {10: "\n", 24: "-", 30: " ", 31: " "}
 _FURNITURE = frozenset({"head", "foot"})
 _NOTES = frozenset({"fn  ", "en  "})
 _COMMENT = "tcmt"
-
-#: A paragraph in an outline style longer than this is numbered body text, not a heading.
-MAX_HEADING_CHARS = 150
-#: A table of contents' line: its entry, a tab (and leader), the page number. Never a heading,
-#: though contents entries are often in outline styles.
-_CONTENTS_LINE = re.compile(r"\t[\s.·…]*\d{1,4}\s*$")
-_OUTLINE_STYLE = re.compile(r"^(?:outline|개요)\s*(\d)$", re.IGNORECASE)
-
 
 @dataclass
 class Node:
@@ -151,10 +143,9 @@ def read_styles(data: bytes) -> Styles:
             if tag == _STYLE:
                 local, pos = _wide(payload, 0)
                 english, _ = _wide(payload, pos)
-                for name in (english, local):
-                    if match := _OUTLINE_STYLE.match(name.strip()):
-                        styles.style_heading[style_id] = int(match[1])
-                        break
+                level = outline_level(english, local)
+                if level is not None:
+                    styles.style_heading[style_id] = level
                 style_id += 1
             elif tag == _PARA_SHAPE:
                 (attr,) = struct.unpack_from("<I", payload, 0)
@@ -219,77 +210,29 @@ class Reader:
 
     def __init__(self, styles: Styles) -> None:
         self.styles = styles
-        self.pages: list[Builder] = [Builder()]
-        self.notes: list[list[str]] = [[]]
-        self.comments: list[str] = []
-        self._line: tuple[int, int] | None = None  # (vertical, horizontal) of the last line
-
-    # -- body paragraphs: pages ---------------------------------------------------------------
+        self.pages = Pages()
 
     def body(self, nodes: list[Node]) -> None:
         """The top-level paragraphs of one section."""
         for node in nodes:
-            if node.tag == _PARA_HEADER:
-                self._body_paragraph(node)
-
-    def _body_paragraph(self, node: Node) -> None:
-        text = self._text(node)
-        cuts = self._page_cuts(node)
-        if cuts:
-            # the text before the first cut ends the previous page, each later piece starts one
-            bounds = [0, *cuts, None]
-            for n, (a, b) in enumerate(itertools.pairwise(bounds)):
-                if n:
-                    self._new_page()
-                piece = "".join(t for p, t in text if p >= a and (b is None or p < b))
-                self._emit(node, piece)
-        else:
-            self._emit(node, "".join(t for _, t in text))
-        self._controls(node, self.pages[-1], self.notes[-1])
-
-    def _page_cuts(self, node: Node) -> list[int]:
-        """Text positions in ``node`` where a new page starts: a line whose vertical position
-        is above the last line's, unless it moved right (the next column of the same page)."""
-        seg = next((c for c in node.children if c.tag == _LINE_SEG), None)
-        if seg is None:
-            return []
-        cuts = []
-        for text_pos, vert, horz in _line_starts(seg.payload):
-            if self._line is not None:
-                last_vert, last_horz = self._line
-                if vert < last_vert and horz <= last_horz:
-                    cuts.append(text_pos)
-            self._line = (vert, horz)
-        return cuts
-
-    def _new_page(self) -> None:
-        self.pages.append(Builder())
-        self.notes.append([])
-
-    def _emit(self, node: Node, text: str) -> None:
-        """One paragraph's text into the current page: heading, list item or paragraph."""
-        if not text.strip():
-            return
-        header = node.payload
-        shape = struct.unpack_from("<H", header, 8)[0] if len(header) >= 10 else -1
-        style = header[10] if len(header) >= 11 else -1
-        level = self.styles.style_heading.get(style)
-        head = self.styles.shape_head.get(shape)
-        if level is None and head and head[0] == "outline":
-            level = head[1]
-        builder = self.pages[-1]
-        stripped = text.strip()
-        if (level is not None and len(stripped) <= MAX_HEADING_CHARS and "\n" not in stripped
-                and not _CONTENTS_LINE.search(text)):
-            builder.heading(text, level)
-        elif head and head[0] == "list":
-            builder.item(head[1] - 1, clean_inline(text))
-        else:
-            builder.paragraph(text)
+            if node.tag != _PARA_HEADER:
+                continue
+            seg = next((c for c in node.children if c.tag == _LINE_SEG), None)
+            cuts = self.pages.cuts(_line_starts(seg.payload)) if seg is not None else []
+            header = node.payload
+            shape = struct.unpack_from("<H", header, 8)[0] if len(header) >= 10 else -1
+            level = self.styles.style_heading.get(header[10] if len(header) >= 11 else -1)
+            head = self.styles.shape_head.get(shape)
+            if level is None and head and head[0] == "outline":
+                level = head[1]
+            item = head[1] - 1 if head and head[0] == "list" else None
+            self.pages.paragraph(self._text(node), cuts, heading=level, item=item)
+            self._controls(node)
 
     # -- what paragraphs hold: tables, text boxes, notes -----------------------------------------
 
-    def _controls(self, node: Node, builder: Builder, notes: list[str]) -> None:
+    def _controls(self, node: Node) -> None:
+        builder, notes = self.pages.builder, self.pages.notes[-1]
         for ctrl in node.children:
             if ctrl.tag != _CTRL_HEADER:
                 continue
@@ -301,7 +244,7 @@ class Reader:
             elif kind in _NOTES:
                 notes.append(" ".join(self._flat(ctrl.children)))
             elif kind == _COMMENT:
-                self.comments.append(" ".join(self._flat(ctrl.children)))
+                self.pages.comments.append(" ".join(self._flat(ctrl.children)))
             else:  # drawing objects ("gso ": text boxes, shapes with text), and any other
                 for text in self._flat(ctrl.children):
                     builder.paragraph(text)
@@ -473,7 +416,7 @@ def _read(path: Path, ole: Any, options: LoadOptions) -> Document:
     except OSError as exc:  # olefile: a stream's sectors run past the end of the file
         raise LoadError(f"corrupt or truncated HWP document ({one_line(str(exc))})") from exc
     title, author = _summary(ole)
-    pages = _pages(reader)
+    pages = reader.pages.finish()
     doc = Document(path=str(path), format="hwp", pages=pages,
                    title=title or first_heading(b for p in pages for b in p.blocks),
                    metadata={"author": author} if author else {})
@@ -493,19 +436,6 @@ def _doc_info(ole: Any, compressed: bool) -> Styles:
         return read_styles(inflate_stream(ole.openstream("DocInfo").read(), compressed))
     except LoadError:
         return Styles()
-
-
-def _pages(reader: Reader) -> list[Page]:
-    """Pages with text, numbered as Hangul printed them (a page of only a picture is still
-    counted); footnotes after the page that refers to them, numbered on through the document,
-    hidden comments after the last page."""
-    first_note = 1
-    for builder, notes in zip(reader.pages, reader.notes, strict=True):
-        first_note = builder.notes(notes, first=first_note)
-    if reader.comments:
-        reader.pages[-1].comments(reader.comments)
-    pages = [Page(number=n, blocks=b.finish()) for n, b in enumerate(reader.pages, start=1)]
-    return [p for p in pages if p.blocks]
 
 
 def _picture(ole: Any, name: str, compressed: bool) -> bytes:
