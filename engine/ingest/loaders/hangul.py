@@ -22,13 +22,14 @@ specification ("HWP 5.0 document file format", revision 1.3):
 What the user gets is what :mod:`engine.ingest.loaders.word` makes of a DOCX, with pages: the
 file keeps the layout Hangul computed when it saved (each line's vertical position on its
 page), so the page a paragraph is printed on is known and cited ("page 3"), where a Word file
-is one page (:mod:`engine.ingest.loaders.hangul_pages`, shared with the XML format, .hwpx). Headings are paragraphs in Hangul's outline styles ("개요 1", "Outline 1"),
-lists its bulleted and numbered paragraphs, tables keep their rows and cells, text boxes are
-read after the paragraph they are anchored in, footnotes and endnotes after the page that
-refers to them, hidden comments after the body; headers, footers and page numbers, printed on
-every page, are not read. A document of pictures only (a scan pasted into Hangul) is read by
-OCR, as such a Word file is. Password-protected files and distribution documents (read-only
-copies Hancom encrypts against copying) fail in one line; an HWP 3 file goes to LibreOffice.
+is one page (:mod:`engine.ingest.loaders.hangul_pages`, shared with the XML format, .hwpx).
+Headings are paragraphs in Hangul's outline styles ("개요 1", "Outline 1"), lists its
+bulleted and numbered paragraphs, tables keep their rows and cells, text boxes are read after
+the paragraph they are anchored in, footnotes and endnotes after the page that refers to them,
+hidden comments after the body; headers, footers and page numbers, printed on every page, are
+not read. A document of pictures only (a scan pasted into Hangul) is read by OCR, as such a
+Word file is. Password-protected files and distribution documents (read-only copies Hancom
+encrypts against copying) fail in one line; an HWP 3 file goes to LibreOffice.
 """
 
 from __future__ import annotations
