@@ -232,3 +232,24 @@ def test_indexing_reads_mislabelled_files_once_and_retries_old_refusals(tmp_path
     third = index_paths([folder])
     assert third.files_indexed == 1 and len(third.files_failed) == 1  # fake.pdf, not retried
     assert index.Collection.open("default").documents()[str(folder / "pdb.doc")].status == "ok"
+
+
+def test_a_zip_directory_entry_of_an_unknown_version_fails_in_one_line(tmp_path):
+    """zipfile raises NotImplementedError ("zip file version 25.5") for a directory entry
+    whose "version needed to extract" byte is garbled: sniffing a document named for a zip
+    package, or named for nothing, gave the user a traceback instead of a reason."""
+    package = tmp_path / "package.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document/>")
+    data = bytearray(package.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 6:entry + 8] = (0xFF).to_bytes(2, "little")  # needs version 25.5
+    for name in ("report.docx", "notes.odt", "book.epub", "form.hwpx", "download"):
+        (tmp_path / name).write_bytes(bytes(data))
+    assert skip_reason(tmp_path / "report.docx") == \
+        "corrupt or truncated DOCX (damaged zip archive: zip file version 25.5)"
+    assert skip_reason(tmp_path / "notes.odt").startswith("corrupt or truncated ODT")
+    assert skip_reason(tmp_path / "book.epub").startswith("corrupt or truncated EPUB")
+    assert skip_reason(tmp_path / "form.hwpx").startswith("not a Hangul document")
+    assert skip_reason(tmp_path / "download").startswith("unsupported file type")

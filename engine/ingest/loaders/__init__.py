@@ -49,6 +49,7 @@ from engine.ingest.loaders.formats import (
     SEVEN_Z_MAGIC,
     SUPPORTED_EXTENSIONS,
     TEXT_FORMATS,
+    ZIP_ERRORS,
     ZIP_FORMATS,
     ZIP_MAGIC,
     ZSTD_MAGIC,
@@ -520,7 +521,7 @@ def _check_iwork(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | N
     if head.startswith(ZIP_MAGIC):
         try:
             state = iwork.zip_state(path)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             if fmt != "keynote":
                 return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
     if state == "encrypted":
@@ -577,9 +578,9 @@ def _check_containers(path: Path, fmt: str, name: str,
             encrypted = _zip_encryption_reason(zf, fmt, names)
             if encrypted:
                 return None, encrypted
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:
         return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
-    except (OSError, EOFError, ValueError, KeyError) as exc:
+    except ZIP_ERRORS as exc:
         return None, f"corrupt or truncated {name} ({type(exc).__name__})"
     return fmt, None
 

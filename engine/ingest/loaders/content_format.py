@@ -29,6 +29,7 @@ from engine.ingest.loaders.formats import (
     OLE_MAGIC,
     PDF_MAGIC,
     RTF_MAGIC,
+    ZIP_ERRORS,
     ZIP_MAGIC,
     mail_format,
     starts_with_headers,
@@ -134,7 +135,7 @@ def zip_package_format(source: Path | IO[bytes]) -> str | None:
             if "mimetype" in names:
                 mimetype = zf.read("mimetype").strip().removesuffix(b"-template")
                 return _ZIP_MIMETYPES.get(mimetype)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
+    except ZIP_ERRORS:
         return None
     return None
 
