@@ -99,12 +99,16 @@ def test_broken_endless_and_mislabelled_postscript_fail_in_one_line(tmp_path, mo
         load(tmp_path / "bad.ps")
     (tmp_path / "loop.ps").write_text("%!PS\n{ } loop\n")  # a program that never ends
     monkeypatch.setattr(postscript, "CONVERT_TIMEOUT_S", 2.0)
+    scratch = tmp_path / "tmp"  # where Ghostscript would put its temp files by TMPDIR
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     started = time.monotonic()
     with pytest.raises(LoadError, match=r"^Ghostscript took longer than 2 s"):
         load(tmp_path / "loop.ps")
     assert time.monotonic() - started < 10
     gone = subprocess.run(["pgrep", "-f", str(tmp_path / "loop.ps")], capture_output=True)
     assert gone.returncode == 1, gone.stdout  # killed, not left running
+    assert not list(scratch.iterdir())  # its temp files went with the work folder
 
 
 def test_without_ghostscript_the_error_says_what_to_install(printed, monkeypatch):

@@ -57,8 +57,11 @@ def to_pdf(path: Path, out: Path, *, eps: bool) -> None:
     started = time.monotonic()
     with log.open("wb") as sink:
         try:
+            # its temp files (gs_*) in the work folder: left behind when it is killed at the
+            # time limit, they go with the folder instead of piling up in /tmp
             proc = subprocess.Popen(_dying_with_parent(cmd), stdin=subprocess.DEVNULL,
-                                    stdout=sink, stderr=sink, cwd=out.parent)
+                                    stdout=sink, stderr=sink, cwd=out.parent,
+                                    env={**os.environ, "TMPDIR": str(out.parent)})
         except OSError as exc:
             raise LoadError(f"Ghostscript does not run ({exc.strerror or type(exc).__name__});"
                             f" {INSTALL_HINT}") from exc
