@@ -253,3 +253,22 @@ def test_a_zip_directory_entry_of_an_unknown_version_fails_in_one_line(tmp_path)
     assert skip_reason(tmp_path / "book.epub").startswith("corrupt or truncated EPUB")
     assert skip_reason(tmp_path / "form.hwpx").startswith("not a Hangul document")
     assert skip_reason(tmp_path / "download").startswith("unsupported file type")
+
+
+def test_a_package_member_that_does_not_decompress_fails_in_one_line(tmp_path):
+    """An ODT whose manifest's compressed bytes are damaged: zipfile lets zlib.error through
+    when the member is read (found by fuzzing the sample ODT)."""
+    odt = tmp_path / "minutes.odt"
+    with zipfile.ZipFile(odt, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", "<office:document-content/>")
+        zf.writestr("META-INF/manifest.xml", "<manifest:manifest/>" * 20,
+                    compress_type=zipfile.ZIP_DEFLATED)
+    data = bytearray(odt.read_bytes())
+    with zipfile.ZipFile(odt) as zf:
+        info = zf.getinfo("META-INF/manifest.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start:start + info.compress_size] = b"\xff" * info.compress_size  # reserved block type
+    odt.write_bytes(bytes(data))
+    assert skip_reason(odt) == ("corrupt or truncated ODT (damaged zip archive: Error -3 while "
+                                "decompressing data: invalid block type)")

@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -578,7 +579,7 @@ def _check_containers(path: Path, fmt: str, name: str,
             encrypted = _zip_encryption_reason(zf, fmt, names)
             if encrypted:
                 return None, encrypted
-    except (zipfile.BadZipFile, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
         return None, f"corrupt or truncated {name} (damaged zip archive: {exc})"
     except ZIP_ERRORS as exc:
         return None, f"corrupt or truncated {name} ({type(exc).__name__})"

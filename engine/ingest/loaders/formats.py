@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 #: Source-code and config extensions -> language recorded in ``Document.metadata["language"]``.
@@ -339,11 +340,12 @@ PST_MAGIC = b"!BDN"
 #: The first bytes of a Hangul 97 (HWP 3) document; an HWP 5 document is an OLE container.
 HWP3_MAGIC = b"HWP Document File V3"
 ZIP_MAGIC = b"PK\x03\x04"
-#: What :mod:`zipfile` raises opening a damaged archive: BadZipFile, OSError and EOFError for
-#: a cut or garbled one, ValueError and KeyError for damaged entries, NotImplementedError for
-#: a directory entry whose "version needed to extract" was garbled ("zip file version 25.5").
+#: What :mod:`zipfile` raises on a damaged archive: BadZipFile, OSError and EOFError for a cut
+#: or garbled one, ValueError and KeyError for damaged entries, NotImplementedError for a
+#: directory entry whose "version needed to extract" was garbled ("zip file version 25.5"),
+#: zlib.error reading a member whose compressed bytes are damaged.
 ZIP_ERRORS: tuple[type[Exception], ...] = (zipfile.BadZipFile, OSError, EOFError, ValueError,
-                                           KeyError, NotImplementedError)
+                                           KeyError, NotImplementedError, zlib.error)
 #: An RTF file's first bytes, and a PDF's header (within its first KB: some writers put junk
 #: before it, which readers accept).
 RTF_MAGIC = b"{\\rtf"
