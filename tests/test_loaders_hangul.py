@@ -106,10 +106,10 @@ def _with_flags(src: Path, dest: Path, flags: int) -> Path:
 
 def test_protected_documents_fail_in_one_line(tmp_path):
     locked = _with_flags(REPORT, tmp_path / "locked.hwp", 0x1 | 0x2)
-    with pytest.raises(LoadError, match=r"^encrypted HWP document \(password protected\)$"):
+    with pytest.raises(LoadError, match=r"^encrypted Hangul document \(password protected\)$"):
         load(locked)
     copy_protected = _with_flags(REPORT, tmp_path / "distributed.hwp", 0x1 | 0x4)
-    with pytest.raises(LoadError, match=r"^an HWP distribution document"):
+    with pytest.raises(LoadError, match=r"^a Hangul distribution document"):
         load(copy_protected)
 
 
@@ -171,7 +171,7 @@ def test_a_stream_damaged_half_way_keeps_its_first_half():
         zlib.decompress(damaged, -15)
     out = inflate_stream(damaged, compressed=True)
     assert half.startswith(out) and len(out) > len(half) // 2
-    with pytest.raises(LoadError, match=r"^corrupt HWP document"):
+    with pytest.raises(LoadError, match=r"^corrupt Hangul document"):
         inflate_stream(b"\xff" + second[1:], compressed=True)
 
 
@@ -341,5 +341,5 @@ def test_mislabelled_and_encrypted_hwpx(tmp_path):
         '<odf:manifest xmlns:odf="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
         '<odf:file-entry odf:full-path="Contents/section0.xml"><odf:encryption-data/>'
         '</odf:file-entry></odf:manifest>'))
-    with pytest.raises(LoadError, match=r"^encrypted HWPX document \(password protected\)$"):
+    with pytest.raises(LoadError, match=r"^encrypted Hangul document \(password protected\)$"):
         load(locked)

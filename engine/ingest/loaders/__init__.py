@@ -26,11 +26,7 @@ from pathlib import Path
 
 from engine.ingest.document import Document, LoadError, LoadOptions, NothingToRead
 from engine.ingest.loaders import iwork
-from engine.ingest.loaders.content_format import (
-    format_by_content,
-    format_by_signature,
-    zip_package_format,
-)
+from engine.ingest.loaders.content_format import format_by_content, format_by_signature
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary, without_nuls
 from engine.ingest.loaders.formats import (
     CODE_LANGUAGES,
@@ -38,6 +34,7 @@ from engine.ingest.loaders.formats import (
     DISPLAY_NAMES,
     FLAT_ODF,
     HWP3_MAGIC,
+    HWPX_MIMETYPE,
     IMAGE_MAGIC,
     LEGACY_OFFICE,
     LOADER_NAMES,
@@ -391,11 +388,7 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
             return None, "not a Hangul document (no HWP header; mislabelled?)"
         return fmt, None
     if fmt == "hwpx":  # a zip package whose mimetype says so
-        if not head.startswith(ZIP_MAGIC):
-            return None, "not a Hangul document (not a zip archive; mislabelled?)"
-        if zip_package_format(path) != "hwpx":
-            return None, "not a Hangul document (a zip archive without Hangul's mimetype)"
-        return fmt, None
+        return _check_hwpx(path, head)
     if fmt == "fb2":
         if b"<FictionBook" not in head or looks_binary(head):
             return None, "not a FictionBook e-book (no <FictionBook> root; mislabelled?)"
@@ -484,6 +477,20 @@ _OLD_SUITE_STARTS: dict[str, Callable[[bytes], bool]] = {
     "lotus": is_old_sheet,
     "appleworks": lambda head: head[4:8] == b"BOBO",
 }
+
+
+def _check_hwpx(path: Path, head: bytes) -> tuple[str | None, str | None]:
+    """A Hangul XML document is a zip package whose ``mimetype`` member says so."""
+    if not head.startswith(ZIP_MAGIC):
+        return None, "not a Hangul document (not a zip archive; mislabelled?)"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            mimetype = zf.read("mimetype").strip() if "mimetype" in zf.namelist() else b""
+    except ZIP_ERRORS as exc:
+        return None, f"corrupt or truncated Hangul document (damaged zip archive: {exc})"
+    if mimetype != HWPX_MIMETYPE:
+        return None, "not a Hangul document (a zip archive without Hangul's mimetype)"
+    return "hwpx", None
 
 
 def _tar_checksum_ok(block: bytes) -> bool:

@@ -24,6 +24,7 @@ from typing import IO
 
 from engine.ingest.loaders.encoding import looks_binary
 from engine.ingest.loaders.formats import (
+    HWPX_MIMETYPE,
     ODF_MIMETYPES,
     OLE_CONTENT_STREAMS,
     OLE_MAGIC,
@@ -56,7 +57,7 @@ _ZIP_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
 #: presentation named .odg is read as the presentation it is. (LibreOffice, which converts
 #: drawings and OpenOffice.org 1 files, is handed a copy named for what the file holds.)
 _ZIP_MIMETYPES = {mimetype.encode(): kind for kind, mimetype in ODF_MIMETYPES.items()} | {
-    b"application/epub+zip": "epub", b"application/hwp+zip": "hwpx"}
+    b"application/epub+zip": "epub", HWPX_MIMETYPE: "hwpx"}
 
 
 def format_by_content(path: Path, head: bytes, named: str) -> str | None:

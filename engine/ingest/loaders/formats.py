@@ -339,6 +339,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PST_MAGIC = b"!BDN"
 #: The first bytes of a Hangul 97 (HWP 3) document; an HWP 5 document is an OLE container.
 HWP3_MAGIC = b"HWP Document File V3"
+#: The ``mimetype`` member of a Hangul XML document (.hwpx).
+HWPX_MIMETYPE = b"application/hwp+zip"
 ZIP_MAGIC = b"PK\x03\x04"
 #: What :mod:`zipfile` raises on a damaged archive: BadZipFile, OSError and EOFError for a cut
 #: or garbled one, ValueError and KeyError for damaged entries, NotImplementedError for a

@@ -324,7 +324,7 @@ def inflate_stream(data: bytes, compressed: bool) -> bytes:
             out.append(inflater.decompress(data[pos:pos + _INFLATE_STEP]))
         except zlib.error as exc:
             if not any(out):
-                raise LoadError("corrupt HWP document (a stream does not decompress: "
+                raise LoadError("corrupt Hangul document (a stream does not decompress: "
                                 f"{one_line(str(exc))})") from exc
             break
         if inflater.eof:
@@ -382,7 +382,7 @@ def load_hwp(path: Path, options: LoadOptions | None = None) -> Document:
         return load_legacy(path, options, fmt="hwp")
     import olefile
 
-    with library_errors("HWP document"), olefile.OleFileIO(str(path)) as ole:
+    with library_errors("Hangul document"), olefile.OleFileIO(str(path)) as ole:
         return _read(path, ole, options)
 
 
@@ -390,21 +390,21 @@ def _read(path: Path, ole: Any, options: LoadOptions) -> Document:
     try:
         header = ole.openstream("FileHeader").read(256)
     except OSError as exc:
-        raise LoadError("not an HWP document (an OLE file without its FileHeader)") from exc
+        raise LoadError("not a Hangul document (an OLE file without its FileHeader)") from exc
     if not header.startswith(_HWP5_SIGNATURE) or len(header) < 40:
-        raise LoadError("not an HWP document (its FileHeader has no HWP signature)")
+        raise LoadError("not a Hangul document (its FileHeader has no HWP signature)")
     (flags,) = struct.unpack_from("<I", header, 36)
     if flags & _PASSWORD:
-        raise LoadError("encrypted HWP document (password protected)")
+        raise LoadError("encrypted Hangul document (password protected)")
     if flags & _DISTRIBUTION:
-        raise LoadError("an HWP distribution document (encrypted by Hancom against copying: "
+        raise LoadError("a Hangul distribution document (encrypted by Hancom against copying: "
                         "save it as an ordinary document in Hangul to read it)")
     compressed = bool(flags & _COMPRESSED)
     try:
         styles = _doc_info(ole, compressed)
         sections = _streams(ole, "BodyText")
         if not sections:
-            raise LoadError("corrupt HWP document (no BodyText section)")
+            raise LoadError("corrupt Hangul document (no BodyText section)")
         reader = Reader(styles)
         damaged: list[LoadError] = []
         for name in sections:
@@ -415,7 +415,7 @@ def _read(path: Path, ole: Any, options: LoadOptions) -> Document:
         if len(damaged) == len(sections):
             raise damaged[0]
     except OSError as exc:  # olefile: a stream's sectors run past the end of the file
-        raise LoadError(f"corrupt or truncated HWP document ({one_line(str(exc))})") from exc
+        raise LoadError(f"corrupt or truncated Hangul document ({one_line(str(exc))})") from exc
     title, author = _summary(ole)
     pages = reader.pages.finish()
     doc = Document(path=str(path), format="hwp", pages=pages,

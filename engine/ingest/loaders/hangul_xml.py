@@ -23,8 +23,6 @@ from engine.ingest.document import Document, LoadError
 from engine.ingest.loaders.common import clean_inline, first_heading, library_errors
 from engine.ingest.loaders.hangul_pages import Pages, outline_level
 
-#: The mimetype member of an .hwpx package.
-HWPX_MIMETYPE = b"application/hwp+zip"
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
 _OPF = "{http://www.idpf.org/2007/opf/}"
 #: What a control character element in a run's text stands for.
@@ -49,7 +47,7 @@ def _xml(zf: zipfile.ZipFile, name: str) -> Any:
 
     info = zf.getinfo(name)
     if info.file_size > MAX_PART_BYTES:
-        raise LoadError(f"corrupt HWPX document ({name} is {info.file_size >> 20} MB)")
+        raise LoadError(f"corrupt Hangul document ({name} is {info.file_size >> 20} MB)")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     return etree.fromstring(zf.read(name), parser)
 
@@ -210,15 +208,15 @@ class Reader:
 
 def load_hwpx(path: Path) -> Document:
     """An .hwpx package -> Document, a page per page Hangul laid out."""
-    with library_errors("HWPX document"), zipfile.ZipFile(path) as zf:
+    with library_errors("Hangul document"), zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         manifest = "META-INF/manifest.xml"
         if any(info.flag_bits & 0x1 for info in zf.infolist()) or (
                 manifest in names and b"encryption-data" in zf.read(manifest)):
-            raise LoadError("encrypted HWPX document (password protected)")
+            raise LoadError("encrypted Hangul document (password protected)")
         sections, title = _sections(zf, names)
         if not sections:
-            raise LoadError("corrupt HWPX document (no Contents/section0.xml)")
+            raise LoadError("corrupt Hangul document (no Contents/section0.xml)")
         header = _xml(zf, "Contents/header.xml") if "Contents/header.xml" in names else None
         reader = Reader(Styles(header))
         for name in sections:
