@@ -16,10 +16,10 @@ from pathlib import PurePosixPath
 
 #: The unit each paged format counts (formats from ``engine.ingest.loaders.formats``).
 #: Drawings and Visio files are read through PDF, one page per drawing page; Hangul documents
-#: by the pages Hangul laid out when it saved them.
+#: by the pages Hangul laid out when it saved them; OneNote sections by their pages.
 PAGE_UNITS: dict[str, str] = {
-    **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio", "hwp", "hwpx"),
-                     "page"),
+    **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio", "hwp", "hwpx", "onenote"),
+                    "page"),
     **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote", "sxi"), "slide"),
     **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus", "sxc", "xlsb"), "sheet"),
     **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),

@@ -40,6 +40,8 @@ from engine.ingest.loaders.formats import (
     LOADER_NAMES,
     ODF_MIMETYPES,
     OLE_MAGIC,
+    ONENOTE_CONTENTS_MAGIC,
+    ONENOTE_SECTION_MAGIC,
     PDF_MAGIC,
     PST_MAGIC,
     RAR_MAGIC,
@@ -104,6 +106,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "enex": ("evernote", "load_enex"),
     "hwp": ("hangul", "load_hwp"),
     "hwpx": ("hangul_xml", "load_hwpx"),
+    "onenote": ("onenote", "load_one"),
     "doc": ("legacy", "load_legacy"),
     "xls": ("legacy", "load_legacy"),
     "ppt": ("legacy", "load_legacy"),
@@ -386,6 +389,13 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "hwp":  # HWP 5: an OLE container (its streams are checked as it is read)
         if not head.startswith((OLE_MAGIC, HWP3_MAGIC)):
             return None, "not a Hangul document (no HWP header; mislabelled?)"
+        return fmt, None
+    if fmt == "onenote":  # a section; a notebook's table of contents holds no notes
+        if head.startswith(ONENOTE_CONTENTS_MAGIC):
+            return None, f"{UNSUPPORTED} (.onetoc2: a OneNote notebook's table of contents; " \
+                "its sections, .one, hold the notes)"
+        if not head.startswith(ONENOTE_SECTION_MAGIC):
+            return None, "not a OneNote section (unknown header; mislabelled?)"
         return fmt, None
     if fmt == "hwpx":  # a zip package whose mimetype says so
         return _check_hwpx(path, head)

@@ -181,6 +181,10 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     # Hangul (Hancom Office) documents: Korea's word processor; HWP 5 and the XML format
     # (.hwpx) read natively, HWP 3 (Hangul 97) through LibreOffice
     ".hwp": "hwp",
+    # OneNote 2010 and later sections (a notebook is a folder of them); the table of contents
+    # beside them (.onetoc2) is skipped by its content
+    ".one": "onenote",
+    ".onetoc2": "onenote",
     ".hwpx": "hwpx",
     # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
     ".xlsb": "xlsb",
@@ -339,6 +343,10 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PST_MAGIC = b"!BDN"
 #: The first bytes of a Hangul 97 (HWP 3) document; an HWP 5 document is an OLE container.
 HWP3_MAGIC = b"HWP Document File V3"
+#: The first bytes of a OneNote section (.one) and of a notebook's table of contents (.onetoc2):
+#: their file type GUIDs as stored.
+ONENOTE_SECTION_MAGIC = bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3")
+ONENOTE_CONTENTS_MAGIC = bytes.fromhex("a12fff43d9ef764c9ee210ea5722765f")
 #: The ``mimetype`` member of a Hangul XML document (.hwpx).
 HWPX_MIMETYPE = b"application/hwp+zip"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -447,6 +455,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "pst": "Outlook data file (.pst, .ost)",
     "enex": "Evernote export (.enex)",
     "hwp": "Hangul document (.hwp)",
+    "onenote": "OneNote section (.one)",
     "hwpx": "Hangul document (.hwpx)",
     "doc": "Word 97-2003 (.doc)",
     "xls": "Excel 97-2003 (.xls)",
@@ -532,6 +541,7 @@ LOADER_NAMES: dict[str, str] = {
     "pst": "Outlook data file (libpff)",
     "enex": "Evernote export (lxml)",
     "hwp": "Hangul reader (olefile)",
+    "onenote": "OneNote reader (revision store)",
     "hwpx": "Hangul XML reader (lxml)",
     "doc": "LibreOffice (converted to DOCX)",
     "xls": "LibreOffice (converted to XLSX)",

@@ -1,0 +1,78 @@
+"""OneNote sections (.one).
+
+``tests/data/one-extract-daily-schedule.one`` is the test file of PyPI's one-extract 0.1.4 (BSD),
+unchanged: a section saved by OneNote 2013 with one page, "Daily Work Schedule", a two-column
+table of half-hours and what happens in them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.ingest.document import LoadError
+from engine.ingest.loaders import detect_format, load, skip_reason
+from engine.places import place
+
+SECTION = Path(__file__).parent / "data" / "one-extract-daily-schedule.one"
+
+
+def test_a_section_is_read_page_by_page_with_its_table():
+    doc = load(SECTION)
+    assert detect_format(SECTION) == "onenote" and doc.format == "onenote"
+    assert doc.loader == "OneNote reader (revision store)" and not doc.unread
+    (page,) = doc.pages
+    assert page.label == "Daily Work Schedule" == doc.title
+    assert place(str(SECTION), 1) == "page 1"
+    kinds = [(b.kind, b.text) for b in page.blocks]
+    assert kinds[:2] == [("heading", "Daily Work Schedule"), ("paragraph", "Modified: 2013-12-26")]
+    rows = "\n".join(t for k, t in kinds if k == "table").splitlines()
+    assert len(rows) == 33  # 6:00 AM to 10:00 PM
+    assert rows[0].endswith("6:00 AM; APRIL 10, 2012: Wake up")
+    assert any(r.endswith("12:00 PM; APRIL 10, 2012: Lunch") for r in rows)
+    assert any(r.endswith("6:00 PM; APRIL 10, 2012: Soccer practice") for r in rows)
+
+
+def _with_guid(tmp_path: Path, name: str, offset: int, guid: str) -> Path:
+    data = bytearray(SECTION.read_bytes())
+    data[offset:offset + 16] = uuid.UUID(guid).bytes_le
+    (tmp_path / name).write_bytes(bytes(data))
+    return tmp_path / name
+
+
+def test_what_is_not_a_section_says_so_in_one_line(tmp_path):
+    contents = _with_guid(tmp_path, "Open Notebook.onetoc2", 0,
+                          "43ff2fa1-efd9-4c76-9ee2-10ea5722765f")
+    assert skip_reason(contents).startswith("unsupported file type (.onetoc2: a OneNote")
+    online = _with_guid(tmp_path, "synced.one", 48, "638de92f-a6d4-4bc1-9a36-b3fc2511a5b7")
+    with pytest.raises(LoadError, match=r"^a OneNote section in the online format"):
+        load(online)
+    (tmp_path / "notes.one").write_text("one, two, three")
+    assert skip_reason(tmp_path / "notes.one") == \
+        "not a OneNote section (unknown header; mislabelled?)"
+    cut = tmp_path / "cut.one"
+    cut.write_bytes(SECTION.read_bytes()[:2048])
+    with pytest.raises(LoadError, match=r"^corrupt OneNote section \("):
+        load(cut)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1024, 37183), st.integers(0, 255)), min_size=1,
+                max_size=12))
+def test_a_damaged_section_fails_in_one_line_or_keeps_what_it_can(tmp_path, edits):
+    data = bytearray(SECTION.read_bytes())
+    for offset, value in edits:
+        data[offset] = value
+    path = tmp_path / "damaged.one"
+    path.write_bytes(bytes(data))
+    try:
+        doc = load(path)
+    except LoadError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert all(p.blocks for p in doc.pages)
