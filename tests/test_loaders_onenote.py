@@ -76,3 +76,20 @@ def test_a_damaged_section_fails_in_one_line_or_keeps_what_it_can(tmp_path, edit
         assert "\n" not in str(exc)
         return
     assert all(p.blocks for p in doc.pages)
+
+
+def test_an_outline_whose_objects_loop_is_walked_once():
+    """A damaged file can make an element its own child: each object is read once."""
+    from engine.ingest.loaders import onenote
+    from engine.ingest.loaders.onenote_store import ObjectSpace, PropertySet, StoreObject
+
+    element, text = ("0c1d", 1), ("0c1d", 2)
+    space = ObjectSpace()
+    space.objects[text] = StoreObject(onenote._RICH_TEXT,
+                                      PropertySet({onenote._ASCII_TEXT: b"Buy milk"}))
+    space.objects[element] = StoreObject(onenote._ELEMENT, PropertySet({
+        onenote._CONTENT_CHILDREN: [text], onenote._ELEMENT_CHILDREN: [element]}))
+    outline = StoreObject(onenote._OUTLINE, PropertySet({onenote._ELEMENT_CHILDREN: [element]}))
+    walker = onenote._Walker(space)
+    assert [b.text for b in walker.outline(outline)] == ["Buy milk"]
+    assert walker.texts(space.objects[element]) == ["Buy milk"]

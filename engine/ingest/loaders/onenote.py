@@ -183,16 +183,20 @@ class _Walker:
     def __init__(self, space: ObjectSpace) -> None:
         self.space = space
 
-    def texts(self, node: StoreObject, depth: int = 0) -> list[str]:
-        """Every text below ``node``, in order."""
-        if depth > MAX_DEPTH:
+    def texts(self, node: StoreObject, depth: int = 0,
+              seen: set[int] | None = None) -> list[str]:
+        """Every text below ``node``, in order (each object once: a damaged file may make the
+        graph loop)."""
+        seen = set() if seen is None else seen
+        if depth > MAX_DEPTH or id(node) in seen:
             return []
+        seen.add(id(node))
         if node.jcid == _RICH_TEXT:
             text = clean_inline(_text(node))
             return [text] if text else []
         out: list[str] = []
         for child in _children(self.space, node, (_CONTENT_CHILDREN, _ELEMENT_CHILDREN)):
-            out += self.texts(child, depth + 1)
+            out += self.texts(child, depth + 1, seen)
         return out
 
     def title_texts(self) -> list[str]:
@@ -201,6 +205,7 @@ class _Walker:
                 for t in self.texts(node)]
 
     def outline(self, outline: StoreObject) -> list[Block]:
+        self._seen: set[int] = set()
         blocks: list[Block] = []
         items: list[str] = []
         for element in _children(self.space, outline, (_ELEMENT_CHILDREN, _CONTENT_CHILDREN)):
@@ -211,8 +216,9 @@ class _Walker:
 
     def _element(self, element: StoreObject, depth: int, blocks: list[Block],
                  items: list[str]) -> None:
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or id(element) in self._seen:
             return
+        self._seen.add(id(element))
         for content in _children(self.space, element, (_CONTENT_CHILDREN,)):
             if content.jcid == _TABLE:
                 if items:
