@@ -7,15 +7,18 @@ table of half-hours and what happens in them.
 
 from __future__ import annotations
 
+import struct
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.ingest.document import LoadError
+from engine.ingest.document import LoadError, display_name
 from engine.ingest.loaders import detect_format, load, skip_reason
+from engine.ingest.loaders.parts import extract_part
 from engine.places import place
 
 SECTION = Path(__file__).parent / "data" / "one-extract-daily-schedule.one"
@@ -93,3 +96,48 @@ def test_an_outline_whose_objects_loop_is_walked_once():
     walker = onenote._Walker(space)
     assert [b.text for b in walker.outline(outline)] == ["Buy milk"]
     assert walker.texts(space.objects[element]) == ["Buy milk"]
+
+
+def _cabinet(files: list[tuple[str, bytes]]) -> bytes:
+    """A Windows cabinet of ``files`` in one MSZIP folder, as OneNote writes a package
+    ([MS-CAB]: header, folder, file entries, then data blocks of at most 32 KB, each "CK" and
+    a deflate stream; a checksum of 0 is not checked)."""
+    data = b"".join(d for _, d in files)
+    blocks = []
+    for start in range(0, len(data), 32768):
+        chunk = data[start:start + 32768]
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+        blocks.append((b"CK" + deflate.compress(chunk) + deflate.flush(), len(chunk)))
+    entries, offset = b"", 0
+    for name, content in files:
+        entries += struct.pack("<IIHHHH", len(content), offset, 0, 0x5A21, 0, 0x20)
+        entries += name.encode() + b"\0"
+        offset += len(content)
+    first_entry = 36 + 8
+    first_block = first_entry + len(entries)
+    body = b"".join(struct.pack("<IHH", 0, len(b), n) + b for b, n in blocks)
+    header = b"MSCF" + struct.pack("<IIIIIBBHHHHH", 0, first_block + len(body), 0, first_entry,
+                                   0, 3, 1, 1, len(files), 0, 1, 0)
+    return header + struct.pack("<IHH", first_block, len(blocks), 1) + entries + body
+
+
+def test_a_notebook_package_reads_each_section(tmp_path):
+    """A notebook exported as a OneNote package (.onepkg) is a cabinet of its sections and
+    table of contents: the sections are its parts, the table of contents is skipped."""
+    section = SECTION.read_bytes()
+    contents = bytearray(section)
+    contents[:16] = uuid.UUID("43ff2fa1-efd9-4c76-9ee2-10ea5722765f").bytes_le
+    package = tmp_path / "Work notebook.onepkg"
+    package.write_bytes(_cabinet([("Schedules.one", section),
+                                  ("Open Notebook.onetoc2", bytes(contents))]))
+    doc = load(package)
+    assert detect_format(package) == "onepkg" and doc.loader == "OneNote package (libarchive)"
+    (part,) = doc.parts
+    assert display_name(part.path) == "Work notebook.onepkg › Schedules.one"
+    assert part.format == "onenote" and part.pages[0].label == "Daily Work Schedule"
+    assert [(u.key, u.skipped) for u in doc.unread] == [("Open Notebook.onetoc2", True)]
+    copy = extract_part(part.path, tmp_path / "out")
+    assert copy is not None and copy.read_bytes() == section
+    (tmp_path / "notes.onepkg").write_bytes(b"PK\x03\x04 a zip, not a cabinet")
+    assert skip_reason(tmp_path / "notes.onepkg") == \
+        "not a OneNote package (no cabinet header; mislabelled?)"

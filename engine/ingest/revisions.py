@@ -94,6 +94,7 @@ READER_REVISIONS: dict[str, int] = {
     "hwp": 1,
     "hwpx": 1,
     "onenote": 1,
+    "onepkg": 1,
     # 2: as docx 6 (its conversion keeps tracked changes and content controls); 3: as docx 7,
     # Word for DOS and Word for Windows 1-2 documents (no OLE header)
     "doc": 3,

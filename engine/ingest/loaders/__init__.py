@@ -29,6 +29,7 @@ from engine.ingest.loaders import iwork
 from engine.ingest.loaders.content_format import format_by_content, format_by_signature
 from engine.ingest.loaders.encoding import SNIFF_BYTES, looks_binary, without_nuls
 from engine.ingest.loaders.formats import (
+    CAB_MAGIC,
     CODE_LANGUAGES,
     COMPRESSED_SUFFIXES,
     DISPLAY_NAMES,
@@ -146,6 +147,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "tar": ("archive", "load_tar"),
     "compressed": ("archive", "load_compressed"),
     "7z": ("archive", "load_7z"),
+    "onepkg": ("archive", "load_onepkg"),
     "postscript": ("postscript", "load_postscript"),
     "rar": ("archive", "load_rar"),
     "subtitles": ("subtitles", "load_subtitles"),
@@ -155,7 +157,7 @@ _LOADERS: dict[str, tuple[str, str]] = {
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "enex",
                              "zip", "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx",
-                             "hwp"})
+                             "hwp", "onepkg"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -452,6 +454,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     if fmt == "postscript":
         if not is_postscript(head):
             return None, "not a PostScript file (no %! header; mislabelled?)"
+        return fmt, None
+    if fmt == "onepkg":
+        if not head.startswith(CAB_MAGIC):
+            return None, "not a OneNote package (no cabinet header; mislabelled?)"
         return fmt, None
     if fmt in ("7z", "rar"):
         if not head.startswith(SEVEN_Z_MAGIC if fmt == "7z" else RAR_MAGIC):

@@ -150,6 +150,12 @@ def load_rar(path: Path, options: LoadOptions) -> Document:
     return load_libarchive(path, options, "rar")
 
 
+def load_onepkg(path: Path, options: LoadOptions) -> Document:
+    """A OneNote package (a notebook exported as one file: a cabinet of its sections) -> a
+    container Document whose parts are the sections (libarchive reads cabinets)."""
+    return load_libarchive(path, options, "onepkg")
+
+
 def load_libarchive(path: Path, options: LoadOptions, fmt: str) -> Document:
     from engine.ingest.loaders.libarchive_members import ArchiveDamaged, members
 
@@ -204,7 +210,7 @@ _DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EO
             ValueError, NotImplementedError, OSError)
 #: What each kind of container is called in messages.
 _WHAT = {"zip": "ZIP archive", "tar": "tar archive", "compressed": "compressed file",
-         "7z": "7z archive", "rar": "RAR archive"}
+         "7z": "7z archive", "rar": "RAR archive", "onepkg": "OneNote package"}
 
 
 def _skip_reason(member: Member, key: str, depth: int) -> str | None:
@@ -326,8 +332,9 @@ def extract_part(path: str, folder: Path) -> Path | None:
 
 @contextlib.contextmanager
 def _members_of(path: Path, fmt: str) -> Iterator[Iterator[Member]]:
-    """The members of a zip, tarball, 7z or RAR archive, opened for one pass."""
-    if fmt in ("7z", "rar") or (fmt == "tar" and _is_zstd(path)):
+    """The members of a zip, tarball, 7z or RAR archive or OneNote package, opened for one
+    pass."""
+    if fmt in ("7z", "rar", "onepkg") or (fmt == "tar" and _is_zstd(path)):
         from engine.ingest.loaders.libarchive_members import members
 
         with members(path) as found:

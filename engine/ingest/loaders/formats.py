@@ -185,6 +185,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     # beside them (.onetoc2) is skipped by its content
     ".one": "onenote",
     ".onetoc2": "onenote",
+    ".onepkg": "onepkg",  # a notebook exported as one file: a cabinet of its sections
     ".hwpx": "hwpx",
     # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
     ".xlsb": "xlsb",
@@ -270,7 +271,7 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 COMPRESSED_TAR = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 #: Formats whose documents are files packed inside them: a cited one can be copied out and
 #: opened itself (engine.ingest.loaders.archive.extract_part).
-ARCHIVE_FORMATS = frozenset({"zip", "tar", "compressed", "7z", "rar"})
+ARCHIVE_FORMATS = frozenset({"zip", "tar", "compressed", "7z", "rar", "onepkg"})
 #: One compressed file ("notes.txt.gz", "changelog.Debian.gz", "access.log.xz"): read as the file
 #: inside when Satchel reads that file's name ("ls.1.gz", a man page, is not).
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
@@ -362,6 +363,8 @@ RTF_MAGIC = b"{\\rtf"
 PDF_MAGIC = b"%PDF-"
 #: How 7-Zip and RAR (4 and 5) archives and zstd streams start.
 SEVEN_Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
+#: A Windows cabinet, which a OneNote package (.onepkg) is.
+CAB_MAGIC = b"MSCF"
 RAR_MAGIC = b"Rar!\x1a\x07"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: The header of a DOS EPS file (a binary wrapper holding the PostScript and a preview image).
@@ -466,6 +469,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "tar": "tar archive",
     "compressed": "compressed file",
     "7z": "7z archive",
+    "onepkg": "OneNote package (.onepkg)",
     "postscript": "PostScript",
     "rar": "RAR archive",
     "subtitles": "subtitles (.vtt, .srt)",
@@ -552,6 +556,7 @@ LOADER_NAMES: dict[str, str] = {
     "tar": "tar archive (Python tarfile)",
     "compressed": "gzip/bzip2/xz (Python)",
     "7z": "7-Zip archive (libarchive)",
+    "onepkg": "OneNote package (libarchive)",
     "postscript": "Ghostscript (PDF)",
     "rar": "RAR archive (libarchive)",
     "subtitles": "WebVTT/SubRip reader",

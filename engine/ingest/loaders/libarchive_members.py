@@ -1,4 +1,5 @@
-"""The members of 7-Zip and RAR archives and of zstd tarballs, read through libarchive.
+"""The members of 7-Zip and RAR archives, OneNote packages (cabinets) and zstd tarballs, read
+through libarchive.
 
 Why libarchive: people keep documents in .7z and .rar archives as much as in zips (downloads,
 forum and e-mail bundles, old backups), and modern tarballs are compressed with zstd; Python's
@@ -106,10 +107,12 @@ def _reader_format(head: bytes) -> tuple[str, str]:
     which looks for a central directory at the end of the file, wins a RAR whose last member
     is a stored zip; the RAR's own members are then never seen.
     """
-    from engine.ingest.loaders.formats import RAR_MAGIC, SEVEN_Z_MAGIC
+    from engine.ingest.loaders.formats import CAB_MAGIC, RAR_MAGIC, SEVEN_Z_MAGIC
 
     if head.startswith(SEVEN_Z_MAGIC):
         return "7zip", "none"
+    if head.startswith(CAB_MAGIC):  # a OneNote package
+        return "cab", "none"
     if head.startswith(RAR_MAGIC):
         return ("rar5" if head[6:8] == b"\x01\x00" else "rar"), "none"
     return "tar", "all"  # a compressed tarball (zstd)
