@@ -21,7 +21,8 @@ PAGE_UNITS: dict[str, str] = {
     **dict.fromkeys(("pdf", "djvu", "postscript", "odg", "visio", "hwp", "hwpx", "onenote"),
                     "page"),
     **dict.fromkeys(("pptx", "ppt", "odp", "fodp", "keynote", "sxi"), "slide"),
-    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus", "sxc", "xlsb"), "sheet"),
+    **dict.fromkeys(("xlsx", "xls", "ods", "fods", "numbers", "lotus", "sxc", "xlsb", "gnumeric",
+                     "slk", "dif"), "sheet"),
     **dict.fromkeys(("epub", "fb2", "mobi"), "chapter"),
 }
 

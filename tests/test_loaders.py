@@ -112,7 +112,8 @@ def test_corpus_has_one_file_per_format_and_stays_small():
                      "enex",  # test_loaders_evernote (a real export in tests/data)
                      "hwp", "hwpx",  # test_loaders_hangul (real documents in tests/data)
                      "onenote", "onepkg",  # test_loaders_onenote (a real section in tests/data)
-                     "xlsb", "sxc", "sxi"}  # test_loaders_drawings_flat (files in tests/data)
+                     "xlsb", "sxc", "sxi",  # test_loaders_drawings_flat (files in tests/data)
+                     "gnumeric", "slk", "dif"}  # test_loaders_drawings_flat (tests/data)
     assert set(EXPECTED_FORMATS.values()) == set(SUPPORTED_EXTENSIONS.values()) - made_by_tests
     assert sum(p.stat().st_size for p in CORPUS_DIR.iterdir()) < 300_000
 

@@ -352,6 +352,31 @@ def test_files_of_the_older_suites_are_read(tmp_path):
         assert (skip_reason(tmp_path / name) or "").startswith(reason), name
 
 
+def test_gnumeric_sylk_and_dif_spreadsheets_are_read(tmp_path):
+    """Real files from LibreOffice's tests (MPL-2.0): Gnumeric's own gzipped XML (its formulas
+    computed by LibreOffice), a SYLK export of a household budget (Mac software of 2003) and
+    a DIF file, each cited by sheet."""
+    book = load(DATA / "libreoffice-universal-content.gnumeric")
+    assert (book.format, book.loader.endswith("(converted to XLSX)")) == ("gnumeric", True)
+    assert [b.text for b in book.pages[0].blocks[:2]] == [
+        "Sheet1", "1 | String1 | 6\n2 | String2 | 5\n |  | -1\n |  | 11"]
+    budget = load(DATA / "libreoffice-ooo80484-1.slk")
+    assert detect_format(DATA / "libreoffice-ooo80484-1.slk") == "slk"
+    assert ("Category: Fuel; 2003-01-30: 54.43; 2003-02-27: 0; 2003-03-30: 285.52"
+            in budget.pages[0].text)
+    dif = load(DATA / "libreoffice-universal-content.dif")
+    assert dif.format == "dif" and "2 | String2 | 5" in dif.pages[0].text
+    assert page_unit("budget.sylk") == "sheet" and page_unit("data.dif") == "sheet"
+    # a unified diff named .dif, text named .slk, and a zip named .gnumeric are refused
+    (tmp_path / "fix.dif").write_text("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n")
+    assert skip_reason(tmp_path / "fix.dif") == \
+        "not a DIF spreadsheet (.dif) file (unknown header; mislabelled?)"
+    (tmp_path / "notes.slk").write_text("hello")
+    assert "SYLK spreadsheet (.slk) file (unknown header" in skip_reason(tmp_path / "notes.slk")
+    shutil.copyfile(DATA / "kordoc-simple-draft-form.hwpx", tmp_path / "book.gnumeric")
+    assert skip_reason(tmp_path / "book.gnumeric").startswith("not a Gnumeric spreadsheet")
+
+
 def test_excel_binary_workbooks_and_openoffice_1_sheets_and_decks_are_read(tmp_path):
     """Real files from LibreOffice's tests (MPL-2.0): an Excel binary workbook (.xlsb, with a
     cell comment), an OpenOffice.org 1 spreadsheet (.sxc) and presentation (.sxi: Andrew

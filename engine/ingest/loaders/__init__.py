@@ -15,6 +15,7 @@ their heavy libraries inside functions, so importing this package costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -135,6 +136,9 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "sxc": ("legacy", "load_legacy"),
     "sxi": ("legacy", "load_legacy"),
     "xlsb": ("legacy", "load_legacy"),
+    "gnumeric": ("legacy", "load_legacy"),
+    "slk": ("legacy", "load_legacy"),
+    "dif": ("legacy", "load_legacy"),
     "pages": ("legacy", "load_legacy"),
     "numbers": ("legacy", "load_legacy"),
     "keynote": ("legacy", "load_legacy"),
@@ -455,6 +459,10 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if not is_postscript(head):
             return None, "not a PostScript file (no %! header; mislabelled?)"
         return fmt, None
+    if fmt in _SHEET_STARTS:
+        if not _SHEET_STARTS[fmt](head):
+            return None, f"not {a_file(name)} (unknown header; mislabelled?)"
+        return fmt, None
     if fmt == "onepkg":
         if not head.startswith(CAB_MAGIC):
             return None, "not a OneNote package (no cabinet header; mislabelled?)"
@@ -492,6 +500,22 @@ _OLD_SUITE_STARTS: dict[str, Callable[[bytes], bool]] = {
     "wordpro": lambda head: head.startswith(b"WordPro\x00") or head[16:20] == b"LWP7",
     "lotus": is_old_sheet,
     "appleworks": lambda head: head[4:8] == b"BOBO",
+}
+
+
+def _is_gnumeric(head: bytes) -> bool:
+    """Gnumeric's XML, usually gzip-compressed: its root element within the first bytes."""
+    if head.startswith(_COMPRESSED_MAGIC[0]):
+        with contextlib.suppress(zlib.error):
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
+    return b"gnm:Workbook" in head or (b"<Workbook" in head and b"gnumeric" in head)
+
+
+#: How each interchange spreadsheet read through LibreOffice starts.
+_SHEET_STARTS: dict[str, Callable[[bytes], bool]] = {
+    "gnumeric": _is_gnumeric,
+    "slk": lambda head: head.startswith(b"ID;"),  # SYLK's first record
+    "dif": lambda head: head.lstrip().startswith(b"TABLE"),  # DIF's header chunk
 }
 
 

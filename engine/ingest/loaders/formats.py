@@ -187,6 +187,13 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".onetoc2": "onenote",
     ".onepkg": "onepkg",  # a notebook exported as one file: a cabinet of its sections
     ".hwpx": "hwpx",
+    # spreadsheets of other programs and of interchange: Gnumeric's own (gzipped XML), SYLK
+    # (Multiplan's and Excel's symbolic link files, what old accounting and banking software
+    # exports) and DIF (VisiCalc's data interchange format, still an export option)
+    ".gnumeric": "gnumeric",
+    ".slk": "slk",
+    ".sylk": "slk",
+    ".dif": "dif",
     # Excel's binary workbook (2007 and later: big workbooks, saved for speed)
     ".xlsb": "xlsb",
     # Apple iWork ('05 to today, single-file documents); a .key that is not a Keynote
@@ -497,6 +504,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "sxc": "OpenOffice.org 1 spreadsheet (.sxc)",
     "sxi": "OpenOffice.org 1 presentation (.sxi)",
     "xlsb": "Excel binary workbook (.xlsb)",
+    "gnumeric": "Gnumeric spreadsheet",
+    "slk": "SYLK spreadsheet (.slk)",
+    "dif": "DIF spreadsheet (.dif)",
     "pages": "Pages document",
     "numbers": "Numbers spreadsheet",
     "keynote": "Keynote presentation",
@@ -515,6 +525,7 @@ CONVERTED_TO: dict[str, str] = {**LEGACY_OFFICE, "rtf": "docx", "fodt": "odt", "
                                 "fodp": "odp", "odg": "pdf", "visio": "pdf",
                                 "hwp": "docx", "abw": "docx", "sxw": "docx", "wordperfect": "docx",
                                 "sxc": "xlsx", "sxi": "pptx", "xlsb": "xlsx",
+                                "gnumeric": "xlsx", "slk": "xlsx", "dif": "xlsx",
                                 "pages": "docx", "numbers": "xlsx", "keynote": "pptx",
                                 "write": "docx", "wordpro": "docx", "lotus": "xlsx",
                                 "appleworks": "docx"}
@@ -584,6 +595,7 @@ LOADER_NAMES: dict[str, str] = {
     "sxc": "LibreOffice (converted to XLSX)",
     "sxi": "LibreOffice (converted to PPTX)",
     "xlsb": "LibreOffice (converted to XLSX)",
+    **dict.fromkeys(("gnumeric", "slk", "dif"), "LibreOffice (converted to XLSX)"),
     "pages": "LibreOffice (converted to DOCX)",
     "numbers": "LibreOffice (converted to XLSX)",
     "keynote": "LibreOffice (converted to PPTX)",
