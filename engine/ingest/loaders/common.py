@@ -291,6 +291,13 @@ def list_block(items: Iterable[tuple[int, str]]) -> Block | None:
     return Block("\n".join(lines), "list") if lines else None
 
 
+def local_name(element: Any) -> str:
+    """An XML element's tag without its namespace ("p" for ``{http://...}p``); "" for a
+    comment or processing instruction, whose tag is not a string."""
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
 def first_heading(blocks: Iterable[Block]) -> str | None:
     """Text of the first heading block, a fallback title when the file carries no metadata."""
     for block in blocks:

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.ingest.document import Block, Document, LoadError, Page
-from engine.ingest.loaders.common import clean_inline, library_errors, read_bytes, table_blocks
+from engine.ingest.loaders.common import (
+    clean_inline,
+    library_errors,
+    local_name,
+    read_bytes,
+    table_blocks,
+)
 
 _NS = "{http://www.gribuser.ru/xml/fictionbook/2.0}"
 _XLINK_TYPE = "type"
@@ -28,17 +34,12 @@ _NOTE_BODIES = ("notes", "comments", "footnotes")
 _PARAGRAPHS = ("p", "text-author", "v")
 
 
-def _local(element: Any) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _inline(element: Any) -> str:
     """The text of ``element`` and its inline children (emphasis, links, code...), without note
     references (``<a type="note">``) and pictures."""
     out = [element.text or ""]
     for child in element:
-        name = _local(child)
+        name = local_name(child)
         note_mark = name == "a" and child.get(_XLINK_TYPE) == "note"
         if name and name != "image" and not note_mark:
             out.append(_inline(child))
@@ -55,7 +56,7 @@ class _Reader:
     def body(self, body: Any) -> None:
         lead: list[Block] = []
         for child in body:
-            name = _local(child)
+            name = local_name(child)
             if name == "section":
                 blocks: list[Block] = []
                 title = self._section(child, 1, blocks)
@@ -70,13 +71,13 @@ class _Reader:
             self.pages.insert(0, (None, lead))
 
     def _title(self, title: Any) -> str:
-        return clean_inline(" ".join(_inline(p) for p in title if _local(p) == "p"))
+        return clean_inline(" ".join(_inline(p) for p in title if local_name(p) == "p"))
 
     def _section(self, section: Any, depth: int, blocks: list[Block]) -> str | None:
         """Read ``section`` into ``blocks``; returns its title."""
         title = None
         for child in section:
-            name = _local(child)
+            name = local_name(child)
             if name == "title":
                 title = self._title(child) or None
                 if title:
@@ -88,7 +89,7 @@ class _Reader:
         return title
 
     def _block(self, element: Any, depth: int, blocks: list[Block]) -> None:
-        name = _local(element)
+        name = local_name(element)
         if name in _PARAGRAPHS:
             text = _inline(element)
             if text:
@@ -99,11 +100,11 @@ class _Reader:
                 blocks.append(Block(text, "heading", min(depth + 1, 6)))
         elif name == "poem":
             for part in element:
-                if _local(part) == "stanza":
-                    lines = [_inline(v) for v in part if _local(v) == "v"]
+                if local_name(part) == "stanza":
+                    lines = [_inline(v) for v in part if local_name(v) == "v"]
                     if any(lines):
                         blocks.append(Block("\n".join(line for line in lines if line)))
-                elif _local(part) == "title":
+                elif local_name(part) == "title":
                     text = self._title(part)
                     if text:
                         blocks.append(Block(text, "heading", min(depth + 1, 6)))
@@ -113,9 +114,9 @@ class _Reader:
             for part in element:
                 self._block(part, depth, blocks)
         elif name == "table":
-            rows = [[_inline(cell) for cell in row if _local(cell) in ("td", "th")]
-                    for row in element if _local(row) == "tr"]
-            header = bool(len(element) and all(_local(c) == "th" for c in element[0]))
+            rows = [[_inline(cell) for cell in row if local_name(cell) in ("td", "th")]
+                    for row in element if local_name(row) == "tr"]
+            header = bool(len(element) and all(local_name(c) == "th" for c in element[0]))
             blocks.extend(table_blocks(rows, labelled=False, header=header and len(rows) > 1))
 
 
@@ -124,7 +125,7 @@ def _notes(body: Any) -> list[str]:
     out = []
     for section in body.iter(_NS + "section"):
         texts = [_inline(p) for p in section.iter(_NS + "p")
-                 if p.getparent() is not None and _local(p.getparent()) != "title"]
+                 if p.getparent() is not None and local_name(p.getparent()) != "title"]
         text = clean_inline(" ".join(t for t in texts if t))
         if text:
             out.append(text)
@@ -161,7 +162,7 @@ def load_fb2(path: Path) -> Document:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
                                  huge_tree=True)
         root = etree.fromstring(read_bytes(path), parser)
-    if root is None or _local(root) != "FictionBook":
+    if root is None or local_name(root) != "FictionBook":
         raise LoadError("not a FictionBook e-book (no <FictionBook> root)")
     title, authors, annotation = _description(root)
     reader, notes = _Reader(), []

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ingest.document import Document, LoadError
-from engine.ingest.loaders.common import clean_inline, first_heading, library_errors
+from engine.ingest.loaders.common import clean_inline, first_heading, library_errors, local_name
 from engine.ingest.loaders.hangul_pages import Pages, outline_level
 
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
@@ -35,11 +35,6 @@ _NOTES = frozenset({"footNote", "endNote"})
 _CONTROL_WIDTH = 8
 #: Largest part read (a section's XML); bigger is a damaged or hostile file.
 MAX_PART_BYTES = 200 << 20
-
-
-def _local(element: Any) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def _xml(zf: zipfile.ZipFile, name: str) -> Any:
@@ -79,13 +74,13 @@ class Styles:
         if header is None:
             return
         for element in header.iter():
-            name = _local(element)
+            name = local_name(element)
             if name == "style":
                 level = outline_level(element.get("engName", ""), element.get("name", ""))
                 if level is not None:
                     self.style_heading[element.get("id", "")] = level
             elif name == "paraPr":
-                heading = next((c for c in element.iter() if _local(c) == "heading"), None)
+                heading = next((c for c in element.iter() if local_name(c) == "heading"), None)
                 if heading is None:
                     continue
                 kind, level = heading.get("type", "NONE"), _int(heading.get("level")) + 1
@@ -111,7 +106,7 @@ class Reader:
 
     def section(self, root: Any) -> None:
         for para in root:
-            if _local(para) != "p":
+            if local_name(para) != "p":
                 continue
             lines = [(_int(seg.get("textpos")), _int(seg.get("vertpos")), _int(seg.get("horzpos")))
                      for seg in para.iter(f"{_HP}lineseg") if seg.getparent().getparent() is para]
@@ -131,16 +126,16 @@ class Reader:
         objects: list[Any] = []
         pos = 0
         for run in para:
-            if _local(run) != "run":
+            if local_name(run) != "run":
                 continue
             for child in run:
-                name = _local(child)
+                name = local_name(child)
                 if name == "t":
                     if child.text:
                         pieces.append((pos, child.text))
                         pos += len(child.text)
                     for mark in child:
-                        char = _CHARS.get(_local(mark))
+                        char = _CHARS.get(local_name(mark))
                         if char:
                             pieces.append((pos, char))
                             pos += _CONTROL_WIDTH if char == "\t" else 1
@@ -154,12 +149,12 @@ class Reader:
 
     def _object(self, element: Any) -> None:
         """A table, a note, a hidden comment or a drawing object's text into the page."""
-        name = _local(element)
+        name = local_name(element)
         if name == "tbl":
             self.pages.builder.table(self._table(element))
         elif name == "ctrl":
             for control in element:
-                kind = _local(control)
+                kind = local_name(control)
                 if kind in _NOTES:
                     self.pages.notes[-1].append(" ".join(self._flat(control)))
                 elif kind == "hiddenComment":
@@ -173,12 +168,12 @@ class Reader:
         them row by row; headers and footers left out)."""
         out: list[str] = []
         for child in element:
-            name = _local(child)
+            name = local_name(child)
             if name == "p":
                 pieces, objects = self._paragraph(child)
                 out.append(clean_inline("".join(t for _, t in pieces)))
                 for obj in objects:
-                    if _local(obj) == "tbl":
+                    if local_name(obj) == "tbl":
                         out += [" ".join(c for c in row if c) for row in self._table(obj)]
                     else:
                         out += self._flat(obj)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ingest.document import Block, Document, LoadError, NothingToRead, Page
-from engine.ingest.loaders.common import clean_inline, read_bytes
+from engine.ingest.loaders.common import clean_inline, local_name, read_bytes
 
 #: Largest SVG read (a .svgz is unpacked up to this): a diagram is kilobytes; a huge SVG is map
 #: or plot data whose text, if any, is not worth the memory.
@@ -42,16 +42,12 @@ _LABELS = frozenset({"text", "flowRoot", "foreignObject", "title", "desc"})
 _LINES = frozenset({"flowPara", "p", "div", "br", "li"})
 
 
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _label_text(element: Any) -> str:
     """The words of one label: its lines joined by newlines, spaces inside a line collapsed."""
     lines: list[str] = [""]
 
     def walk(node: Any) -> None:
-        name = _local(node.tag)
+        name = local_name(node)
         if name in _LINES or (name == "tspan" and (node.get("x") is not None or node.get(
                 "dy") not in (None, "0") or node.get(
                 "{http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd}role") == "line")):
@@ -93,13 +89,13 @@ def load_svg(path: Path) -> Document:
         root = etree.fromstring(_svg_bytes(path), parser)
     except etree.XMLSyntaxError as exc:
         raise LoadError(f"corrupt SVG (not well-formed XML: {str(exc)[:80]})") from exc
-    if root is None or _local(root.tag) != "svg":
+    if root is None or local_name(root) != "svg":
         raise LoadError("not an SVG image (its root element is not <svg>)")
     title = ""
     blocks: list[Block] = []
 
     def visit(node: Any) -> None:
-        name = _local(node.tag)
+        name = local_name(node)
         if name in _SKIP or not name:
             return
         if name in _LABELS:
@@ -112,7 +108,7 @@ def load_svg(path: Path) -> Document:
                               Block(text))
             return
         if name == "switch":  # the first child is what a viewer that supports it all shows
-            first = next((child for child in node if _local(child.tag)), None)
+            first = next((child for child in node if local_name(child)), None)
             if first is not None:
                 visit(first)
             return

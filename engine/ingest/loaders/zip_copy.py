@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from engine.ingest.loaders.common import local_name
+
 T = TypeVar("T")
 
 #: The message ebooklib's and odfpy's zipfile gives for a listed part the archive lacks.
@@ -57,23 +59,20 @@ def _xml(package: zipfile.ZipFile, name: str) -> Any:
     return etree.fromstring(package.read(name), parser)
 
 
-def _local(element: Any) -> str:
-    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-
-
 def _listed(package: zipfile.ZipFile, kind: str) -> set[str]:
     """The part names the package's own list names: an EPUB's manifest items (relative to its
     package document), an OpenDocument manifest's file entries."""
     if kind == "epub":
         container = _xml(package, "META-INF/container.xml")
-        opf = next((r.get("full-path") for r in container.iter() if _local(r) == "rootfile"), "")
+        opf = next((r.get("full-path") for r in container.iter()
+                    if local_name(r) == "rootfile"), "")
         folder = posixpath.dirname(opf)
         return {posixpath.normpath(posixpath.join(folder, unquote(item.get("href", ""))))
-                for item in _xml(package, opf).iter() if _local(item) == "item"
+                for item in _xml(package, opf).iter() if local_name(item) == "item"
                 and item.get("href") and "://" not in item.get("href", "")}
     full_path = "{urn:oasis:names:tc:opendocument:xmlns:manifest:1.0}full-path"
     return {entry.get(full_path, "") for entry in _xml(package, "META-INF/manifest.xml").iter()
-            if _local(entry) == "file-entry" and not entry.get(full_path, "/").endswith("/")}
+            if local_name(entry) == "file-entry" and not entry.get(full_path, "/").endswith("/")}
 
 
 def read_repaired(path: Path, kind: str, read: Callable[[Any], T]) -> T:
@@ -134,9 +133,9 @@ def _content_types(package: zipfile.ZipFile) -> tuple[set[str], dict[str, str]]:
     overrides: set[str] = set()
     defaults: dict[str, str] = {}
     for entry in _xml(package, _CONTENT_TYPES).iter():
-        if _local(entry) == "Override" and entry.get("PartName"):
+        if local_name(entry) == "Override" and entry.get("PartName"):
             overrides.add(entry.get("PartName", "").lower())
-        elif _local(entry) == "Default" and entry.get("Extension"):
+        elif local_name(entry) == "Default" and entry.get("Extension"):
             defaults[entry.get("Extension", "").lower()] = entry.get("ContentType", "")
     return overrides, defaults
 
