@@ -31,6 +31,7 @@ from engine.ingest.loaders.onenote_store import (
     Reader,
     StoreError,
     StoreObject,
+    guid_at,
 )
 
 #: guidFileType of a section (.one) and of a table of contents (.onetoc2); guidFileFormat of the
@@ -55,18 +56,12 @@ _HYPERLINK = re.compile('\ufddfHYPERLINK "[^"]*"')
 MAX_DEPTH = 64
 
 
-def _guid_at(data: bytes, offset: int) -> str:
-    import uuid
-
-    return str(uuid.UUID(bytes_le=data[offset:offset + 16]))
-
-
 def load_one(path: Path) -> Document:
     """A OneNote section file -> Document: a page per OneNote page, labelled with its title."""
     data = read_bytes(path)
     if len(data) < 1024:
         raise LoadError("not a OneNote section (too short; mislabelled?)")
-    kind, file_format = _guid_at(data, 0), _guid_at(data, 48)
+    kind, file_format = guid_at(data, 0), guid_at(data, 48)
     if kind == _CONTENTS:
         raise LoadError("a OneNote table of contents (.onetoc2) holds no notes: its sections "
                         "(.one) are read")

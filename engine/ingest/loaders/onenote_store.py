@@ -16,8 +16,10 @@ with what was wrong.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,14 @@ class ObjectSpace:
     roots: dict[int, ExtendedGUID] = field(default_factory=dict)
 
 
+def guid_at(data: bytes, pos: int) -> str:
+    """The GUID stored (little-endian fields) at ``pos``."""
+    raw = data[pos:pos + 16]
+    if len(raw) != 16:
+        raise StoreError(f"a reference past the end of the file (offset {pos})")
+    return str(uuid.UUID(bytes_le=raw))
+
+
 class Reader:
     """Reads a revision store from bytes."""
 
@@ -106,10 +116,7 @@ class Reader:
             raise StoreError(f"a reference past the end of the file (offset {pos})") from exc
 
     def _guid(self, pos: int) -> str:
-        raw = self.data[pos:pos + 16]
-        if len(raw) != 16:
-            raise StoreError(f"a reference past the end of the file (offset {pos})")
-        return str(uuid.UUID(bytes_le=raw))
+        return guid_at(self.data, pos)
 
     def _extended_guid(self, pos: int) -> ExtendedGUID:
         return self._guid(pos), self._unpack("<I", pos + 16)[0]
@@ -306,8 +313,8 @@ class PropSetParser:
     def __init__(self, reader: Reader, start: int, end: int, table: dict[int, str]) -> None:
         self.reader, self.pos, self.end, self.table = reader, start, end, table
         self.oids = self._ids()
-        self.osids: list[ExtendedGUID | None] = []
-        self.ctxids: list[ExtendedGUID | None] = []
+        self.osids: Iterator[ExtendedGUID | None] = iter(())
+        self.ctxids: Iterator[ExtendedGUID | None] = iter(())
         if not self._osid_absent:  # the object ids' header says whether object space ids follow
             self.osids = self._ids()
             if self._extended:  # and theirs whether context ids follow
@@ -321,14 +328,14 @@ class PropSetParser:
         self.pos += size
         return values
 
-    def _ids(self) -> list[ExtendedGUID | None]:
+    def _ids(self) -> Iterator[ExtendedGUID | None]:
         (header,) = self._take("<I")
         count = header & 0xFFFFFF
         self._extended = bool(header >> 30 & 1)  # ExtendedStreamsPresent
         self._osid_absent = bool(header >> 31)  # OsidStreamNotPresent
         if count * 4 > self.end - self.pos:
             raise StoreError("an id stream runs past its object")
-        return [_resolve(c, self.table) for c in self._take(f"<{count}I")]
+        return iter([_resolve(c, self.table) for c in self._take(f"<{count}I")])
 
     def read(self, depth: int = 0) -> PropertySet:
         if depth > MAX_DEPTH:
@@ -354,11 +361,11 @@ class PropSetParser:
             (size,) = self._take("<I")
             return self._take(f"<{size}s")[0]
         if kind in (_OID, _OSID, _CTXID):
-            return self._next({_OID: self.oids, _OSID: self.osids, _CTXID: self.ctxids}[kind])
+            return next({_OID: self.oids, _OSID: self.osids, _CTXID: self.ctxids}[kind], None)
         if kind in (_OIDS, _OSIDS, _CTXIDS):
             (n,) = self._take("<I")
             stream = {_OIDS: self.oids, _OSIDS: self.osids, _CTXIDS: self.ctxids}[kind]
-            return [self._next(stream) for _ in range(min(n, len(stream)))]
+            return list(itertools.islice(stream, n))
         if kind == _PROP_ARRAY:
             (n,) = self._take("<I")
             if n == 0:
@@ -368,7 +375,3 @@ class PropSetParser:
         if kind == _PROP_SET:
             return self.read(depth + 1)
         raise StoreError(f"an unknown property type 0x{kind:x}")
-
-    @staticmethod
-    def _next(stream: list[ExtendedGUID | None]) -> ExtendedGUID | None:
-        return stream.pop(0) if stream else None
