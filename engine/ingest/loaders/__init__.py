@@ -417,9 +417,9 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         return _check_wordperfect(head)
     if fmt in IWORK_FORMATS:
         return _check_iwork(path, fmt, head)
-    if fmt in _OLD_SUITE_STARTS:
+    if fmt in _CONVERTED_STARTS:
         ole = head.startswith(OLE_MAGIC) and fmt == "lotus"
-        if ole or _OLD_SUITE_STARTS[fmt](head):
+        if ole or _CONVERTED_STARTS[fmt](head):
             return fmt, None
         return None, f"not {a_file(name)} (unknown header; mislabelled?)"
     if fmt == "emlx":  # its length in bytes on the first line, then the message
@@ -459,10 +459,6 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
         if not is_postscript(head):
             return None, "not a PostScript file (no %! header; mislabelled?)"
         return fmt, None
-    if fmt in _SHEET_STARTS:
-        if not _SHEET_STARTS[fmt](head):
-            return None, f"not {a_file(name)} (unknown header; mislabelled?)"
-        return fmt, None
     if fmt == "onepkg":
         if not head.startswith(CAB_MAGIC):
             return None, "not a OneNote package (no cabinet header; mislabelled?)"
@@ -493,16 +489,6 @@ def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str |
     return _check_containers(path, fmt, name, head)
 
 
-#: How each file of the older suites read through LibreOffice starts (Works 4's and Quattro Pro
-#: 9's spreadsheets are OLE files, checked as such above).
-_OLD_SUITE_STARTS: dict[str, Callable[[bytes], bool]] = {
-    "write": is_word_dos,
-    "wordpro": lambda head: head.startswith(b"WordPro\x00") or head[16:20] == b"LWP7",
-    "lotus": is_old_sheet,
-    "appleworks": lambda head: head[4:8] == b"BOBO",
-}
-
-
 def _is_gnumeric(head: bytes) -> bool:
     """Gnumeric's XML, usually gzip-compressed: its root element within the first bytes."""
     if head.startswith(_COMPRESSED_MAGIC[0]):
@@ -511,8 +497,13 @@ def _is_gnumeric(head: bytes) -> bool:
     return b"gnm:Workbook" in head or (b"<Workbook" in head and b"gnumeric" in head)
 
 
-#: How each interchange spreadsheet read through LibreOffice starts.
-_SHEET_STARTS: dict[str, Callable[[bytes], bool]] = {
+#: How each file of the older suites and each interchange spreadsheet read through LibreOffice
+#: starts (Works 4's and Quattro Pro 9's spreadsheets are OLE files, checked as such above).
+_CONVERTED_STARTS: dict[str, Callable[[bytes], bool]] = {
+    "write": is_word_dos,
+    "wordpro": lambda head: head.startswith(b"WordPro\x00") or head[16:20] == b"LWP7",
+    "lotus": is_old_sheet,
+    "appleworks": lambda head: head[4:8] == b"BOBO",
     "gnumeric": _is_gnumeric,
     "slk": lambda head: head.startswith(b"ID;"),  # SYLK's first record
     "dif": lambda head: head.lstrip().startswith(b"TABLE"),  # DIF's header chunk
