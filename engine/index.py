@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import storage, storage_meta
+from engine.cjk_terms import CJK_SQL_PATTERN, searchable
 from engine.errors import SatchelError
 from engine.ingest.scan import is_under
 
@@ -130,16 +131,25 @@ def search_text(heading: str, text: str) -> str:
     questions with headings in the BM25 text against 139 without (4 better, none worse); the
     document title in front of the path measured the same. The heading is not embedded: in
     the vectors it churned (as many questions worse as better, issue 16's study).
+
+    Chinese, Japanese and Korean are written as two-character pieces
+    (:func:`engine.cjk_terms.searchable`), so their words can be found at all; any other text
+    is kept as it is.
     """
-    return f"{heading}\n{text}" if heading else text
+    return searchable(f"{heading}\n{text}" if heading else text)
 
 
-#: :func:`search_text` as a LanceDB SQL expression over a chunks row: it fills the column in a
-#: chunks table from an older Satchel, without reading or embedding anything again.
+#: :func:`search_text` as a LanceDB SQL expression over a chunks row, for rows without CJK
+#: letters: it fills the column in a chunks table from an older Satchel, without reading or
+#: embedding anything again (:meth:`Collection.finalize` writes the CJK rows' pieces).
 SEARCH_TEXT_SQL = "concat_ws('\n', nullif(heading, ''), text)"
 #: The column the full-text index is built on, and the one older Satchels built it on.
 TEXT_INDEX_COLUMN = "search_text"
 OLD_TEXT_INDEX_COLUMN = "text"
+#: The name of a full-text index built on CJK pieces: an index on ``search_text`` under another
+#: name is an older Satchel's, whose CJK rows hold whole runs (searched with the question as
+#: typed until the next index run rewrites those rows and builds this one).
+TEXT_INDEX_NAME = "search_text_cjk_pieces"
 
 
 def chunks_schema(dim: int) -> pa.Schema:
@@ -554,11 +564,11 @@ class Collection:
         return len(removed)
 
     def needs_finalize(self) -> bool:
-        """True when chunks exist but the full-text index does not (a run died before it)."""
+        """True when chunks exist but the full-text index does not (a run died before it), or
+        is an older Satchel's (:data:`TEXT_INDEX_NAME`)."""
         if not self.chunks.count_rows():
             return False
-        return not any(tuple(i.columns) == (TEXT_INDEX_COLUMN,)
-                       for i in self.chunks.list_indices())
+        return not any(i.name == TEXT_INDEX_NAME for i in self.chunks.list_indices())
 
     def finalize(self) -> None:
         """Keep search fast after a run: files compacted, new rows merged into the indexes, the
@@ -570,15 +580,39 @@ class Collection:
         self.chunks.optimize()
         indices = {tuple(i.columns): i for i in self.chunks.list_indices()}
         rows = self.chunks.count_rows()
-        if (TEXT_INDEX_COLUMN,) not in indices and rows:
+        current = indices.get((TEXT_INDEX_COLUMN,))
+        if rows and (current is None or current.name != TEXT_INDEX_NAME):
+            self._write_cjk_pieces()
             self.chunks.create_index(TEXT_INDEX_COLUMN, config=FTS(with_position=False),
-                                     replace=True)
+                                     name=TEXT_INDEX_NAME, replace=True)
+            if current is not None:
+                self.chunks.drop_index(current.name)
         if (OLD_TEXT_INDEX_COLUMN,) in indices:  # on the text without headings
             self.chunks.drop_index(indices[(OLD_TEXT_INDEX_COLUMN,)].name)
         if rows >= VECTOR_INDEX_MIN_ROWS:
             self._ensure_vector_index(rows)
         self.docs.optimize()
         _search_plans.pop(self.chunks_key, None)
+
+    def _write_cjk_pieces(self) -> None:
+        """Give the rows with CJK letters the search text of :func:`search_text` where theirs
+        is an older Satchel's (whole runs, or a run that died before the index): only those
+        rows are read and written, nothing is embedded again."""
+        import pyarrow as pa
+
+        where = f"regexp_like({TEXT_INDEX_COLUMN}, '{CJK_SQL_PATTERN}')"
+        rows = (self.chunks.search().where(where)
+                .select(["chunk_id", "heading", "text", TEXT_INDEX_COLUMN]).limit(None)
+                .to_arrow().to_pylist())
+        ids, texts = [], []
+        for row in rows:
+            text = search_text(row["heading"] or "", row["text"])
+            if text != row[TEXT_INDEX_COLUMN]:
+                ids.append(row["chunk_id"])
+                texts.append(text)
+        if ids:
+            (self.chunks.merge_insert("chunk_id").when_matched_update_all()
+             .execute(pa.table({"chunk_id": ids, TEXT_INDEX_COLUMN: texts})))
 
     def _ensure_vector_index(self, rows: int) -> None:
         """IVF_FLAT with sqrt(rows) partitions; rebuilt when the table outgrew it (or is old)."""
@@ -611,15 +645,17 @@ class Collection:
         now = time.monotonic()
         plan = _search_plans.get(self.chunks_key)
         if plan is None or now - plan.created > PLAN_TTL_S:
-            nprobes, indexed = 0, set()
+            nprobes, indexed, names = 0, set(), set()
             for index in self.chunks.list_indices():
                 if tuple(index.columns) == ("vector",):
                     parts = partitions_of(index.name) or 256
                     nprobes = max(nprobes, 8, round(parts * NPROBE_FRACTION))
                 indexed.add(tuple(index.columns))
+                names.add(index.name)
             text_index = next((c for c in (TEXT_INDEX_COLUMN, OLD_TEXT_INDEX_COLUMN)
                                if (c,) in indexed), "")
-            plan = SearchPlan(nprobes=nprobes, text_index=text_index, created=now)
+            plan = SearchPlan(nprobes=nprobes, text_index=text_index, created=now,
+                              cjk_pieces=TEXT_INDEX_NAME in names)
             _search_plans[self.chunks_key] = plan
         return plan
 
@@ -633,11 +669,14 @@ class SearchPlan:
     """How to search a chunks table: nprobes 0 means no vector index (an exact, flat search);
     ``text_index`` is the column of the full-text index ("text" in a collection no index run
     has touched since an older Satchel; "" without one: a run killed before building it, and
-    word search finds nothing until the next index run builds it: searches never write)."""
+    word search finds nothing until the next index run builds it: searches never write);
+    ``cjk_pieces`` says the index holds CJK text as pieces, so the question is searched as
+    pieces too (:func:`engine.cjk_terms.searchable`)."""
 
     nprobes: int
     text_index: str
     created: float
+    cjk_pieces: bool = False
 
 
 _search_plans: dict[str, SearchPlan] = {}

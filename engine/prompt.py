@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
+from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, searchable
 from engine.llm import LLMError
 
 #: Chosen on the development set (SQLite manual pages, benchmarks/realdocs): asking for "one
@@ -34,7 +35,11 @@ SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurate
 #: A sentence ends at . ! or ? followed by space (so "4.82" and "e.g." inside words stay whole),
 #: at a line break (table rows, list items), or at the "…" that marks where :func:`focus` cut a
 #: passage. The one sentence splitter of passages: focus, the copy bias, drafting, reader quotes.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$")
+#: Chinese and Japanese sentences end at their full stops (。！？, after a closing quote or bracket
+#: if one follows) with no space after them.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$"
+    rf"|(?<=[{CJK_STOPS}])(?![{CJK_CLOSERS}])\s*|(?<=[{CJK_STOPS}][{CJK_CLOSERS}])(?![{CJK_CLOSERS}])\s*")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)
 STOPWORDS = set("""a an the of in on at to for from by with and or is are was were be been being
@@ -118,7 +123,7 @@ def _numbers(ns: list[int]) -> str:
 def terms(text: str) -> set[str]:
     """Content words, lower-cased, with a crude plural strip: enough to match question words."""
     out = set()
-    for w in _WORD.findall(text.lower()):
+    for w in _WORD.findall(searchable(text.lower())):  # CJK as two-character pieces
         if w in STOPWORDS or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 4 and w.endswith("s") else w)
@@ -177,7 +182,7 @@ def unwrap(text: str) -> str:
 def sentence_runs(text: str) -> list[tuple[str, str]]:
     """The sentences of a passage, each with what separated it from the one before: " " inside
     a paragraph, "\n" at a line break (a table row, a list item), "\n\n" between paragraphs
-    ("" for the first).
+    ("" for the first, and between Chinese or Japanese sentences, written without a space).
 
     Why keep the breaks: a focused passage used to join its sentences with spaces, so a table's
     rows ran together ("file: /var/log/dpkg.log; content: ... file: /var/log/apt/term.log;
@@ -199,7 +204,7 @@ def sentence_runs(text: str) -> list[tuple[str, str]]:
             gap = "\n\n"
         elif "\n" in sep or gap == "\n":
             gap = "\n"
-        else:
+        elif sep:
             gap = gap or " "
         start = m.end()
     return runs
@@ -250,11 +255,13 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
     sizes = [count(s) + 1 for s in sentences]
     lo = hi = best
     used = sizes[best]
-    if used > budget:  # one long sentence: keep its words around the question's words
+    if used > budget:  # one long sentence: as many of its words as fit
         words = sentences[best].split()
         keep: list[str] = []
         for w in words:
             if count(" ".join([*keep, w])) > budget:
+                if not keep:  # one run without spaces (Chinese, Japanese): its first characters
+                    keep.append(_prefix_within(w, budget, count))
                 break
             keep.append(w)
         return " ".join(keep) + " …"
@@ -266,6 +273,19 @@ def focus(text: str, question: str, budget: int, count: Callable[[str], int]) ->
         used += sizes[lo]
     body = sentences[lo] + "".join(gap + sentence for sentence, gap in runs[lo + 1:hi + 1])
     return ("… " if lo > 0 else "") + body + (" …" if hi < len(sentences) - 1 else "")
+
+
+def _prefix_within(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest start of ``text`` that counts at most ``budget`` tokens (a binary search:
+    counting every prefix of a long run would tokenize it hundreds of times)."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
 
 
 #: Where a small model that has answered from passages goes on to write the next user turn

@@ -40,8 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import storage
+from engine.cjk_terms import has_cjk, searchable
 from engine.errors import SatchelError
 from engine.index import Collection, get_meta, sql_str
+from engine.model_files import ENGLISH_ONLY_EMBEDDERS
 
 MODES = ("vector", "text", "hybrid")
 #: The k in 1/(k + rank): 60 is the value from the RRF paper and what LanceDB uses. On the dev
@@ -172,10 +174,11 @@ def distinct(hits: list[Hit], k: int) -> list[Hit]:
 def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
     # A plan read just before another process moved an older Satchel's index to the new
     # column still works for its few seconds: LanceDB searches an unindexed column in full.
-    column = coll.search_plan().text_index
-    if not column:  # a run died before building it; the writer will
+    plan = coll.search_plan()
+    if not plan.text_index:  # a run died before building it; the writer will
         return []
-    q = coll.chunks.search(query, query_type="fts", fts_columns=column)
+    words = searchable(query) if plan.cjk_pieces else query
+    q = coll.chunks.search(words, query_type="fts", fts_columns=plan.text_index)
     if where:
         q = q.where(where, prefilter=True)
     rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
@@ -276,6 +279,13 @@ def _search(coll: Collection, query: str, k: int, mode: str,
         run = _vector if mode == "vector" else _text
         return distinct(run(coll, query, k + COPIES_ROOM, where), k)
     depth = max(k * 4, 20)
+    if has_cjk(query) and coll.meta.embedder in ENGLISH_ONLY_EMBEDDERS:
+        # An English embedder's vectors of Chinese, Japanese or Korean are noise: on the Debian
+        # Reference in Chinese (benchmarks/bench_cjk_search.py, set zh, 52 questions) MiniLM
+        # alone put the answer first for 0.31 of questions, word search for 0.92, and their
+        # fusion for 0.63 (0.69 / 0.81 / 0.96 with the vectors' vote at 0.5 / 0.25 / 0).
+        text_hits = _text(coll, query, depth, where)
+        return fuse([text_hits, exact_matches(query, text_hits)], k, [TEXT_WEIGHT, EXACT_WEIGHT])
     # The full-text search needs no query vector: it runs (in LanceDB's native threads) while this
     # thread embeds the query and searches the vectors; on 2 cores that hides most of its cost.
     text_result: list[list[Hit] | BaseException] = []

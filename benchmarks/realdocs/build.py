@@ -25,7 +25,13 @@ document source reachable from this machine and CI):
   0.78 here (seeds 0 and 1), 0.64, 0.66 and 0.72 on the report set (seeds 0 to 2; rag 0.66),
   so a difference of a few questions on one set is within that spread;
 * **report** (only report it): the Debian Developer's Reference (package
-  ``developers-reference``), its 10 chapter pages.
+  ``developers-reference``), its 10 chapter pages;
+* **zh** (tune on it) and **ja** (only report it), for search in Chinese and Japanese
+  (``benchmarks/bench_cjk_search.py``): the same 10 chapters of the Debian Reference in its
+  Simplified Chinese and Japanese translations (``debian-reference-zh-cn``,
+  ``debian-reference-ja``), with dev2's questions asked in those languages where the
+  translation states the answer in them (52 and 41 questions: the Japanese translation leaves
+  several passages in English).
 
 Different manuals on purpose: a prompt or a passage budget chosen on SQLite or on the Debian
 Reference (how to run a Debian system) cannot have been fitted to the Developer's Reference (how
@@ -75,7 +81,13 @@ SETS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         "scope.html", "new-maintainer.html", "developer-duties.html", "resources.html",
         "pkgs.html", "best-pkging-practices.html", "beyond-pkging.html", "l10n.html",
         "tools.html", "index.html")),
+    "zh": ("debian-reference-zh-cn", "2.100", "usr/share/debian-reference", tuple(
+        f"ch{n:02d}.zh-cn.html" for n in range(1, 11))),
+    "ja": ("debian-reference-ja", "2.100", "usr/share/debian-reference", tuple(
+        f"ch{n:02d}.ja.html" for n in range(1, 11))),
 }
+#: Sets that are only ever reported, never tuned on.
+REPORT_SETS = ("report", "ja")
 
 
 def fetch(package: str, workdir: Path) -> Path:

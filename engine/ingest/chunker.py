@@ -23,6 +23,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
+from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS
 from engine.ingest.document import BLOCK_SEPARATOR, Block, Document
 from engine.ingest.tokens import TokenCounter
 
@@ -40,7 +41,7 @@ _LINE_KINDS = frozenset({"code", "table", "list"})
 _PROSE_KINDS = frozenset({"paragraph", "list", "heading"})
 _SENTENCE_END = re.compile(
     r"[.!?\u2026\u203c\u2047][\"'\u201d\u2019\u00bb)\]]*\s"  # "end." + space
-    r"|[\u3002\uff01\uff1f][\u300d\u300f\u201d\u2019)\uff09]*"  # CJK ends need no space
+    rf"|[{CJK_STOPS}][{CJK_CLOSERS}]*"  # CJK ends need no space
 )
 
 
