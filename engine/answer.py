@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.copy_bias import Quote
 from engine.errors import SatchelError
+from engine.jobs import Cancelled
 from engine.llm import (
     AdapterChoice,
     GenerationStats,
@@ -474,8 +475,9 @@ class Assistant:
             from engine.embed import get_embedder
             from engine.index import Collection
 
-            meta = Collection.open(collection).meta
-            get_embedder(meta.embedder_path).encode_query("warm-up")
+            embed = get_embedder(Collection.open(collection).meta.embedder_path)
+            embed.load(cancelled=stop)  # a first use's export gives way too
+            embed.encode_query("warm-up")
 
         def index() -> None:
             from engine.retrieve import search
@@ -505,6 +507,10 @@ class Assistant:
             started = time.perf_counter()
             try:
                 steps[name]()
+            except Cancelled:
+                report.skipped[name] = "interrupted: another task is waiting"
+                report.interrupted = True
+                continue
             except Exception as exc:  # see the docstring: a warm-up never fails
                 report.skipped[name] = str(exc).splitlines()[0] if str(exc) else \
                     type(exc).__name__

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,13 +74,13 @@ class Embedder:
         self._threads = physical_cores()
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self, cancelled: Callable[[], bool] | None = None) -> Any:
         if self._backend is None:
             if self.backend_choice != "torch":
                 from engine.embed_onnx import OnnxBackend, Unsupported
 
                 try:
-                    self._backend = OnnxBackend(self.folder, self._threads)
+                    self._backend = OnnxBackend(self.folder, self._threads, cancelled)
                 except (Unsupported, ImportError) as exc:  # ImportError: a build without ORT
                     if self.backend_choice == "onnx":
                         raise
@@ -90,10 +91,11 @@ class Embedder:
                 self._backend = TorchBackend(self.folder, self._threads)
         return self._backend
 
-    def load(self) -> str:
-        """Load now (a warm-up); returns the backend's name, ``onnx`` or ``torch``."""
+    def load(self, cancelled: Callable[[], bool] | None = None) -> str:
+        """Load now (a warm-up); returns the backend's name, ``onnx`` or ``torch``. A first use's
+        export raises :class:`engine.jobs.Cancelled` once ``cancelled()`` is true."""
         with self._lock:
-            return self._load().name
+            return self._load(cancelled).name
 
     def ready(self) -> bool:
         """Whether loading is quick: loaded already, or its ONNX export is cached (the first

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,13 +111,16 @@ def _export_child(folder: str, dest: str, layout: dict[str, Any], results: Any) 
 _export_lock = threading.Lock()
 
 
-def ensure_exported(folder: Path) -> Path:
+def ensure_exported(folder: Path, cancelled: Callable[[], bool] | None = None) -> Path:
     """The cached export of ``folder``, made now in a child process when missing.
 
     Several processes may export at once (the window's warm-up and a CLI run): each writes a
     private temporary folder and renames it into place; whoever renames second discards its copy.
     A failed export is remembered (``failed.json`` beside it) so it is not retried on every use.
-    Raises :class:`Unsupported` when the model has no ONNX path here.
+    Raises :class:`Unsupported` when the model has no ONNX path here, and
+    :class:`engine.jobs.Cancelled` when ``cancelled()`` turns true while it waits: the export is
+    stopped and made again on the next use (a window closed during a first run's ~20 s export
+    waited for it to end before).
     """
     import multiprocessing
     import queue
@@ -138,12 +142,17 @@ def ensure_exported(folder: Path) -> Path:
         child = ctx.Process(target=_export_child, args=(str(folder), str(work), layout, results),
                             name="satchel-onnx-export", daemon=True)
         child.start()
-        status, payload = _wait(child, results, queue.Empty)
-        child.join(30)
+        status, payload = _wait(child, results, queue.Empty, cancelled or (lambda: False))
+        child.join(0 if status == "cancelled" else 30)
         if child.is_alive():
             child.kill()
+            child.join(5)
         if status != "ok":
             shutil.rmtree(work, ignore_errors=True)
+            if status == "cancelled":
+                from engine.jobs import Cancelled
+
+                raise Cancelled()
             if status == "error":  # the model itself failed: do not try it again
                 paths.atomic_write_text(failed, json.dumps({"error": str(payload)}))
             raise Unsupported(str(payload))
@@ -154,16 +163,20 @@ def ensure_exported(folder: Path) -> Path:
         return target
 
 
-def _wait(child: Any, results: Any, empty: type[Exception]) -> tuple[str, Any]:
+def _wait(child: Any, results: Any, empty: type[Exception],
+          cancelled: Callable[[], bool]) -> tuple[str, Any]:
     """The child's report; ``("died", reason)`` as soon as it exits without one (killed, out of
     memory) or after :data:`EXPORT_TIMEOUT_S`, instead of waiting out the timeout for a
-    report that will never come. A death is not remembered as a failure: the next use retries."""
+    report that will never come; ``("cancelled", "")`` within 0.2 s of ``cancelled()``. A death
+    is not remembered as a failure: the next use retries."""
     import time
 
     deadline = time.monotonic() + EXPORT_TIMEOUT_S
     while time.monotonic() < deadline:
+        if cancelled():
+            return "cancelled", ""
         try:
-            return results.get(timeout=0.5)
+            return results.get(timeout=0.2)
         except empty:
             if not child.is_alive():
                 try:  # it may have reported just before exiting
@@ -252,8 +265,9 @@ class OnnxBackend:
     #: One text per forward pass (see :meth:`forward`): the caller need not group texts.
     batches = False
 
-    def __init__(self, folder: Path, threads: int) -> None:
-        self.export_dir = ensure_exported(folder)
+    def __init__(self, folder: Path, threads: int,
+                 cancelled: Callable[[], bool] | None = None) -> None:
+        self.export_dir = ensure_exported(folder, cancelled)
         self.meta = load_meta(self.export_dir)
         self.dim = int(self.meta["dim"])
         self.max_seq_length = int(self.meta["max_seq_length"])

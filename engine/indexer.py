@@ -131,7 +131,15 @@ class _Item:
         return self.kind in ("failed", "empty") and self.same_content
 
 
-def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, ParseConfig]:
+def _prepare_embedder(embedder: Any, job: Job) -> None:
+    """Load an embedder whose first use exports it, saying why it takes a while; cancelling the
+    job stops the export (raises :class:`Cancelled`)."""
+    job.status("Preparing the embedder for this computer (once per model, about 20 s)")
+    embedder.load(cancelled=job.cancelled)
+
+
+def _open_collection(name: str, settings: Settings,
+                     job: Job) -> tuple[Collection, bool, ParseConfig]:
     """The generation to index into for the configured embedder and chunking, and whether it is
     a rebuild; the embedder is loaded only when its dimension is not known yet."""
     from engine import index
@@ -146,6 +154,8 @@ def _open_collection(name: str, settings: Settings) -> tuple[Collection, bool, P
     if existing and existing.embedder_path == str(embedder.folder):
         dim = existing.dim  # no model load for a run that may find nothing to do
     else:
+        if not embedder.ready():
+            _prepare_embedder(embedder, job)
         dim = embedder.info.dim
     collection, rebuilding = Collection.open_for_writing(name, embedder.name, str(embedder.folder),
                                                          dim, max_tokens, overlap)
@@ -183,7 +193,13 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
     summary.files_skipped += [{"path": p, "reason": r} for p, r in found.skipped]
     # the marker tells an answering process (maybe another one) to leave this run a core
     with index.writer_lock(collection, job), heavy_job("indexing", collection):
-        coll, rebuilding, config = _open_collection(collection, settings)
+        try:
+            coll, rebuilding, config = _open_collection(collection, settings, job)
+        except Cancelled:  # while the embedder was prepared: nothing was written yet
+            summary.cancelled = True
+            summary.seconds = time.monotonic() - started
+            job.finish()
+            return summary
         # Recorded before the run: a rebuild, or the resume of a killed one, covers them too.
         index.add_sources(collection, found.roots)
         if rebuilding:
@@ -381,9 +397,8 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
     from engine.embed import get_embedder
 
     embedder = get_embedder(coll.meta.embedder_path)
-    if todo and not embedder.ready():  # say why the first file takes a while
-        job.status("Preparing the embedder for this computer (once per model, about 20 s)")
-        embedder.load()
+    if todo and not embedder.ready():
+        _prepare_embedder(embedder, job)
     parts_of: dict[str, list[str]] = {}  # file -> its parts now in the index (to replace them)
     for path in docs:
         if container_of(path) != path:

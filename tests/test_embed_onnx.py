@@ -148,10 +148,42 @@ def test_an_export_child_that_dies_is_noticed_at_once():
     child = ctx.Process(target=os._exit, args=(3,))
     child.start()
     started = time.monotonic()
-    status, reason = embed_onnx._wait(child, results, queue.Empty)
+    status, reason = embed_onnx._wait(child, results, queue.Empty, lambda: False)
     child.join()
     assert status == "died" and "exit code 3" in reason
     assert time.monotonic() - started < 10
+
+
+def test_cancelling_an_index_run_stops_the_first_use_export(tmp_path, monkeypatch):
+    """A window closed (or Ctrl-C) while a first run exports the embedder stops at once, not
+    after the ~20 s export; nothing is left of it and the next use exports again."""
+    import multiprocessing
+    import threading
+    import time
+
+    from engine.indexer import index_paths
+    from engine.jobs import Job
+
+    cache = tmp_path / "empty-cache"
+    monkeypatch.setenv(embed_onnx.ENV_CACHE, str(cache))
+    monkeypatch.setattr("engine.embed._cache", {})  # a fresh embedder, not the loaded one
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("The boiler is serviced every March.\n", encoding="utf-8")
+    job = Job()
+    statuses: list[str] = []
+    job.add_listener(lambda state: statuses.append(state.status))
+    timer = threading.Timer(1.0, job.cancel)
+    timer.start()
+    started = time.monotonic()
+    summary = index_paths([docs], "first", job=job)
+    timer.join()
+    assert summary.cancelled and summary.files_indexed == 0
+    assert time.monotonic() - started < 8  # the export alone takes ~20 s
+    assert any("Preparing the embedder" in s for s in statuses)
+    assert not multiprocessing.active_children()  # the export process was stopped
+    assert not any(cache.iterdir()) if cache.exists() else True  # no half export kept
+    assert not Embedder("minilm", minilm(), "auto").ready()  # made again next time
 
 
 def test_ready_says_whether_the_first_use_will_export(tmp_path, monkeypatch):

@@ -155,8 +155,8 @@ def test_a_parser_that_cannot_start_stops_the_run_with_a_reason(tmp_path, monkey
 
     original = indexer._open_collection
 
-    def broken_parser(name, settings):
-        coll, rebuilt, config = original(name, settings)
+    def broken_parser(name, settings, job):
+        coll, rebuilt, config = original(name, settings, job)
         return coll, rebuilt, dataclasses.replace(config, tokenizer_dir=str(tmp_path / "gone"))
 
     monkeypatch.setattr(indexer, "_open_collection", broken_parser)
