@@ -378,11 +378,33 @@ def test_time_limit_kills_every_libreoffice_process(files, tmp_path, monkeypatch
 
 
 @needs_soffice
+def test_libreoffice_killed_at_the_time_limit_leaves_no_socket_in_tmp(files, tmp_path,
+                                                                       monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    sockets = legacy._ipc_sockets(work / "profile")
+
+    def up_then_out_of_time(*args):
+        deadline = time.monotonic() + 60
+        while not any(s.is_socket() for s in sockets):
+            assert time.monotonic() < deadline, "LibreOffice made no socket"
+            time.sleep(0.02)
+        return None  # as when the time limit passes
+
+    monkeypatch.setattr(legacy, "wait_reporting", up_then_out_of_time)
+    with pytest.raises(LoadError, match="time limit"):
+        legacy.convert(files["report.doc"], "docx", work)
+    assert not any(s.exists() for s in sockets)
+
+
+@needs_soffice
 def test_guard_cleans_up_when_the_loading_process_is_killed(files, tmp_path):
     """The indexer kills a parser child on its time limit or on cancel; LibreOffice must not
-    outlive it, nor leave a converted copy of the document behind."""
-    work, started = tmp_path / "work", tmp_path / "started"
-    work.mkdir()
+    outlive it, nor leave a converted copy of the document behind, the loader's emptied temp
+    dir, or its single-instance socket in /tmp."""
+    work, started = tmp_path / "satchel-lo-test" / "docx", tmp_path / "started"
+    work.mkdir(parents=True)
+    sockets = legacy._ipc_sockets(work / "profile")
     # The child stalls right after starting LibreOffice, then is killed: deterministic timing.
     code = ("import sys, time; from pathlib import Path; from engine.ingest.loaders import legacy\n"
             "def stall(*args):\n"
@@ -398,12 +420,16 @@ def test_guard_cleans_up_when_the_loading_process_is_killed(files, tmp_path):
         while not started.exists():
             assert time.monotonic() < deadline and child.poll() is None, "LibreOffice never ran"
             time.sleep(0.02)
-        assert _lo_processes(str(work))  # still starting up: it takes about a second
+        while not any(s.is_socket() for s in sockets):  # LibreOffice is up
+            assert time.monotonic() < deadline and child.poll() is None, "no socket appeared"
+            time.sleep(0.02)
+        assert _lo_processes(str(work))
     finally:
         child.kill()
         child.wait()
-    assert _gone(str(work), work), (_lo_processes(str(work)),
-                                    sorted(str(p.relative_to(work)) for p in work.glob("*/*")))
+    assert _gone(str(work), work.parent), (
+        _lo_processes(str(work)), sorted(str(p.relative_to(work)) for p in work.glob("*/*")))
+    assert not any(s.exists() for s in sockets)
 
 
 @needs_soffice

@@ -40,6 +40,7 @@ Why each part of the conversion is the way it is:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -174,12 +175,34 @@ def _profile_settings() -> str:
 #: Runs beside LibreOffice, started before it. The loader writes LibreOffice's process group id,
 #: then "done" when the conversion is over; end-of-file before "done" means the loader died, so the
 #: guard kills the group and removes the temp dir (after a second, so that the killed processes
-#: have stopped writing into it).
+#: have stopped writing into it), its parent if that is left empty (the loader's own temp dir),
+#: and LibreOffice's single-instance socket ("$2", "$3": see :func:`_ipc_sockets`).
 _GUARD_SCRIPT = (
     'read -r pgid; read -r line; [ "$line" = done ] && exit 0; '
     'case "$pgid" in ""|*[!0-9]*) ;; *) kill -s KILL -- "-$pgid" 2>/dev/null; sleep 1;; esac; '
-    'rm -rf -- "$1"'
+    'rm -rf -- "$1"; rmdir -- "${1%/*}" 2>/dev/null; '
+    'for s in "$2" "$3"; do [ -S "$s" ] && rm -f -- "$s"; done'
 )
+
+
+def _ipc_sockets(profile: Path) -> list[Path]:
+    """Where LibreOffice started with ``profile`` keeps its single-instance socket.
+
+    LibreOffice names it after an MD5 of the profile's URL (as UTF-16, each byte in hex without
+    padding) and puts it in /tmp (/var/tmp when /tmp is not writable), whatever TMPDIR says. It
+    removes the socket when it exits, but not when killed at the time limit: hundreds of
+    ``OSL_PIPE_*`` sockets piled up in /tmp. Both places are returned.
+    """
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
+    name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
+    return [Path("/tmp") / name, Path("/var/tmp") / name]
+
+
+def _remove_sockets(sockets: list[Path]) -> None:
+    for socket_path in sockets:
+        with contextlib.suppress(OSError):
+            if socket_path.is_socket():
+                socket_path.unlink()
 
 
 def find_soffice() -> str | None:
@@ -292,7 +315,8 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
            "--norestore", "--nolockcheck", "--nologo", "--nodefault",
            "--convert-to", target, "--outdir", str(out_dir), str(source)]
     started = time.monotonic()
-    guard = _start_guard(work_dir)
+    sockets = _ipc_sockets(profile) if os.name == "posix" else []
+    guard = _start_guard(work_dir, sockets)
     with (work_dir / "soffice.log").open("wb") as log:
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -308,6 +332,7 @@ def convert(path: Path, target: str, work_dir: Path, *, soffice: str | None = No
                                   limit)
         finally:
             _kill_group(proc)
+            _remove_sockets(sockets)  # left behind when it was killed
             _tell_guard(guard, b"done\n", last=True)
     if code is None:
         raise LoadError(f"LibreOffice took longer than {limit:g} s to convert this .{ext} "
@@ -399,13 +424,13 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _start_guard(work_dir: Path) -> subprocess.Popen[bytes] | None:
+def _start_guard(work_dir: Path, sockets: list[Path]) -> subprocess.Popen[bytes] | None:
     """Start the guard that cleans up if this process dies mid-conversion (POSIX only)."""
     if os.name != "posix" or not os.path.exists("/bin/sh"):
         return None
     try:
         return subprocess.Popen(["/bin/sh", "-c", _GUARD_SCRIPT, "satchel-lo-guard",
-                                 str(work_dir)], stdin=subprocess.PIPE,
+                                 str(work_dir), *map(str, sockets)], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     except OSError:
