@@ -30,8 +30,9 @@ READER_REVISIONS: dict[str, int] = {
     # numbered headings of OCR'd pages, word spaces shown by position alone (groff) written in,
     # the values of a filled form, text typed onto a page, comments; 4: type set at size 1 and
     # scaled by its matrix read at its drawn size, a whole PDF with padding after %%EOF read,
-    # pages whose text layer is glyph codes (fonts without Unicode) read by OCR
-    "pdf": 4,
+    # pages whose text layer is glyph codes (fonts without Unicode) read by OCR; 5: tables
+    # read as rows that name their columns
+    "pdf": 5,
     # 2: code paragraphs (preformatted, monospace) make code blocks; 3: labelled tables, and
     # a document of pictures only (scanned pages pasted into Word) read by OCR; 4: text boxes,
     # footnotes, endnotes and comments (after the body), numbered headings of OCR'd pictures;

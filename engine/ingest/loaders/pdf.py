@@ -12,6 +12,9 @@ size most of them share, so a bullet glyph or a code word that starts a line doe
 paragraph in two (measured on a DocBook spec: "magic-deleteall" in a 9 pt code font began a
 wrapped line of 10 pt text, and 8 pt bullets began every list item).
 
+A table's rows are read as rows that name their columns ("Date: 2025-03-09; Amount: -1,100.00"),
+not run together into a paragraph of numbers (:mod:`engine.ingest.loaders.pdf_tables`).
+
 Pages without a text layer (a scan, a photo, text drawn as outlines; see :func:`_needs_ocr`) are
 rendered one at a time and read with Tesseract (:mod:`engine.ingest.loaders.ocr`), only those
 pages, so a mixed PDF keeps its real text elsewhere. Pages that render blank are not OCR'd.
@@ -39,9 +42,11 @@ from engine.ingest.loaders.common import (
     library_errors,
     one_line,
     short_message,
+    table_blocks,
 )
 from engine.ingest.loaders.page_furniture import strip_running_lines
 from engine.ingest.loaders.pdf_forms import page_additions
+from engine.ingest.loaders.pdf_tables import LEADER, Cell, find_tables, line_cells
 from engine.ingest.revisions import OCR_OFF_KEY
 
 #: How far back from the end of the file an ``%%EOF`` marker must appear (trailing junk happens).
@@ -96,6 +101,7 @@ class _Line:
     size: float
     y: float
     bold: bool = False  # every sampled character is bold
+    cells: tuple[Cell, ...] = ()  # its pieces, for finding tables (:mod:`.pdf_tables`)
 
     @property
     def style(self) -> tuple[float, bool]:
@@ -181,9 +187,11 @@ def _page_lines(textpage) -> list[_Line]:  # textpage: pypdfium2.PdfTextPage
         picks = sorted({first + solid[round(f * (len(solid) - 1))] for f in _SAMPLES})
         indexes = picks if bmp_only else [len(text[:i].encode("utf-16-le")) // 2 for i in picks]
         size, baseline, bold, upright = _line_font(textpage, indexes)
+        cells: tuple[Cell, ...] = ()
         if bmp_only and upright:
+            cells = line_cells(textpage, first, len(content), size)
             content = _spell_spaces(textpage, first, content, size)
-        lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline, bold))
+        lines.append(_Line(content.translate(_SYMBOL_BULLETS), size, baseline, bold, cells))
     return lines
 
 
@@ -348,15 +356,12 @@ def _heading_levels(pages: list[list[_Line]], body: tuple[float, bool]) -> _Head
 _BROKEN_NAME = re.compile(r"(?:[A-Za-z0-9]_|://)$")
 
 
-#: A leader: the dots between a contents or index entry and its page number. R's manuals have
-#: a fifth of their chunks in contents and index pages, some nothing but dots: each run becomes
-#: one ellipsis ("1.1 Legalese … 1"), so their words, not dots, fill the chunk and its vector.
-_LEADER = re.compile(r"(?:\s*\.){5,}\s*")
 
 
 def _join(lines: list[str]) -> str:
     """Join wrapped lines into one paragraph; undo PDFium's soft-hyphen marks (``\\x02``) and
-    names broken at a line end (:data:`_BROKEN_NAME`); shorten leaders (:data:`_LEADER`)."""
+    names broken at a line end (:data:`_BROKEN_NAME`); shorten leaders
+    (:data:`.pdf_tables.LEADER`)."""
     out = ""
     for line in lines:
         if out.endswith("\x02"):
@@ -366,16 +371,29 @@ def _join(lines: list[str]) -> str:
             out += line
         else:
             out = f"{out} {line}" if out else line
-    return clean_inline(_LEADER.sub(" … ", out))
+    return clean_inline(LEADER.sub(" … ", out))
 
 
 def _blocks(lines: list[_Line], body: float, headings: _Headings) -> list[Block]:
+    """A page's blocks: its tables (:func:`.pdf_tables.find_tables`) as table blocks, the lines
+    between them as paragraphs, headings and lists."""
     gaps = [
         a.y - b.y
         for a, b in itertools.pairwise(lines)
         if a.size == b.size and 0 < a.y - b.y < 3 * max(a.size, 1)
     ]
     leading = statistics.median(gaps) if gaps else (body or 10.0) * 1.2
+    blocks: list[Block] = []
+    done = 0
+    for table in find_tables(lines):
+        blocks += _paragraphs(lines[done:table.start], leading, body, headings)
+        blocks += table_blocks(table.rows, header=table.header)
+        done = table.end
+    return blocks + _paragraphs(lines[done:], leading, body, headings)
+
+
+def _paragraphs(lines: list[_Line], leading: float, body: float,
+                headings: _Headings) -> list[Block]:
     blocks: list[Block] = []
     para: list[_Line] = []
 
