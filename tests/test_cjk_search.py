@@ -63,6 +63,7 @@ def test_words_inside_cjk_text_are_found_and_an_older_index_is_upgraded(tmp_path
     make_it_an_older_index()
     version = index.Collection.open("default").chunks.version
     assert search("보충제", mode="text", k=3) == []  # the older index holds "보충제의", ...
+    assert search("보충제", mode="hybrid", k=3)  # so the vectors still answer
     assert search("Debian", mode="text", k=1)  # and is searched as it is
     assert index.Collection.open("default").chunks.version == version  # a read never writes
 
