@@ -36,6 +36,9 @@ def statement_pdf(path: Path, valign: str = "MIDDLE") -> Path:
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
     pdf.multi_cell(0, 6, "Account activity for March 2025. All amounts in euros.")
+    pdf.set_x(pdf.l_margin)
+    pdf.cell(60, 6, "Harbour Savings Bank")  # a line of two pieces just above the table
+    pdf.cell(0, 6, "Statement 3 of 12", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     with pdf.table(col_widths=(25, 75, 25, 25), v_align=valign,
                    text_align=("LEFT", "LEFT", "RIGHT", "RIGHT"),
@@ -54,7 +57,8 @@ def statement_pdf(path: Path, valign: str = "MIDDLE") -> Path:
 def test_a_statement_table_reads_as_rows_that_name_their_columns(tmp_path, valign):
     got = blocks(statement_pdf(tmp_path / "statement.pdf", valign))
     assert got == [
-        ("paragraph", "Account activity for March 2025. All amounts in euros."),
+        ("paragraph", "Account activity for March 2025. All amounts in euros. "
+                      "Harbour Savings Bank Statement 3 of 12"),
         ("table", "Date: 2025-03-01; Description: Opening balance; Balance: 1,204.50\n"
                   "Date: 2025-03-03; Description: Harbour Cafe; Amount: -3.50; "
                   "Balance: 1,201.00\n"

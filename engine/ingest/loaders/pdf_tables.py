@@ -131,6 +131,11 @@ class Table:
     header: bool
 
 
+#: A run of several-piece lines that is no table is tried again without its first lines (a
+#: sentence with a word in bold just above a table), this many times.
+MAX_LEAD_LINES = 3
+
+
 def find_tables(lines: Sequence[TableLine]) -> list[Table]:
     """The tables among a page's lines, in order (see the module docstring)."""
     tables: list[Table] = []
@@ -140,9 +145,12 @@ def find_tables(lines: Sequence[TableLine]) -> list[Table]:
             i += 1
             continue
         end = _run_end(lines, i)
-        table = _table(lines, i, end)
+        table = None
+        for first in range(i, min(i + MAX_LEAD_LINES + 1, end)):
+            if len(lines[first].cells) >= 2 and (table := _table(lines, first, end)):
+                break
         if table is None:
-            i += 1
+            i = end
         else:
             tables.append(table)
             i = table.end
