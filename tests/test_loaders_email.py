@@ -727,3 +727,42 @@ def test_an_outlook_template_reads_like_a_message(tmp_path):
     assert detect_format(oft) == "msg"
     doc = load(oft)
     assert "Fill in the hours spent on the survey each day." in doc.pages[0].text
+
+
+def _screenshot(text: str) -> bytes:
+    """A picture of a line of text, 1190 x 300 pixels: what a pasted screenshot looks like."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(make_pdf([text]))
+    bitmap = pdf[0].render(scale=2, grayscale=True)
+    image = bitmap.to_pil().crop((0, 0, 1190, 300))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    pdf.close()
+    return out.getvalue()
+
+
+SHOT_TEXT = "Error 5: access denied while saving the harbour ledger"
+
+
+def test_a_screenshot_pasted_into_an_eml_is_read_its_logo_is_not(tmp_path):
+    msg = _message(body=None)
+    msg.set_content("<p>This is what I see:</p><img src='cid:shot1'><p>Regards</p>"
+                    "<img src='cid:logo1'>", subtype="html")
+    msg.add_related(_screenshot(SHOT_TEXT), maintype="image", subtype="png", cid="<shot1>")
+    msg.add_related(_png(), maintype="image", subtype="png", cid="<logo1>",
+                    filename="logo.png", disposition="inline")
+    path = tmp_path / "shot.eml"
+    path.write_bytes(bytes(msg))
+    doc = load(path)
+    assert [p.path for p in doc.parts] == [f"{path}//attachment-1.png"]
+    assert "access denied" in _text(doc.parts[0]).lower()
+
+
+def test_a_screenshot_pasted_into_an_outlook_message_waits_for_ocr(tmp_path):
+    write_msg(tmp_path / "shot.msg", MsgSpec(
+        subject="It fails", html=b"<p>See:</p><img src='cid:shot@x'><img src='cid:logo@x'>",
+        attachments=[("image001.png", _screenshot(SHOT_TEXT)), ("logo.png", _png())],
+        content_ids={"image001.png": "shot@x", "logo.png": "logo@x"}))
+    doc = load(tmp_path / "shot.msg", options=LoadOptions(ocr=False))
+    assert [u.key for u in doc.unread] == ["image001.png"]  # the logo is not listed

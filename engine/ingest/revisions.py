@@ -81,16 +81,17 @@ READER_REVISIONS: dict[str, int] = {
     # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone,
     # charsets read as their supersets (GB2312 as GB18030), undeclared ones guessed, a body
     # split at the boundary it uses; 6: attached messages read by content (a text message
-    # named .msg, an Outlook one named .eml)
-    "eml": 6,
-    "mbox": 6,  # as .eml
+    # named .msg, an Outlook one named .eml); 7: a screenshot pasted into the text read (an
+    # inline picture of at least 400 x 200 pixels), logos still not
+    "eml": 7,
+    "mbox": 7,  # as .eml
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: as eml 6;
     # 6: 8-bit text of a message naming no code page read in the one its bytes are in; 7: a
     # picture with a content ID read unless the HTML body shows it (Outlook.com gives one to
-    # every attachment)
-    "msg": 7,
-    "emlx": 6,  # as .eml
-    "pst": 1,
+    # every attachment); 8: as eml 7
+    "msg": 8,
+    "emlx": 7,  # as .eml
+    "pst": 2,  # 2: as eml 7
     "enex": 1,
     "hwp": 1,
     "hwpx": 1,

@@ -50,7 +50,7 @@ from engine.ingest.loaders.common import (
 )
 from engine.ingest.loaders.embedded import load_embedded, unique_key
 from engine.ingest.loaders.formats import OLE_MAGIC, starts_with_headers
-from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks
+from engine.ingest.loaders.mail_body import body_blocks, html_body_blocks, pasted_picture
 from engine.ingest.loaders.mime_text import part_text, rebound, superset_words
 from engine.ingest.loaders.tnef import is_tnef
 from engine.ingest.loaders.tnef import unpack as unpack_tnef
@@ -285,12 +285,15 @@ SIGNATURE_TYPES = frozenset({"application/pgp-signature", "application/pkcs7-sig
 
 
 def _is_attachment(part: EmailMessage) -> bool:
-    """Attached files and messages; images an HTML body shows inline (by Content-ID) are not."""
+    """Attached files and messages; images an HTML body shows inline (by Content-ID) are not,
+    unless pasted into the text (:func:`.mail_body.pasted_picture`: a screenshot)."""
     disposition = part.get_content_disposition()
     if part.get_content_type() == "message/rfc822" or disposition == "attachment":
         return True
-    inline_image = part.get_content_maintype() == "image" and part["content-id"] is not None
-    return bool(_filename(part)) and not inline_image
+    if part.get_content_maintype() == "image" and part["content-id"] is not None:
+        data = part.get_payload(decode=True)
+        return isinstance(data, bytes) and pasted_picture(data)
+    return bool(_filename(part))
 
 
 def _eml_document(msg: EmailMessage, path: str, options: LoadOptions, depth: int) -> Document:

@@ -29,9 +29,34 @@ def body_blocks(plain: Callable[[], Any], html: Callable[[], Any],
     return []
 
 
+#: An inline picture at least this wide and tall (pixels) is a screenshot or a photo pasted
+#: into the message's text, read like an attached picture (by OCR); smaller ones are logos,
+#: signature banners and icons, left out. Outlook's signature logos and social icons measured
+#: 16-300 pixels wide and 16-120 tall; a screenshot of an error dialog or a receipt is larger.
+PASTED_MIN_WIDTH = 400
+PASTED_MIN_HEIGHT = 200
+
+
+def pasted_picture(data: bytes) -> bool:
+    """Whether an inline picture is large enough to be something pasted into the text (a
+    screenshot, a photo of a receipt) rather than a logo (:data:`PASTED_MIN_WIDTH`). Only the
+    image's header is read; what is not a picture Pillow knows is not one."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+    return width >= PASTED_MIN_WIDTH and height >= PASTED_MIN_HEIGHT
+
+
 def shown_in_body(cid: str, html: bytes | str | None, *, hidden: bool = False) -> bool:
     """Whether an attached picture is one the message's HTML body shows in its text (a logo, a
-    signature, a pasted picture), so not read again as an attachment: Outlook marks it hidden,
+    signature, a pasted picture), so not read as an attachment unless it is a pasted one
+    (:func:`pasted_picture`): Outlook marks it hidden,
     or the body refers to its content ID as "cid:ID". A content ID alone does not make a picture
     inline: Outlook.com and new Outlook give every attachment one, photos attached as files
     included."""

@@ -26,7 +26,7 @@ from engine.ingest.loaders.email import (
     _message_document,
     _Parts,
 )
-from engine.ingest.loaders.mail_body import body_blocks, shown_in_body
+from engine.ingest.loaders.mail_body import body_blocks, pasted_picture, shown_in_body
 
 #: DER of the PKCS#7 enveloped-data OID (1.2.840.113549.1.7.3): an encrypted S/MIME payload.
 _ENVELOPED_OID = bytes.fromhex("06092a864886f70d010703")
@@ -151,12 +151,13 @@ def _msg_build(msg: Any, path: str, options: LoadOptions, depth: int) -> Documen
             parts.message(name, lambda p, d, inner=inner: _msg_build(inner, p, options, d))
         elif kind in (AttachmentType.DATA, AttachmentType.SIGNED):
             name = name or f"attachment-{i}.bin"
+            data = _get(att, "data")
+            data = data if isinstance(data, bytes) else b""
             if name.lower().endswith(_IMAGE_EXTENSIONS) and shown_in_body(
                     str(_get(att, "cid") or ""), _get(msg, "htmlBody"),
-                    hidden=bool(_get(att, "hidden"))):
+                    hidden=bool(_get(att, "hidden"))) and not pasted_picture(data):
                 continue  # an image the HTML body shows inline (logos, signatures)
-            data = _get(att, "data")
-            parts.file(name, data if isinstance(data, bytes) else b"")
+            parts.file(name, data)
         elif kind is AttachmentType.WEB:
             parts.skip(name or f"attachment-{i}", "linked file (not stored in the message)",
                        skipped=True)

@@ -40,7 +40,7 @@ from engine.ingest.document import (
 from engine.ingest.loaders.common import clean_inline, one_line, paragraph_blocks
 from engine.ingest.loaders.email import _IMAGE_EXTENSIONS, _Mail, _message_document, _Parts
 from engine.ingest.loaders.embedded import unique_key
-from engine.ingest.loaders.mail_body import body_blocks, shown_in_body
+from engine.ingest.loaders.mail_body import body_blocks, pasted_picture, shown_in_body
 
 PST_LOADER = "Outlook data file (libpff)"
 #: Joins the folders and the item number of an item's part key ("Inbox › Projects › 12").
@@ -400,14 +400,17 @@ def _attachments(item: Any, doc: Document, options: LoadOptions, depth: int) -> 
                     inner, p, options, d))
         elif method in (_BY_VALUE, _OLE):
             name = name or f"attachment-{i + 1}.bin"
-            if name.lower().endswith(_IMAGE_EXTENSIONS) and _inline(item, attachment, html):
-                continue  # an image the HTML body shows inline (logos, signatures)
+            inline = name.lower().endswith(_IMAGE_EXTENSIONS) and _inline(item, attachment, html)
             try:
                 data = attachment.read_buffer(int(attachment.size))
             except OSError as exc:
-                parts.skip(name, f"unreadable ({_last_reason(str(exc))})")
+                if not inline:
+                    parts.skip(name, f"unreadable ({_last_reason(str(exc))})")
                 continue
-            parts.file(name, data if isinstance(data, bytes) else b"")
+            data = data if isinstance(data, bytes) else b""
+            if inline and not pasted_picture(data):
+                continue  # an image the HTML body shows inline (logos, signatures)
+            parts.file(name, data)
         else:
             parts.skip(name or f"attachment-{i + 1}", "linked file (not stored in the message)",
                        skipped=True)
