@@ -145,6 +145,53 @@ def test_parse_time_limit_kills_a_slow_file_and_goes_on(tmp_path):
     assert summary.files_indexed == 1
 
 
+def test_a_parser_killed_mid_file_leaves_no_copy_of_it_in_tmp(tmp_path, monkeypatch):
+    """Cancelling a run kills the parser mid-file; what it had written out (an attachment, its
+    PDF printout) went with it, not left in /tmp. A parser folder whose Satchel process died is
+    removed by the next parser started."""
+    import shutil
+    import tempfile
+    import threading
+    from email.message import EmailMessage
+
+    from engine.ingest.isolation import TEMP_PREFIX, ParseConfig, ParseFailed, ParseWorker
+    from engine.model_files import resolve_embedder
+
+    if not shutil.which("gs"):
+        pytest.skip("needs Ghostscript")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    stale = scratch / f"{TEMP_PREFIX}999999999-x"  # no such process
+    stale.mkdir()
+    (stale / "copy.pdf").write_bytes(b"%PDF- a document")
+    message = EmailMessage()
+    message["Subject"] = "The drawing"
+    message.set_content("See the attached drawing.")
+    message.add_attachment(b"%!PS-Adobe-3.0\n{} loop\n", maintype="application",
+                           subtype="postscript", filename="drawing.ps")
+    (tmp_path / "drawing.eml").write_bytes(bytes(message))
+    worker = ParseWorker(ParseConfig(str(resolve_embedder(None)[1]), 128, 16, None))
+    failed: list[str] = []
+
+    def parse() -> None:
+        try:
+            worker.parse(str(tmp_path / "drawing.eml"), 300)
+        except ParseFailed as exc:
+            failed.append(str(exc))
+
+    thread = threading.Thread(target=parse)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not list(scratch.rglob("drawing.ps")):  # written out, being read
+        assert time.monotonic() < deadline, sorted(str(p) for p in scratch.rglob("*"))
+        time.sleep(0.05)
+    assert not stale.exists()
+    worker.close()
+    thread.join(10)
+    assert failed and list(scratch.iterdir()) == []
+
+
 def test_a_parser_that_cannot_start_stops_the_run_with_a_reason(tmp_path, monkeypatch):
     """Not one file's fault: the run says why at once instead of "0 indexed, nothing failed"."""
     import dataclasses

@@ -27,6 +27,13 @@ from engine.ingest.chunker import Chunk
 from engine.ingest.revisions import OCR_OFF_KEY
 
 STARTUP_TIMEOUT_S = 120.0
+#: A parser child's temporary files (an attachment written out to be read, a PostScript file
+#: printed to PDF, LibreOffice's conversions) go in a folder of its own, named after the
+#: Satchel process that owns it, removed whenever the child ends or is killed. Loaders clean
+#: up after themselves, but not when the child is killed mid-file (a cancelled run, a time
+#: limit): copies of the user's documents stayed in /tmp. A folder whose owner died (killed
+#: itself) is removed by the next parser started.
+TEMP_PREFIX = "satchel-parse-"
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,38 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _child_main(conn: Any, config: ParseConfig) -> None:
+def _private_temp() -> str:
+    """A new temporary folder for a parser child (:data:`TEMP_PREFIX`), after removing those
+    of Satchel processes that are gone."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if os.name == "posix":  # os.kill(pid, 0) only asks on POSIX (on Windows it terminates)
+        for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+            owner = folder.name[len(TEMP_PREFIX):].split("-", 1)[0]
+            try:
+                if not owner.isdigit() or int(owner) == os.getpid() \
+                        or folder.stat().st_uid != os.getuid():
+                    continue
+                os.kill(int(owner), 0)
+            except ProcessLookupError:  # its Satchel process is gone
+                shutil.rmtree(folder, ignore_errors=True)
+            except OSError:  # alive (another user's, or not ours to ask), or already removed
+                continue
+    return tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+
+
+def _child_main(conn: Any, config: ParseConfig, temp_dir: str = "") -> None:
     """Child loop: receive a path, reply ("ok", ParsedFile), ("empty", reason) or
-    ("error", reason)."""
+    ("error", reason). Temporary files go in ``temp_dir`` (:data:`TEMP_PREFIX`), this
+    process's and the programs' it runs."""
+    if temp_dir:
+        import tempfile
+
+        for name in ("TMPDIR", "TEMP", "TMP"):
+            os.environ[name] = temp_dir
+        tempfile.tempdir = temp_dir
     from engine import netguard
 
     netguard.install()  # every Satchel process refuses the network, parser children included
@@ -171,13 +207,16 @@ class ParseWorker:
         self._ctx = mp.get_context("spawn")
         self._proc: Any = None
         self._conn: Any = None
+        self._temp = ""
 
     def _start(self) -> None:
         """Start the child and wait for its "ready", watching that it is still alive."""
         parent, child = self._ctx.Pipe()
         self._conn = parent
         try:
-            self._proc = self._ctx.Process(target=_child_main, args=(child, self.config),
+            self._temp = _private_temp()
+            self._proc = self._ctx.Process(target=_child_main,
+                                           args=(child, self.config, self._temp),
                                            name="satchel-parser", daemon=True)
             self._proc.start()
             child.close()
@@ -214,6 +253,11 @@ class ParseWorker:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._temp:  # what the child left there when it was killed mid-file
+            import shutil
+
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = ""
 
     def parse(self, path: str, timeout_s: float,
               on_progress: Callable[[str], None] | None = None) -> ParsedFile:
