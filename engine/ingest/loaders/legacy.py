@@ -190,8 +190,8 @@ def _ipc_sockets(profile: Path) -> list[Path]:
 
     LibreOffice names it after an MD5 of the profile's URL (as UTF-16, each byte in hex without
     padding) and puts it in /tmp (/var/tmp when /tmp is not writable), whatever TMPDIR says. It
-    removes the socket when it exits, but not when killed at the time limit: hundreds of
-    ``OSL_PIPE_*`` sockets piled up in /tmp. Both places are returned.
+    removes the socket when it exits, but not when killed at the time limit: 65 ``OSL_PIPE_*``
+    sockets had piled up in this machine's /tmp. Both places are returned.
     """
     digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
     name = f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
