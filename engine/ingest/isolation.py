@@ -200,7 +200,8 @@ def _child_main(conn: Any, config: ParseConfig, temp_dir: str = "") -> None:
 
 
 class ParseWorker:
-    """Owns one child process; :meth:`parse` is called from one thread at a time."""
+    """Owns one child process; :meth:`parse` is called from one thread at a time, and
+    :meth:`close` from any thread (a parse in progress then fails: its child is killed)."""
 
     def __init__(self, config: ParseConfig) -> None:
         self.config = config
@@ -246,18 +247,18 @@ class ParseWorker:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        conn, self._conn = self._conn, None
+        temp, self._temp = self._temp, ""
         if proc is not None and getattr(proc, "_popen", None) is not None:  # it was started
             if proc.is_alive():
                 proc.kill()
             proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._temp:  # what the child left there when it was killed mid-file
+        if conn is not None:
+            conn.close()
+        if temp:  # what the child left there when it was killed mid-file
             import shutil
 
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = ""
+            shutil.rmtree(temp, ignore_errors=True)
 
     def parse(self, path: str, timeout_s: float,
               on_progress: Callable[[str], None] | None = None) -> ParsedFile:
@@ -270,20 +271,21 @@ class ParseWorker:
         if self._proc is None or not self._proc.is_alive():
             self._kill()
             self._start()
+        conn, proc = self._conn, self._proc  # :meth:`close` from another thread stops it
         try:
-            self._conn.send(path)
+            conn.send(path)
             while True:
-                if not self._conn.poll(timeout_s):
+                if not conn.poll(timeout_s):
                     self._kill()
                     raise ParseFailed(f"parsing took longer than {timeout_s:g} s (time limit); "
                                       "the file was skipped")
-                status, payload = self._conn.recv()
+                status, payload = conn.recv()
                 if status != "progress":
                     break
                 if on_progress is not None:
                     on_progress(payload)
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            code = self._proc.exitcode if self._proc is not None else None
+            code = proc.exitcode if proc is not None else None
             self._kill()
             if code is not None and code < 0:
                 name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ \
