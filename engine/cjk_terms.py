@@ -1,4 +1,5 @@
-"""Words of Chinese, Japanese and Korean text that search and passage focus can match.
+"""Words of Chinese, Japanese, Korean, Thai, Lao, Khmer and Burmese text that search and
+passage focus can match.
 
 Why: both word matchers Satchel has split text at spaces and punctuation. Chinese and Japanese
 write no spaces, so a whole clause was one "word": the full-text index dropped it (its tokenizer
@@ -13,12 +14,27 @@ question alike, so any word of two or more characters matches wherever it occurs
 passages holding more of the question's pieces first; a lone character stays itself. Text
 without CJK letters is returned unchanged, character for character: English search and answers
 are exactly as before.
+
+Thai, Lao, Khmer and Burmese write no spaces between words either, and their vowel and tone
+marks are combining characters: the full-text tokenizer split a word at every mark that is not
+"alphabetic" (Thai "ไม่ชอบ" became "ไม" and "ชอบ"; "อาหาร", food, was found nowhere in a
+sentence that holds it), and the bundled English embedder reads every letter of these scripts
+as [UNK], so neither search found their words. Their runs become overlapping pieces of two
+*clusters* (a letter with its marks, and with the letter a virama joins below it), each mark
+written as three digits (its code point) so that both word matchers keep a piece whole: the
+marks still tell "ไม่" (not) from "ไม้" (wood).
+
+:data:`PIECES_VERSION` numbers what is written as pieces (1: CJK, 2: also these four scripts): a
+collection's word index records the version it was built with, and a question is written the
+same way as the index it searches.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 #: Letters of the CJK scripts: Hangul jamo and syllables, the iteration marks and the ideographic
 #: zero, Hiragana, Katakana (with the prolonged sound mark, without the middle dot, which is
@@ -40,6 +56,29 @@ CJK_SQL_PATTERN = f"[{_CJK_LETTERS}]"
 #: by the passages' sentence splitter.
 CJK_STOPS = "\u3002\uff01\uff1f\uff61"
 CJK_CLOSERS = "\u300d\u300f\u201d\u2019)\uff09"
+#: Full stops of scripts that put a space after them as English does after ".": the Devanagari
+#: (Hindi, Marathi, Nepali; Bengali shares them) danda and double danda, the Khmer khan, the
+#: Burmese section mark, the Ethiopic full stop, the Armenian full stop, the Arabic question
+#: mark and the Urdu full stop. Used by the chunker and by the passages' sentence splitter.
+SPACED_STOPS = "\u0964\u0965\u17d4\u17d5\u104b\u1362\u0589\u061f\u06d4"
+
+
+#: Letters, digits and marks of Thai, Lao, Myanmar (Burmese) and Khmer, with Myanmar's and
+#: Khmer's extension blocks; their punctuation (ฯ is a letter, ๆ a modifier letter) is not.
+_SEA_BLOCKS = ((0x0E00, 0x0E7F), (0x0E80, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF),
+               (0x19E0, 0x19FF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))
+_SEA_LETTERS = "".join(
+    re.escape(chr(cp)) for lo, hi in _SEA_BLOCKS for cp in range(lo, hi + 1)
+    if unicodedata.category(chr(cp))[0] in "LMN")
+SEA_RUN = re.compile(f"[{_SEA_LETTERS}]+")
+#: Signs that join the next letter to the cluster (Khmer coeng, Myanmar virama: stacked
+#: consonants).
+_JOINERS = "\u17d2\u1039"
+#: Rows whose search text may need pieces, as a pattern for LanceDB's SQL ``regexp_like``.
+PIECES_SQL_PATTERN = "[" + _CJK_LETTERS + "".join(
+    f"{chr(lo)}-{chr(hi)}" for lo, hi in _SEA_BLOCKS) + "]"
+#: 1: CJK runs are written as pieces; 2: Thai, Lao, Khmer and Burmese runs too.
+PIECES_VERSION = 2
 
 
 def has_cjk(text: str) -> bool:
@@ -47,18 +86,55 @@ def has_cjk(text: str) -> bool:
     return CJK_RUN.search(text) is not None
 
 
+def _spaced_pairs(units: Sequence[str]) -> str:
+    """Overlapping pairs of ``units``, spaced (a lone unit is itself)."""
+    if len(units) == 1:
+        return f" {units[0]} "
+    return " " + " ".join(a + b for a, b in itertools.pairwise(units)) + " "
+
+
 def _pieces(match: re.Match[str]) -> str:
-    run = unicodedata.normalize("NFKC", match.group())  # half-width kana, compatibility ideographs
-    if len(run) == 1:
-        return f" {run} "
-    return " " + " ".join(run[i:i + 2] for i in range(len(run) - 1)) + " "
+    # half-width kana, compatibility ideographs
+    return _spaced_pairs(unicodedata.normalize("NFKC", match.group()))
 
 
-def searchable(text: str) -> str:
-    """``text`` with each CJK run written as its overlapping two-character pieces, spaced, and
-    full-width Latin as ASCII; any other text unchanged (the same string when there is no CJK
-    or full-width character)."""
-    if not text.isascii():
+def _clusters(run: str) -> list[str]:
+    """The clusters of a Thai, Lao, Khmer or Burmese run, each mark as its three last digits of
+    code point (a digit is a word character for both tokenizers, a mark is not for either)."""
+    out: list[str] = []
+    joined = False
+    for ch in run:
+        if unicodedata.category(ch)[0] == "M":
+            code = f"{ord(ch) % 1000:03d}"
+            if out:
+                out[-1] += code
+            else:
+                out.append(code)
+        elif joined and out:  # the letter a virama stacks under the previous one
+            out[-1] += ch
+        else:
+            out.append(ch)
+        joined = ch in _JOINERS
+    return out
+
+
+def _cluster_pieces(match: re.Match[str]) -> str:
+    return _spaced_pairs(_clusters(match.group()))
+
+
+def has_pieces(text: str, version: int = PIECES_VERSION) -> bool:
+    """True when ``text`` has letters that index ``version`` writes as pieces."""
+    return (version >= 1 and has_cjk(text)) or (version >= 2 and SEA_RUN.search(text) is not None)
+
+
+def searchable(text: str, version: int = PIECES_VERSION) -> str:
+    """``text`` with each CJK run written as its overlapping two-character pieces (and, from
+    version 2, each Thai, Lao, Khmer or Burmese run as pieces of two clusters), spaced, and
+    full-width Latin as ASCII; any other text unchanged (the same string when there is none of
+    these, and always with ``version`` 0: an index built before pieces)."""
+    if not text.isascii() and version >= 1:
         text = _FULL_WIDTH.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
         text = CJK_RUN.sub(_pieces, text)
+        if version >= 2:
+            text = SEA_RUN.sub(_cluster_pieces, text)
     return text

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import storage, storage_meta
-from engine.cjk_terms import CJK_SQL_PATTERN, searchable
+from engine.cjk_terms import PIECES_SQL_PATTERN, PIECES_VERSION, searchable
 from engine.errors import SatchelError
 from engine.ingest.scan import is_under
 
@@ -132,24 +132,26 @@ def search_text(heading: str, text: str) -> str:
     document title in front of the path measured the same. The heading is not embedded: in
     the vectors it churned (as many questions worse as better, issue 16's study).
 
-    Chinese, Japanese and Korean are written as two-character pieces
-    (:func:`engine.cjk_terms.searchable`), so their words can be found at all; any other text
-    is kept as it is.
+    Chinese, Japanese and Korean are written as two-character pieces, Thai, Lao, Khmer and
+    Burmese as pieces of two letter clusters (:func:`engine.cjk_terms.searchable`), so their
+    words can be found at all; any other text is kept as it is.
     """
     return searchable(f"{heading}\n{text}" if heading else text)
 
 
-#: :func:`search_text` as a LanceDB SQL expression over a chunks row, for rows without CJK
-#: letters: it fills the column in a chunks table from an older Satchel, without reading or
-#: embedding anything again (:meth:`Collection.finalize` writes the CJK rows' pieces).
+#: :func:`search_text` as a LanceDB SQL expression over a chunks row, for rows without letters
+#: written as pieces: it fills the column in a chunks table from an older Satchel, without
+#: reading or embedding anything again (:meth:`Collection.finalize` writes the others' pieces).
 SEARCH_TEXT_SQL = "concat_ws('\n', nullif(heading, ''), text)"
 #: The column the full-text index is built on, and the one older Satchels built it on.
 TEXT_INDEX_COLUMN = "search_text"
 OLD_TEXT_INDEX_COLUMN = "text"
-#: The name of a full-text index built on CJK pieces: an index on ``search_text`` under another
-#: name is an older Satchel's, whose CJK rows hold whole runs (searched with the question as
-#: typed until the next index run rewrites those rows and builds this one).
-TEXT_INDEX_NAME = "search_text_cjk_pieces"
+#: The names of full-text indexes built on pieces, by :data:`engine.cjk_terms.PIECES_VERSION`:
+#: an index on ``search_text`` under another name is an older Satchel's, whose rows hold whole
+#: runs (searched with the question as typed, or as that version's pieces, until the next index
+#: run rewrites those rows and builds the current one).
+TEXT_INDEX_NAMES = {"search_text_cjk_pieces": 1, "search_text_pieces_v2": 2}
+TEXT_INDEX_NAME = next(n for n, v in TEXT_INDEX_NAMES.items() if v == PIECES_VERSION)
 
 
 def chunks_schema(dim: int) -> pa.Schema:
@@ -583,10 +585,10 @@ class Collection:
         rows = self.chunks.count_rows()
         text_indices = [i.name for i in listed if tuple(i.columns) == (TEXT_INDEX_COLUMN,)]
         if rows and TEXT_INDEX_NAME not in text_indices:
-            self._write_cjk_pieces()
+            self._write_pieces()
             self.chunks.create_index(TEXT_INDEX_COLUMN, config=FTS(with_position=False),
                                      name=TEXT_INDEX_NAME, replace=True)
-        for name in text_indices:  # an older Satchel's, on whole CJK runs
+        for name in text_indices:  # an older Satchel's, on whole runs
             if name != TEXT_INDEX_NAME:
                 self.chunks.drop_index(name)
         if (OLD_TEXT_INDEX_COLUMN,) in indices:  # on the text without headings
@@ -596,13 +598,13 @@ class Collection:
         self.docs.optimize()
         _search_plans.pop(self.chunks_key, None)
 
-    def _write_cjk_pieces(self) -> None:
-        """Give the rows with CJK letters the search text of :func:`search_text` where theirs
-        is an older Satchel's (whole runs, or a run that died before the index): only those
-        rows are read and written, nothing is embedded again."""
+    def _write_pieces(self) -> None:
+        """Give the rows with letters written as pieces the search text of :func:`search_text`
+        where theirs is an older Satchel's (whole runs, or a run that died before the index):
+        only those rows are read and written, nothing is embedded again."""
         import pyarrow as pa
 
-        where = f"regexp_like({TEXT_INDEX_COLUMN}, '{CJK_SQL_PATTERN}')"
+        where = f"regexp_like({TEXT_INDEX_COLUMN}, '{PIECES_SQL_PATTERN}')"
         rows = (self.chunks.search().where(where)
                 .select(["chunk_id", "heading", "text", TEXT_INDEX_COLUMN]).limit(None)
                 .to_arrow().to_pylist())
@@ -657,7 +659,7 @@ class Collection:
             text_index = next((c for c in (TEXT_INDEX_COLUMN, OLD_TEXT_INDEX_COLUMN)
                                if (c,) in indexed), "")
             plan = SearchPlan(nprobes=nprobes, text_index=text_index, created=now,
-                              cjk_pieces=TEXT_INDEX_NAME in names)
+                              pieces=max((TEXT_INDEX_NAMES.get(n, 0) for n in names), default=0))
             _search_plans[self.chunks_key] = plan
         return plan
 
@@ -672,13 +674,13 @@ class SearchPlan:
     ``text_index`` is the column of the full-text index ("text" in a collection no index run
     has touched since an older Satchel; "" without one: a run killed before building it, and
     word search finds nothing until the next index run builds it: searches never write);
-    ``cjk_pieces`` says the index holds CJK text as pieces, so the question is searched as
-    pieces too (:func:`engine.cjk_terms.searchable`)."""
+    ``pieces`` is the version of pieces the index holds (0: none), so the question is searched
+    as the same pieces (:func:`engine.cjk_terms.searchable`)."""
 
     nprobes: int
     text_index: str
     created: float
-    cjk_pieces: bool = False
+    pieces: int = 0
 
 
 _search_plans: dict[str, SearchPlan] = {}

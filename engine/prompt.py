@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, searchable
+from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, SPACED_STOPS, searchable
 from engine.llm import LLMError
 
 #: Chosen on the development set (SQLite manual pages, benchmarks/realdocs): asking for "one
@@ -36,9 +36,10 @@ SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurate
 #: at a line break (table rows, list items), or at the "…" that marks where :func:`focus` cut a
 #: passage. The one sentence splitter of passages: focus, the copy bias, drafting, reader quotes.
 #: Chinese and Japanese sentences end at their full stops (。！？, after a closing quote or bracket
-#: if one follows) with no space after them.
+#: if one follows) with no space after them; Hindi, Khmer, Burmese, ... ones at theirs (।, ។, ။)
+#: followed by a space.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])\s+|\n+|\s+…\s+|^…\s+|\s+…$"
+    rf"(?<=[.!?{SPACED_STOPS}])\s+|\n+|\s+…\s+|^…\s+|\s+…$"
     rf"|(?<=[{CJK_STOPS}])(?![{CJK_CLOSERS}])\s*|(?<=[{CJK_STOPS}][{CJK_CLOSERS}])(?![{CJK_CLOSERS}])\s*")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)

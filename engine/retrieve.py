@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import storage
-from engine.cjk_terms import has_cjk, searchable
+from engine.cjk_terms import has_pieces, searchable
 from engine.errors import SatchelError
 from engine.index import Collection, get_meta, sql_str
 from engine.model_files import ENGLISH_ONLY_EMBEDDERS
@@ -177,7 +177,7 @@ def _text(coll: Collection, query: str, k: int, where: str | None) -> list[Hit]:
     plan = coll.search_plan()
     if not plan.text_index:  # a run died before building it; the writer will
         return []
-    words = searchable(query) if plan.cjk_pieces else query
+    words = searchable(query, plan.pieces)
     q = coll.chunks.search(words, query_type="fts", fts_columns=plan.text_index)
     if where:
         q = q.where(where, prefilter=True)
@@ -279,13 +279,14 @@ def _search(coll: Collection, query: str, k: int, mode: str,
         run = _vector if mode == "vector" else _text
         return distinct(run(coll, query, k + COPIES_ROOM, where), k)
     depth = max(k * 4, 20)
-    if (has_cjk(query) and coll.meta.embedder in ENGLISH_ONLY_EMBEDDERS
-            and coll.search_plan().cjk_pieces):
+    if (coll.meta.embedder in ENGLISH_ONLY_EMBEDDERS
+            and has_pieces(query, coll.search_plan().pieces)):
         # An English embedder's vectors of Chinese, Japanese or Korean are noise: on the Debian
         # Reference in Chinese (benchmarks/bench_cjk_search.py, set zh, 52 questions) MiniLM
         # alone put the answer first for 0.31 of questions, word search for 0.92, and their
-        # fusion for 0.63 (0.69 / 0.81 / 0.96 with the vectors' vote at 0.5 / 0.25 / 0). An
-        # older collection's word index cannot find these words yet: the vectors still vote.
+        # fusion for 0.63 (0.69 / 0.81 / 0.96 with the vectors' vote at 0.5 / 0.25 / 0). Of
+        # Thai, Lao, Khmer and Burmese it sees nothing at all: every letter is [UNK]. An older
+        # collection's word index cannot find these words yet: the vectors still vote.
         text_hits = _text(coll, query, depth, where)
         return fuse([text_hits, exact_matches(query, text_hits)], k, [TEXT_WEIGHT, EXACT_WEIGHT])
     # The full-text search needs no query vector: it runs (in LanceDB's native threads) while this

@@ -23,7 +23,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS
+from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, SPACED_STOPS
 from engine.ingest.document import BLOCK_SEPARATOR, Block, Document
 from engine.ingest.tokens import TokenCounter
 
@@ -40,7 +40,7 @@ _MAX_TITLE = 100  # characters of one heading kept in a heading path
 _LINE_KINDS = frozenset({"code", "table", "list"})
 _PROSE_KINDS = frozenset({"paragraph", "list", "heading"})
 _SENTENCE_END = re.compile(
-    r"[.!?\u2026\u203c\u2047][\"'\u201d\u2019\u00bb)\]]*\s"  # "end." + space
+    rf"[.!?\u2026\u203c\u2047{SPACED_STOPS}][\"'\u201d\u2019\u00bb)\]]*\s"  # "end." + space
     rf"|[{CJK_STOPS}][{CJK_CLOSERS}]*"  # CJK ends need no space
 )
 
