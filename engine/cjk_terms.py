@@ -105,11 +105,8 @@ def _clusters(run: str) -> list[str]:
     joined = False
     for ch in run:
         if unicodedata.category(ch)[0] == "M":
-            code = f"{ord(ch) % 1000:03d}"
-            if out:
-                out[-1] += code
-            else:
-                out.append(code)
+            if out:  # a mark without its letter (broken text) would be a number: dropped
+                out[-1] += f"{ord(ch) % 1000:03d}"
         elif joined and out:  # the letter a virama stacks under the previous one
             out[-1] += ch
         else:

@@ -212,6 +212,8 @@ def test_tone_marks_tell_thai_words_apart_and_older_indexes_keep_their_text():
     assert searchable("ไม่ชอบ", 1) == searchable("ไม่ชอบ", 0) == "ไม่ชอบ"
     assert searchable("数据库 ไม่ชอบ", 1) == " 数据 据库  ไม่ชอบ"
     assert has_pieces("ไม่") and not has_pieces("ไม่", 1) and has_pieces("数据", 1)
+    # a mark without its letter (broken text) is dropped, not made a number to be found by
+    assert searchable("x\u0e48y \u0e48 656").split() == ["x", "y", "656"]
 
 
 KM_PASSAGE = ("ម៉ូឌុល​ជា​​ច្រើន​អាច​ត្រូវ​បាន​ផ្សំ​ទៅ​ក្នុង​បណ្ណាល័យ​មួយ ។ អ្នក​អាច​ចម្លង ឬ​ផ្លាស់ទី subs "
