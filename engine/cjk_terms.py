@@ -49,8 +49,6 @@ CJK_RUN = re.compile(f"[{_CJK_LETTERS}]+")
 #: Full-width Latin letters, digits and signs (common in Japanese text): "ＳＱＬｉｔｅ" is
 #: searched as "SQLite".
 _FULL_WIDTH = re.compile("[\uff01-\uff5e]+")
-#: The same as a pattern for LanceDB's SQL ``regexp_like``: rows whose text needs pieces.
-CJK_SQL_PATTERN = f"[{_CJK_LETTERS}]"
 #: Where a Chinese or Japanese sentence ends (no space follows): the full stops, and the closing
 #: quotes and brackets that may follow one and belong to the sentence. Used by the chunker and
 #: by the passages' sentence splitter.
