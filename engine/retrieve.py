@@ -64,6 +64,8 @@ EXACT_WEIGHT = 1.0
 COLUMNS = ["chunk_id", "path", "page", "start", "end", "heading", "text"]
 #: Extra hits a single-list search asks for, so that copies listed once still leave ``k``.
 COPIES_ROOM = 5
+#: How deep a vector or word search looks for hits that are not copies of the ones above.
+MAX_COPIES_DEPTH = 500
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,15 @@ def _search(coll: Collection, query: str, k: int, mode: str,
     where = _path_filter(paths)
     if mode in ("vector", "text"):  # room for a few copies, which are listed once
         run = _vector if mode == "vector" else _text
-        return distinct(run(coll, query, k + COPIES_ROOM, where), k)
+        limit = k + COPIES_ROOM
+        while True:
+            hits = run(coll, query, limit, where)
+            shown = distinct(hits, k)
+            # more copies than room (a file kept by eight packages, a folder of backups):
+            # look deeper rather than list fewer than asked for
+            if len(shown) == k or len(hits) < limit or limit >= MAX_COPIES_DEPTH:
+                return shown
+            limit *= 4
     depth = max(k * 4, 20)
     if (coll.meta.embedder in ENGLISH_ONLY_EMBEDDERS
             and has_pieces(query, coll.search_plan().pieces)):
