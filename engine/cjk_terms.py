@@ -69,6 +69,9 @@ _SEA_LETTERS = "".join(
     re.escape(chr(cp)) for lo, hi in _SEA_BLOCKS for cp in range(lo, hi + 1)
     if unicodedata.category(chr(cp))[0] in "LMN")
 SEA_RUN = re.compile(f"[{_SEA_LETTERS}]+")
+#: A Thai or Lao character, for regular expressions: these two scripts have no full stop; a
+#: space between two of their letters ends a sentence or a clause (words are not spaced).
+THAI_LAO = "[\u0e01-\u0e5b\u0e81-\u0edf]"
 #: Signs that join the next letter to the cluster (Khmer coeng, Myanmar virama: stacked
 #: consonants).
 _JOINERS = "\u17d2\u1039"

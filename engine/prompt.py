@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, SPACED_STOPS, searchable
+from engine.cjk_terms import CJK_CLOSERS, CJK_STOPS, SPACED_STOPS, THAI_LAO, searchable
 from engine.llm import LLMError
 
 #: Chosen on the development set (SQLite manual pages, benchmarks/realdocs): asking for "one
@@ -37,9 +37,9 @@ SYSTEM_BASE = "You are Satchel, a helpful assistant. Answer briefly and accurate
 #: passage. The one sentence splitter of passages: focus, the copy bias, drafting, reader quotes.
 #: Chinese and Japanese sentences end at their full stops (。！？, after a closing quote or bracket
 #: if one follows) with no space after them; Hindi, Khmer, Burmese, ... ones at theirs (।, ។, ။)
-#: followed by a space.
+#: followed by a space; Thai and Lao ones at a space between two of their letters.
 _SENTENCE_END = re.compile(
-    rf"(?<=[.!?{SPACED_STOPS}])\s+|\n+|\s+…\s+|^…\s+|\s+…$"
+    rf"(?<=[.!?{SPACED_STOPS}])\s+|\n+|\s+…\s+|^…\s+|\s+…$|(?<={THAI_LAO})\s+(?={THAI_LAO})"
     rf"|(?<=[{CJK_STOPS}])(?![{CJK_CLOSERS}])\s*|(?<=[{CJK_STOPS}][{CJK_CLOSERS}])(?![{CJK_CLOSERS}])\s*")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"[\w][\w.-]*[\w]|\w", re.UNICODE)

@@ -225,3 +225,16 @@ def test_hindi_and_khmer_sentences_end_at_their_full_stops():
         "यह पहला वाक्य है।", "यह दूसरा है।", "Done."]
     assert len(sentence_runs(KM_PASSAGE)) == 3
     assert best_sentence(KM_PASSAGE, "អាគុយម៉ង់").startswith("Sub មួយ")
+
+
+#: Lines of the Thai file: sentences a space apart, words unspaced.
+TH_PASSAGE = ("เบราว์เซอร์ของคุณกำลังถูกจัดการโดยองค์กรของคุณ "
+              "ซ่อนที่อยู่อีเมลจริงของคุณเพื่อปกป้องกล่องขาเข้าของคุณจากสแปม "
+              "เปิด Firefox แล้ว ลองใช้คุณลักษณะทดลองของเราดูสิ")
+
+
+def test_a_thai_passage_is_focused_on_the_sentence_the_question_is_about():
+    assert [s for s, _ in sentence_runs(TH_PASSAGE)][2] == "เปิด Firefox แล้ว"  # not at Latin
+    assert best_sentence(TH_PASSAGE, "สแปม คืออะไร").endswith("จากสแปม")
+    shown = focus(TH_PASSAGE, "ปกป้องกล่องขาเข้าจากสแปม", 70, len)
+    assert shown.startswith("… ซ่อนที่อยู่") and "องค์กร" not in shown
