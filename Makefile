@@ -23,7 +23,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 DEB_PACKAGES := libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2.0-0 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth tesseract-ocr tesseract-ocr-eng \
 	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui djvulibre-bin \
-	libarchive13 ghostscript libchm1
+	libarchive13 ghostscript libchm1 strace
 
 SPEC_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)-$(shell echo '$(TORCH_SPEC) $(LLAMA_SPEC) $(MODEL_SPEC) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-8)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)

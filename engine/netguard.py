@@ -40,10 +40,12 @@ hubs are put in offline mode through their environment variables before they are
 they do not even try.
 
 Limits, stated honestly: the hook sees sockets created through Python's ``socket`` module (urllib,
-requests, httpx, huggingface_hub, aiohttp...). Native code that opens sockets itself is not seen;
-the native libraries we ship (llama.cpp, LanceDB on local paths) open none. A socket created and
-bound before :func:`install`, or a raw ``_socket.socket`` (it cannot be weakly referenced), is not
-known to the guard, so connections to its port are refused.
+requests, httpx, huggingface_hub, aiohttp...). Native code that opens sockets itself is not seen:
+llama.cpp and LanceDB on local paths open none, and ONNX Runtime's telemetry, which would, is
+switched off through its environment variable (:data:`NATIVE_TELEMETRY_OFF`); a test runs
+Satchel under strace and fails on any connection or DNS query leaving the machine. A socket
+created and bound before :func:`install`, or a raw ``_socket.socket`` (it cannot be weakly
+referenced), is not known to the guard, so connections to its port are refused.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+#: Switches for telemetry in native code, which the audit hook cannot see: set whatever the
+#: user's environment says. ONNX Runtime (1.32 on Linux; Satchel's embedder runs on it) starts
+#: Microsoft's 1DS telemetry when a session is created: it writes a device id and a queue of
+#: events (OS, CPU, memory, the Python executable's path) under ~/.cache/Microsoft/DeveloperTools
+#: and looks up mobile.events.data.microsoft.com to upload them from its own C++ HTTP client;
+#: seen with strace from ``satchel ask``, guard on.
+NATIVE_TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
 #: Environment switches that keep model hubs and telemetry off before those libraries load.
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -383,13 +392,15 @@ def _proxy_variables(keys: Iterable[str]) -> list[str]:
 def install() -> None:
     """Turn the guard on for this process (idempotent). Call before importing heavy libraries.
 
-    Also removes the proxy variables from ``os.environ`` (children inherit the cleaned
-    environment) and adds the endpoints listed in ``SATCHEL_ALLOWED_ENDPOINTS`` to the allow-list.
+    Also removes the proxy variables from ``os.environ`` and switches native telemetry off there
+    (children inherit the cleaned environment), and adds the endpoints listed in
+    ``SATCHEL_ALLOWED_ENDPOINTS`` to the allow-list.
     """
     global _installed
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.update(NATIVE_TELEMETRY_OFF)
     for key in _proxy_variables(list(os.environ)):
         del os.environ[key]
     with _lock:

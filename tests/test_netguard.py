@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import pytest
 from engine import netguard
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
 
 
 def test_connection_to_public_address_is_refused(allow_network_block):
@@ -296,3 +299,46 @@ def test_name_lookups_in_child():
         "getaddrinfo name before allow": "blocked", "connect by name": "blocked",
         "bind by name": "blocked", "getaddrinfo name after allow": "passed",
     }
+
+
+# -- native code, which the audit hook cannot see -------------------------------------------------
+STRACE = shutil.which("strace")
+#: A connection or datagram to an IPv4 or IPv6 address, as strace prints it; loopback excepted.
+_INET_CALL = re.compile(r"sa_family=AF_INET6?\b")
+_LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"')
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (make's set-up installs it)")
+def test_nothing_leaves_the_machine_from_native_code_either(tmp_path):
+    """``satchel index`` (LibreOffice for a Word for DOS file, PDFium, Tesseract for a scan, the
+    ONNX embedder) and ``satchel ask`` (llama.cpp, LanceDB) run under strace: no connection and
+    no DNS query leaves the machine, from any process they start. ONNX Runtime's telemetry did
+    both (a lookup of mobile.events.data.microsoft.com from its own HTTP client) and kept a
+    device id and an event queue under ~/.cache/Microsoft."""
+    import pypdfium2 as pdfium
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("libreoffice-Word_5.0_DOS.doc", "libpst-mapi-definitions-p7.pdf"):
+        shutil.copy(DATA / name, docs / name)
+    pdf = pdfium.PdfDocument(DATA / "libpst-mapi-definitions-p7.pdf")
+    pdf[0].render(scale=150 / 72, grayscale=True).to_pil().save(docs / "scan.png")
+    pdf.close()
+    home = tmp_path / "home"  # where native telemetry keeps its queue
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    env.pop("ORT_DISABLE_TELEMETRY", None)  # set by this process's guard; a user's shell has none
+    calls = []
+    for n, args in enumerate((["index", str(docs), "--collection", "egress"],
+                              ["ask", "Which tag holds the display name?", "--collection",
+                               "egress"])):
+        log = tmp_path / f"strace-{n}.log"
+        out = subprocess.run(
+            [STRACE, "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(log),
+             sys.executable, "main.py", "--data-dir", str(tmp_path / "data"), *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert n or "3 indexed" in out.stdout + out.stderr  # LibreOffice and OCR did run
+        calls += [line for line in log.read_text().splitlines()
+                  if _INET_CALL.search(line) and not _LOOPBACK.search(line)]
+    assert calls == []
+    assert not (home / ".cache" / "Microsoft").exists()
