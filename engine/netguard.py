@@ -64,8 +64,8 @@ from typing import Any
 #: user's environment says. ONNX Runtime (1.32 on Linux; Satchel's embedder runs on it) starts
 #: Microsoft's 1DS telemetry when a session is created: it writes a device id and a queue of
 #: events (OS, CPU, memory, the Python executable's path) under ~/.cache/Microsoft/DeveloperTools
-#: and looks up mobile.events.data.microsoft.com to upload them from its own C++ HTTP client;
-#: seen with strace from ``satchel ask``, guard on.
+#: and a session file ($TMPDIR/.ses), and looks up mobile.events.data.microsoft.com to upload
+#: them from its own C++ HTTP client; seen with strace from ``satchel ask``, guard on.
 NATIVE_TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
 #: Environment switches that keep model hubs and telemetry off before those libraries load.
 OFFLINE_ENV = {

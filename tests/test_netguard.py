@@ -314,7 +314,7 @@ def test_nothing_leaves_the_machine_from_native_code_either(tmp_path):
     ONNX embedder) and ``satchel ask`` (llama.cpp, LanceDB) run under strace: no connection and
     no DNS query leaves the machine, from any process they start. ONNX Runtime's telemetry did
     both (a lookup of mobile.events.data.microsoft.com from its own HTTP client) and kept a
-    device id and an event queue under ~/.cache/Microsoft."""
+    device id and an event queue under ~/.cache/Microsoft and a session file in the temp dir."""
     import pypdfium2 as pdfium
 
     docs = tmp_path / "docs"
@@ -324,8 +324,10 @@ def test_nothing_leaves_the_machine_from_native_code_either(tmp_path):
     pdf = pdfium.PdfDocument(DATA / "libpst-mapi-definitions-p7.pdf")
     pdf[0].render(scale=150 / 72, grayscale=True).to_pil().save(docs / "scan.png")
     pdf.close()
-    home = tmp_path / "home"  # where native telemetry keeps its queue
-    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    home, temp = tmp_path / "home", tmp_path / "temp"  # where native telemetry keeps its queue
+    temp.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+           "TMPDIR": str(temp)}
     env.pop("ORT_DISABLE_TELEMETRY", None)  # set by this process's guard; a user's shell has none
     calls = []
     for n, args in enumerate((["index", str(docs), "--collection", "egress"],
@@ -342,3 +344,4 @@ def test_nothing_leaves_the_machine_from_native_code_either(tmp_path):
                   if _INET_CALL.search(line) and not _LOOPBACK.search(line)]
     assert calls == []
     assert not (home / ".cache" / "Microsoft").exists()
+    assert not (temp / ".ses").exists()  # the telemetry session's id and start time
