@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ EXACT_WEIGHT = 1.0
 COLUMNS = ["chunk_id", "path", "page", "start", "end", "heading", "text"]
 #: Extra hits a single-list search asks for, so that copies listed once still leave ``k``.
 COPIES_ROOM = 5
-#: How deep a vector or word search looks for hits that are not copies of the ones above.
+#: How deep a search looks for hits that are not copies of the ones above.
 MAX_COPIES_DEPTH = 500
 
 
@@ -279,16 +280,32 @@ def _search(coll: Collection, query: str, k: int, mode: str,
     where = _path_filter(paths)
     if mode in ("vector", "text"):  # room for a few copies, which are listed once
         run = _vector if mode == "vector" else _text
-        limit = k + COPIES_ROOM
-        while True:
-            hits = run(coll, query, limit, where)
-            shown = distinct(hits, k)
-            # more copies than room (a file kept by eight packages, a folder of backups):
-            # look deeper rather than list fewer than asked for
-            if len(shown) == k or len(hits) < limit or limit >= MAX_COPIES_DEPTH:
-                return shown
-            limit *= 4
-    depth = max(k * 4, 20)
+
+        def single(depth: int) -> tuple[list[Hit], bool]:
+            hits = run(coll, query, depth, where)
+            return distinct(hits, k), len(hits) == depth
+
+        return _deepening(single, k, k + COPIES_ROOM)
+    return _deepening(lambda depth: _hybrid(coll, query, k, depth, where), k, max(k * 4, 20))
+
+
+def _deepening(search_at: Callable[[int], tuple[list[Hit], bool]], k: int,
+               depth: int) -> list[Hit]:
+    """``search_at(depth)`` (its distinct hits, and whether a list it read was full), asked
+    four times deeper while copies leave fewer than ``k``: with more copies of one passage than
+    the lists hold (a file kept by eight packages, an attachment forwarded in thirty mails) the
+    search looks deeper rather than list fewer than asked for. The first depth is the only
+    one in all other cases."""
+    while True:
+        shown, more = search_at(depth)
+        if len(shown) == k or not more or depth >= MAX_COPIES_DEPTH:
+            return shown
+        depth *= 4
+
+
+def _hybrid(coll: Collection, query: str, k: int, depth: int,
+            where: str | None) -> tuple[list[Hit], bool]:
+    """Fused vector and word search over ``depth`` hits of each; whether a list was full."""
     if (coll.meta.embedder in ENGLISH_ONLY_EMBEDDERS
             and has_pieces(query, coll.search_plan().pieces)):
         # An English embedder's vectors of Chinese, Japanese or Korean are noise: on the Debian
@@ -298,7 +315,8 @@ def _search(coll: Collection, query: str, k: int, mode: str,
         # Thai, Lao, Khmer and Burmese it sees nothing at all: every letter is [UNK]. An older
         # collection's word index cannot find these words yet: the vectors still vote.
         text_hits = _text(coll, query, depth, where)
-        return fuse([text_hits, exact_matches(query, text_hits)], k, [TEXT_WEIGHT, EXACT_WEIGHT])
+        return (fuse([text_hits, exact_matches(query, text_hits)], k, [TEXT_WEIGHT, EXACT_WEIGHT]),
+                len(text_hits) == depth)
     # The full-text search needs no query vector: it runs (in LanceDB's native threads) while this
     # thread embeds the query and searches the vectors; on 2 cores that hides most of its cost.
     text_result: list[list[Hit] | BaseException] = []
@@ -318,5 +336,6 @@ def _search(coll: Collection, query: str, k: int, mode: str,
     text_hits = text_result[0]
     if isinstance(text_hits, BaseException):
         raise text_hits
-    return fuse([vector_hits, text_hits, exact_matches(query, vector_hits + text_hits)], k,
-                [VECTOR_WEIGHT, TEXT_WEIGHT, EXACT_WEIGHT])
+    fused = fuse([vector_hits, text_hits, exact_matches(query, vector_hits + text_hits)], k,
+                 [VECTOR_WEIGHT, TEXT_WEIGHT, EXACT_WEIGHT])
+    return fused, depth in (len(vector_hits), len(text_hits))

@@ -445,8 +445,8 @@ def test_copies_of_a_file_are_listed_once_in_search_results(tmp_path):
     folder = tmp_path / "downloads"
     folder.mkdir()
     text = "# Mooring\n\nBuoy HRB-09 is moored with a 40 metre chain at the harbour mouth.\n"
-    for name in ("mooring.md", *(f"mooring ({n}).md" for n in range(1, 9))):
-        (folder / name).write_text(text)  # more copies than the room a search keeps for them
+    for name in ("mooring.md", *(f"mooring ({n}).md" for n in range(1, 25))):
+        (folder / name).write_text(text)  # more copies than a search's lists first hold
     (folder / "chain.md").write_text("# Chains\n\nChain links are inspected every spring for "
                                      "wear at the harbour mouth buoys.\n")
     index_paths([folder])
