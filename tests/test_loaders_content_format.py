@@ -102,13 +102,18 @@ def test_text_formats_under_an_office_name(tmp_path):
     (tmp_path / "page.doc").write_text(MHT, encoding="ascii")
     (tmp_path / "export.xls").write_text("item\tqty\tplace\nrope\t4\tdock\nbuoy\t2\tshed\n")
     (tmp_path / "pdb.doc").write_text("The Python Debugger\n\nType help at the prompt.\n")
+    # a web page's "export to Excel": a bare HTML table, no <html> around it
+    (tmp_path / "sales.xls").write_text('<meta charset="utf-8"><table><tr><th>Region</th>'
+                                        "<th>Sales</th></tr><tr><td>Norfolk</td><td>8812</td>"
+                                        "</tr></table>", encoding="utf-8")
     (tmp_path / "harbour.pot").write_text('# Translations template for Harbour.\n\n'
                                           'msgid "Berth closed"\nmsgstr ""\n')  # gettext
     expected = {"keys.msg": ("eml", "The dock keys hang in the boat shed."),
                 "harbour.pot": ("text", 'msgid "Berth closed"'),
                 "page.doc": ("mhtml", "The ferry leaves the pier at noon."),
                 "export.xls": ("csv", "rope"),
-                "pdb.doc": ("text", "Type help at the prompt.")}
+                "pdb.doc": ("text", "Type help at the prompt."),
+                "sales.xls": ("html", "Region: Norfolk; Sales: 8812")}
     if shutil.which("soffice"):  # RTF is converted by LibreOffice
         expected["letter.doc"] = ("rtf", "The harbour master opens the north gate at dawn.")
     for name, (fmt, words) in expected.items():

@@ -68,6 +68,7 @@ from engine.ingest.loaders.formats import (
     starts_with_headers,
 )
 from engine.ingest.loaders.iwork import IWORK_FORMATS
+from engine.ingest.loaders.office_xml import OFFICE_XML_FORMATS, office_xml_format
 
 __all__ = [
     "CODE_LANGUAGES",
@@ -156,12 +157,15 @@ _LOADERS: dict[str, tuple[str, str]] = {
     "rar": ("archive", "load_rar"),
     "subtitles": ("subtitles", "load_subtitles"),
     "mhtml": ("mhtml", "load_mhtml"),
+    "spreadsheetml": ("office_xml", "load_spreadsheetml"),
+    "flatopc": ("office_xml", "load_flat_opc"),
+    "wordml": ("wordml", "load_wordml"),
 }
 
 #: Formats whose loader takes :class:`LoadOptions` (OCR, or attachments loaded with the same).
 _OPTION_FORMATS = frozenset({"pdf", "djvu", "image", "eml", "emlx", "mbox", "msg", "pst", "enex",
                              "zip", "tar", "compressed", "7z", "rar", "postscript", "docx", "pptx",
-                             "hwp", "onepkg"})
+                             "hwp", "onepkg", "flatopc"})
 
 _EMPTY_ZIP = b"PK\x05\x06"
 #: gzip, bzip2 and xz streams (in the order of COMPRESSED_SUFFIXES): how a compressed tarball,
@@ -285,6 +289,8 @@ def _sniff(path: Path, max_bytes: int | None) -> tuple[str | None, str | None]:
             return _check_content(path, held, head)  # a PDF, an Office file or message...
         if fmt == "text" and (other := not_a_document(path, head)):
             return None, other  # before the size limit: a big program is skipped, not failed
+    if fmt == "code" and path.suffix.lower() == ".xml" and (held := office_xml_format(head)):
+        fmt = held  # Office's and OpenDocument's one-file XML documents, not markup
     if max_bytes is not None and st.st_size > max_bytes:
         return None, f"file too large ({_human_size(st.st_size)} > {_human_size(max_bytes)} limit)"
     named = _check_content(path, fmt, head)
@@ -347,6 +353,10 @@ def not_a_document(path: str | os.PathLike[str], head: bytes | None = None) -> s
 
 def _check_content(path: Path, fmt: str, head: bytes) -> tuple[str | None, str | None]:
     name = DISPLAY_NAMES[fmt]
+    if fmt in OFFICE_XML_FORMATS:
+        if office_xml_format(head) != fmt:
+            return None, f"not {a_file(name)} (another root element; mislabelled?)"
+        return fmt, None
     if fmt in ("eml", "mbox"):
         if looks_binary(head):
             return None, f"binary file (not an {name})"
@@ -594,7 +604,7 @@ def _check_containers(path: Path, fmt: str, name: str,
         if PDF_MAGIC not in head[:1024]:
             return None, "not a PDF (no %PDF header; mislabelled?)"
         return fmt, None
-    flat = FLAT_ODF.get(path.suffix.lower().lstrip("."))
+    flat = FLAT_ODF.get(fmt) or FLAT_ODF.get(path.suffix.lower().lstrip("."))
     if flat:
         return _check_flat_odf(fmt, flat, head)
     if fmt == "visio" and head.startswith(OLE_MAGIC):

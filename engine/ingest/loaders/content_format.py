@@ -11,13 +11,15 @@ The rule: the name proposes a format and its first bytes confirm it (:mod:`engin
 loaders`); only when they do not is :func:`format_by_content` asked, and only a format
 positively recognised by its own signature is used (a PDF header, an OLE container with a
 Word, Excel, PowerPoint or Outlook stream, a zip package with an Office or OpenDocument part,
-an RTF or HTML start, MIME headers). Plain text is taken only where the name allows it: a
+an RTF or HTML start, MIME headers, the root element of Office's one-file XML: see
+:mod:`engine.ingest.loaders.office_xml`). Plain text is taken only where the name allows it: a
 ``.doc`` (documentation) as text, a spreadsheet name as delimited rows. Text named ``.pdf`` or
 ``.docx`` and anything unrecognised keep the name's one-line refusal: nothing here guesses.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -35,6 +37,7 @@ from engine.ingest.loaders.formats import (
     mail_format,
     starts_with_headers,
 )
+from engine.ingest.loaders.office_xml import office_xml_format
 
 #: Names whose check may be overruled by content: the formats people and programs mislabel.
 #: Text formats, archives and formats told apart by their content's nature (a genomic .vcf)
@@ -141,11 +144,18 @@ def zip_package_format(source: Path | IO[bytes]) -> str | None:
     return None
 
 
+#: How an HTML fragment starts: what a web page's "export to Excel" writes without <html>
+#: around it (a bare ``<table>``, often after a ``<meta charset>`` or a ``<style>``).
+_HTML_FRAGMENT = re.compile(rb"<(?:table|meta|style|head|body)[\s>/]")
+
+
 def _by_text(head: bytes, named: str) -> str | None:
+    if office := office_xml_format(head):
+        return office  # an "Excel file" a web application wrote as XML Spreadsheet 2003
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     lower = text[:4096].lower()
     if lower.startswith((b"<!doctype html", b"<html")) or (
-            lower.startswith(b"<") and b"<html" in lower):
+            lower.startswith(b"<") and b"<html" in lower) or _HTML_FRAGMENT.match(lower):
         return "html"
     if starts_with_headers(text):
         if b"multipart/related" in lower:

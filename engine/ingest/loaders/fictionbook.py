@@ -22,7 +22,7 @@ from engine.ingest.loaders.common import (
     clean_inline,
     library_errors,
     local_name,
-    read_bytes,
+    parse_xml,
     table_blocks,
 )
 
@@ -156,12 +156,8 @@ def _description(root: Any) -> tuple[str, str, list[Block]]:
 def load_fb2(path: Path) -> Document:
     """FictionBook 2 -> one Page per top-level section of the main body (label = its title)."""
     with library_errors("FictionBook"):
-        from lxml import etree
-
         # recover: books in the wild carry undeclared entities and stray ampersands
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
-                                 huge_tree=True)
-        root = etree.fromstring(read_bytes(path), parser)
+        root = parse_xml(path, recover=True)
     if root is None or local_name(root) != "FictionBook":
         raise LoadError("not a FictionBook e-book (no <FictionBook> root)")
     title, authors, annotation = _description(root)

@@ -514,6 +514,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "wordpro": "Lotus Word Pro document",
     "lotus": "Lotus 1-2-3, Quattro Pro or Works spreadsheet",
     "appleworks": "AppleWorks / ClarisWorks document",
+    "spreadsheetml": "Excel 2003 XML spreadsheet",
+    "wordml": "Word 2003 XML document",
+    "flatopc": "Office XML document (Flat OPC)",
 }
 
 #: Legacy binary Office formats (OLE compound files) and the modern format each converts to.
@@ -603,6 +606,9 @@ LOADER_NAMES: dict[str, str] = {
     "wordpro": "LibreOffice (converted to DOCX)",
     "lotus": "LibreOffice (converted to XLSX)",
     "appleworks": "LibreOffice (converted to DOCX)",
+    "spreadsheetml": "XML Spreadsheet reader (lxml)",
+    "wordml": "Word XML reader (lxml)",
+    "flatopc": "Flat OPC reader (lxml)",
 }
 
 

@@ -33,13 +33,7 @@ from engine.ingest.loaders.common import (
     table_blocks,
 )
 from engine.ingest.loaders.formats import DISPLAY_NAMES, a_file
-from engine.ingest.loaders.sheets import (
-    MAX_ROWS_PER_SHEET,
-    MAX_ROWS_TOTAL,
-    comment_blocks,
-    sheet_blocks,
-    take_rows,
-)
+from engine.ingest.loaders.sheets import workbook_metadata, workbook_pages
 from engine.ingest.loaders.word import Builder, single_page
 
 _TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -399,26 +393,14 @@ def load_ods(path: Path) -> Document:
     the comments on its cells."""
     with library_errors("ODS"):
         document = _load_package(path)
-        pages: list[Page] = []
-        skipped: dict[str, int] = {}
-        budget = MAX_ROWS_TOTAL
         sheets = [t for t in _elements(_body(document, "spreadsheet", "ods"))
                   if t.qname == (_TABLE_NS, "table")]
-        for number, sheet in enumerate(sheets, start=1):
-            name = clean_inline(_attr(sheet, _TABLE_NS, "name")) or f"Sheet{number}"
-            limit = min(MAX_ROWS_PER_SHEET, budget)
-            rows, left_out = take_rows(odf_table(sheet), limit)
-            budget -= len(rows)
-            if left_out:
-                skipped[name] = left_out
-            blocks = sheet_blocks(name, rows) + comment_blocks(_sheet_comments(sheet))
-            pages.append(Page(number, blocks, label=name))
+        pages, skipped = workbook_pages(
+            (clean_inline(_attr(sheet, _TABLE_NS, "name")) or f"Sheet{number}",
+             odf_table(sheet), _sheet_comments(sheet), 0)
+            for number, sheet in enumerate(sheets, start=1))
         title, author = _meta(document)
-    metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
-    if author:
-        metadata["author"] = author
-    if skipped:
-        metadata["rows_not_indexed"] = ", ".join(f"{k}: {v}" for k, v in skipped.items())
+    metadata = workbook_metadata(pages, author, skipped)
     return Document(path=str(path), format="ods", pages=pages, title=title or None,
                     metadata=metadata)
 

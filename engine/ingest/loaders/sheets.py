@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,35 @@ def sheet_blocks(name: str | None, rows: list[list[str]]) -> list[Block]:
         return []
     heading = [Block(name, "heading", 1)] if name else []
     return heading + titled_table(rows)
+
+
+def workbook_pages(sheets: Iterable[tuple[str, Iterable[list[str]], list[tuple[str, str]], int]],
+                   ) -> tuple[list[Page], dict[str, int]]:
+    """Pages of a workbook's sheets, each given as (name, rows, cell comments, rows already
+    left out): one page per sheet labelled with its name, its rows with their headers, then
+    its comments; at most :data:`MAX_ROWS_PER_SHEET` rows a sheet and :data:`MAX_ROWS_TOTAL`
+    in all. Also returns the count of rows left out, by sheet."""
+    pages: list[Page] = []
+    skipped: dict[str, int] = {}
+    budget = MAX_ROWS_TOTAL
+    for number, (name, values, comments, dropped) in enumerate(sheets, start=1):
+        rows, left_out = take_rows(values, min(MAX_ROWS_PER_SHEET, budget))
+        budget -= len(rows)
+        if left_out + dropped:
+            skipped[name] = left_out + dropped
+        pages.append(Page(number, sheet_blocks(name, rows) + comment_blocks(comments),
+                          label=name))
+    return pages, skipped
+
+
+def workbook_metadata(pages: list[Page], author: str, skipped: dict[str, int]) -> dict[str, str]:
+    """A workbook's metadata: its sheets' names, its author, the rows not indexed."""
+    metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
+    if author:
+        metadata["author"] = author
+    if skipped:
+        metadata["rows_not_indexed"] = ", ".join(f"{k}: {v}" for k, v in skipped.items())
+    return metadata
 
 
 # ------------------------------------------------------------------------------------ XLSX
@@ -123,37 +152,27 @@ def load_xlsx(path: Path) -> Document:
                                          keep_links=False)
         comments = sheet_comments(path if source is handle else source)
         try:
-            pages: list[Page] = []
-            skipped: dict[str, int] = {}
-            budget = MAX_ROWS_TOTAL
-            for number, sheet in enumerate(workbook.worksheets, start=1):
-                if hasattr(sheet, "reset_dimensions"):  # not a chart sheet
-                    # read-only mode reads only the range the sheet's <dimension> claims, and
-                    # writers put "A1" there (readxl's datasets.xlsx: 4 of 5,000 cells read)
-                    sheet.reset_dimensions()
-                values = (
-                    [format_value(v) for v in row] for row in sheet.iter_rows(values_only=True)
-                )
-                rows, left_out = take_rows(values, min(MAX_ROWS_PER_SHEET, budget))
-                budget -= len(rows)
-                if left_out:
-                    skipped[sheet.title] = left_out
-                title = clean_inline(sheet.title)
-                blocks = sheet_blocks(title, rows) + comment_blocks(comments.get(sheet.title, []))
-                pages.append(Page(number, blocks, label=title))
+            pages, skipped = workbook_pages(_sheets(workbook, comments))
             props = workbook.properties
             title = clean_inline(props.title or "") if props is not None else ""
             author = clean_inline(props.creator or "") if props is not None else ""
         finally:
             workbook.close()
-    metadata = {"sheets": ", ".join(p.label or "" for p in pages)}
-    if author:
-        metadata["author"] = author
-    if skipped:
-        metadata["rows_not_indexed"] = ", ".join(f"{k}: {v}" for k, v in skipped.items())
+    metadata = workbook_metadata(pages, author, skipped)
     return Document(
         path=str(path), format="xlsx", pages=pages, title=title or None, metadata=metadata
     )
+
+
+def _sheets(workbook: Any, comments: dict[str, list[tuple[str, str]]],
+            ) -> Iterator[tuple[str, Iterator[list[str]], list[tuple[str, str]], int]]:
+    for sheet in workbook.worksheets:
+        if hasattr(sheet, "reset_dimensions"):  # not a chart sheet
+            # read-only mode reads only the range the sheet's <dimension> claims, and
+            # writers put "A1" there (readxl's datasets.xlsx: 4 of 5,000 cells read)
+            sheet.reset_dimensions()
+        values = ([format_value(v) for v in row] for row in sheet.iter_rows(values_only=True))
+        yield clean_inline(sheet.title), values, comments.get(sheet.title, []), 0
 
 
 # ------------------------------------------------------------------------------------- CSV

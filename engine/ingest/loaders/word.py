@@ -31,10 +31,10 @@ from engine.ingest.loaders.common import (
 from engine.ingest.loaders.ooxml import has_embedded, open_word
 from engine.ingest.revisions import OCR_OFF_KEY
 
-_HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 #: Paragraph styles that hold code: LibreOffice's and Word's preformatted and code styles.
-_CODE_STYLE = re.compile(r"preformatted|source text|\bcode\b|macro text|verbatim|listing",
-                         re.IGNORECASE)
+CODE_STYLE = re.compile(r"preformatted|source text|\bcode\b|macro text|verbatim|listing",
+                        re.IGNORECASE)
 #: Fonts that mark a paragraph typed wholly in them as code.
 MONOSPACE_FONTS = frozenset({
     "courier", "courier new", "consolas", "menlo", "monaco", "lucida console", "liberation mono",
@@ -289,7 +289,7 @@ def _docx_level(paragraph: Any) -> tuple[str, int]:
     name = (style.name or "") if style is not None else ""
     if name.lower() == "title":
         return "heading", 1
-    if match := _HEADING_STYLE.match(name):
+    if match := HEADING_STYLE.match(name):
         return "heading", int(match.group(1))
     if _is_code(paragraph, style):
         return "code", 0
@@ -314,7 +314,7 @@ def _is_code(paragraph: Any, style: Any) -> bool:
     """A paragraph in a code style (or one based on it), or typed wholly in a monospace font."""
     seen = 0
     while style is not None and seen < 10:  # a style's base chain
-        if _CODE_STYLE.search(style.name or ""):
+        if CODE_STYLE.search(style.name or ""):
             return True
         style, seen = style.base_style, seen + 1
     runs = [r for r in paragraph.runs if r.text.strip()]
