@@ -13,6 +13,7 @@ from typing import Any
 
 from cli import print_json
 from engine.ingest.document import PART_SEPARATOR, container_of, display_name
+from engine.ingest.file_names import legacy_text
 from engine.modes import MODES
 from engine.places import short_line, source_line
 
@@ -131,9 +132,11 @@ def run_chat(args: argparse.Namespace) -> int:
     history = store.history(session)
     mode, adapter = args.mode, args.adapter
     print(f"Satchel chat (session {session}, mode {mode}). /quit to leave, /help for commands.")
+    if hasattr(sys.stdin, "reconfigure"):  # a byte that is not UTF-8 is read, not a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
-            line = input(f"[{mode}] > ").strip()
+            line = legacy_text(input(f"[{mode}] > ")).strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0

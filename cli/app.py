@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from engine import __version__
 from engine.errors import SatchelError
+from engine.ingest.file_names import legacy_text
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -98,6 +99,9 @@ def run(argv: list[str]) -> int:
         for warning in warnings:
             print(f"satchel: warning: {warning}", file=sys.stderr)
         _apply_global_flags(args)
+        for name in ("query", "question"):  # typed in a terminal set to an older encoding
+            if isinstance(getattr(args, name, None), str):
+                setattr(args, name, legacy_text(getattr(args, name)))
         return int(args.handler(args) or 0)
     except SatchelError as exc:
         print(f"satchel: error: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ timings. Compare and evaluation use the same Answer objects, so every screen sho
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 from engine.copy_bias import Quote
 from engine.errors import SatchelError
+from engine.ingest.file_names import valid_text
 from engine.jobs import Cancelled
 from engine.llm import (
     AdapterChoice,
@@ -338,9 +340,15 @@ class Assistant:
         cannot fit the context. A failure during generation ends that answer with
         ``answer.error`` set; it never propagates out of the stream.
         """
-        question = (question or "").strip()
+        # a lone surrogate (a byte a terminal or a JSON client could not decode) would fail
+        # the tokenizers: it becomes U+FFFD and the question is answered
+        question = valid_text(question or "").strip()
         if not question:
             raise SatchelError("the question is empty")
+        instructions = valid_text(instructions) if instructions else instructions
+        stop = [valid_text(s) for s in stop] if stop else stop
+        history = [dataclasses.replace(t, question=valid_text(t.question), answer=valid_text(
+            t.answer), user_message=valid_text(t.user_message)) for t in history or []]
         if mode not in MODES:
             raise SatchelError(f"unknown mode {mode!r} (use one of: {', '.join(MODES)})")
         uses_adapter = mode in ADAPTER_MODES

@@ -44,6 +44,7 @@ from engine import storage
 from engine.cjk_terms import has_pieces, searchable
 from engine.errors import SatchelError
 from engine.index import Collection, get_meta, sql_str
+from engine.ingest.file_names import valid_text
 from engine.model_files import ENGLISH_ONLY_EMBEDDERS
 
 MODES = ("vector", "text", "hybrid")
@@ -255,7 +256,7 @@ def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "
     search runs drops the generation the search opened; the search then runs once more on the
     new one.
     """
-    query = (query or "").strip()
+    query = valid_text(query or "").strip()  # a lone surrogate would fail the tokenizer
     if not query:
         raise SatchelError("the search query is empty")
     if mode not in MODES:

@@ -24,6 +24,8 @@ from typing import Any
 
 from engine.errors import SatchelError
 from engine.ingest.chunker import Chunk
+from engine.ingest.document import Document
+from engine.ingest.file_names import is_text, printable, valid_text
 from engine.ingest.revisions import OCR_OFF_KEY
 
 STARTUP_TIMEOUT_S = 120.0
@@ -173,7 +175,7 @@ def _child_main(conn: Any, config: ParseConfig, temp_dir: str = "") -> None:
         if path is None:
             return
         try:
-            doc = loaders.load(path, max_bytes=config.max_bytes, options=options)
+            doc = as_text(loaders.load(path, max_bytes=config.max_bytes, options=options))
             parsed = []
             for part in doc.walk():
                 chunks = chunk_document(part, counter, max_tokens=config.max_tokens,
@@ -184,8 +186,10 @@ def _child_main(conn: Any, config: ParseConfig, temp_dir: str = "") -> None:
                                              ocr_off=OCR_OFF_KEY in part.metadata))
             if not any(p.chunks for p in parsed):
                 raise LoadError("no extractable text")
+            unread = tuple((printable(part), valid_text(why), skipped)
+                           for part, why, skipped in unread_parts(doc))
             reply: tuple[str, Any] = ("ok", replace(parsed[0], parts=tuple(parsed[1:]),
-                                                    unread=tuple(unread_parts(doc))))
+                                                    unread=unread))
         except NothingToRead as exc:
             reply = ("empty", str(exc))
         except LoadError as exc:
@@ -197,6 +201,25 @@ def _child_main(conn: Any, config: ParseConfig, temp_dir: str = "") -> None:
         except Exception as exc:  # a library bug on a weird file: report it, keep going
             reply = ("error", parser_error(exc))
         conn.send(reply)
+
+
+def as_text(doc: Document) -> Document:
+    """``doc`` with nothing the index cannot store: a lone surrogate (a byte a loader kept
+    undecoded) in its text becomes U+FFFD; a part whose path is not text fails the file
+    with a one-line reason (part names are made text when they are made:
+    :func:`engine.ingest.loaders.embedded.safe_name`)."""
+    from engine.ingest.document import LoadError
+
+    for part in doc.walk():
+        if not is_text(part.path):
+            raise LoadError(f"a name inside it is not UTF-8: {printable(part.path)}")
+        part.title = valid_text(part.title) if part.title else part.title
+        part.loader = valid_text(part.loader)
+        for page in part.pages:
+            page.label = valid_text(page.label) if page.label else page.label
+            if not all(is_text(block.text) for block in page.blocks):
+                page.blocks = [replace(b, text=valid_text(b.text)) for b in page.blocks]
+    return doc
 
 
 class ParseWorker:

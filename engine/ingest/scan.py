@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import SatchelError
+from engine.ingest.file_names import NOT_UTF8_FILE, NOT_UTF8_FOLDER, is_text, printable
 
 #: Folders that hold tool state, never documents.
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".tox",
@@ -45,11 +46,17 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
     result = ScanResult()
     missing = [os.fspath(p) for p in inputs if not os.path.lexists(_abs(p))]
     if missing:
-        raise SatchelError(f"no such file or folder: {missing[0]}")
+        raise SatchelError(f"no such file or folder: {printable(missing[0])}")
+    if unnamed := [_abs(p) for p in inputs if not is_text(_abs(p))]:
+        what = NOT_UTF8_FOLDER if os.path.isdir(unnamed[0]) else NOT_UTF8_FILE
+        raise SatchelError(f"{printable(unnamed[0])}: {what}")
     seen_files: set[str] = set()
     seen_dirs: set[str] = set()
 
     def add_file(path: str, explicit: bool) -> None:
+        if not is_text(path):  # the index stores text: reported under a name it can store
+            result.failed.append((printable(path), NOT_UTF8_FILE))
+            return
         if not explicit and not is_supported_name(path):
             # a font or a program in a folder is skipped by its name, even as a dangling link
             # (calibre's fonts link to system fonts: 10 "broken symbolic link" failures)
@@ -96,6 +103,9 @@ def scan(inputs: list[str | os.PathLike[str]]) -> ScanResult:
                 continue
             seen_dirs.add(real)
             dirs[:] = sorted(d for d in dirs if not skipped_folder(folder, d))
+            for name in [d for d in dirs if not is_text(d)]:  # reported once, not per file
+                result.failed.append((printable(os.path.join(folder, name)), NOT_UTF8_FOLDER))
+                dirs.remove(name)
             for name in list(dirs):
                 if package := package_folder(os.path.join(folder, name)):
                     result.skipped.append((os.path.join(folder, name), folder_reason(package)))

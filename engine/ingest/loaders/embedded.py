@@ -22,6 +22,7 @@ from engine.ingest.document import (
     part_path,
     rebase,
 )
+from engine.ingest.file_names import legacy_text
 
 #: Characters a file name cannot hold on some system, and control characters.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -29,7 +30,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 
 def safe_name(name: str, limit: int = 120) -> str:
     """``name`` as a file name any system accepts, its extension kept when it is cut."""
-    name = _UNSAFE.sub("_", name).strip(" .") or "file"
+    name = _UNSAFE.sub("_", legacy_text(name)).strip(" .") or "file"
     if len(name) > limit:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: limit - 21] + dot + ext[:20]) if dot and stem else name[:limit]
