@@ -182,6 +182,8 @@ def load_spreadsheetml(path: Path) -> Document:
                 if sheets:
                     sheets[-1].add_row(element)
                 element.clear(keep_tail=False)
+                while element.getprevious() is not None:  # the rows read: out of the tree
+                    del element.getparent()[0]
             elif name == "DocumentProperties" and event == "end":
                 title = clean_inline(element.findtext(_O + "Title") or "")
                 author = clean_inline(element.findtext(_O + "Author") or "")
