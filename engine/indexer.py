@@ -28,7 +28,14 @@ from typing import Any
 
 from engine.index import Collection, DocRecord, chunk_id, outdated
 from engine.ingest.document import container_of
-from engine.ingest.isolation import NoText, ParseConfig, ParsedFile, ParseFailed, ParseWorker
+from engine.ingest.isolation import (
+    NoText,
+    ParseCancelled,
+    ParseConfig,
+    ParsedFile,
+    ParseFailed,
+    ParseWorker,
+)
 from engine.ingest.loaders import not_a_document
 from engine.ingest.loaders.formats import CONVERTED_TO, format_for_name
 from engine.ingest.revisions import (
@@ -377,8 +384,11 @@ def _parse_thread(todo: list[tuple[str, os.stat_result | None]], docs: dict[str,
             try:
                 name = os.path.basename(path)
                 parsed = worker.parse(path, timeout_s, lambda message, name=name: job.status(
-                    f"Reading {name}: {message}"))  # OCR, page by page
+                    f"Reading {name}: {message}"),  # OCR, page by page
+                    cancelled=lambda: job.cancelled() or stop.is_set())
                 out.put(_Item(path, "parsed", st, digest, parsed, old=old))
+            except ParseCancelled:
+                break  # not read and not failed: the next run reads it
             except ParseFailed as exc:
                 kind = "empty" if isinstance(exc, NoText) else "failed"
                 out.put(_Item(path, kind, st, digest, reason=str(exc), old=old,
@@ -443,6 +453,7 @@ def _run_pipeline(coll: Collection, todo: list[tuple[str, os.stat_result | None]
         while True:
             job.check()
             item = parsed_q.get()
+            job.check()  # a cancel during a long parse: nothing more is embedded or committed
             if item is not None:
                 pending.append(item)
                 if item.parsed:

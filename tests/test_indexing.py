@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -238,6 +239,37 @@ def test_cancel_keeps_committed_files_and_resume_finishes(tmp_path, monkeypatch)
     assert second.files_indexed == 40 - first.files_indexed
     rows = chunk_rows()
     assert len({r for r in rows}) == len(rows) == index.Collection.open("default").count_chunks()
+
+
+def test_cancel_stops_a_file_mid_parse_and_does_not_count_it_failed(tmp_path):
+    """A cancel kills the parser mid-file instead of waiting for it (a 300-page scan's OCR
+    took minutes to cancel), and that file is neither indexed nor remembered as failed: the
+    next run reads it. Ghostscript runs ``{} loop`` until it is killed."""
+    import shutil
+    import threading
+
+    if not shutil.which("gs"):
+        pytest.skip("needs Ghostscript")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Notes\n\nThe harbour closes at dusk.\n")
+    (folder / "z.ps").write_bytes(b"%!PS-Adobe-3.0\n{} loop\n")
+    job = Job()
+    result: list[Any] = []
+
+    def cancel_while_reading(state: Any) -> None:
+        if (state.status or "").startswith("Reading z.ps") and not job.cancelled():
+            threading.Timer(1.0, job.cancel).start()
+
+    job.add_listener(cancel_while_reading)
+    run = threading.Thread(target=lambda: result.append(index_paths([folder], job=job)))
+    run.start()
+    run.join(60)
+    assert not run.is_alive() and result, "the cancel waited for the file's parse"
+    summary = result[0]
+    assert summary.cancelled and summary.files_indexed == 1 and not summary.files_failed
+    docs = index.Collection.open("default").documents()
+    assert str(folder / "a.md") in docs and str(folder / "z.ps") not in docs
 
 
 def test_kill_9_mid_run_then_resume_matches_a_clean_index(tmp_path, monkeypatch):

@@ -84,6 +84,15 @@ class NoText(ParseFailed):
     """The file is fine but holds no words (a photo): skipped, not failed."""
 
 
+class ParseCancelled(Exception):
+    """The job was cancelled while this file was parsed: the file is neither read nor failed
+    (the next run reads it)."""
+
+
+#: How often a parse waiting on its child looks at whether the job was cancelled.
+CANCEL_POLL_S = 0.25
+
+
 class ParserUnavailable(SatchelError):
     """The parser process itself cannot run (not one file's fault): the whole run stops."""
 
@@ -284,12 +293,15 @@ class ParseWorker:
             shutil.rmtree(temp, ignore_errors=True)
 
     def parse(self, path: str, timeout_s: float,
-              on_progress: Callable[[str], None] | None = None) -> ParsedFile:
+              on_progress: Callable[[str], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> ParsedFile:
         """Parse one file or raise :class:`ParseFailed` with a reason (timeouts kill the child).
 
         ``timeout_s`` is the longest the child may stay silent: a loader that reports progress
         (OCR, page by page) gets a fresh ``timeout_s`` with each report, and ``on_progress``
-        receives the report. A hung parser still ends after ``timeout_s``.
+        receives the report. A hung parser still ends after ``timeout_s``. When ``cancelled()``
+        turns true the child is killed within :data:`CANCEL_POLL_S` and
+        :class:`ParseCancelled` is raised: a cancel does not wait for a 300-page scan's OCR.
         """
         if self._proc is None or not self._proc.is_alive():
             self._kill()
@@ -297,14 +309,22 @@ class ParseWorker:
         conn, proc = self._conn, self._proc  # :meth:`close` from another thread stops it
         try:
             conn.send(path)
+            heard = time.monotonic()
             while True:
-                if not conn.poll(timeout_s):
+                if cancelled is not None and cancelled():
+                    self._kill()
+                    raise ParseCancelled(path)
+                wait = timeout_s - (time.monotonic() - heard)
+                if not conn.poll(max(0.0, min(wait, CANCEL_POLL_S) if cancelled else wait)):
+                    if time.monotonic() - heard < timeout_s:
+                        continue  # only a look at ``cancelled``
                     self._kill()
                     raise ParseFailed(f"parsing took longer than {timeout_s:g} s (time limit); "
                                       "the file was skipped")
                 status, payload = conn.recv()
                 if status != "progress":
                     break
+                heard = time.monotonic()
                 if on_progress is not None:
                     on_progress(payload)
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
