@@ -106,6 +106,15 @@ def run(argv: list[str]) -> int:
     except SatchelError as exc:
         print(f"satchel: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as exc:  # a full disk is the user's to fix, not a bug
+        from engine import paths
+        from engine.errors import storage_full
+
+        full = storage_full(exc, str(paths.data_dir(create=False)))
+        if full is None:
+            raise
+        print(f"satchel: error: {full}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("satchel: interrupted", file=sys.stderr)
         return 130

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.errors import full_disk_is_one_line
 from engine.index import Collection, DocRecord, chunk_id, outdated
 from engine.ingest.document import container_of
 from engine.ingest.isolation import (
@@ -173,6 +174,7 @@ def _open_collection(name: str, settings: Settings,
     return collection, rebuilding, config
 
 
+@full_disk_is_one_line
 def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default", *,
                 job: Job | None = None, settings: Settings | None = None,
                 retry_failed: bool = False, pipeline: Callable[..., None] | None = None

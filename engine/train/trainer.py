@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
+from engine.errors import full_disk_is_one_line
 from engine.gguf_info import GGUFInfo
 from engine.jobs import Cancelled, Job, heavy_job
 from engine.train import checkpoint as ckpt
@@ -516,6 +517,7 @@ def _check_memory(plan: TrainingPlan) -> None:
                              f"memory to train on the CPU; {avail / 2**30:.1f} GB are free")
 
 
+@full_disk_is_one_line
 def run(plan: TrainingPlan, job: Job | None = None, *, base_model: Any = None) -> TrainResult:
     """Train, checkpoint, evaluate and export; raises Cancelled (after checkpointing) on cancel.
 
