@@ -243,3 +243,38 @@ def test_a_flat_opendocument_text_named_xml_is_read_as_one(tmp_path):
     doc = load(_write(tmp_path, "harbour.xml", text))
     assert doc.format == "fodt" and "read by its content" in doc.loader
     assert "The harbour master is Ruth Penhallow." in doc.pages[0].text
+
+
+def test_an_index_reads_them_once_and_reads_again_what_an_older_satchel_took_for_markup(
+        tmp_path):
+    """Read by content, these files are current at the next run (their names map to other
+    formats: .xml to markup, .xls to Excel 97-2003); an .xml indexed as markup by an older
+    Satchel, and a .xls it refused, are read as the documents they are at the next run."""
+    from dataclasses import replace
+
+    from engine import index
+    from engine.indexer import index_paths
+    from engine.ingest.revisions import failure_tag
+    from engine.retrieve import search
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    _write(folder, "returns.xml", SPREADSHEET)
+    _write(folder, "returns-copy.xls", SPREADSHEET.replace("Harrowgate", "Ilfracombe"))
+    _write(folder, "notes.doc", WORD_2003)
+    first = index_paths([folder])
+    assert first.files_indexed == 3 and not first.files_failed
+    again = index_paths([folder])
+    assert (again.files_indexed, again.files_unchanged) == (0, 3)
+
+    coll = index.Collection.open("default")
+    rows = coll.documents()
+    older = [replace(rows[str(folder / "returns.xml")], reader="chunks/1 code/1"),
+             replace(rows[str(folder / "returns-copy.xls")], status="failed", chunks=0,
+                     reader=failure_tag("xls").replace("sniff/9", "sniff/8"),
+                     error="not an Excel 97-2003 (.xls) file (no OLE header; mislabelled?)")]
+    coll.touch_documents(older)
+    third = index_paths([folder])
+    assert (third.files_indexed, third.files_unchanged) == (2, 1) and not third.files_failed
+    hit = search("Ilfracombe pallets", "default", k=1)[0]
+    assert hit.path == str(folder / "returns-copy.xls") and "Depot: Ilfracombe" in hit.text

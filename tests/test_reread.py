@@ -219,7 +219,8 @@ def test_reading_tags():
        st.sampled_from(sorted(revisions.READER_REVISIONS)))
 def test_a_tag_is_current_until_one_of_its_readers_changes(formats, bumped):
     tag = reading_tag(formats)
-    readers = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO)}
+    readers = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO),
+               *(r for f in formats for r in revisions.READ_THROUGH.get(f, ()))}
     assert is_current(tag) and set(formats_in(tag) or []) == {*readers, "chunks"}
     saved = revisions.READER_REVISIONS[bumped]
     revisions.READER_REVISIONS[bumped] = saved + 1

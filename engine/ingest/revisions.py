@@ -75,7 +75,7 @@ READER_REVISIONS: dict[str, int] = {
     "rst": 2,  # 2: grid, simple and list-table tables as labelled rows
     "latex": 2,  # 2: labelled tables
     "text": 2,  # 2: clear-signed text without its OpenPGP armor; keys, signatures not read
-    "code": 1,
+    "code": 2,  # 2: .xml files holding Office's one-file documents read as those documents
     "json": 1,
     # 2: nameless attachments read by content; 3: winmail.dat; 4: labelled tables; 5: a
     # signed body without its OpenPGP armor, signatures not attachments, a bad attachment alone,
@@ -148,7 +148,13 @@ READER_REVISIONS: dict[str, int] = {
     "wordpro": 1,
     "lotus": 1,
     "appleworks": 1,
+    "spreadsheetml": 1,
+    "wordml": 1,
+    "flatopc": 1,
 }
+#: Formats read by another format's reader after a rebuild in memory (not a LibreOffice
+#: conversion): their tag carries those readers' revisions too.
+READ_THROUGH: dict[str, tuple[str, ...]] = {"flatopc": ("docx", "pptx", "xlsx")}
 
 #: Revision of the chunker (:mod:`engine.ingest.chunker`): how blocks become chunks.
 CHUNKER_REVISION = 1
@@ -165,8 +171,10 @@ _CHUNKS = "chunks"
 #: presentation or skipped as a key), Excel 2.x-4.0 worksheets and Word for DOS and Windows 1-2
 #: documents (no OLE header); 7: an OpenDocument drawing or OpenOffice.org 1 file named for
 #: another of their kind (a presentation named .odg) read as what it holds; 8: a Hangul document
-#: (HWP 5 or .hwpx) named .doc or without an extension read as one.
-SNIFF_REVISION = 8
+#: (HWP 5 or .hwpx) named .doc or without an extension read as one; 9: Office's one-file XML
+#: (XML Spreadsheet 2003, Word 2003 XML, Flat OPC) named .xls, .doc or .xlsx, and a bare HTML
+#: table named .xls (a web page's "export to Excel"), read as what they hold.
+SNIFF_REVISION = 9
 _SNIFF = "sniff"
 #: The mark of a file that needed OCR while OCR was off (it has no revision number).
 OCR_OFF = "ocr-off"
@@ -179,7 +187,8 @@ def reading_tag(formats: list[str] | set[str] | tuple[str, ...], *, ocr_off: boo
     "chunks/1 eml/1 mbox/1 pdf/1", then :data:`OCR_OFF` when it needed OCR that was off.
     Formats without a reader count as revision 0. A format read through a conversion (.doc
     through DOCX) brings the revision of the reader of the converted file too."""
-    formats = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO)}
+    formats = {*formats, *(CONVERTED_TO[f] for f in formats if f in CONVERTED_TO),
+               *(r for f in formats for r in READ_THROUGH.get(f, ()))}
     revisions = {f: READER_REVISIONS.get(f, 0) for f in formats if f and f not in (_CHUNKS, _SNIFF)}
     revisions[_CHUNKS] = CHUNKER_REVISION
     if _SNIFF in formats:
@@ -236,11 +245,14 @@ def names_its_format(formats: list[str], path: str) -> bool:
     current "code/1" tag, and would keep its code chunks for good. Mail is let be: an mbox or
     a message is found by its content whatever its name (or lack of one), and an attached
     message takes whatever name its sender gave it. So is a name whose format its content may
-    overrule: a DOCX named .doc was read as DOCX by today's readers.
+    overrule: a DOCX named .doc was read as DOCX by today's readers, and an XML spreadsheet
+    named .xml as one.
     """
     from engine.ingest.loaders.content_format import OVERRULED_NAMES
+    from engine.ingest.loaders.office_xml import XML_DOCUMENT_FORMATS
 
     fmt = format_for_name(Path(path))[0]
     # None: no longer read at all (the scan skips it)
     return (fmt is None or fmt in formats or fmt in OVERRULED_NAMES
-            or not {"eml", "mbox", "msg"}.isdisjoint(formats))
+            or not {"eml", "mbox", "msg"}.isdisjoint(formats)
+            or (path.lower().endswith(".xml") and not XML_DOCUMENT_FORMATS.isdisjoint(formats)))

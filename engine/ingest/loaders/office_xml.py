@@ -47,6 +47,8 @@ _ODF_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 #: Formats read by this module and :mod:`engine.ingest.loaders.wordml`: their names' display
 #: names are in :data:`engine.ingest.loaders.formats.DISPLAY_NAMES`.
 OFFICE_XML_FORMATS = ("spreadsheetml", "wordml", "flatopc")
+#: What a file named ``.xml`` may be read as besides markup (its tag names one of them).
+XML_DOCUMENT_FORMATS = frozenset({*OFFICE_XML_FORMATS, "fodt", "fods", "fodp"})
 
 #: Root element (local name) and the namespace it must be in -> format.
 _ROOTS = {("Workbook", SPREADSHEET_NS): "spreadsheetml",
