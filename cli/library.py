@@ -101,7 +101,10 @@ def _index_once(args: argparse.Namespace, collection: str) -> int:
             for reason, skipped in reasons.items():
                 many = f"{len(skipped)} files" if len(skipped) > 1 else "1 file"
                 print(f"  skipped {many} ({reason}), e.g. {skipped[0]}")
-        if summary.rebuilt:
+        if summary.rebuilt and summary.repaired:
+            print(f"  rebuilt from its files because {summary.repaired}: every source of "
+                  f"{collection} was indexed again")
+        elif summary.rebuilt:
             print(f"  rebuilt for the new embedder or chunking settings: every source of "
                   f"{collection} was indexed again")
     if summary.rebuild_pending:
@@ -184,12 +187,13 @@ def add_collections(sub: argparse._SubParsersAction) -> None:
 
 def collections_json() -> list[dict[str, Any]]:
     from engine import index
+    from engine.index_health import counts_or_damage
 
     out = []
     for meta in index.list_collections():
-        coll = index.Collection(meta)
-        out.append({"name": meta.name, "documents": coll.count_documents(),
-                    "chunks": coll.count_chunks(), "embedder": meta.embedder})
+        documents, chunks, damaged = counts_or_damage(meta)
+        out.append({"name": meta.name, "documents": documents, "chunks": chunks,
+                    "embedder": meta.embedder, **({"damaged": damaged} if damaged else {})})
     return out
 
 
@@ -207,6 +211,10 @@ def run_collections(args: argparse.Namespace) -> int:
         print("no collections yet; add files with: satchel index PATH")
     else:
         for c in data:
+            if c.get("damaged"):
+                print(f"{c['name']}: damaged ({c['damaged']}): re-index it to rebuild it from "
+                      f"its files (satchel index --collection {c['name']})")
+                continue
             older = len(index.Collection.open(c["name"]).outdated_files(
                 ocr=args.settings.ocr))
             them = "them" if older > 1 else "it"

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from engine import storage, storage_meta
 from engine.cjk_terms import PIECES_SQL_PATTERN, PIECES_VERSION, searchable
 from engine.errors import SatchelError
+from engine.index_health import CollectionDamaged
 from engine.ingest.scan import is_under
 
 if TYPE_CHECKING:
@@ -361,8 +362,7 @@ class Collection:
         try:
             return storage.open_table(self.location, table)
         except (FileNotFoundError, ValueError) as exc:
-            raise IndexError_(f"collection {self.meta.name!r} is missing its tables ({exc}); "
-                              "index its files again") from None
+            raise CollectionDamaged(self.meta.name, f"its table {table} is missing") from exc
         except OSError as exc:  # an object store that stopped answering
             raise IndexError_(storage.explain(exc, self.location)) from None
 
@@ -408,13 +408,16 @@ class Collection:
 
     @classmethod
     def open_for_writing(cls, name: str, embedder: str, embedder_path: str, dim: int,
-                         chunk_tokens: int, chunk_overlap: int) -> tuple[Collection, bool]:
+                         chunk_tokens: int, chunk_overlap: int, *, fresh: bool = False,
+                         ) -> tuple[Collection, bool]:
         """The generation to index into with these settings: (collection, rebuilding).
 
         The caller holds :func:`writer_lock`. Same layout as the current generation: that one.
         Another layout: the pending generation, started (tables first, then the metadata that
         points at them) or resumed when a rebuild for the same layout was cancelled or killed;
-        the current generation is untouched until :meth:`complete_rebuild`.
+        the current generation is untouched until :meth:`complete_rebuild`. ``fresh``: a new
+        generation whatever the layout, none of the existing tables opened (they are damaged:
+        :mod:`engine.index_health`).
         """
         validate_name(name)
         metas = _read_meta()
@@ -426,14 +429,14 @@ class Collection:
             _put_meta(wanted)
             return collection, False
         pending = old.pending()
-        if old.layout == wanted.layout:
+        if old.layout == wanted.layout and not fresh:
             if pending is not None:  # settings went back: the rebuild is no longer wanted
                 old.rebuild = None
                 _put_meta(old)
             collection = cls._create(old)
             _drop_generations(old, keep=[old])
             return collection, False
-        if pending is not None and pending.layout == wanted.layout:
+        if pending is not None and pending.layout == wanted.layout and not fresh:
             collection = cls._create(pending)
         else:
             generation = max(old.generation, pending.generation if pending else 0) + 1

@@ -28,6 +28,7 @@ from typing import Any
 
 from engine.errors import full_disk_is_one_line
 from engine.index import Collection, DocRecord, chunk_id, outdated
+from engine.index_health import CollectionDamaged, reading
 from engine.ingest.document import container_of
 from engine.ingest.isolation import (
     NoText,
@@ -86,6 +87,8 @@ class IndexSummary:
     rebuilt: bool = False
     #: a rebuild for new settings was started or resumed and is not finished (cancelled)
     rebuild_pending: bool = False
+    #: why the collection was rebuilt from its sources: its index files were damaged
+    repaired: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"files_indexed": self.files_indexed, "files_unchanged": self.files_unchanged,
@@ -94,7 +97,8 @@ class IndexSummary:
                 "files_reread": self.files_reread, "chunks_reused": self.chunks_reused,
                 "collection": self.collection, "files_skipped": self.files_skipped,
                 "cancelled": self.cancelled, "rebuilt": self.rebuilt,
-                "rebuild_pending": self.rebuild_pending, "files": self.files}
+                "rebuild_pending": self.rebuild_pending, "repaired": self.repaired,
+                "files": self.files}
 
 
 def file_hash(path: str) -> str:
@@ -146,10 +150,11 @@ def _prepare_embedder(embedder: Any, job: Job) -> None:
     embedder.load(cancelled=job.cancelled)
 
 
-def _open_collection(name: str, settings: Settings,
-                     job: Job) -> tuple[Collection, bool, ParseConfig]:
+def _open_collection(name: str, settings: Settings, job: Job, *,
+                     fresh: bool = False) -> tuple[Collection, bool, ParseConfig]:
     """The generation to index into for the configured embedder and chunking, and whether it is
-    a rebuild; the embedder is loaded only when its dimension is not known yet."""
+    a rebuild; the embedder is loaded only when its dimension is not known yet. ``fresh``: a
+    new generation, the current one being damaged (:mod:`engine.index_health`)."""
     from engine import index
     from engine.embed import get_embedder
     from engine.ingest.tokens import max_content_tokens
@@ -166,7 +171,7 @@ def _open_collection(name: str, settings: Settings,
             _prepare_embedder(embedder, job)
         dim = embedder.info.dim
     collection, rebuilding = Collection.open_for_writing(name, embedder.name, str(embedder.folder),
-                                                         dim, max_tokens, overlap)
+                                                         dim, max_tokens, overlap, fresh=fresh)
     config = ParseConfig(tokenizer_dir=str(embedder.folder), max_tokens=max_tokens,
                          overlap_tokens=overlap,
                          max_bytes=int(settings.max_file_mb * 1024 * 1024), ocr=settings.ocr,
@@ -203,18 +208,24 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
     # the marker tells an answering process (maybe another one) to leave this run a core
     with index.writer_lock(collection, job), heavy_job("indexing", collection):
         try:
-            coll, rebuilding, config = _open_collection(collection, settings, job)
+            with reading(collection):
+                coll, rebuilding, config = _open_collection(collection, settings, job)
+                docs, in_chunks = coll.documents(), coll.chunk_paths()
         except Cancelled:  # while the embedder was prepared: nothing was written yet
             summary.cancelled = True
             summary.seconds = time.monotonic() - started
             job.finish()
             return summary
+        except CollectionDamaged as damage:  # rebuilt from its sources into a new generation
+            summary.repaired = damage.reason
+            coll, rebuilding, config = _open_collection(collection, settings, job, fresh=True)
+            docs, in_chunks = {}, set()
         # Recorded before the run: a rebuild, or the resume of a killed one, covers them too.
         index.add_sources(collection, found.roots)
         if rebuilding:
-            job.status("Rebuilding the collection for the new settings")
+            job.status(f"Rebuilding the collection ({summary.repaired})" if summary.repaired
+                       else "Rebuilding the collection for the new settings")
             _add_rebuild_inputs(found, collection, summary)
-        docs = coll.documents()
         stale = set(outdated(docs, ocr=config.ocr))  # a part's reader moved counts too
         todo: list[tuple[str, os.stat_result | None]] = []
         for path in found.files:
@@ -240,7 +251,7 @@ def index_paths(inputs: list[str | os.PathLike[str]], collection: str = "default
         scanned = set(found.files)
         gone = [p for p in docs if container_of(p) not in scanned
                 and is_under(container_of(p), found.roots)]
-        orphans = [p for p in coll.chunk_paths() - set(docs) - scanned]
+        orphans = [p for p in in_chunks - set(docs) - scanned]
         if gone or orphans:
             job.status("Removing deleted files")
             coll.remove_paths(gone + orphans)
@@ -279,7 +290,11 @@ def reindex_inputs(collection: str, extra: list[str] | None = None) -> list[str]
     meta = index.get_meta(collection)
     wanted = [*meta.sources, *(os.path.abspath(os.path.expanduser(p)) for p in extra or [])]
     roots = list(dict.fromkeys(s for s in wanted if os.path.lexists(s)))
-    docs = Collection(meta).documents()
+    try:
+        with reading(collection):
+            docs = Collection(meta).documents()
+    except CollectionDamaged:  # the run rebuilds it from the recorded sources
+        docs = {}
     missing = [p for p in docs if not os.path.lexists(container_of(p))
                and not is_under(container_of(p), roots)]
     if missing:
@@ -310,7 +325,11 @@ def _add_rebuild_inputs(found: ScanResult, collection: str, summary: IndexSummar
     inputs = [s for s in meta.sources if not is_under(s, found.roots)]
     missing = [s for s in inputs if not os.path.lexists(s)]
     inputs = [s for s in inputs if s not in missing]
-    inputs += _files_outside(Collection(meta).documents(), found.roots + inputs)
+    try:
+        with reading(collection):
+            inputs += _files_outside(Collection(meta).documents(), found.roots + inputs)
+    except CollectionDamaged:  # unreadable: the recorded sources are what can be rebuilt
+        pass
     summary.files_skipped += [{"path": s, "reason": "was added to this collection but no longer "
                                "exists"} for s in missing]
     if not inputs:

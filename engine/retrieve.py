@@ -44,6 +44,7 @@ from engine import storage
 from engine.cjk_terms import has_pieces, searchable
 from engine.errors import SatchelError
 from engine.index import Collection, get_meta, sql_str
+from engine.index_health import reading
 from engine.ingest.file_names import valid_text
 from engine.model_files import ENGLISH_ONLY_EMBEDDERS
 
@@ -263,15 +264,16 @@ def search(query: str, collection: str = "default", *, k: int = 5, mode: str = "
         raise SatchelError(f"unknown search mode {mode!r} (use vector, text or hybrid)")
     if k < 1:
         raise SatchelError("k must be at least 1")
-    coll = Collection.open(collection)
-    try:
-        return _search(coll, query, k, mode, paths)
-    except Exception:
-        # An object store's cached reads (up to a second old) are dropped and the search runs
-        # once more on fresh ones; a local index caches nothing (refresh() is False).
-        if not storage.refresh() and get_meta(collection).generation == coll.meta.generation:
-            raise
-    return _search(Collection.open(collection), query, k, mode, paths)
+    with reading(collection):  # a damaged collection is one line that says what to do
+        coll = Collection.open(collection)
+        try:
+            return _search(coll, query, k, mode, paths)
+        except Exception:
+            # An object store's cached reads (up to a second old) are dropped and the search
+            # runs once more on fresh ones; a local index caches nothing (refresh() is False).
+            if not storage.refresh() and get_meta(collection).generation == coll.meta.generation:
+                raise
+        return _search(Collection.open(collection), query, k, mode, paths)
 
 
 def _search(coll: Collection, query: str, k: int, mode: str,

@@ -77,14 +77,33 @@ def read_meta(loc: Location | None = None) -> dict[str, dict[str, Any]]:
     loc = loc or location()
     if loc.remote:
         return read_remote(loc, max_age_s=READ_TTL_S)[1]
-    file = meta_file(loc)
+    return _read_local(meta_file(loc))[0]
+
+
+def _read_local(file: Path) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The metadata in ``file`` and whether the file itself was read (else its copy was)."""
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(raw, dict):
+            return raw, True
+        reason = "not a JSON object"
     except FileNotFoundError:
-        return {}
+        return {}, True
     except (OSError, ValueError) as exc:
-        raise StorageError(f"index metadata {file} is unreadable: {exc}") from None
-    return raw
+        reason = str(exc)
+    try:  # damaged (a disk error, a sync tool): its copy, written with it, holds the same
+        raw = json.loads(_copy_of(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raw = None
+    if not isinstance(raw, dict):
+        raise StorageError(f"index metadata {file} is unreadable: {reason}")
+    return raw, False
+
+
+def _copy_of(file: Path) -> Path:
+    """The copy of ``collections.json`` written after it at each change: one damaged file does
+    not make every collection unreadable."""
+    return file.with_name(file.name + ".copy")
 
 
 def update_meta(change: Callable[[dict[str, dict[str, Any]]], T],
@@ -102,11 +121,13 @@ def update_meta(change: Callable[[dict[str, dict[str, Any]]], T],
     file = meta_file(loc)
     with open(local_folder(loc) / ".collections.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        raw = read_meta(loc)
+        raw, healthy = _read_local(file)
         before = copy.deepcopy(raw)
         result = change(raw)
-        if raw != before:
-            paths.atomic_write_text(file, json.dumps(dict(sorted(raw.items())), indent=2))
+        if raw != before or not healthy or not _copy_of(file).exists():
+            text = json.dumps(dict(sorted(raw.items())), indent=2)
+            paths.atomic_write_text(file, text)
+            paths.atomic_write_text(_copy_of(file), text)
     return result
 
 

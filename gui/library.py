@@ -158,7 +158,8 @@ class LibraryScreen(QWidget):
         names = [c.name for c in infos]
         self._pending_new = [n for n in self._pending_new if n not in names]
         for info in infos:
-            label = f"{info.name}  ({info.documents} docs, {info.chunks} chunks)"
+            label = (f"{info.name}  (damaged: Re-index rebuilds it)" if info.damaged else
+                     f"{info.name}  ({info.documents} docs, {info.chunks} chunks)")
             self._add_item(info.name, label)
         for name in self._pending_new:
             self._add_item(name, f"{name}  (empty)")
@@ -318,7 +319,10 @@ class LibraryScreen(QWidget):
                                         if s.cancelled else ""))
             self.model.set_rows(outcome.files, self.style())
             self._table_collection = collection
-            if s.rebuilt:
+            if s.rebuilt and s.repaired:
+                self.ctx.messages.info(f"“{collection}” was rebuilt from its files because "
+                                       f"{s.repaired}.")
+            elif s.rebuilt:
                 self.ctx.messages.info(f"“{collection}” was rebuilt for the new chunking or "
                                        "embedder settings.")
             elif getattr(s, "rebuild_pending", False):

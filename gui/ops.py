@@ -25,6 +25,8 @@ class CollectionInfo:
     chunks: int
     embedder: str
     chunk_tokens: int
+    #: why its index cannot be read (re-indexing rebuilds it); "" when it is fine
+    damaged: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,13 @@ class IndexOutcome:
 def list_collections(ctx: TaskContext) -> list[CollectionInfo]:
     """Every collection with its counts (opens each collection: worker only)."""
     from engine import index
+    from engine.index_health import counts_or_damage
 
     out = []
     for meta in index.list_collections():
-        coll = index.Collection(meta)
-        out.append(CollectionInfo(meta.name, coll.count_documents(), coll.count_chunks(),
-                                  meta.embedder, meta.chunk_tokens))
+        documents, chunks, damaged = counts_or_damage(meta)
+        out.append(CollectionInfo(meta.name, documents, chunks, meta.embedder,
+                                  meta.chunk_tokens, damaged))
     return out
 
 
