@@ -240,11 +240,13 @@ class Assistant:
 
     def retrieve(self, query: str, collection: str, k: int) -> tuple[list[Passage], float]:
         from engine.index import Collection
+        from engine.index_health import reading
         from engine.retrieve import search
 
         started = time.perf_counter()
-        coll = Collection.open(collection)
-        if coll.count_chunks() == 0:
+        with reading(collection):  # a damaged collection: one line that says what to do
+            empty = Collection.open(collection).count_chunks() == 0
+        if empty:
             raise SatchelError(f"collection {collection!r} is empty: index files into it first "
                                f"(satchel index PATH --collection {collection})")
         hits = search(query, collection, k=k, mode=self.settings.retrieval_mode)

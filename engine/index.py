@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from engine import storage, storage_meta
 from engine.cjk_terms import PIECES_SQL_PATTERN, PIECES_VERSION, searchable
 from engine.errors import SatchelError
-from engine.index_health import CollectionDamaged
+from engine.index_health import CollectionDamaged, reading, reads_collection
 from engine.ingest.scan import is_under
 
 if TYPE_CHECKING:
@@ -360,7 +360,8 @@ class Collection:
 
     def _open(self, table: str) -> Any:
         try:
-            return storage.open_table(self.location, table)
+            with reading(self.meta.name):  # a truncated manifest: CollectionDamaged
+                return storage.open_table(self.location, table)
         except (FileNotFoundError, ValueError) as exc:
             raise CollectionDamaged(self.meta.name, f"its table {table} is missing") from exc
         except OSError as exc:  # an object store that stopped answering
@@ -464,6 +465,7 @@ class Collection:
         _drop_generations(self.meta, keep=[self.meta])
 
     # -- reading ----------------------------------------------------------------------------------
+    @reads_collection
     def documents(self) -> dict[str, DocRecord]:
         """Every documents row by path (one Arrow scan; cheap even for thousands of files).
 
@@ -473,6 +475,7 @@ class Collection:
         table = self.docs.to_arrow()
         return {row["path"]: DocRecord(**row) for row in table.to_pylist()}
 
+    @reads_collection
     def chunk_paths(self) -> set[str]:
         """Distinct paths that have chunks (to find orphans after a crash)."""
         table = self.chunks.search().select(["path"]).limit(None).to_arrow() \
@@ -483,10 +486,12 @@ class Collection:
 
         return set(pc.unique(table["path"]).to_pylist())
 
+    @reads_collection
     def outdated_files(self, *, ocr: bool = False) -> list[str]:
         """Files the next index run reads again: see :func:`outdated`."""
         return outdated(self.documents(), ocr=ocr)
 
+    @reads_collection
     def vectors_by_hash(self, paths: Iterable[str] = (), *,
                         hashes: Iterable[str] = ()) -> dict[str, Any]:
         """content hash -> vector (a numpy array) of the chunks of ``paths``, and of any chunk
@@ -509,9 +514,11 @@ class Collection:
             out.update(zip(table["content_hash"].to_pylist(), matrix, strict=True))
         return out
 
+    @reads_collection
     def count_chunks(self) -> int:
         return self.chunks.count_rows()
 
+    @reads_collection
     def count_documents(self, status: str | None = "ok") -> int:
         if status is None:
             return self.docs.count_rows()

@@ -21,11 +21,15 @@ A full disk is not damage (:func:`engine.errors.storage_full` says that one).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from engine.errors import SatchelError, storage_full
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: How LanceDB 0.2x spells a file it cannot read: truncated, missing, or not a Lance file.
 _DAMAGE = re.compile(r"lance error: (?:LanceError\((?:IO|Corrupt\w*)\)|Not found:)"
@@ -69,6 +73,18 @@ def reading(name: str) -> Iterator[None]:
         if reason is None:
             raise
         raise CollectionDamaged(name, reason) from exc
+
+
+def reads_collection(method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+    """Decorate a :class:`engine.index.Collection` method that reads its tables: damage
+    raises :class:`CollectionDamaged` for every caller (search, listing, drafting, training)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+        with reading(self.meta.name):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def counts_or_damage(meta: Any) -> tuple[int, int, str]:
