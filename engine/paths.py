@@ -68,9 +68,34 @@ def data_dir(create: bool = True) -> Path:
         from platformdirs import user_data_dir
 
         root = Path(user_data_dir(APP_NAME, appauthor=False))
+        if create and root not in _made_private:
+            _make_private(root)
     if create:
         ensure_writable_dir(root)
     return root
+
+
+#: Default data dirs already made private by this process (one stat, not one per call).
+_made_private: set[Path] = set()
+
+
+def _make_private(root: Path) -> None:
+    """Create the default data dir readable by its owner only, and make one an earlier version
+    created (with the umask's 755) so: it holds the text of the user's documents, their
+    questions and answers, and adapters trained on them, which other accounts of a shared
+    computer could otherwise read. A data dir the user chose (SATCHEL_HOME, --data-dir) keeps
+    the permissions its owner gave it; a new one is made private all the same."""
+    _made_private.add(root)
+    if os.name != "posix":  # Windows: a profile is private to its owner already
+        return
+    try:
+        if not root.exists():
+            root.parent.mkdir(parents=True, exist_ok=True)
+            root.mkdir(mode=0o700)
+        elif root.stat().st_uid == os.getuid() and root.stat().st_mode & 0o077:
+            root.chmod(0o700)
+    except OSError:
+        pass  # ensure_writable_dir says what is wrong, in one line
 
 
 def ensure_writable_dir(path: Path) -> Path:
@@ -78,7 +103,9 @@ def ensure_writable_dir(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise DataDirError(f"data dir {path} exists but is not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # a new data dir is private to its owner (see _make_private)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise DataDirError(f"cannot create data dir {path}: {exc.strerror or exc}") from None
     if not path.is_dir():

@@ -95,3 +95,35 @@ def test_corrupt_settings_in_a_read_only_folder_are_a_warning_not_a_traceback(mo
     assert len(warnings) == 1 and "could not be backed up" in warnings[0]
     assert "Permission denied" in warnings[0] and "\n" not in warnings[0]
     assert path.read_text(encoding="utf-8") == "{not json"  # left as it was
+
+
+def test_a_new_data_dir_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    """It holds the text of the user's documents, their questions and answers: other accounts
+    of a shared computer must not read it (it was created 755, its files 644)."""
+    import stat
+
+    new = tmp_path / "new" / "satchel"
+    paths.set_data_dir(new)
+    assert stat.S_IMODE(paths.data_dir().stat().st_mode) == 0o700
+    chosen = tmp_path / "shared"
+    chosen.mkdir(mode=0o755)
+    chosen.chmod(0o755)
+    paths.set_data_dir(chosen)
+    paths.data_dir()
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o755  # the owner chose it: left as it is
+
+
+def test_the_default_data_dir_is_made_private_also_when_an_older_version_made_it(
+        tmp_path, monkeypatch):
+    import stat
+
+    monkeypatch.delenv(paths.ENV_HOME, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    paths.set_data_dir(None)
+    monkeypatch.setattr(paths, "_made_private", set())
+    fresh = paths.data_dir()
+    assert fresh.parent == tmp_path / "data"
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    fresh.chmod(0o755)  # as Satchel before this change left it
+    monkeypatch.setattr(paths, "_made_private", set())  # a new process
+    assert stat.S_IMODE(paths.data_dir().stat().st_mode) == 0o700
